@@ -1,0 +1,1 @@
+"""Nengtan: open energy-carbon dual-control warehouse."""

@@ -1,0 +1,123 @@
+"""Settings read from the environment, with defaults that make a clone work as-is.
+
+Every path the pipeline touches derives from two roots: ``NENGTAN_LANDING`` (what the
+upstream systems deliver, read-only for us) and ``NENGTAN_DATA`` (everything we write).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+INTERVALS_PER_DAY = 96
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default.resolve()
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value else default
+    except ValueError as exc:
+        raise ValueError(f"{name}={value!r} is not a number") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration; build one with :func:`settings`."""
+
+    landing: Path
+    data: Path
+    duckdb_memory_limit: str = "4GB"
+    duckdb_threads: int = 0  # 0: DuckDB decides (all cores)
+    declared_vs_metered_tolerance_pct: float = 5.0
+    oncall_email: str = "data-oncall@nengtan.local"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    # -- everything below is derived from ``data`` ------------------------------------
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.data / "warehouse"
+
+    @property
+    def warehouse_db(self) -> Path:
+        """The single DuckDB file the pipeline writes (one writer process at a time)."""
+        return self.warehouse_dir / "nengtan.duckdb"
+
+    @property
+    def serving_dir(self) -> Path:
+        return self.data / "serving"
+
+    @property
+    def serving_db(self) -> Path:
+        """The read-only copy Superset and reports read; replaced atomically on publish."""
+        return self.serving_dir / "nengtan.duckdb"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Copies of whole files that could not be read at all."""
+        return self.data / "quarantine"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data / "reports"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data / "logs"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.data / "ledger" / "ledger.jsonl"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.data / "data_docs"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.data / "snapshots"
+
+    @property
+    def bench_dir(self) -> Path:
+        return self.data / "bench"
+
+    @property
+    def airflow_home(self) -> Path:
+        return _env_path("AIRFLOW_HOME", self.data / "airflow")
+
+    @property
+    def superset_home(self) -> Path:
+        return _env_path("SUPERSET_HOME", self.data / "superset")
+
+    def ensure_dirs(self) -> None:
+        for path in (
+            self.warehouse_dir,
+            self.serving_dir,
+            self.quarantine_dir,
+            self.reports_dir,
+            self.logs_dir,
+            self.ledger_path.parent,
+            self.data_docs_dir,
+            self.snapshots_dir,
+        ):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+def settings() -> Settings:
+    """Read the environment now (not at import), so tests can point it elsewhere."""
+    return Settings(
+        landing=_env_path("NENGTAN_LANDING", REPO_ROOT / "var" / "landing"),
+        data=_env_path("NENGTAN_DATA", REPO_ROOT / "var" / "data"),
+        duckdb_memory_limit=os.environ.get("NENGTAN_DUCKDB_MEMORY_LIMIT", "4GB"),
+        duckdb_threads=int(os.environ.get("NENGTAN_DUCKDB_THREADS", "0") or 0),
+        declared_vs_metered_tolerance_pct=_env_float("NENGTAN_DECLARED_TOLERANCE_PCT", 5.0),
+        oncall_email=os.environ.get("NENGTAN_ONCALL_EMAIL", "data-oncall@nengtan.local"),
+    )

@@ -1,0 +1,142 @@
+"""DuckDB connections and the raw layer's schema.
+
+The raw schema is the contract between ingestion (which writes it) and dbt (which reads
+it as sources). Timestamps are stored as naive local time (Asia/Shanghai), converted from
+whatever offset the file carried, so that a "day" is a plain ``CAST(ts AS DATE)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from nengtan.config import Settings, settings
+
+RAW_DDL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS meta;
+
+-- One row per landed file version (path + sha256). A changed file under the same name
+-- is a new version; the same bytes seen twice are loaded once.
+CREATE TABLE IF NOT EXISTS raw.load_log (
+    file_id           VARCHAR PRIMARY KEY,   -- sha256(path || sha256(content)), hex, 32 chars
+    source            VARCHAR NOT NULL,      -- registry_parks|registry_enterprises|registry_meters|meter_readings|declarations|green_certificates|targets
+    path              VARCHAR NOT NULL,      -- relative to the landing root
+    partition_key     VARCHAR,               -- 'YYYY-MM-DD' / 'YYYY-MM' / 'YYYY' from the folder name
+    sha256            VARCHAR NOT NULL,
+    size_bytes        BIGINT NOT NULL,
+    landed_at         TIMESTAMP NOT NULL,    -- file mtime, local time; "landed last wins"
+    encoding          VARCHAR,               -- utf-8 | gb18030 | binary (parquet/xlsx)
+    rows_read         BIGINT NOT NULL,
+    rows_loaded       BIGINT NOT NULL,
+    rows_quarantined  BIGINT NOT NULL,
+    status            VARCHAR NOT NULL,      -- loaded | partial | rejected (whole file quarantined)
+    error             VARCHAR,
+    run_id            VARCHAR NOT NULL,      -- the Airflow run (or CLI run) that loaded it
+    loaded_at         TIMESTAMP NOT NULL,
+    transformed_run_id VARCHAR               -- set by the transform that consumed it; NULL = pending
+);
+
+-- Every rejected row (or whole file: line 0) with the reason and the raw text.
+CREATE TABLE IF NOT EXISTS raw.quarantine (
+    file_id        VARCHAR NOT NULL,
+    source         VARCHAR NOT NULL,
+    path           VARCHAR NOT NULL,
+    line           BIGINT NOT NULL,          -- 1-based physical line incl. header (header = 1); 0 = whole file
+    reason         VARCHAR NOT NULL,
+    raw_text       VARCHAR,
+    run_id         VARCHAR NOT NULL,
+    quarantined_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS raw.meter_readings (
+    meter_id       VARCHAR NOT NULL,
+    interval_start TIMESTAMP NOT NULL,       -- local time, aligned to 15 minutes
+    reading_day    DATE NOT NULL,            -- CAST(interval_start AS DATE)
+    register_end   DECIMAL(18, 4) NOT NULL,
+    quality        VARCHAR NOT NULL,         -- ok | estimated | error
+    file_id        VARCHAR NOT NULL,
+    landed_at      TIMESTAMP NOT NULL,
+    source_line    BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS raw.parks (
+    park_id VARCHAR, name_zh VARCHAR, name_en VARCHAR, district VARCHAR, contact_email VARCHAR,
+    file_id VARCHAR NOT NULL, landed_at TIMESTAMP NOT NULL, source_line BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS raw.enterprises (
+    credit_code VARCHAR, name_zh VARCHAR, name_en VARCHAR, park_id VARCHAR,
+    industry_code VARCHAR, key_energy_user BOOLEAN, ets_covered BOOLEAN, contact_email VARCHAR,
+    file_id VARCHAR NOT NULL, landed_at TIMESTAMP NOT NULL, source_line BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS raw.meters (
+    meter_id VARCHAR, credit_code VARCHAR, energy_type VARCHAR, unit VARCHAR,
+    multiplier DECIMAL(18, 4), register_max DECIMAL(18, 4), register_at_install DECIMAL(18, 4),
+    installed_at TIMESTAMP, removed_at TIMESTAMP, replaces_meter_id VARCHAR,
+    file_id VARCHAR NOT NULL, landed_at TIMESTAMP NOT NULL, source_line BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS raw.declarations (
+    credit_code VARCHAR, period VARCHAR, submission_id VARCHAR, submitted_at TIMESTAMP,
+    item VARCHAR, quantity DECIMAL(20, 4), unit VARCHAR,
+    file_id VARCHAR NOT NULL, landed_at TIMESTAMP NOT NULL, source_line BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS raw.green_certificates (
+    certificate_id VARCHAR, project_id VARCHAR, generation_month VARCHAR,
+    owner_credit_code VARCHAR, claimed_period VARCHAR, claimed_at TIMESTAMP,
+    file_id VARCHAR NOT NULL, landed_at TIMESTAMP NOT NULL, source_line BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS raw.targets (
+    level VARCHAR, entity_id VARCHAR, year INTEGER,
+    energy_budget_tce DECIMAL(20, 4), carbon_budget_tco2 DECIMAL(20, 4),
+    energy_intensity_target DECIMAL(18, 6), carbon_intensity_target DECIMAL(18, 6),
+    file_id VARCHAR NOT NULL, landed_at TIMESTAMP NOT NULL, source_line BIGINT NOT NULL
+);
+
+-- What the pending loads touched; written by the transform step before dbt runs, read
+-- by the incremental models to recompute only those meters/days and enterprise-months.
+CREATE TABLE IF NOT EXISTS meta.rebuild_meter_days (meter_id VARCHAR, day DATE);
+CREATE TABLE IF NOT EXISTS meta.rebuild_months (credit_code VARCHAR, month DATE);
+
+-- One row per pipeline stage run, for audit and for crash-safe resumption.
+CREATE TABLE IF NOT EXISTS meta.runs (
+    run_id VARCHAR, stage VARCHAR, data_day DATE, started_at TIMESTAMP, finished_at TIMESTAMP,
+    status VARCHAR, detail VARCHAR
+);
+"""
+
+
+def connect(path: Path | None = None, *, read_only: bool = False, cfg: Settings | None = None
+            ) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (or another DuckDB file) with the configured resource limits."""
+    cfg = cfg or settings()
+    db = path or cfg.warehouse_db
+    db.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db), read_only=read_only)
+    con.execute(f"SET memory_limit = '{cfg.duckdb_memory_limit}'")
+    if cfg.duckdb_threads:
+        con.execute(f"SET threads = {int(cfg.duckdb_threads)}")
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    return con
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(RAW_DDL)
+
+
+@contextmanager
+def warehouse(cfg: Settings | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A writer connection to the warehouse with the raw schema in place; closed on exit."""
+    con = connect(cfg=cfg)
+    try:
+        ensure_raw_schema(con)
+        yield con
+    finally:
+        con.close()
