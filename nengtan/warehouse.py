@@ -7,6 +7,8 @@ whatever offset the file carried, so that a "day" is a plain ``CAST(ts AS DATE)`
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -119,12 +121,27 @@ def connect(path: Path | None = None, *, read_only: bool = False, cfg: Settings 
     cfg = cfg or settings()
     db = path or cfg.warehouse_db
     db.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db), read_only=read_only)
+    con = _connect_waiting_for_lock(db, read_only)
     con.execute(f"SET memory_limit = '{cfg.duckdb_memory_limit}'")
     if cfg.duckdb_threads:
         con.execute(f"SET threads = {int(cfg.duckdb_threads)}")
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     return con
+
+
+def _connect_waiting_for_lock(db: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """DuckDB lets one process write a file; another task holding it is not an error
+    worth failing a night for, so wait for it (bounded by NENGTAN_DUCKDB_LOCK_TIMEOUT)."""
+    deadline = time.monotonic() + float(os.environ.get("NENGTAN_DUCKDB_LOCK_TIMEOUT", "600"))
+    delay = 0.2
+    while True:
+        try:
+            return duckdb.connect(str(db), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,0 +1,69 @@
+# Nengtan — two commands on a fresh machine: `make demo` and `make test`.
+# Every install step lives here: Debian packages, uv, both Python environments (from lock files).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON      ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION  := 0.13.8
+UV          := $(PYTHON) -m uv
+export UV_PYTHON := $(PYTHON)
+export UV_LINK_MODE := copy
+SUPERSET_ENV_DIR := dashboards/superset_env
+APT_PACKAGES := chromium chromium-driver fonts-noto-cjk poppler-utils
+PYTEST_ARGS ?=
+
+.PHONY: help setup system uv env superset-env demo test test-fast lint bench bench-quick clean
+
+help:
+	@echo "make demo        generate the demo city, run it through Airflow/dbt/GX, serve Airflow + Superset"
+	@echo "make test        the whole test suite (what CI runs)"
+	@echo "make lint        ruff + sqlfluff"
+	@echo "make bench       city-scale benchmark (10,000 enterprises, 100,000 meters)"
+	@echo "make bench-quick a few-minute benchmark for everyday use"
+
+setup: system env superset-env
+
+# Debian packages: headless Chromium for dashboard screenshots, CJK fonts for reports,
+# poppler for looking at report PDFs. Installed only when missing.
+system:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "[setup] installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+uv:
+	@$(PYTHON) -m uv --version 2>/dev/null | grep -q "$(UV_VERSION)" || { echo "[setup] installing uv $(UV_VERSION)"; $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"; }
+
+env: uv .venv/.synced
+.venv/.synced: uv.lock pyproject.toml
+	@echo "[setup] pipeline environment (.venv) from uv.lock"
+	@$(UV) sync --frozen --extra dev --quiet
+	@touch $@
+
+superset-env: uv .venv-superset/.synced
+.venv-superset/.synced: $(SUPERSET_ENV_DIR)/uv.lock $(SUPERSET_ENV_DIR)/pyproject.toml
+	@echo "[setup] Superset environment (.venv-superset) from its own uv.lock"
+	@cd $(SUPERSET_ENV_DIR) && UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-superset $(UV) sync --frozen --quiet
+	@touch $@
+
+demo: setup
+	@.venv/bin/nengtan demo
+
+test: setup
+	@.venv/bin/pytest $(PYTEST_ARGS)
+
+lint: env
+	@.venv/bin/ruff check nengtan dags tests dashboards expectations
+	@.venv/bin/sqlfluff lint dbt_project/models --dialect duckdb --templater jinja
+
+bench: setup
+	@.venv/bin/nengtan bench
+
+bench-quick: setup
+	@.venv/bin/nengtan bench --quick
+
+clean:
+	rm -rf var dbt_project/target dbt_project/logs

@@ -1,0 +1,53 @@
+"""Checks and publish: Great Expectations suites on the freshly built marts, digests to
+the data's owners, and — only when no blocking check failed — an atomic publish of the
+serving copy that Superset and the monthly reports read. Triggered by MARTS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import dag, task
+
+from nengtan.dag_support import DEFAULT_ARGS, MARTS, SERVING, START_DATE, resolve_day
+
+
+@dag(
+    dag_id="nengtan_checks_publish",
+    schedule=[MARTS],
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    params={"day": ""},
+    tags=["nengtan", "nightly", "quality"],
+    doc_md=__doc__,
+)
+def nengtan_checks_publish() -> None:
+    @task
+    def check_marts(**context: Any) -> dict:
+        from nengtan.pipeline import check_stage
+
+        return check_stage("marts", resolve_day(context), context["run_id"])
+
+    @task(trigger_rule="all_done")
+    def send_digests(**context: Any) -> dict:
+        """Runs even when the checks blocked the publish: owners hear about it either way."""
+        from nengtan.pipeline import send_digests as send
+
+        return send(resolve_day(context), context["run_id"])
+
+    @task(outlets=[SERVING])
+    def publish(outcome: dict, **context: Any) -> dict:
+        from nengtan.pipeline import publish_night
+
+        day = resolve_day(context)
+        result = publish_night(day, context["run_id"], outcome)
+        context["outlet_events"][SERVING].extra = {"day": day.isoformat(), "publish_run_id": context["run_id"]}
+        return result
+
+    outcome = check_marts()
+    outcome >> send_digests()
+    publish(outcome)
+
+
+nengtan_checks_publish_dag = nengtan_checks_publish()

@@ -1,0 +1,78 @@
+"""Nightly load: the landing zone's new files for one night into the raw layer.
+
+Loads the registry first (readings are validated against it), then targets, certificate
+claims, declarations and meter readings (the night's own and whatever landed late), then
+runs the raw-stage checks. Emits the RAW asset that triggers the transform.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import dag, task
+
+from nengtan.dag_support import DEFAULT_ARGS, NIGHTLY_CRON, RAW, START_DATE, resolve_day
+
+
+@dag(
+    dag_id="nengtan_nightly_load",
+    schedule=NIGHTLY_CRON,
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    params={"day": ""},
+    tags=["nengtan", "nightly"],
+    doc_md=__doc__,
+)
+def nengtan_nightly_load() -> None:
+    @task
+    def load_registry(**context: Any) -> dict:
+        from nengtan.pipeline import load_source
+
+        return load_source("registry", resolve_day(context), context["run_id"])
+
+    @task
+    def load_targets(**context: Any) -> dict:
+        from nengtan.pipeline import load_source
+
+        return load_source("targets", resolve_day(context), context["run_id"])
+
+    @task
+    def load_certificates(**context: Any) -> dict:
+        from nengtan.pipeline import load_source
+
+        return load_source("certificates", resolve_day(context), context["run_id"])
+
+    @task
+    def load_declarations(**context: Any) -> dict:
+        from nengtan.pipeline import load_source
+
+        return load_source("declarations", resolve_day(context), context["run_id"])
+
+    @task
+    def load_meter_readings(**context: Any) -> dict:
+        from nengtan.pipeline import load_source
+
+        return load_source("meter_readings", resolve_day(context), context["run_id"])
+
+    @task(outlets=[RAW])
+    def check_raw(**context: Any):
+        from nengtan.pipeline import check_stage
+
+        day = resolve_day(context)
+        outcome = check_stage("raw", day, context["run_id"])
+        context["outlet_events"][RAW].extra = {"day": day.isoformat(), "load_run_id": context["run_id"]}
+        return outcome
+
+    (
+        load_registry()
+        >> load_targets()
+        >> load_certificates()
+        >> load_declarations()
+        >> load_meter_readings()
+        >> check_raw()
+    )
+
+
+nengtan_nightly_load_dag = nengtan_nightly_load()

@@ -1,0 +1,112 @@
+"""Chinese and English names for synthetic parks and enterprises (Wuxi-like, invented).
+
+Names are built from small word tables so that a whole city of 10,000 enterprises gets
+unique, plausible names without any external data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# (name_zh, name_en, division code, short zh, slug) — Wuxi's districts and county-level cities.
+DISTRICTS: list[tuple[str, str, str, str, str]] = [
+    ("新吴区", "Xinwu District", "320214", "新吴", "xinwu"),
+    ("锡山区", "Xishan District", "320205", "锡山", "xishan"),
+    ("惠山区", "Huishan District", "320206", "惠山", "huishan"),
+    ("江阴市", "Jiangyin", "320281", "江阴", "jiangyin"),
+    ("宜兴市", "Yixing", "320282", "宜兴", "yixing"),
+    ("滨湖区", "Binhu District", "320211", "滨湖", "binhu"),
+    ("梁溪区", "Liangxi District", "320213", "梁溪", "liangxi"),
+]
+
+PARK_KINDS: list[tuple[str, str, str]] = [
+    ("高新技术产业开发区", "High-tech Industrial Development Zone", "hitech"),
+    ("经济开发区", "Economic Development Zone", "edz"),
+    ("临港工业园", "Riverside Industrial Park", "riverside"),
+    ("智能制造产业园", "Smart Manufacturing Park", "smart"),
+    ("新材料产业园", "New Materials Park", "materials"),
+    ("精细化工园区", "Fine Chemicals Park", "chem"),
+    ("特钢产业园", "Special Steel Park", "steel"),
+    ("纺织工业园", "Textile Industrial Park", "textile"),
+]
+
+ORDINAL_ZH = ["", "二期", "三期", "四期", "五期", "六期", "七期", "八期", "九期"]
+
+# Trade-name syllable pairs (字号) with a pinyin rendering.
+TRADE_NAMES: list[tuple[str, str]] = [
+    ("华锡", "Huaxi"), ("锡通", "Xitong"), ("长江", "Changjiang"), ("太湖", "Taihu"),
+    ("新瑞", "Xinrui"), ("恒达", "Hengda"), ("金源", "Jinyuan"), ("宏昌", "Hongchang"),
+    ("振华", "Zhenhua"), ("东方", "Dongfang"), ("明远", "Mingyuan"), ("海澜", "Hailan"),
+    ("永盛", "Yongsheng"), ("鼎盛", "Dingsheng"), ("天润", "Tianrun"), ("博远", "Boyuan"),
+    ("泰和", "Taihe"), ("嘉禾", "Jiahe"), ("瑞丰", "Ruifeng"), ("信达", "Xinda"),
+    ("国润", "Guorun"), ("精工", "Jinggong"), ("华晟", "Huasheng"), ("宝丰", "Baofeng"),
+    ("荣盛", "Rongsheng"), ("兴业", "Xingye"), ("中恒", "Zhongheng"), ("凯达", "Kaida"),
+    ("远航", "Yuanhang"), ("光明", "Guangming"), ("恒通", "Hengtong"), ("德润", "Derun"),
+    ("锦程", "Jincheng"), ("汇丰", "Huifeng"), ("盛达", "Shengda"), ("万邦", "Wanbang"),
+    ("新宇", "Xinyu"), ("昌盛", "Changsheng"), ("华润", "Huarun"), ("天成", "Tiancheng"),
+    ("同创", "Tongchuang"), ("立信", "Lixin"), ("金鹰", "Jinying"), ("宏远", "Hongyuan"),
+    ("晶华", "Jinghua"), ("澄江", "Chengjiang"), ("惠泉", "Huiquan"), ("梁溪", "Liangxi"),
+    ("蠡湖", "Lihu"), ("鸿运", "Hongyun"), ("通达", "Tongda"), ("安泰", "Antai"),
+    ("瑞昌", "Ruichang"), ("金石", "Jinshi"), ("华光", "Huaguang"), ("维新", "Weixin"),
+    ("正泰", "Zhengtai"), ("启明", "Qiming"), ("九龙", "Jiulong"), ("恒信", "Hengxin"),
+]
+
+INDUSTRY_WORDS: dict[str, list[tuple[str, str]]] = {
+    "39": [("电子科技", "Electronics Technology"), ("微电子", "Microelectronics"),
+           ("半导体", "Semiconductor"), ("光电", "Optoelectronics"), ("通信设备", "Telecom Equipment")],
+    "17": [("纺织", "Textile"), ("印染", "Dyeing and Printing"), ("纺织科技", "Textile Technology"),
+           ("化纤织造", "Synthetic Fibre Weaving")],
+    "26": [("化工", "Chemical"), ("精细化工", "Fine Chemicals"), ("新材料", "New Materials"),
+           ("化学品", "Chemicals")],
+    "34": [("机械", "Machinery"), ("精密机械", "Precision Machinery"), ("动力设备", "Power Equipment"),
+           ("轴承", "Bearing"), ("液压", "Hydraulics")],
+    "31": [("特钢", "Special Steel"), ("钢铁", "Iron and Steel"), ("金属制品", "Metal Products"),
+           ("钢管", "Steel Pipe")],
+}
+
+SUFFIXES: list[tuple[str, str]] = [("有限公司", "Co., Ltd."), ("股份有限公司", "Corp., Ltd.")]
+PLANT_ZH = ["", "第二工厂", "第三工厂", "第四工厂", "第五工厂", "第六工厂", "第七工厂", "第八工厂"]
+PLANT_EN = ["", " Plant 2", " Plant 3", " Plant 4", " Plant 5", " Plant 6", " Plant 7", " Plant 8"]
+
+
+def park_names(n: int, rng: np.random.Generator) -> list[dict[str, str]]:
+    """``n`` unique parks spread over the districts, the main industrial ones first."""
+    out: list[dict[str, str]] = []
+    seen: dict[tuple[int, int], int] = {}
+    for i in range(n):
+        d = i % len(DISTRICTS) if i < len(DISTRICTS) else int(rng.integers(0, 4))
+        k = int(rng.integers(0, len(PARK_KINDS))) if i >= 3 else i % len(PARK_KINDS)
+        nth = seen.get((d, k), 0)
+        seen[(d, k)] = nth + 1
+        zh_d, en_d, code, short, slug = DISTRICTS[d]
+        zh_k, en_k, slug_k = PARK_KINDS[k]
+        suffix_zh = ORDINAL_ZH[nth] if nth < len(ORDINAL_ZH) else f"{nth + 1}期"
+        suffix_en = f" Phase {nth + 1}" if nth else ""
+        out.append({
+            "name_zh": f"无锡{short}{zh_k}{suffix_zh}",
+            "name_en": f"Wuxi {en_d.replace(' District', '')} {en_k}{suffix_en}",
+            "district": zh_d,
+            "division": code,
+            "slug": f"{slug}-{slug_k}{nth + 1 if nth else ''}",
+        })
+    return out
+
+
+def enterprise_name(i: int, industry: str, district_short: str, rng: np.random.Generator,
+                    used: set[str]) -> tuple[str, str, str]:
+    """A unique (name_zh, name_en, slug) for enterprise number ``i``."""
+    words = INDUSTRY_WORDS[industry]
+    for attempt in range(200):
+        tzh, ten = TRADE_NAMES[int(rng.integers(0, len(TRADE_NAMES)))]
+        wzh, wen = words[int(rng.integers(0, len(words)))]
+        szh, sen = SUFFIXES[int(rng.random() < 0.25)]
+        plant = attempt // 25
+        if plant >= len(PLANT_ZH):
+            break
+        zh = f"无锡{tzh}{wzh}{szh}{PLANT_ZH[plant]}"
+        if zh not in used:
+            used.add(zh)
+            return zh, f"Wuxi {ten} {wen} {sen}{PLANT_EN[plant]}", f"{ten.lower()}{i}"
+    zh = f"无锡{district_short}{words[0][0]}{i}号有限公司"
+    used.add(zh)
+    return zh, f"Wuxi {words[0][1]} No. {i} Co., Ltd.", f"ent{i}"

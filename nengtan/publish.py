@@ -1,0 +1,64 @@
+"""Publish the serving copy: the marts and quality results of a night that passed its
+blocking checks, written to a new DuckDB file and swapped in with one ``os.replace``.
+
+Readers (Superset, reports) open the serving file read-only per query; they see either
+the previous night or the new one, never a half-built one, and never a writer's lock.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from nengtan.config import Settings, settings
+
+PUBLISHED_SCHEMAS = ("marts", "quality")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, cfg: Settings | None = None) -> dict:
+    """Copy every table and view of the published schemas into the serving copy, atomically."""
+    cfg = cfg or settings()
+    cfg.serving_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cfg.serving_dir / f".publishing-{os.getpid()}.duckdb"
+    for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    relations = con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_schema IN (SELECT unnest(?)) "
+        "ORDER BY 1, 2",
+        [list(PUBLISHED_SCHEMAS)],
+    ).fetchall()
+    counts: dict[str, int] = {}
+    con.execute("ATTACH ? AS serving_new", [str(tmp)])
+    try:
+        for schema in PUBLISHED_SCHEMAS:
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS serving_new."{schema}"')
+        for schema, table in relations:
+            con.execute(f'CREATE TABLE serving_new."{schema}"."{table}" AS SELECT * FROM "{schema}"."{table}"')
+            counts[f"{schema}.{table}"] = con.execute(
+                f'SELECT count(*) FROM serving_new."{schema}"."{table}"'
+            ).fetchone()[0]
+        con.execute("CREATE SCHEMA IF NOT EXISTS serving_new.meta")
+        con.execute(
+            "CREATE TABLE serving_new.meta.publication AS "
+            "SELECT ?::VARCHAR AS run_id, ?::DATE AS data_day, ?::TIMESTAMP AS published_at",
+            [run_id, day, datetime.now(UTC).replace(tzinfo=None)],
+        )
+        con.execute("CHECKPOINT serving_new")
+    finally:
+        con.execute("DETACH serving_new")
+    _fsync(tmp)
+    os.replace(tmp, cfg.serving_db)
+    _fsync(cfg.serving_dir)
+    return {"serving_db": str(cfg.serving_db), "tables": counts, "run_id": run_id, "day": day.isoformat()}

@@ -1,0 +1,215 @@
+"""Freeze the marts a month's reports rest on into one DuckDB file named by its content.
+
+A snapshot holds only rows that determine the month's figures (the month and the year
+to date up to its last day, plus reference tables), so data for later months does not
+change it, while a late correction of the month does: its id (SHA-256 of the sorted
+rows) then changes, and the archive writes a new report version.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from nengtan.config import LOCAL_TZ, Settings, settings
+
+# table -> (period column, scope): scope "ytd" = January..month, "month" = the month only,
+# None = whole table (reference data). Tables absent from the serving copy are skipped,
+# except the required ones.
+MART_TABLES: dict[str, tuple[str, str] | None] = {
+    "enterprise_energy_daily": ("day", "ytd"),
+    "enterprise_carbon_monthly": ("month", "ytd"),
+    "park_carbon_monthly": ("month", "ytd"),
+    "city_carbon_monthly": ("month", "ytd"),
+    "dual_control_warnings": ("as_of", "ytd"),
+    "meter_daily": ("day", "month"),
+    "certificate_claims": ("claimed_period", "ytd"),
+    "dim_enterprises": None,
+    "dim_parks": None,
+    "factor_versions": None,
+}
+REQUIRED = ("enterprise_energy_daily", "enterprise_carbon_monthly", "park_carbon_monthly",
+            "city_carbon_monthly", "dual_control_warnings", "dim_enterprises", "dim_parks")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    month: str
+    snapshot_id: str
+    path: Path
+    tables: dict[str, int]  # table -> rows
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """First and last day of ``YYYY-MM`` (raises on anything else)."""
+    try:
+        year, mon = (int(p) for p in month.split("-"))
+        first = date(year, mon, 1)
+    except ValueError as exc:
+        raise ValueError(f"month {month!r} is not YYYY-MM") from exc
+    return first, date(year, mon, calendar.monthrange(year, mon)[1])
+
+
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = ? AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [catalog, schema, table],
+    ).fetchall()
+
+
+def _tables(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> set[str]:
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ?",
+        [catalog, schema],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _period_filter(column: str, scope: str, month: str) -> str:
+    """SQL predicate on a DATE/TIMESTAMP/'YYYY-MM' column (compares the first 7 characters)."""
+    expr = f'left(CAST("{column}" AS VARCHAR), 7)'
+    if scope == "month":
+        return f"{expr} = '{month}'"
+    return f"{expr} BETWEEN '{month[:4]}-01' AND '{month}'"
+
+
+def _canonical(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, Decimal):
+        return str(value.normalize()) if value == value else "NaN"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in sorted(value.items())}
+    return str(value)
+
+
+def content_hash(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> str:
+    """SHA-256 over every table of ``schema``: name, columns with types, rows sorted."""
+    digest = hashlib.sha256()
+    catalog = con.execute("SELECT current_database()").fetchone()[0]
+    for table in sorted(_tables(con, catalog, schema)):
+        cols = _columns(con, catalog, schema, table)
+        digest.update(json.dumps({"table": table, "columns": cols}).encode())
+        cur = con.execute(f'SELECT * FROM "{schema}"."{table}" ORDER BY ALL')
+        while batch := cur.fetchmany(5000):
+            for row in batch:
+                digest.update(json.dumps(_canonical(list(row)), ensure_ascii=False).encode())
+                digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def freeze_snapshot(month: str, cfg: Settings | None = None) -> Snapshot:
+    """Copy the month's (and year-to-date) mart rows out of the serving copy; reuse an
+    identical earlier snapshot. The serving copy is only ever opened read-only."""
+    cfg = cfg or settings()
+    month_bounds(month)
+    if not cfg.serving_db.exists():
+        raise FileNotFoundError(f"serving copy {cfg.serving_db} does not exist: nothing published yet")
+    out_dir = cfg.snapshots_dir / month
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / f".freezing-{os.getpid()}.duckdb"
+    for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute("ATTACH ? AS src (READ_ONLY)", [str(cfg.serving_db)])
+        present = _tables(con, "src", "marts")
+        missing = [t for t in REQUIRED if t not in present]
+        if missing:
+            raise RuntimeError(f"serving copy {cfg.serving_db} lacks marts tables {missing}")
+        con.execute("CREATE SCHEMA marts")
+        for table, rule in MART_TABLES.items():
+            if table not in present:
+                continue
+            where = "TRUE"
+            names = {c for c, _ in _columns(con, "src", "marts", table)}
+            if rule is not None and rule[0] in names:
+                where = _period_filter(rule[0], rule[1], month)
+            con.execute(
+                f'CREATE TABLE marts."{table}" AS SELECT * FROM src.marts."{table}" WHERE {where} ORDER BY ALL'
+            )
+            counts[table] = con.execute(f'SELECT count(*) FROM marts."{table}"').fetchone()[0]
+        if "dual_control_warnings" in present:
+            # Annual budgets of the year, whatever day they were read on: the fallback
+            # when no warning row falls on or before the month's last day.
+            names = {c for c, _ in _columns(con, "src", "marts", "dual_control_warnings")}
+            if {"level", "entity_id", "metric", "budget", "as_of"} <= names:
+                con.execute(
+                    "CREATE TABLE marts.dual_control_budgets AS SELECT DISTINCT level, entity_id, metric, budget "
+                    "FROM src.marts.dual_control_warnings "
+                    f"WHERE left(CAST(as_of AS VARCHAR), 4) = '{month[:4]}' ORDER BY ALL"
+                )
+                counts["dual_control_budgets"] = con.execute(
+                    "SELECT count(*) FROM marts.dual_control_budgets").fetchone()[0]
+        con.execute("DETACH src")
+        snapshot_id = content_hash(con)
+        con.execute("CREATE SCHEMA snapshot")
+        con.execute(
+            "CREATE TABLE snapshot.meta AS SELECT ?::VARCHAR AS month, ?::VARCHAR AS snapshot_id",
+            [month, snapshot_id],
+        )
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    final = out_dir / f"{snapshot_id}.duckdb"
+    if final.exists():
+        tmp.unlink()
+    else:
+        os.replace(tmp, final)
+    tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+    return Snapshot(month=month, snapshot_id=snapshot_id, path=final, tables=counts)
+
+
+def open_snapshot(path: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path), read_only=True)
+
+
+def find_snapshot(month: str, snapshot_id: str, cfg: Settings | None = None) -> Path:
+    cfg = cfg or settings()
+    path = cfg.snapshots_dir / month / f"{snapshot_id}.duckdb"
+    if not path.exists():
+        raise FileNotFoundError(f"snapshot {snapshot_id} of {month} is missing at {path}")
+    return path
+
+
+def latest_complete_month(cfg: Settings | None = None, today: date | None = None) -> str | None:
+    """The latest closed month whose last day the serving copy already covers."""
+    cfg = cfg or settings()
+    if not cfg.serving_db.exists():
+        return None
+    today = today or datetime.now(LOCAL_TZ).date()
+    con = duckdb.connect(str(cfg.serving_db), read_only=True)
+    try:
+        covered = con.execute("SELECT max(day) FROM marts.enterprise_energy_daily").fetchone()[0]
+        if "publication" in _tables(con, current := con.execute("SELECT current_database()").fetchone()[0], "meta"):
+            published = con.execute(f'SELECT max(data_day) FROM "{current}".meta.publication').fetchone()[0]
+            if published is not None and (covered is None or published > covered):
+                covered = published
+    finally:
+        con.close()
+    if covered is None:
+        return None
+    if isinstance(covered, datetime):
+        covered = covered.date()
+    limit = min(covered, date(today.year, today.month, 1).replace(day=1))
+    year, mon = limit.year, limit.month
+    if limit != month_bounds(f"{year:04d}-{mon:02d}")[1]:
+        year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
+    return f"{year:04d}-{mon:02d}"
