@@ -8,6 +8,7 @@ annual energy per plant lands in realistic ranges (GB/T 4754 divisions 17, 26, 3
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, timedelta
 
 import numpy as np
@@ -66,6 +67,7 @@ def _smooth(x: np.ndarray, k: int = 3) -> np.ndarray:
     return np.convolve(pad, kernel, mode="same")[k:-k]
 
 
+@cache
 def _shift_shape(shifts: int) -> np.ndarray:
     """96 factors for one working day of a plant with ``shifts`` shifts (0 = continuous)."""
     t = np.arange(96) / 4.0  # hour of day
@@ -91,6 +93,7 @@ def _shift_shape(shifts: int) -> np.ndarray:
     return s / s.mean()
 
 
+@cache
 def electricity_shapes(shifts: int) -> np.ndarray:
     """(3, 96): weekday, Saturday, Sunday shapes in units of the weekday mean."""
     wd = _shift_shape(shifts)
@@ -104,6 +107,7 @@ def electricity_shapes(shifts: int) -> np.ndarray:
     return np.stack([wd, sat, sun])
 
 
+@cache
 def heat_shape() -> np.ndarray:
     """Space heating: morning peak, lower at night (one shape for every day type)."""
     t = np.arange(96) / 4.0

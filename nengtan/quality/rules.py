@@ -39,6 +39,7 @@ class Rule:
     todo_en: str
     observed_column: str | None = None  # shown instead of ``column`` (e.g. quantity for a z-score)
     expected_column: str | None = None  # per-row expected text computed in SQL
+    fmt: str = "{:.4g}"  # how the observed value is written (numbers only)
 
     def expected_text(self, cfg: QualityConfig) -> str:
         return self.expected(cfg) if callable(self.expected) else self.expected

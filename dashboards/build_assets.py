@@ -1,0 +1,512 @@
+"""Write the Superset asset bundle (dashboards/assets/**.yaml) from one compact spec.
+
+The YAML under dashboards/assets/ is what Superset imports (its v1 export format) and what
+reviewers diff; this script is how it is kept consistent (stable UUIDs, chart positions,
+query contexts that the chart-data API can replay). Edit the spec here, then run
+``.venv-superset/bin/python dashboards/build_assets.py`` (any Python with PyYAML works).
+
+The database URI is a placeholder, ``${NENGTAN_SERVING_URI}``, rendered at import time
+by bootstrap.py: no absolute path is committed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+NS = uuid.UUID("6f1c3a52-9d0e-4c1e-8a57-0d7b3c2e1a10")
+DB_NAME = "nengtan_serving"
+URI_PLACEHOLDER = "${NENGTAN_SERVING_URI}"
+
+
+def uid(kind: str, name: str) -> str:
+    return str(uuid.uuid5(NS, f"{kind}:{name}"))
+
+
+# --------------------------------------------------------------------------------------
+# Datasets: physical marts, plus a few virtual ones that only filter/join (no heavy sums).
+# Columns: (name, type, is_dttm). bootstrap.py also syncs columns from the live file.
+# --------------------------------------------------------------------------------------
+_LATEST_MONTH = "(SELECT max(month) FROM marts.{t})"
+
+DATASETS: dict[str, dict[str, Any]] = {
+    "city_carbon_monthly": {
+        "schema": "marts",
+        "columns": [
+            ("month", "DATE", True), ("energy_tce", "DOUBLE", False), ("scope1_co2_t", "DOUBLE", False),
+            ("scope2_location_co2_t", "DOUBLE", False), ("scope2_market_co2_t", "DOUBLE", False),
+            ("green_mwh", "DOUBLE", False), ("value_added_10k_cny", "DOUBLE", False),
+            ("energy_intensity", "DOUBLE", False), ("carbon_intensity", "DOUBLE", False),
+            ("ytd_energy_tce", "DOUBLE", False), ("ytd_co2_t", "DOUBLE", False),
+        ],
+        "dttm": "month",
+    },
+    "park_carbon_monthly": {
+        "schema": "marts",
+        "columns": [
+            ("park_id", "VARCHAR", False), ("month", "DATE", True), ("energy_tce", "DOUBLE", False),
+            ("scope1_co2_t", "DOUBLE", False), ("scope2_location_co2_t", "DOUBLE", False),
+            ("scope2_market_co2_t", "DOUBLE", False), ("ytd_energy_tce", "DOUBLE", False),
+            ("ytd_co2_t", "DOUBLE", False), ("energy_intensity", "DOUBLE", False),
+        ],
+        "dttm": "month",
+    },
+    "enterprise_carbon_monthly": {
+        "schema": "marts",
+        "columns": [
+            ("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False), ("month", "DATE", True),
+            ("energy_tce", "DOUBLE", False), ("scope1_co2_t", "DOUBLE", False),
+            ("scope2_location_co2_t", "DOUBLE", False), ("scope2_market_co2_t", "DOUBLE", False),
+            ("gap_pct_electricity", "DOUBLE", False), ("gap_pct_natural_gas", "DOUBLE", False),
+            ("gap_pct_heat", "DOUBLE", False), ("gap_pct_steam", "DOUBLE", False),
+        ],
+        "dttm": "month",
+    },
+    "enterprise_energy_daily": {
+        "schema": "marts",
+        "columns": [
+            ("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False), ("day", "DATE", True),
+            ("energy_type", "VARCHAR", False), ("quantity", "DOUBLE", False), ("unit", "VARCHAR", False),
+            ("energy_tce", "DOUBLE", False), ("co2_t", "DOUBLE", False), ("completeness", "DOUBLE", False),
+        ],
+        "dttm": "day",
+    },
+    "dim_parks": {
+        "schema": "marts",
+        "columns": [("park_id", "VARCHAR", False), ("name_zh", "VARCHAR", False), ("name_en", "VARCHAR", False)],
+    },
+    "dim_enterprises": {
+        "schema": "marts",
+        "columns": [
+            ("credit_code", "VARCHAR", False), ("name_zh", "VARCHAR", False), ("name_en", "VARCHAR", False),
+            ("park_id", "VARCHAR", False),
+        ],
+    },
+    "certificate_claims": {
+        "schema": "marts",
+        "columns": [("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False)],
+    },
+    "meter_daily": {
+        "schema": "marts",
+        "columns": [
+            ("meter_id", "VARCHAR", False), ("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False),
+            ("day", "DATE", True), ("energy_type", "VARCHAR", False), ("intervals_received", "BIGINT", False),
+        ],
+        "dttm": "day",
+    },
+    "quarantine_daily": {
+        "schema": "marts",
+        "columns": [("day", "DATE", True), ("source", "VARCHAR", False), ("rows_quarantined", "BIGINT", False)],
+        "dttm": "day",
+    },
+    # ---- virtual datasets ------------------------------------------------------------
+    "v_park_latest": {
+        "sql": (
+            "SELECT p.park_id, d.name_zh, d.name_en, p.month, p.energy_tce, "
+            "p.scope1_co2_t + p.scope2_location_co2_t AS co2_t, p.ytd_energy_tce, p.ytd_co2_t\n"
+            "FROM marts.park_carbon_monthly p LEFT JOIN marts.dim_parks d USING (park_id)\n"
+            f"WHERE p.month = {_LATEST_MONTH.format(t='park_carbon_monthly')}"
+        ),
+        "columns": [
+            ("park_id", "VARCHAR", False), ("name_zh", "VARCHAR", False), ("name_en", "VARCHAR", False),
+            ("month", "DATE", True), ("energy_tce", "DOUBLE", False), ("co2_t", "DOUBLE", False),
+            ("ytd_energy_tce", "DOUBLE", False), ("ytd_co2_t", "DOUBLE", False),
+        ],
+    },
+    "v_enterprise_movers": {
+        "sql": (
+            "WITH m AS (\n"
+            "  SELECT credit_code, park_id, month, energy_tce,\n"
+            "         scope1_co2_t + scope2_location_co2_t AS co2_t\n"
+            "  FROM marts.enterprise_carbon_monthly)\n"
+            "SELECT cur.credit_code, cur.park_id, e.name_zh, e.name_en, cur.month, cur.energy_tce, cur.co2_t,\n"
+            "       prev.energy_tce AS energy_tce_last_month, ly.energy_tce AS energy_tce_last_year,\n"
+            "       cur.energy_tce - prev.energy_tce AS change_vs_last_month_tce,\n"
+            "       cur.energy_tce - ly.energy_tce AS change_vs_last_year_tce,\n"
+            "       abs(cur.energy_tce - prev.energy_tce) AS abs_change_vs_last_month_tce,\n"
+            "       abs(cur.energy_tce - ly.energy_tce) AS abs_change_vs_last_year_tce\n"
+            "FROM m cur\n"
+            "LEFT JOIN m prev ON prev.credit_code = cur.credit_code AND prev.month = cur.month - INTERVAL 1 MONTH\n"
+            "LEFT JOIN m ly ON ly.credit_code = cur.credit_code AND ly.month = cur.month - INTERVAL 1 YEAR\n"
+            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = cur.credit_code\n"
+            f"WHERE cur.month = {_LATEST_MONTH.format(t='enterprise_carbon_monthly')}"
+        ),
+        "columns": [
+            ("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False), ("name_zh", "VARCHAR", False),
+            ("name_en", "VARCHAR", False), ("month", "DATE", True), ("energy_tce", "DOUBLE", False),
+            ("co2_t", "DOUBLE", False), ("energy_tce_last_month", "DOUBLE", False),
+            ("energy_tce_last_year", "DOUBLE", False), ("change_vs_last_month_tce", "DOUBLE", False),
+            ("change_vs_last_year_tce", "DOUBLE", False), ("abs_change_vs_last_month_tce", "DOUBLE", False),
+            ("abs_change_vs_last_year_tce", "DOUBLE", False),
+        ],
+    },
+    "v_green_share": {
+        "sql": (
+            "SELECT c.month, c.green_mwh, e.electricity_mwh,\n"
+            "       c.green_mwh / nullif(e.electricity_mwh, 0) AS green_share\n"
+            "FROM marts.city_carbon_monthly c\n"
+            "LEFT JOIN (SELECT date_trunc('month', day) AS month, sum(quantity) / 1000.0 AS electricity_mwh\n"
+            "           FROM marts.enterprise_energy_daily WHERE energy_type = 'electricity' GROUP BY 1) e\n"
+            "  ON e.month = c.month"
+        ),
+        "columns": [
+            ("month", "DATE", True), ("green_mwh", "DOUBLE", False), ("electricity_mwh", "DOUBLE", False),
+            ("green_share", "DOUBLE", False),
+        ],
+        "dttm": "month",
+    },
+    "v_warnings": {
+        "sql": (
+            "SELECT w.level, w.entity_id, w.as_of, w.metric, w.ytd_value, w.projected_year_end, w.budget,\n"
+            "       w.ratio, w.warning_level,\n"
+            "       CASE WHEN w.level = 'park' THEN w.entity_id ELSE e.park_id END AS park_id,\n"
+            "       CASE WHEN w.level = 'enterprise' THEN w.entity_id END AS credit_code,\n"
+            "       coalesce(e.name_zh, p.name_zh) AS name_zh\n"
+            "FROM marts.dual_control_warnings w\n"
+            "LEFT JOIN marts.dim_enterprises e ON w.level = 'enterprise' AND e.credit_code = w.entity_id\n"
+            "LEFT JOIN marts.dim_parks p ON w.level = 'park' AND p.park_id = w.entity_id"
+        ),
+        "columns": [
+            ("level", "VARCHAR", False), ("entity_id", "VARCHAR", False), ("as_of", "DATE", True),
+            ("metric", "VARCHAR", False), ("ytd_value", "DOUBLE", False),
+            ("projected_year_end", "DOUBLE", False), ("budget", "DOUBLE", False), ("ratio", "DOUBLE", False),
+            ("warning_level", "VARCHAR", False), ("park_id", "VARCHAR", False),
+            ("credit_code", "VARCHAR", False), ("name_zh", "VARCHAR", False),
+        ],
+    },
+    "v_open_findings": {
+        "sql": (
+            "SELECT r.suite, r.rule, r.severity, r.level, r.entity_id, r.meter_id, r.day, r.observed,\n"
+            "       r.expected, r.checked_at, r.run_id,\n"
+            "       coalesce(e.park_id, CASE WHEN r.level = 'park' THEN r.entity_id END) AS park_id,\n"
+            "       e.credit_code\n"
+            "FROM quality.check_results r\n"
+            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = r.entity_id\n"
+            "WHERE NOT r.passed\n"
+            "  AND r.run_id = (SELECT run_id FROM quality.check_results ORDER BY checked_at DESC LIMIT 1)"
+        ),
+        "columns": [
+            ("suite", "VARCHAR", False), ("rule", "VARCHAR", False), ("severity", "VARCHAR", False),
+            ("level", "VARCHAR", False), ("entity_id", "VARCHAR", False), ("meter_id", "VARCHAR", False),
+            ("day", "DATE", True), ("observed", "VARCHAR", False), ("expected", "VARCHAR", False),
+            ("checked_at", "TIMESTAMP", True), ("run_id", "VARCHAR", False), ("park_id", "VARCHAR", False),
+            ("credit_code", "VARCHAR", False),
+        ],
+    },
+}
+
+
+# --------------------------------------------------------------------------------------
+# Charts
+# --------------------------------------------------------------------------------------
+def metric(sql: str, label: str) -> dict[str, Any]:
+    return {"expressionType": "SQL", "sqlExpression": sql, "label": label, "hasCustomLabel": True,
+            "optionName": "metric_" + uid("metric", sql + label)[:8]}
+
+
+def where(sql: str) -> dict[str, Any]:
+    return {"expressionType": "SQL", "clause": "WHERE", "sqlExpression": sql,
+            "filterOptionName": "filter_" + uid("filter", sql)[:8]}
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    dataset: str
+    viz: str  # big_number | line | bar | table | agg_table
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    x: str | None = None  # time axis column
+    grain: str = "P1M"
+    groupby: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)  # raw table columns
+    order_by: list[tuple[str, bool]] = field(default_factory=list)  # (column, ascending)
+    filters: list[str] = field(default_factory=list)
+    fmt: str = ",.1f"
+    width: int = 4
+    height: int = 50
+    row_limit: int = 1000
+
+    @property
+    def uuid(self) -> str:
+        return uid("chart", self.key)
+
+    def params(self) -> dict[str, Any]:
+        adhoc = [where(f) for f in self.filters]
+        viz_type = {"big_number": "big_number", "line": "echarts_timeseries_line",
+                    "bar": "echarts_timeseries_bar", "table": "table", "agg_table": "table"}[self.viz]
+        p: dict[str, Any] = {"viz_type": viz_type, "adhoc_filters": adhoc, "row_limit": self.row_limit,
+                             "extra_form_data": {}, "dashboards": []}
+        if self.viz == "big_number":
+            p.update({"metric": self.metrics[0], "x_axis": self.x, "time_grain_sqla": self.grain,
+                      "y_axis_format": self.fmt, "show_trend_line": True, "start_y_axis_at_zero": True,
+                      "compare_lag": 1, "compare_suffix": "环比 MoM", "header_font_size": 0.3,
+                      "subheader_font_size": 0.15})
+        elif self.viz in ("line", "bar"):
+            p.update({"x_axis": self.x, "time_grain_sqla": self.grain, "metrics": self.metrics,
+                      "groupby": self.groupby, "y_axis_format": self.fmt, "show_legend": True,
+                      "legendType": "scroll", "legendOrientation": "top", "rich_tooltip": True,
+                      "stack": self.viz == "bar" and bool(self.groupby), "x_axis_time_format": "smart_date",
+                      "truncate_metric": True, "sort_series_type": "sum", "order_desc": True})
+        elif self.viz == "table":
+            p.update({"query_mode": "raw", "all_columns": self.columns,
+                      "order_by_cols": [json.dumps([c, asc]) for c, asc in self.order_by],
+                      "server_pagination": False, "table_timestamp_format": "%Y-%m-%d",
+                      "show_cell_bars": False, "include_search": True, "page_length": 20})
+        else:
+            p.update({"query_mode": "aggregate", "groupby": self.groupby, "metrics": self.metrics,
+                      "order_desc": True, "timeseries_limit_metric": self.metrics[0] if self.metrics else None,
+                      "table_timestamp_format": "%Y-%m-%d", "include_search": True, "page_length": 20,
+                      "show_cell_bars": True})
+        return p
+
+    def query(self) -> dict[str, Any]:
+        """The saved query context: what GET /api/v1/chart/{id}/data replays."""
+        filters: list[dict[str, Any]] = []
+        extras = {"where": " AND ".join(f"({f})" for f in self.filters)} if self.filters else {}
+        q: dict[str, Any] = {"filters": filters, "extras": extras, "row_limit": self.row_limit,
+                             "applied_time_extras": {}, "url_params": {}, "custom_params": {},
+                             "custom_form_data": {}}
+        if self.viz in ("big_number", "line", "bar"):
+            axis = {"columnType": "BASE_AXIS", "sqlExpression": self.x, "label": self.x,
+                    "expressionType": "SQL", "timeGrain": self.grain}
+            q.update({"columns": [axis, *self.groupby], "metrics": self.metrics,
+                      "orderby": [[self.metrics[0], True]] if self.viz == "big_number" else [],
+                      "is_timeseries": False})
+        elif self.viz == "table":
+            q.update({"columns": self.columns, "metrics": [],
+                      "orderby": [[c, asc] for c, asc in self.order_by]})
+        else:
+            q.update({"columns": self.groupby, "metrics": self.metrics,
+                      "orderby": [[self.metrics[0], False]] if self.metrics else []})
+        return q
+
+
+TCE = ",.1f"
+ENERGY = metric("SUM(energy_tce)", "能耗 Energy (tce)")
+CO2_LOC = metric("SUM(scope1_co2_t + scope2_location_co2_t)", "碳排放 CO2 (t)")
+
+CHARTS: list[Chart] = [
+    # ---- City -------------------------------------------------------------------------
+    Chart("city_energy_month", "本月能耗 Energy this month (tce)", "city_carbon_monthly", "big_number",
+          [ENERGY], x="month", width=3, height=40),
+    Chart("city_co2_month", "本月碳排放 CO2 this month (t, location-based)", "city_carbon_monthly",
+          "big_number", [CO2_LOC], x="month", width=3, height=40),
+    Chart("city_energy_ytd", "年累计能耗 YTD energy (tce)", "city_carbon_monthly", "big_number",
+          [metric("SUM(ytd_energy_tce)", "年累计能耗 YTD energy (tce)")], x="month", width=3, height=40),
+    Chart("city_co2_ytd", "年累计碳排放 YTD CO2 (t)", "city_carbon_monthly", "big_number",
+          [metric("SUM(ytd_co2_t)", "年累计碳排放 YTD CO2 (t)")], x="month", width=3, height=40),
+    Chart("city_budget", "预算执行与预警 YTD vs budget, warning level", "v_warnings", "table",
+          columns=["entity_id", "metric", "as_of", "ytd_value", "budget", "ratio", "projected_year_end",
+                   "warning_level"],
+          filters=["level = 'city'"], order_by=[("metric", True)], width=12, height=30),
+    Chart("city_intensity", "能耗与碳排放强度 Intensity trend (per 10k CNY value added)",
+          "city_carbon_monthly", "line",
+          [metric("MAX(energy_intensity)", "能耗强度 tce/万元"),
+           metric("MAX(carbon_intensity)", "碳排放强度 tCO2/万元")], x="month", fmt=",.3f", width=6),
+    Chart("city_location_vs_market", "外购电碳排放 Scope 2: location vs market (t CO2)",
+          "city_carbon_monthly", "bar",
+          [metric("SUM(scope2_location_co2_t)", "基于位置 Location-based"),
+           metric("SUM(scope2_market_co2_t)", "基于市场 Market-based")], x="month", width=6),
+    Chart("city_green_share", "绿电占比 Green power share", "v_green_share", "line",
+          [metric("MAX(green_share)", "绿电占比 Green share")], x="month", fmt=".1%", width=6),
+    Chart("city_parks_ranked", "园区排名 Parks ranked by YTD energy", "v_park_latest", "table",
+          columns=["park_id", "name_zh", "month", "energy_tce", "co2_t", "ytd_energy_tce", "ytd_co2_t"],
+          order_by=[("ytd_energy_tce", False)], width=6),
+    Chart("city_warnings", "双控预警 Dual-control warnings", "v_warnings", "table",
+          columns=["level", "entity_id", "name_zh", "metric", "as_of", "ytd_value", "budget", "ratio",
+                   "warning_level"],
+          order_by=[("ratio", False)], width=12),
+    # ---- Park -------------------------------------------------------------------------
+    Chart("park_energy_trend", "园区月度能耗 Park monthly energy (tce)", "park_carbon_monthly", "bar",
+          [ENERGY], x="month", width=6),
+    Chart("park_enterprises_ranked", "企业排名 Enterprises ranked (latest month)", "v_enterprise_movers",
+          "table", columns=["credit_code", "name_zh", "month", "energy_tce", "co2_t"],
+          order_by=[("energy_tce", False)], width=6),
+    Chart("park_movers_month", "环比变化最大 Top movers vs last month (tce)", "v_enterprise_movers",
+          "table", columns=["credit_code", "name_zh", "energy_tce", "energy_tce_last_month",
+                            "change_vs_last_month_tce"],
+          order_by=[("abs_change_vs_last_month_tce", False)], filters=["energy_tce_last_month IS NOT NULL"],
+          width=6, row_limit=10),
+    Chart("park_movers_year", "同比变化最大 Top movers vs last year (tce)", "v_enterprise_movers", "table",
+          columns=["credit_code", "name_zh", "energy_tce", "energy_tce_last_year", "change_vs_last_year_tce"],
+          order_by=[("abs_change_vs_last_year_tce", False)], filters=["energy_tce_last_year IS NOT NULL"],
+          width=6, row_limit=10),
+    Chart("park_completeness", "数据完整率 Completeness by day", "enterprise_energy_daily", "line",
+          [metric("AVG(completeness)", "完整率 Completeness")], x="day", grain="P1D", fmt=".1%", width=12),
+    # ---- Enterprise ---------------------------------------------------------------------
+    Chart("ent_daily_profile", "日用能曲线 Daily energy by type (tce)", "enterprise_energy_daily", "bar",
+          [ENERGY], x="day", grain="P1D", groupby=["energy_type"], width=12),
+    Chart("ent_scope_monthly", "月度碳排放（按范围） Monthly CO2 by scope (t)", "enterprise_carbon_monthly",
+          "bar", [metric("SUM(scope1_co2_t)", "范围一 Scope 1"),
+                  metric("SUM(scope2_location_co2_t)", "范围二 Scope 2 (location)")], x="month", width=6),
+    Chart("ent_declared_vs_metered", "申报与计量偏差 Declared vs metered gap (%)",
+          "enterprise_carbon_monthly", "table",
+          columns=["credit_code", "month", "gap_pct_electricity", "gap_pct_natural_gas", "gap_pct_heat",
+                   "gap_pct_steam"], order_by=[("month", False), ("credit_code", True)], width=6),
+    Chart("ent_certificates", "绿证申领 Green certificates claimed", "certificate_claims", "table",
+          columns=["credit_code"], order_by=[("credit_code", True)], width=6),
+    Chart("ent_warnings", "企业预警 Enterprise warnings", "v_warnings", "table",
+          columns=["credit_code", "name_zh", "metric", "as_of", "ytd_value", "budget", "ratio", "warning_level"],
+          filters=["level = 'enterprise'"], order_by=[("ratio", False)], width=6),
+    Chart("ent_findings", "未关闭数据质量问题 Open data-quality findings", "v_open_findings", "table",
+          columns=["credit_code", "suite", "rule", "severity", "meter_id", "day", "observed", "expected"],
+          order_by=[("severity", True), ("day", False)], width=12),
+    # ---- Data quality -------------------------------------------------------------------
+    Chart("dq_completeness", "各园区日完整率 Completeness by park and day", "enterprise_energy_daily",
+          "line", [metric("AVG(completeness)", "完整率 Completeness")], x="day", grain="P1D",
+          groupby=["park_id"], fmt=".1%", width=12),
+    Chart("dq_silent_meters", "静默表计 Silent meters (no readings in a day)", "meter_daily", "table",
+          columns=["day", "meter_id", "credit_code", "park_id", "energy_type"],
+          filters=["intervals_received = 0"], order_by=[("day", False), ("meter_id", True)], width=6),
+    Chart("dq_quarantine", "隔离行数 Quarantined rows by source", "quarantine_daily", "bar",
+          [metric("SUM(rows_quarantined)", "隔离行 Rows")], x="day", grain="P1D", groupby=["source"],
+          fmt=",d", width=6),
+    Chart("dq_findings", "检查未通过 Failed checks (latest run)", "v_open_findings", "agg_table",
+          [metric("COUNT(*)", "数量 Count")], groupby=["suite", "rule", "severity"], width=12),
+]
+
+DASHBOARDS: dict[str, dict[str, Any]] = {
+    "city": {"title": "城市能碳双控 City dual control", "slug": "city",
+             "charts": [c.key for c in CHARTS if c.key.startswith("city_")], "filters": []},
+    "park": {"title": "园区 Park", "slug": "park",
+             "charts": [c.key for c in CHARTS if c.key.startswith("park_")],
+             "filters": [("park_id", "园区 Park", "dim_parks")]},
+    "enterprise": {"title": "企业 Enterprise", "slug": "enterprise",
+                   "charts": [c.key for c in CHARTS if c.key.startswith("ent_")],
+                   "filters": [("credit_code", "企业 Enterprise", "dim_enterprises")]},
+    "quality": {"title": "数据质量 Data quality", "slug": "data-quality",
+                "charts": [c.key for c in CHARTS if c.key.startswith("dq_")], "filters": []},
+}
+
+
+# --------------------------------------------------------------------------------------
+# Writers
+# --------------------------------------------------------------------------------------
+def database_yaml() -> dict[str, Any]:
+    return {
+        "database_name": DB_NAME, "sqlalchemy_uri": URI_PLACEHOLDER, "cache_timeout": None,
+        "expose_in_sqllab": True, "allow_run_async": False, "allow_ctas": False, "allow_cvas": False,
+        "allow_dml": False, "allow_file_upload": False,
+        "extra": {"engine_params": {"connect_args": {"read_only": True}},
+                  "metadata_params": {}, "schemas_allowed_for_file_upload": []},
+        "uuid": uid("database", DB_NAME), "version": "1.0.0",
+    }
+
+
+def dataset_yaml(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "table_name": name, "main_dttm_col": spec.get("dttm"), "description": None,
+        "default_endpoint": None, "offset": 0, "cache_timeout": None,
+        "schema": spec.get("schema", "marts"), "sql": spec.get("sql"), "params": None,
+        "template_params": None, "filter_select_enabled": True, "fetch_values_predicate": None,
+        "extra": None, "normalize_columns": False, "always_filter_main_dttm": False,
+        "uuid": uid("dataset", name),
+        "metrics": [{"metric_name": "count", "verbose_name": "COUNT(*)", "metric_type": "count",
+                     "expression": "COUNT(*)", "description": None, "d3format": None, "extra": None,
+                     "warning_text": None}],
+        "columns": [
+            {"column_name": c, "verbose_name": None, "is_dttm": dttm, "is_active": True, "type": t,
+             "advanced_data_type": None, "groupby": True, "filterable": True, "expression": None,
+             "description": None, "python_date_format": None, "extra": None}
+            for c, t, dttm in spec["columns"]
+        ],
+        "version": "1.0.0", "database_uuid": uid("database", DB_NAME),
+    }
+
+
+def chart_yaml(c: Chart) -> dict[str, Any]:
+    params = c.params()
+    qc = {"datasource": {"id": 0, "type": "table"}, "force": False, "queries": [c.query()],
+          "form_data": params, "result_format": "json", "result_type": "full"}
+    return {
+        "slice_name": c.title, "description": None, "certified_by": None, "certification_details": None,
+        "viz_type": params["viz_type"], "params": params, "query_context": json.dumps(qc, ensure_ascii=False),
+        "cache_timeout": None, "uuid": c.uuid, "version": "1.0.0", "dataset_uuid": uid("dataset", c.dataset),
+    }
+
+
+def dashboard_yaml(key: str, spec: dict[str, Any]) -> dict[str, Any]:
+    charts = [c for c in CHARTS if c.key in spec["charts"]]
+    position: dict[str, Any] = {
+        "DASHBOARD_VERSION_KEY": "v2",
+        "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
+        "GRID_ID": {"type": "GRID", "id": "GRID_ID", "children": [], "parents": ["ROOT_ID"]},
+        "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": spec["title"]}},
+    }
+    rows: list[list[Chart]] = [[]]
+    for c in charts:
+        if sum(x.width for x in rows[-1]) + c.width > 12:
+            rows.append([])
+        rows[-1].append(c)
+    for i, row in enumerate(rows):
+        row_id = f"ROW-{key}-{i}"
+        position["GRID_ID"]["children"].append(row_id)
+        position[row_id] = {"type": "ROW", "id": row_id, "children": [], "parents": ["ROOT_ID", "GRID_ID"],
+                            "meta": {"background": "BACKGROUND_TRANSPARENT"}}
+        for c in row:
+            cid = f"CHART-{c.key}"
+            position[row_id]["children"].append(cid)
+            position[cid] = {"type": "CHART", "id": cid, "children": [],
+                             "parents": ["ROOT_ID", "GRID_ID", row_id],
+                             "meta": {"width": c.width, "height": c.height, "chartId": 0, "uuid": c.uuid,
+                                      "sliceName": c.title}}
+    native_filters = []
+    for column, label, dataset in spec["filters"]:
+        native_filters.append({
+            "id": f"NATIVE_FILTER-{key}-{column}", "name": label, "filterType": "filter_select",
+            "targets": [{"datasetUuid": uid("dataset", dataset), "column": {"name": column}}],
+            "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
+            "controlValues": {"enableEmptyFilter": False, "defaultToFirstItem": True, "multiSelect": False,
+                              "searchAllOptions": False, "inverseSelection": False},
+            "cascadeParentIds": [], "scope": {"rootPath": ["ROOT_ID"], "excluded": []},
+            "type": "NATIVE_FILTER", "description": "", "chartsInScope": [],
+        })
+    metadata = {
+        "color_scheme": "supersetColors", "refresh_frequency": 0, "timed_refresh_immune_slices": [],
+        "expanded_slices": {}, "label_colors": {}, "shared_label_colors": [], "color_scheme_domain": [],
+        "cross_filters_enabled": False, "native_filter_configuration": native_filters,
+        "chart_configuration": {}, "global_chart_configuration": {"scope": {"rootPath": ["ROOT_ID"],
+                                                                            "excluded": []}},
+        "default_filters": "{}", "filter_scopes": {},
+    }
+    return {
+        "dashboard_title": spec["title"], "description": None, "css": "", "slug": spec["slug"],
+        "certified_by": None, "certification_details": None, "published": True,
+        "uuid": uid("dashboard", key), "position": position, "metadata": metadata, "version": "1.0.0",
+    }
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() and ch.isascii() else "_" for ch in text).strip("_")
+
+
+def write(out: Path = ASSETS) -> None:
+    if out.exists():
+        shutil.rmtree(out)
+    files: dict[str, Any] = {
+        "metadata.yaml": {"version": "1.0.0", "type": "assets", "timestamp": "2026-01-01T00:00:00+00:00"},
+        f"databases/{DB_NAME}.yaml": database_yaml(),
+    }
+    for name, spec in DATASETS.items():
+        files[f"datasets/{DB_NAME}/{name}.yaml"] = dataset_yaml(name, spec)
+    for c in CHARTS:
+        files[f"charts/{c.key}.yaml"] = chart_yaml(c)
+    for key, spec in DASHBOARDS.items():
+        files[f"dashboards/{_slug(key)}.yaml"] = dashboard_yaml(key, spec)
+    for rel, content in files.items():
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(content, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write()
+    print(f"wrote {ASSETS}")

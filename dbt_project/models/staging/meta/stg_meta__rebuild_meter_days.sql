@@ -1,0 +1,1 @@
+select distinct meter_id, day from {{ source('meta', 'rebuild_meter_days') }}

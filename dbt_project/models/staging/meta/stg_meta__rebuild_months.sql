@@ -1,0 +1,1 @@
+select distinct credit_code, month from {{ source('meta', 'rebuild_months') }}

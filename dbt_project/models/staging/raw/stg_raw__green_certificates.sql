@@ -1,0 +1,28 @@
+-- Claims of green certificates (1 certificate = 1 MWh). Exact repeats (the registry re-exports its list)
+-- collapse; the first claim of a serial by claimed_at counts, every later claim is a double count.
+with claims as (
+    select distinct
+        certificate_id,
+        project_id,
+        generation_month,
+        owner_credit_code,
+        claimed_period,
+        claimed_at
+    from {{ source('raw', 'green_certificates') }}
+    where certificate_id is not null
+        and claimed_period is not null
+        and claimed_period <> ''
+)
+
+select
+    certificate_id,
+    project_id,
+    generation_month,
+    owner_credit_code,
+    claimed_period,
+    {{ dbt.safe_cast("claimed_period || '-01'", 'date') }} as claimed_month,
+    claimed_at,
+    row_number() over (
+        partition by certificate_id order by claimed_at, owner_credit_code, claimed_period
+    ) as claim_rank
+from claims
