@@ -79,7 +79,7 @@ def run_pipeline(cfg: Settings, enterprises: int, days: int) -> bool:
     return True
 
 
-def serve(cfg: Settings, password: str) -> int:
+def serve_uis(cfg: Settings, password: str) -> int:
     from nengtan import superset_server
     from nengtan.orchestrate import airflow_environ
 
@@ -162,4 +162,4 @@ def main(*, serve: bool = True, enterprises: int = 200, days: int = 90) -> int:
     _say(f"pipeline done in {time.monotonic() - started:.0f} s")
     if not serve:
         return 0
-    return globals()["serve"](cfg, os.environ.get("NENGTAN_DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT))
+    return serve_uis(cfg, os.environ.get("NENGTAN_DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT))

@@ -11,7 +11,6 @@ count when the text could be decoded, else 0), and a copy of it is kept under
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -115,7 +114,8 @@ def _reject(con: duckdb.DuckDBPyConnection, cand: Candidate, file_id: str, sha: 
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
-            "INSERT INTO raw.quarantine VALUES ($file_id, $source, $path, 0, $reason, NULL, $run_id, $ts)",
+            "INSERT INTO raw.quarantine (file_id, source, path, line, reason, raw_text, run_id, quarantined_at) "
+            "VALUES ($file_id, $source, $path, 0, $reason, NULL, $run_id, $ts)",
             {"file_id": file_id, "source": cand.source, "path": cand.path, "reason": reason,
              "run_id": run_id, "ts": row["loaded_at"]},
         )
@@ -157,8 +157,8 @@ def load_file(con: duckdb.DuckDBPyConnection, cand: Candidate, run_id: str) -> F
     except readers.Rejected as rej:
         return _reject(con, cand, file_id, sha, content, rej, run_id)
 
-    params = {"landed_at": cand.landed_at}
-    con.execute(validate.checked_sql(spec, staged.header), params)
+    sql = validate.checked_sql(spec, staged.header)
+    con.execute(sql, {"landed_at": cand.landed_at} if "$landed_at" in sql else None)
     read, loaded = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE reason IS NULL) FROM _ing_checked").fetchone()
     quarantined = read - loaded
@@ -176,7 +176,8 @@ def load_file(con: duckdb.DuckDBPyConnection, cand: Candidate, run_id: str) -> F
             {"file_id": file_id, "landed_at": cand.landed_at},
         )
         con.execute(
-            "INSERT INTO raw.quarantine SELECT $file_id, $source, $path, line, "
+            "INSERT INTO raw.quarantine (file_id, source, path, line, reason, raw_text, run_id, quarantined_at) "
+            "SELECT $file_id, $source, $path, line, "
             "$path || ':' || line || ': ' || reason, raw_text, $run_id, $ts "
             "FROM _ing_checked WHERE reason IS NOT NULL ORDER BY line",
             {"file_id": file_id, "source": cand.source, "path": cand.path, "run_id": run_id,

@@ -30,10 +30,15 @@ def lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _cc_reason(code: str) -> str:
+    """'' for a valid code (DuckDB scalar UDFs must not return NULL for non-NULL input)."""
+    return invalid_reason(code) or ""
+
+
 def ensure_udfs(con: duckdb.DuckDBPyConnection) -> None:
     """Register the credit-code check (the reference implementation) on this connection."""
     try:
-        con.create_function(CC_UDF, invalid_reason, ["VARCHAR"], "VARCHAR", side_effects=False)
+        con.create_function(CC_UDF, _cc_reason, ["VARCHAR"], "VARCHAR", side_effects=False)
     except (duckdb.CatalogException, duckdb.NotImplementedException):
         pass  # already registered on this connection
 
@@ -83,7 +88,7 @@ def _checks(col: Col) -> list[tuple[str, str]]:
         out.append((f"{v} IS NOT NULL AND NOT regexp_full_match({v}, {lit(YEAR_RE)})",
                     _quoted(v, n, "is not a year YYYY")))
     elif col.kind == "credit_code":
-        out.append((f"{v} IS NOT NULL AND {CC_UDF}({v}) IS NOT NULL", f"'{n}: ' || {CC_UDF}({v})"))
+        out.append((f"{v} IS NOT NULL AND {CC_UDF}({v}) <> ''", f"'{n}: ' || {CC_UDF}({v})"))
     elif col.kind == "enum":
         allowed = ", ".join(lit(a) for a in col.allowed)
         out.append((f"{v} IS NOT NULL AND {v} NOT IN ({allowed})",
