@@ -1,0 +1,161 @@
+"""A tiny warehouse with known, planted faults (and a clean twin) for tests and demos.
+
+Builds the documented mart columns directly, so the checks can be exercised without
+the generator/loader/dbt. ``PLANTED`` lists each fault as (rule, entity_id, recipient).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from nengtan.warehouse import ensure_raw_schema
+
+DAY = date(2026, 3, 20)
+PARKS = [("P01", "一号园区", "Park One", "p01-office@park.example.cn"),
+         ("P02", "二号园区", "Park Two", "p02-office@park.example.cn")]
+# credit_code, park, key_energy_user, contact
+ENTERPRISES = [
+    ("91320500000000001A", "P01", True, "e1@ent.example.cn"),
+    ("91320500000000002B", "P01", True, "manager@foreign.example.com"),
+    ("91320500000000003C", "P02", False, "e3@ent.example.cn"),
+    ("91320500000000004D", "P02", False, "e4@ent.example.cn"),
+]
+E1, E2, E3, E4 = (e[0] for e in ENTERPRISES)
+METERS = [("M01", E1), ("M02", E1), ("M03", E1), ("M04", E1), ("M05", E2),
+          ("M06", E3), ("M07", E3), ("M08", E4), ("M09", E4)]
+TCE_PER_KWH = 0.0001229
+CO2_PER_KWH = 0.0005827
+RUN_ID = "test_run"
+
+PLANTED = [
+    ("completeness_min", "M01", "e1@ent.example.cn"),
+    ("register_not_backwards", "M02", "e1@ent.example.cn"),
+    ("quantity_plausible", "M03", "e1@ent.example.cn"),
+    ("meter_not_silent", "M05", "manager@foreign.example.com"),
+    ("meter_not_silent", "M08", "e4@ent.example.cn"),
+    ("park_silent_share", "P02", "p02-office@park.example.cn"),
+    ("declaration_on_time", E2, "manager@foreign.example.com"),
+    ("declared_vs_metered", E4, "e4@ent.example.cn"),
+    ("daily_vs_monthly", E3, "e3@ent.example.cn"),
+    ("certificate_single_claim", E1, "e1@ent.example.cn"),
+    ("certificate_single_claim", E3, "e3@ent.example.cn"),
+]
+PLANTED_BLOCKING = [
+    ("park_equals_sum_of_enterprises", "P01"),
+    ("city_equals_sum_of_parks", "city"),
+    ("no_negative_values", "meter_daily M04"),
+    ("no_null_keys", "raw.enterprises"),
+    ("load_log_balanced", "meter_readings/date=2026-03-20/b.csv"),
+]
+
+
+def _meter_daily(day: date, faults: bool, history_days: int = 40, negative: bool = False) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    park_of = {e[0]: e[1] for e in ENTERPRISES}
+    rows = []
+    for i in range(history_days + 1):
+        d = day - timedelta(days=history_days - i)
+        for meter_id, cc in METERS:
+            q = 100.0 + float(rng.normal(0, 3))
+            rec = dict(meter_id=meter_id, credit_code=cc, park_id=park_of[cc], energy_type="electricity",
+                       day=d, quantity=q, intervals_received=96, intervals_estimated=0, completeness=1.0,
+                       backwards_faults=0, is_silent=False)
+            if faults and d == day:
+                if meter_id == "M01":
+                    rec.update(intervals_received=48, intervals_estimated=48, completeness=0.5)
+                elif meter_id == "M02":
+                    rec["backwards_faults"] = 2
+                elif meter_id == "M03":
+                    rec["quantity"] = 1000.0
+                elif meter_id in ("M05", "M08"):
+                    rec.update(quantity=0.0, intervals_received=0, completeness=0.0, is_silent=True)
+            if negative and d == day and meter_id == "M04":
+                rec["quantity"] = -5.0
+            rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def build_sample_warehouse(con: duckdb.DuckDBPyConnection, *, faults: bool = True,
+                           blocking: bool = False, day: date = DAY, run_id: str = RUN_ID) -> None:
+    """Create raw + marts tables for ``day`` with ``PLANTED`` faults (or none)."""
+    ensure_raw_schema(con)
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    con.register("_parks", pd.DataFrame(PARKS, columns=["park_id", "name_zh", "name_en", "contact_email"]))
+    con.execute("CREATE OR REPLACE TABLE marts.dim_parks AS SELECT * FROM _parks")
+    ents = pd.DataFrame(ENTERPRISES, columns=["credit_code", "park_id", "key_energy_user", "contact_email"])
+    ents["name_zh"] = "企业" + ents.credit_code.str[-2:]
+    ents["name_en"] = "Enterprise " + ents.credit_code.str[-2:]
+    con.register("_ents", ents)
+    con.execute("CREATE OR REPLACE TABLE marts.dim_enterprises AS SELECT * FROM _ents")
+
+    md = _meter_daily(day, faults, negative=blocking)
+    con.register("_md", md)
+    con.execute("CREATE OR REPLACE TABLE marts.meter_daily AS SELECT * FROM _md")
+    con.execute(f"""
+        CREATE OR REPLACE TABLE marts.enterprise_energy_daily AS
+        SELECT credit_code, park_id, day, energy_type, sum(quantity) AS quantity, 'kWh' AS unit,
+               sum(quantity) * {TCE_PER_KWH} AS energy_tce, sum(quantity) * {CO2_PER_KWH} AS co2_t,
+               sum(intervals_received) AS intervals_received, sum(intervals_estimated) AS intervals_estimated,
+               avg(completeness) AS completeness
+        FROM marts.meter_daily GROUP BY ALL""")
+    e3_factor = 1.2 if faults else 1.0
+    e4_gap = 12.0 if faults else 1.5
+    con.execute(f"""
+        CREATE OR REPLACE TABLE marts.enterprise_carbon_monthly AS
+        SELECT credit_code, park_id, CAST(date_trunc('month', day) AS DATE) AS month,
+               sum(energy_tce * CASE WHEN credit_code = '{E3}' AND day >= DATE '2026-03-01'
+                                     THEN {e3_factor} ELSE 1 END) AS energy_tce,
+               0.0 AS scope1_co2_t, sum(co2_t) AS scope2_location_co2_t, sum(co2_t) * 0.9 AS scope2_market_co2_t,
+               0.0 AS green_mwh, 1000.0 AS value_added_10k_cny,
+               NULL::DOUBLE AS energy_intensity, NULL::DOUBLE AS carbon_intensity,
+               CASE WHEN CAST(date_trunc('month', day) AS DATE) = DATE '2026-02-01' AND credit_code = '{E4}'
+                    THEN {e4_gap}
+                    WHEN CAST(date_trunc('month', day) AS DATE) = DATE '2026-02-01' AND credit_code = '{E1}'
+                    THEN 1.0 END AS gap_pct_electricity,
+               NULL::DOUBLE AS gap_pct_natural_gas, NULL::DOUBLE AS gap_pct_heat, NULL::DOUBLE AS gap_pct_steam
+        FROM marts.enterprise_energy_daily GROUP BY ALL""")
+    park_bias = 5.0 if blocking else 0.0
+    con.execute(f"""
+        CREATE OR REPLACE TABLE marts.park_carbon_monthly AS
+        SELECT park_id, month, sum(energy_tce) + CASE WHEN park_id = 'P01' THEN {park_bias} ELSE 0 END
+                   AS energy_tce,
+               sum(scope1_co2_t) AS scope1_co2_t, sum(scope2_location_co2_t) AS scope2_location_co2_t,
+               sum(scope2_market_co2_t) AS scope2_market_co2_t, 0.0 AS ytd_energy_tce, 0.0 AS ytd_co2_t
+        FROM marts.enterprise_carbon_monthly GROUP BY ALL""")
+    con.execute(f"""
+        CREATE OR REPLACE TABLE marts.city_carbon_monthly AS
+        SELECT 'CITY' AS city_id, month, sum(energy_tce) - {park_bias} * 2 AS energy_tce,
+               sum(scope1_co2_t) AS scope1_co2_t, sum(scope2_location_co2_t) AS scope2_location_co2_t,
+               sum(scope2_market_co2_t) AS scope2_market_co2_t, 0.0 AS ytd_energy_tce, 0.0 AS ytd_co2_t
+        FROM marts.park_carbon_monthly GROUP BY ALL""")
+    claims = [("GEC0001", E1, "2026-03", datetime(2026, 3, 5, 10), 1, False, True),
+              ("GEC0002", E4, "2026-03", datetime(2026, 3, 6, 10), 1, False, True)]
+    if faults:
+        claims.append(("GEC0001", E3, "2026-03", datetime(2026, 3, 19, 9), 2, True, False))
+    con.register("_claims", pd.DataFrame(claims, columns=[
+        "certificate_id", "owner_credit_code", "claimed_period", "claimed_at", "claim_rank",
+        "is_double_claim", "counted"]))
+    con.execute("CREATE OR REPLACE TABLE marts.certificate_claims AS SELECT * FROM _claims")
+
+    # raw: declarations for February (E2, a key user, has not declared when faults=True)
+    now = datetime(2026, 3, 21, 1)
+    files = [("f_decl", "declarations", "declarations/month=2026-02/d.csv", 4, 4, 0),
+             ("f_ents", "registry_enterprises", "registry/enterprises.csv", 4, 4, 0),
+             ("f_a", "meter_readings", "meter_readings/date=2026-03-20/a.csv", 10, 9, 1),
+             ("f_b", "meter_readings", "meter_readings/date=2026-03-20/b.csv", 10,
+              9 if blocking else 10, 0)]
+    for fid, source, path, read, loaded, quarantined in files:
+        con.execute("""INSERT INTO raw.load_log VALUES (?, ?, ?, NULL, 'x', 1, ?, 'utf-8', ?, ?, ?,
+                       'loaded', NULL, ?, ?, NULL)""",
+                    [fid, source, path, now, read, loaded, quarantined, run_id, now])
+    declarers = [E1, E3, E4] + ([] if faults else [E2])
+    for n, cc in enumerate(declarers):
+        con.execute("""INSERT INTO raw.declarations VALUES (?, '2026-02', ?, ?, 'electricity_purchased',
+                       3000, 'kWh', 'f_decl', ?, ?)""", [cc, f"S{n}", datetime(2026, 3, 10), now, n + 2])
+    for n, (cc, park, key, mail) in enumerate(ENTERPRISES):
+        con.execute("""INSERT INTO raw.enterprises VALUES (?, 'n', 'n', ?, '39', ?, false, ?, 'f_ents', ?, ?)""",
+                    [None if (blocking and n == 0) else cc, park, key, mail, now, n + 2])
