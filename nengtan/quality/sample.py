@@ -125,13 +125,13 @@ def build_sample_warehouse(con: duckdb.DuckDBPyConnection, *, faults: bool = Tru
                    AS energy_tce,
                sum(scope1_co2_t) AS scope1_co2_t, sum(scope2_location_co2_t) AS scope2_location_co2_t,
                sum(scope2_market_co2_t) AS scope2_market_co2_t, 0.0 AS ytd_energy_tce, 0.0 AS ytd_co2_t
-        FROM marts.enterprise_carbon_monthly GROUP BY ALL""")
+        FROM marts.enterprise_carbon_monthly GROUP BY park_id, month""")
     con.execute(f"""
         CREATE OR REPLACE TABLE marts.city_carbon_monthly AS
         SELECT 'CITY' AS city_id, month, sum(energy_tce) - {park_bias} * 2 AS energy_tce,
                sum(scope1_co2_t) AS scope1_co2_t, sum(scope2_location_co2_t) AS scope2_location_co2_t,
                sum(scope2_market_co2_t) AS scope2_market_co2_t, 0.0 AS ytd_energy_tce, 0.0 AS ytd_co2_t
-        FROM marts.park_carbon_monthly GROUP BY ALL""")
+        FROM marts.park_carbon_monthly GROUP BY month""")
     claims = [("GEC0001", E1, "2026-03", datetime(2026, 3, 5, 10), 1, False, True),
               ("GEC0002", E4, "2026-03", datetime(2026, 3, 6, 10), 1, False, True)]
     if faults:

@@ -1,0 +1,107 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_meter_scope('interval_start', readings=ref('int_meter_readings')) }}"
+    )
+}}
+-- Consumption per meter and 15-minute interval. Each good reading's delta to the previous good reading
+-- (x multiplier, rollover already unwrapped) is spread evenly over the intervals it covers; the intervals
+-- without a reading of their own are marked estimated. The last interval takes the rounding remainder,
+-- so the spread sums to the delta exactly.
+
+with meters as (
+    select meter_id, multiplier from {{ ref('stg_raw__meters') }}
+),
+
+{% if is_incremental() %}
+scope as (
+    {{ meter_rebuild_scope(ref('int_meter_readings')) }}
+),
+{% endif %}
+
+good as (
+    select r.meter_id, r.interval_start, r.unwrapped, r.quality
+    from {{ ref('int_meter_readings') }} as r
+    {% if is_incremental() %}
+    inner join scope as s
+        on r.meter_id = s.meter_id
+        and (s.baseline_ts is null or r.interval_start >= s.baseline_ts)
+    {% endif %}
+    where r.is_good
+),
+
+steps as (
+    select
+        g.meter_id,
+        g.interval_start as reading_ts,
+        g.quality,
+        g.unwrapped,
+        lag(g.interval_start) over (partition by g.meter_id order by g.interval_start) as prev_ts,
+        lag(g.unwrapped) over (partition by g.meter_id order by g.interval_start) as prev_unwrapped
+    from good as g
+),
+
+deltas as (
+    select
+        s.meter_id,
+        s.reading_ts,
+        s.prev_ts,
+        s.quality,
+        cast({{ dbt.datediff('s.prev_ts', 's.reading_ts', 'minute') }} / 15 as {{ dbt.type_int() }}) as n_intervals,
+        cast((s.unwrapped - s.prev_unwrapped) * m.multiplier as decimal(38, 8)) as delta
+    from steps as s
+    inner join meters as m on s.meter_id = m.meter_id
+    where s.prev_ts is not null
+),
+
+single as (
+    select
+        meter_id,
+        reading_ts as interval_start,
+        reading_ts,
+        delta as quantity,
+        true as is_received,
+        quality = 'estimated' as is_estimated
+    from deltas
+    where n_intervals = 1
+),
+
+spread as (
+    select
+        d.meter_id,
+        {{ dbt.dateadd('minute', '15 * k.n', 'd.prev_ts') }} as interval_start,
+        d.reading_ts,
+        case
+            when k.n = d.n_intervals
+                then d.delta - (d.n_intervals - 1) * cast(round(d.delta / d.n_intervals, 8) as decimal(38, 8))
+            else cast(round(d.delta / d.n_intervals, 8) as decimal(38, 8))
+        end as quantity,
+        k.n = d.n_intervals as is_received,
+        k.n < d.n_intervals or d.quality = 'estimated' as is_estimated
+    from deltas as d
+    inner join {{ ref('int_numbers') }} as k
+        on k.n between 1 and d.n_intervals
+    where d.n_intervals > 1
+)
+
+select
+    meter_id,
+    interval_start,
+    cast(interval_start as date) as day,
+    cast(quantity as decimal(38, 8)) as quantity,
+    is_received,
+    is_estimated,
+    reading_ts
+from single
+union all
+select
+    meter_id,
+    interval_start,
+    cast(interval_start as date) as day,
+    cast(quantity as decimal(38, 8)) as quantity,
+    is_received,
+    is_estimated,
+    reading_ts
+from spread

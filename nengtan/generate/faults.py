@@ -1,0 +1,70 @@
+"""Ground truth of planted faults: what was broken on purpose, where, and how often.
+
+Records stream to a JSON-lines file while the city is generated (a whole city's faults do
+not have to fit in memory); the manifest is assembled from it at the end.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+# kind -> (what one opportunity is, probability per opportunity as a multiple of fault_rate)
+KINDS: dict[str, tuple[str, float]] = {
+    "gap": ("meter-day", 1.0),
+    "silent_meter": ("meter-day", 0.2),
+    "repeated_rows": ("meter-day", 1.0),
+    "out_of_order": ("meter-day", 1.0),
+    "backwards_reading": ("meter-day", 0.25),
+    "rollover": ("meter", 2.0),
+    "meter_replacement": ("meter", 0.5),
+    "late_file": ("readings file", 3.0),
+    "corrected_file": ("readings file", 2.0),
+    "malformed_register": ("csv readings file", 2.0),
+    "malformed_timestamp": ("csv readings file", 2.0),
+    "misaligned_interval": ("csv readings file", 2.0),
+    "unknown_meter": ("csv readings file", 2.0),
+    "gb18030_file": ("file", 0.0),
+    "declaration_mismatch": ("enterprise-month", 3.0),
+    "declaration_resubmitted": ("enterprise-month", 3.0),
+    "missing_declaration": ("key-user-month", 2.0),
+    "certificate_double_claim": ("claimed certificate", 1.0),
+}
+
+
+def prob(kind: str, fault_rate: float) -> float:
+    return min(0.5, KINDS[kind][1] * fault_rate)
+
+
+class FaultLog:
+    """Counts opportunities and planted faults per kind and streams the records."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._fh = path.open("w", encoding="utf-8")
+        self.planted: Counter[str] = Counter()
+        self.opportunities: Counter[str] = Counter()
+
+    def chance(self, kind: str, n: int) -> None:
+        self.opportunities[kind] += int(n)
+
+    def add(self, kind: str, *, file: str | None = None, line: int | None = None, detail: str = "",
+            **key: object) -> None:
+        assert kind in KINDS, kind
+        rec = {"kind": kind, **key, "file": file, "line": line, "detail": detail}
+        self._fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
+        self.planted[kind] += 1
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def summary(self) -> dict[str, dict]:
+        out = {}
+        for kind, (per, _) in KINDS.items():
+            n = self.planted.get(kind, 0)
+            opp = self.opportunities.get(kind, 0)
+            out[kind] = {"planted": n, "per": per, "opportunities": opp,
+                         "rate": round(n / opp, 6) if opp else None}
+        return out
