@@ -239,11 +239,25 @@ class Bootstrap:
                     "enterprise": [city, *park_roles, *ent_roles], "data-quality": [city, *park_roles]}
         for dash in self.db.session.query(Dashboard).filter(Dashboard.slug.in_(list(audience))).all():
             dash.roles = audience[dash.slug]
+            scope_native_filters(dash)
             if admin not in dash.owners:
                 dash.owners.append(admin)
         self.db.session.commit()
         save_passwords(passwords)
         return created
+
+
+def scope_native_filters(dash: Any) -> None:
+    """Point each native filter at every chart of its dashboard.
+
+    The import maps chart uuids to ids in the layout but not in ``chartsInScope``, and an
+    empty scope means the filter filters nothing.
+    """
+    meta = json.loads(dash.json_metadata or "{}")
+    chart_ids = sorted(s.id for s in dash.slices)
+    for native_filter in meta.get("native_filter_configuration", []):
+        native_filter["chartsInScope"] = chart_ids
+    dash.json_metadata = json.dumps(meta)
 
 
 def _passwords_file() -> Path:

@@ -40,7 +40,8 @@ DATASETS: dict[str, dict[str, Any]] = {
     "city_carbon_monthly": {
         "schema": "marts",
         "columns": [
-            ("month", "DATE", True), ("energy_tce", "DOUBLE", False), ("scope1_co2_t", "DOUBLE", False),
+            ("city_id", "VARCHAR", False), ("month", "DATE", True), ("energy_tce", "DECIMAL", False),
+            ("co2_t", "DECIMAL", False), ("scope1_co2_t", "DOUBLE", False),
             ("scope2_location_co2_t", "DOUBLE", False), ("scope2_market_co2_t", "DOUBLE", False),
             ("green_mwh", "DOUBLE", False), ("value_added_10k_cny", "DOUBLE", False),
             ("energy_intensity", "DOUBLE", False), ("carbon_intensity", "DOUBLE", False),
@@ -52,7 +53,7 @@ DATASETS: dict[str, dict[str, Any]] = {
         "schema": "marts",
         "columns": [
             ("park_id", "VARCHAR", False), ("month", "DATE", True), ("energy_tce", "DOUBLE", False),
-            ("scope1_co2_t", "DOUBLE", False), ("scope2_location_co2_t", "DOUBLE", False),
+            ("co2_t", "DOUBLE", False), ("scope1_co2_t", "DOUBLE", False), ("scope2_location_co2_t", "DOUBLE", False),
             ("scope2_market_co2_t", "DOUBLE", False), ("ytd_energy_tce", "DOUBLE", False),
             ("ytd_co2_t", "DOUBLE", False), ("energy_intensity", "DOUBLE", False),
         ],
@@ -62,7 +63,7 @@ DATASETS: dict[str, dict[str, Any]] = {
         "schema": "marts",
         "columns": [
             ("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False), ("month", "DATE", True),
-            ("energy_tce", "DOUBLE", False), ("scope1_co2_t", "DOUBLE", False),
+            ("energy_tce", "DOUBLE", False), ("co2_t", "DOUBLE", False), ("scope1_co2_t", "DOUBLE", False),
             ("scope2_location_co2_t", "DOUBLE", False), ("scope2_market_co2_t", "DOUBLE", False),
             ("gap_pct_electricity", "DOUBLE", False), ("gap_pct_natural_gas", "DOUBLE", False),
             ("gap_pct_heat", "DOUBLE", False), ("gap_pct_steam", "DOUBLE", False),
@@ -89,28 +90,40 @@ DATASETS: dict[str, dict[str, Any]] = {
             ("park_id", "VARCHAR", False),
         ],
     },
-    "certificate_claims": {
-        "schema": "marts",
-        "columns": [("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False)],
+    "v_certificate_claims": {
+        "sql": (
+            "SELECT c.certificate_id, c.project_id, c.generation_month, c.claimed_period, c.claimed_at,\n"
+            "       c.is_double_claim, c.counted, c.owner_credit_code AS credit_code, e.park_id, e.name_zh\n"
+            "FROM marts.certificate_claims c\n"
+            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = c.owner_credit_code"
+        ),
+        "columns": [
+            ("certificate_id", "VARCHAR", False), ("project_id", "VARCHAR", False),
+            ("generation_month", "VARCHAR", False), ("claimed_period", "VARCHAR", False),
+            ("claimed_at", "TIMESTAMP", True), ("is_double_claim", "BOOLEAN", False),
+            ("counted", "BOOLEAN", False), ("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False),
+            ("name_zh", "VARCHAR", False),
+        ],
     },
     "meter_daily": {
         "schema": "marts",
         "columns": [
             ("meter_id", "VARCHAR", False), ("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False),
             ("day", "DATE", True), ("energy_type", "VARCHAR", False), ("intervals_received", "BIGINT", False),
+            ("completeness", "DOUBLE", False), ("is_silent", "BOOLEAN", False),
         ],
         "dttm": "day",
     },
     "quarantine_daily": {
         "schema": "marts",
-        "columns": [("day", "DATE", True), ("source", "VARCHAR", False), ("rows_quarantined", "BIGINT", False)],
+        "columns": [("day", "DATE", True), ("source", "VARCHAR", False), ("reason_category", "VARCHAR", False),
+                    ("rows", "BIGINT", False)],
         "dttm": "day",
     },
     # ---- virtual datasets ------------------------------------------------------------
     "v_park_latest": {
         "sql": (
-            "SELECT p.park_id, d.name_zh, d.name_en, p.month, p.energy_tce, "
-            "p.scope1_co2_t + p.scope2_location_co2_t AS co2_t, p.ytd_energy_tce, p.ytd_co2_t\n"
+            "SELECT p.park_id, d.name_zh, d.name_en, p.month, p.energy_tce, p.co2_t, p.ytd_energy_tce, p.ytd_co2_t\n"
             "FROM marts.park_carbon_monthly p LEFT JOIN marts.dim_parks d USING (park_id)\n"
             f"WHERE p.month = {_LATEST_MONTH.format(t='park_carbon_monthly')}"
         ),
@@ -123,8 +136,7 @@ DATASETS: dict[str, dict[str, Any]] = {
     "v_enterprise_movers": {
         "sql": (
             "WITH m AS (\n"
-            "  SELECT credit_code, park_id, month, energy_tce,\n"
-            "         scope1_co2_t + scope2_location_co2_t AS co2_t\n"
+            "  SELECT credit_code, park_id, month, energy_tce, co2_t\n"
             "  FROM marts.enterprise_carbon_monthly)\n"
             "SELECT cur.credit_code, cur.park_id, e.name_zh, e.name_en, cur.month, cur.energy_tce, cur.co2_t,\n"
             "       prev.energy_tce AS energy_tce_last_month, ly.energy_tce AS energy_tce_last_year,\n"
@@ -165,7 +177,7 @@ DATASETS: dict[str, dict[str, Any]] = {
     "v_warnings": {
         "sql": (
             "SELECT w.level, w.entity_id, w.as_of, w.metric, w.ytd_value, w.projected_year_end, w.budget,\n"
-            "       w.ratio, w.warning_level,\n"
+            "       w.ratio, w.warning_level, w.label_zh, w.label_en,\n"
             "       CASE WHEN w.level = 'park' THEN w.entity_id ELSE e.park_id END AS park_id,\n"
             "       CASE WHEN w.level = 'enterprise' THEN w.entity_id END AS credit_code,\n"
             "       coalesce(e.name_zh, p.name_zh) AS name_zh\n"
@@ -177,31 +189,52 @@ DATASETS: dict[str, dict[str, Any]] = {
             ("level", "VARCHAR", False), ("entity_id", "VARCHAR", False), ("as_of", "DATE", True),
             ("metric", "VARCHAR", False), ("ytd_value", "DOUBLE", False),
             ("projected_year_end", "DOUBLE", False), ("budget", "DOUBLE", False), ("ratio", "DOUBLE", False),
-            ("warning_level", "VARCHAR", False), ("park_id", "VARCHAR", False),
+            ("warning_level", "VARCHAR", False), ("label_zh", "VARCHAR", False), ("label_en", "VARCHAR", False),
+            ("park_id", "VARCHAR", False),
             ("credit_code", "VARCHAR", False), ("name_zh", "VARCHAR", False),
         ],
     },
     "v_open_findings": {
+        # failed rows of the latest run of each suite (check_results keeps every run's rows)
         "sql": (
-            "SELECT r.suite, r.rule, r.severity, r.level, r.entity_id, r.meter_id, r.day, r.observed,\n"
-            "       r.expected, r.checked_at, r.run_id,\n"
-            "       coalesce(e.park_id, CASE WHEN r.level = 'park' THEN r.entity_id END) AS park_id,\n"
-            "       e.credit_code\n"
+            "SELECT r.stage, r.suite, r.rule, r.severity, r.level, r.entity_id, r.meter_id, r.day,\n"
+            "       r.observed, r.expected, r.checked_at, r.run_id, r.message_zh, r.message_en,\n"
+            "       r.is_summary, r.unexpected_count, r.park_id, r.credit_code\n"
             "FROM quality.check_results r\n"
-            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = r.entity_id\n"
             "WHERE NOT r.passed\n"
-            "  AND r.run_id = (SELECT run_id FROM quality.check_results ORDER BY checked_at DESC LIMIT 1)"
+            "QUALIFY r.run_id = first_value(r.run_id) OVER (PARTITION BY r.suite ORDER BY r.checked_at DESC)"
         ),
         "columns": [
-            ("suite", "VARCHAR", False), ("rule", "VARCHAR", False), ("severity", "VARCHAR", False),
-            ("level", "VARCHAR", False), ("entity_id", "VARCHAR", False), ("meter_id", "VARCHAR", False),
-            ("day", "DATE", True), ("observed", "VARCHAR", False), ("expected", "VARCHAR", False),
-            ("checked_at", "TIMESTAMP", True), ("run_id", "VARCHAR", False), ("park_id", "VARCHAR", False),
-            ("credit_code", "VARCHAR", False),
+            ("stage", "VARCHAR", False), ("suite", "VARCHAR", False), ("rule", "VARCHAR", False),
+            ("severity", "VARCHAR", False), ("level", "VARCHAR", False), ("entity_id", "VARCHAR", False),
+            ("meter_id", "VARCHAR", False), ("day", "DATE", True), ("observed", "VARCHAR", False),
+            ("expected", "VARCHAR", False), ("checked_at", "TIMESTAMP", True), ("run_id", "VARCHAR", False),
+            ("message_zh", "VARCHAR", False), ("message_en", "VARCHAR", False), ("is_summary", "BOOLEAN", False),
+            ("unexpected_count", "BIGINT", False), ("park_id", "VARCHAR", False), ("credit_code", "VARCHAR", False),
         ],
     },
 }
 
+
+# Column labels shown in tables and filters (bilingual where cheap).
+VERBOSE = {
+    "park_id": "园区 Park", "credit_code": "统一社会信用代码 Credit code", "name_zh": "名称 Name",
+    "name_en": "Name (EN)", "month": "月份 Month", "day": "日期 Day", "energy_type": "能源品种 Energy type",
+    "energy_tce": "能耗 tce", "co2_t": "碳排放 tCO2", "ytd_energy_tce": "年累计能耗 YTD tce",
+    "ytd_co2_t": "年累计碳排放 YTD tCO2", "level": "层级 Level", "entity_id": "对象 Entity",
+    "metric": "指标 Metric", "as_of": "截至 As of", "ytd_value": "年累计 YTD", "budget": "预算 Budget",
+    "ratio": "预计/预算 Projected/budget", "projected_year_end": "预计全年 Projected year-end",
+    "warning_level": "预警等级 Warning level", "label_zh": "预警 Warning", "label_en": "Warning (EN)",
+    "energy_tce_last_month": "上月能耗 Last month tce", "energy_tce_last_year": "去年同期 Last year tce",
+    "change_vs_last_month_tce": "环比变化 Change vs last month", "change_vs_last_year_tce": "同比变化 Change vs last year",
+    "gap_pct_electricity": "电偏差% Electricity gap", "gap_pct_natural_gas": "气偏差% Gas gap",
+    "gap_pct_heat": "热偏差% Heat gap", "gap_pct_steam": "汽偏差% Steam gap",
+    "certificate_id": "绿证编号 Certificate", "generation_month": "发电月份 Generated",
+    "claimed_period": "申领期 Claimed for", "counted": "计入 Counted", "is_double_claim": "重复申领 Double claim",
+    "meter_id": "表计 Meter", "suite": "检查组 Suite", "rule": "规则 Rule", "severity": "严重性 Severity",
+    "observed": "实际 Observed", "expected": "期望 Expected", "source": "来源 Source",
+    "message_zh": "说明 Message", "reason_category": "原因 Reason",
+}
 
 # --------------------------------------------------------------------------------------
 # Charts
@@ -233,6 +266,7 @@ class Chart:
     width: int = 4
     height: int = 50
     row_limit: int = 1000
+    compare: bool = True  # big number: show change vs the previous month
 
     @property
     def uuid(self) -> str:
@@ -247,8 +281,9 @@ class Chart:
         if self.viz == "big_number":
             p.update({"metric": self.metrics[0], "x_axis": self.x, "time_grain_sqla": self.grain,
                       "y_axis_format": self.fmt, "show_trend_line": True, "start_y_axis_at_zero": True,
-                      "compare_lag": 1, "compare_suffix": "环比 MoM", "header_font_size": 0.3,
-                      "subheader_font_size": 0.15})
+                      "header_font_size": 0.3, "subheader_font_size": 0.15})
+            if self.compare:
+                p.update({"compare_lag": 1, "compare_suffix": "环比 MoM"})
         elif self.viz in ("line", "bar"):
             p.update({"x_axis": self.x, "time_grain_sqla": self.grain, "metrics": self.metrics,
                       "groupby": self.groupby, "y_axis_format": self.fmt, "show_legend": True,
@@ -278,11 +313,11 @@ class Chart:
             axis = {"columnType": "BASE_AXIS", "sqlExpression": self.x, "label": self.x,
                     "expressionType": "SQL", "timeGrain": self.grain}
             q.update({"columns": [axis, *self.groupby], "metrics": self.metrics,
-                      "orderby": [[self.metrics[0], True]] if self.viz == "big_number" else [],
+                      "orderby": [],
                       "is_timeseries": False})
         elif self.viz == "table":
-            q.update({"columns": self.columns, "metrics": [],
-                      "orderby": [[c, asc] for c, asc in self.order_by]})
+            # no "metrics" key: that is what makes a raw (ungrouped) query
+            q.update({"columns": self.columns, "orderby": [[c, asc] for c, asc in self.order_by]})
         else:
             q.update({"columns": self.groupby, "metrics": self.metrics,
                       "orderby": [[self.metrics[0], False]] if self.metrics else []})
@@ -291,7 +326,7 @@ class Chart:
 
 TCE = ",.1f"
 ENERGY = metric("SUM(energy_tce)", "能耗 Energy (tce)")
-CO2_LOC = metric("SUM(scope1_co2_t + scope2_location_co2_t)", "碳排放 CO2 (t)")
+CO2_LOC = metric("SUM(co2_t)", "碳排放 CO2 (t)")
 
 CHARTS: list[Chart] = [
     # ---- City -------------------------------------------------------------------------
@@ -300,12 +335,14 @@ CHARTS: list[Chart] = [
     Chart("city_co2_month", "本月碳排放 CO2 this month (t, location-based)", "city_carbon_monthly",
           "big_number", [CO2_LOC], x="month", width=3, height=40),
     Chart("city_energy_ytd", "年累计能耗 YTD energy (tce)", "city_carbon_monthly", "big_number",
-          [metric("SUM(ytd_energy_tce)", "年累计能耗 YTD energy (tce)")], x="month", width=3, height=40),
+          [metric("SUM(ytd_energy_tce)", "年累计能耗 YTD energy (tce)")], x="month", width=3, height=40,
+          compare=False),
     Chart("city_co2_ytd", "年累计碳排放 YTD CO2 (t)", "city_carbon_monthly", "big_number",
-          [metric("SUM(ytd_co2_t)", "年累计碳排放 YTD CO2 (t)")], x="month", width=3, height=40),
+          [metric("SUM(ytd_co2_t)", "年累计碳排放 YTD CO2 (t)")], x="month", width=3, height=40,
+          compare=False),
     Chart("city_budget", "预算执行与预警 YTD vs budget, warning level", "v_warnings", "table",
           columns=["entity_id", "metric", "as_of", "ytd_value", "budget", "ratio", "projected_year_end",
-                   "warning_level"],
+                   "warning_level", "label_zh"],
           filters=["level = 'city'"], order_by=[("metric", True)], width=12, height=30),
     Chart("city_intensity", "能耗与碳排放强度 Intensity trend (per 10k CNY value added)",
           "city_carbon_monthly", "line",
@@ -322,7 +359,7 @@ CHARTS: list[Chart] = [
           order_by=[("ytd_energy_tce", False)], width=6),
     Chart("city_warnings", "双控预警 Dual-control warnings", "v_warnings", "table",
           columns=["level", "entity_id", "name_zh", "metric", "as_of", "ytd_value", "budget", "ratio",
-                   "warning_level"],
+                   "warning_level", "label_zh"],
           order_by=[("ratio", False)], width=12),
     # ---- Park -------------------------------------------------------------------------
     Chart("park_energy_trend", "园区月度能耗 Park monthly energy (tce)", "park_carbon_monthly", "bar",
@@ -351,23 +388,25 @@ CHARTS: list[Chart] = [
           "enterprise_carbon_monthly", "table",
           columns=["credit_code", "month", "gap_pct_electricity", "gap_pct_natural_gas", "gap_pct_heat",
                    "gap_pct_steam"], order_by=[("month", False), ("credit_code", True)], width=6),
-    Chart("ent_certificates", "绿证申领 Green certificates claimed", "certificate_claims", "table",
-          columns=["credit_code"], order_by=[("credit_code", True)], width=6),
+    Chart("ent_certificates", "绿证申领 Green certificates claimed", "v_certificate_claims", "table",
+          columns=["credit_code", "certificate_id", "generation_month", "claimed_period", "counted",
+                   "is_double_claim"], order_by=[("claimed_period", False), ("certificate_id", True)], width=6),
     Chart("ent_warnings", "企业预警 Enterprise warnings", "v_warnings", "table",
           columns=["credit_code", "name_zh", "metric", "as_of", "ytd_value", "budget", "ratio", "warning_level"],
           filters=["level = 'enterprise'"], order_by=[("ratio", False)], width=6),
     Chart("ent_findings", "未关闭数据质量问题 Open data-quality findings", "v_open_findings", "table",
-          columns=["credit_code", "suite", "rule", "severity", "meter_id", "day", "observed", "expected"],
-          order_by=[("severity", True), ("day", False)], width=12),
+          columns=["credit_code", "rule", "severity", "meter_id", "day", "observed", "expected", "message_zh"],
+          filters=["NOT coalesce(is_summary, false)"],
+          order_by=[("severity", True), ("day", False), ("rule", True), ("meter_id", True)], width=12),
     # ---- Data quality -------------------------------------------------------------------
     Chart("dq_completeness", "各园区日完整率 Completeness by park and day", "enterprise_energy_daily",
           "line", [metric("AVG(completeness)", "完整率 Completeness")], x="day", grain="P1D",
           groupby=["park_id"], fmt=".1%", width=12),
     Chart("dq_silent_meters", "静默表计 Silent meters (no readings in a day)", "meter_daily", "table",
           columns=["day", "meter_id", "credit_code", "park_id", "energy_type"],
-          filters=["intervals_received = 0"], order_by=[("day", False), ("meter_id", True)], width=6),
+          filters=["is_silent"], order_by=[("day", False), ("meter_id", True)], width=6),
     Chart("dq_quarantine", "隔离行数 Quarantined rows by source", "quarantine_daily", "bar",
-          [metric("SUM(rows_quarantined)", "隔离行 Rows")], x="day", grain="P1D", groupby=["source"],
+          [metric('SUM("rows")', "隔离行 Rows")], x="day", grain="P1D", groupby=["source"],
           fmt=",d", width=6),
     Chart("dq_findings", "检查未通过 Failed checks (latest run)", "v_open_findings", "agg_table",
           [metric("COUNT(*)", "数量 Count")], groupby=["suite", "rule", "severity"], width=12),
@@ -413,7 +452,7 @@ def dataset_yaml(name: str, spec: dict[str, Any]) -> dict[str, Any]:
                      "expression": "COUNT(*)", "description": None, "d3format": None, "extra": None,
                      "warning_text": None}],
         "columns": [
-            {"column_name": c, "verbose_name": None, "is_dttm": dttm, "is_active": True, "type": t,
+            {"column_name": c, "verbose_name": VERBOSE.get(c), "is_dttm": dttm, "is_active": True, "type": t,
              "advanced_data_type": None, "groupby": True, "filterable": True, "expression": None,
              "description": None, "python_date_format": None, "extra": None}
             for c, t, dttm in spec["columns"]
@@ -453,10 +492,11 @@ def dashboard_yaml(key: str, spec: dict[str, Any]) -> dict[str, Any]:
                             "meta": {"background": "BACKGROUND_TRANSPARENT"}}
         for c in row:
             cid = f"CHART-{c.key}"
+            placeholder_id = CHARTS.index(c) + 1  # import maps it to the real id via the uuid
             position[row_id]["children"].append(cid)
             position[cid] = {"type": "CHART", "id": cid, "children": [],
                              "parents": ["ROOT_ID", "GRID_ID", row_id],
-                             "meta": {"width": c.width, "height": c.height, "chartId": 0, "uuid": c.uuid,
+                             "meta": {"width": c.width, "height": c.height, "chartId": placeholder_id, "uuid": c.uuid,
                                       "sliceName": c.title}}
     native_filters = []
     for column, label, dataset in spec["filters"]:
@@ -464,7 +504,8 @@ def dashboard_yaml(key: str, spec: dict[str, Any]) -> dict[str, Any]:
             "id": f"NATIVE_FILTER-{key}-{column}", "name": label, "filterType": "filter_select",
             "targets": [{"datasetUuid": uid("dataset", dataset), "column": {"name": column}}],
             "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
-            "controlValues": {"enableEmptyFilter": False, "defaultToFirstItem": True, "multiSelect": False,
+            "requiredFirst": True,
+            "controlValues": {"enableEmptyFilter": True, "defaultToFirstItem": True, "multiSelect": False,
                               "searchAllOptions": False, "inverseSelection": False},
             "cascadeParentIds": [], "scope": {"rootPath": ["ROOT_ID"], "excluded": []},
             "type": "NATIVE_FILTER", "description": "", "chartsInScope": [],

@@ -47,7 +47,7 @@ SUITES = [
                 column="completeness",
                 expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
                     column="completeness", min_value=cfg.completeness_min),
-                expected=lambda cfg: f">= {cfg.completeness_min:.0%}",
+                expected=lambda cfg: f">= {cfg.completeness_min:.0%}", fmt="{:.1%}",
                 what_zh="电表 {meter_id}（{energy_type}）{day} 数据完整率 {observed}，要求 {expected}",
                 what_en="meter {meter_id} ({energy_type}) on {day}: completeness {observed}, required {expected}",
                 todo_zh="检查采集网关与通信链路，补传缺失的 15 分钟数据",
@@ -58,7 +58,7 @@ SUITES = [
                 column="backwards_faults",
                 expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
                     column="backwards_faults", max_value=0),
-                expected="0",
+                expected="0", fmt="{:d}",
                 what_zh="电表 {meter_id} {day} 表码倒走（非翻转）{observed} 次，要求 {expected}",
                 what_en="meter {meter_id} on {day}: register went backwards (not a rollover) {observed} times, required {expected}",
                 todo_zh="核对表计与倍率，必要时现场检查或更换表计",
@@ -109,7 +109,7 @@ GROUP BY ALL ORDER BY d.park_id
                 column="silent_share",
                 expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
                     column="silent_share", max_value=cfg.silent_park_share),
-                expected=lambda cfg: f"<= {cfg.silent_park_share:.0%}",
+                expected=lambda cfg: f"<= {cfg.silent_park_share:.0%}", fmt="{:.0%}",
                 what_zh="园区 {park_id} {day} 有 {n_silent}/{n_meters} 块表静默（{observed}），要求 {expected}",
                 what_en="park {park_id} on {day}: {n_silent} of {n_meters} meters silent ({observed}), required {expected}",
                 todo_zh="园区范围的采集故障：检查园区网关/专网与数据平台连接",

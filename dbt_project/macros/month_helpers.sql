@@ -9,5 +9,12 @@
 
 {#- Division that yields null instead of failing on zero or null. -#}
 {% macro safe_divide(num, den) -%}
-    case when {{ den }} is null or {{ den }} = 0 then null else cast({{ num }} as {{ dbt.type_float() }}) / {{ den }} end
+    case when {{ den }} is null or {{ den }} = 0 then null else cast({{ num }} as {{ type_double() }}) / {{ den }} end
 {%- endmacro %}
+
+{#- 8-byte floating point on every engine (type_double() is a 4-byte REAL on DuckDB). -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'nengtan')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}double{%- endmacro %}

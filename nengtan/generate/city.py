@@ -112,7 +112,7 @@ def build_city(start: date, days: int, n_enterprises: int, n_parks: int, seed: i
         p["contact_email"] = f"energy-office@{p['slug']}.example.cn"
         city.parks.append(p)
 
-    used_names: set[str] = set()
+    namer = names.EnterpriseNamer(rng)
     used_codes: set[str] = set()
     industries = _pick_industries(n_enterprises, rng)
     # chemicals and steel cluster in their parks; the rest spread evenly
@@ -122,8 +122,7 @@ def build_city(start: date, days: int, n_enterprises: int, n_parks: int, seed: i
     for i, ind_code in enumerate(industries):
         ind = INDUSTRIES[ind_code]
         park = city.parks[int(park_of[i])]
-        short = next(d[3] for d in names.DISTRICTS if d[0] == park["district"])
-        zh, en, slug = names.enterprise_name(i, ind_code, short, rng, used_names)
+        zh, en, slug = namer.name(i, ind_code)
         code = credit_code(park["division"], rng)
         while code in used_codes:
             code = credit_code(park["division"], rng)
@@ -148,7 +147,7 @@ def build_city(start: date, days: int, n_enterprises: int, n_parks: int, seed: i
         }
         tce, co2 = annual_tce_co2(ent, start_year)
         ent["annual_tce"], ent["annual_co2"] = tce, co2
-        ent["key_energy_user"] = tce >= 5000 or (tce >= 2500 and rng.random() < 0.2)
+        ent["key_energy_user"] = tce >= 10000 or (tce >= 5000 and rng.random() < 0.5)
         ent["ets_covered"] = (ind_code == "31" and co2 >= 26000) or (ind_code == "26" and co2 >= 26000
                                                                      and rng.random() < 0.5)
         city.enterprises.append(ent)
@@ -171,7 +170,7 @@ def _build_meters(city: City, rng: np.random.Generator, fault_rate: float, mpe: 
     est_per_park = np.bincount([e["park"] for e in ents], minlength=len(city.parks)) * mpe
     gw_of_park: list[list[int]] = []
     for p, park in enumerate(city.parks):
-        g = max(2, math.ceil(est_per_park[p] / 2000))
+        g = max(3 if len(city.parks) == 1 else 2, math.ceil(est_per_park[p] / 2000))
         ids = []
         for k in range(g):
             ids.append(len(city.gateways))
@@ -203,13 +202,13 @@ def _build_meters(city: City, rng: np.random.Generator, fault_rate: float, mpe: 
                 d = daily * float(s)
                 if et == "electricity":
                     mult = next((m for m in CT_RATIOS if d / m <= 1500), CT_RATIOS[-1])
-                    rmax = float(rng.choice([999999.99, 999999.99, 99999.99, 9999999.0]))
+                    rmax = (999999.99, 999999.99, 99999.99, 9999999.0)[int(rng.integers(0, 4))]
                 elif et == "natural_gas":
                     mult = 10 if d > 50000 else 1
-                    rmax = float(rng.choice([99999999.0, 9999999.99]))
+                    rmax = (99999999.0, 9999999.99)[int(rng.integers(0, 2))]
                 else:
                     mult = 1
-                    rmax = float(rng.choice([999999.99, 99999.99]))
+                    rmax = (999999.99, 99999.99)[int(rng.integers(0, 2))]
                 n += 1
                 if gw == legacy_gw:
                     mid = f"LG-{TYPE_ZH[et]}{n:06d}"

@@ -29,7 +29,7 @@ KINDS: dict[str, tuple[str, float]] = {
     "declaration_mismatch": ("enterprise-month", 3.0),
     "declaration_resubmitted": ("enterprise-month", 3.0),
     "missing_declaration": ("key-user-month", 2.0),
-    "certificate_double_claim": ("claimed certificate", 1.0),
+    "certificate_double_claim": ("claimed certificate", 0.1),
 }
 
 

@@ -92,21 +92,30 @@ def park_names(n: int, rng: np.random.Generator) -> list[dict[str, str]]:
     return out
 
 
-def enterprise_name(i: int, industry: str, district_short: str, rng: np.random.Generator,
-                    used: set[str]) -> tuple[str, str, str]:
-    """A unique (name_zh, name_en, slug) for enterprise number ``i``."""
-    words = INDUSTRY_WORDS[industry]
-    for attempt in range(200):
-        tzh, ten = TRADE_NAMES[int(rng.integers(0, len(TRADE_NAMES)))]
-        wzh, wen = words[int(rng.integers(0, len(words)))]
-        szh, sen = SUFFIXES[int(rng.random() < 0.25)]
-        plant = attempt // 25
-        if plant >= len(PLANT_ZH):
-            break
-        zh = f"无锡{tzh}{wzh}{szh}{PLANT_ZH[plant]}"
-        if zh not in used:
-            used.add(zh)
-            return zh, f"Wuxi {ten} {wen} {sen}{PLANT_EN[plant]}", f"{ten.lower()}{i}"
-    zh = f"无锡{district_short}{words[0][0]}{i}号有限公司"
-    used.add(zh)
-    return zh, f"Wuxi {words[0][1]} No. {i} Co., Ltd.", f"ent{i}"
+class EnterpriseNamer:
+    """Unique (name_zh, name_en, slug) per enterprise: trade name × industry word × legal form,
+    drawn without replacement in a shuffled order; second plants only once those run out."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.order: dict[str, list[tuple[int, int, int]]] = {}
+        self.next: dict[str, int] = {}
+
+    def name(self, i: int, industry: str) -> tuple[str, str, str]:
+        words = INDUSTRY_WORDS[industry]
+        if industry not in self.order:
+            combos = [(t, w, s) for t in range(len(TRADE_NAMES)) for w in range(len(words))
+                      for s in range(len(SUFFIXES))]
+            perm = self.rng.permutation(len(combos))
+            self.order[industry] = [combos[int(k)] for k in perm]
+            self.next[industry] = 0
+        combos = self.order[industry]
+        n = self.next[industry]
+        self.next[industry] = n + 1
+        plant, k = divmod(n, len(combos))
+        t, w, s = combos[k]
+        (tzh, ten), (wzh, wen), (szh, sen) = TRADE_NAMES[t], words[w], SUFFIXES[s]
+        if plant < len(PLANT_ZH):
+            return (f"无锡{tzh}{wzh}{szh}{PLANT_ZH[plant]}", f"Wuxi {ten} {wen} {sen}{PLANT_EN[plant]}",
+                    f"{ten.lower()}{i}")
+        return f"无锡{tzh}{wzh}{szh}第{plant + 1}工厂", f"Wuxi {ten} {wen} {sen} Plant {plant + 1}", f"{ten.lower()}{i}"

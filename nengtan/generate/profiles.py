@@ -8,8 +8,8 @@ annual energy per plant lands in realistic ranges (GB/T 4754 divisions 17, 26, 3
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from datetime import date, timedelta
+from functools import cache
 
 import numpy as np
 
@@ -164,6 +164,7 @@ def day_level(industry: str, shifts: int, energy_type: str, day: date) -> float:
     return f
 
 
+@cache
 def expected_annual_factor(industry: str, shifts: int, energy_type: str, year: int) -> float:
     """Sum of day levels over a year: annual use = weekday median × this."""
     d0 = date(year, 1, 1)

@@ -155,7 +155,17 @@ def load_file(con: duckdb.DuckDBPyConnection, cand: Candidate, run_id: str) -> F
         staged = readers.stage(con, cand.name, content, spec.xlsx_headers)
         _check_header(spec, staged.header, staged.rows_read)
     except readers.Rejected as rej:
+        readers.cleanup(con)
         return _reject(con, cand, file_id, sha, content, rej, run_id)
+    try:
+        return _load_staged(con, cand, spec, staged, file_id, sha, run_id)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _ing_checked")
+        readers.cleanup(con)
+
+
+def _load_staged(con: duckdb.DuckDBPyConnection, cand: Candidate, spec: SourceSpec,
+                 staged: readers.Staged, file_id: str, sha: str, run_id: str) -> FileResult:
 
     sql = validate.checked_sql(spec, staged.header)
     con.execute(sql, {"landed_at": cand.landed_at} if "$landed_at" in sql else None)
@@ -190,8 +200,6 @@ def load_file(con: duckdb.DuckDBPyConnection, cand: Candidate, run_id: str) -> F
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    finally:
-        con.execute("DROP TABLE IF EXISTS _ing_checked; DROP TABLE IF EXISTS _ing_split")
     return FileResult(cand.path, cand.source, file_id, status, read, loaded, quarantined)
 
 

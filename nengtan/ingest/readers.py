@@ -41,6 +41,16 @@ class Staged:
     rows_read: int
 
 
+def cleanup(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what :func:`stage` registered (safe to call when nothing is staged)."""
+    con.execute("DROP VIEW IF EXISTS _ing_split")
+    for name in ("_ing_lines", "_ing_table"):
+        try:
+            con.unregister(name)
+        except duckdb.Error:
+            pass
+
+
 def file_kind(name: str) -> str:
     lower = name.lower()
     for ext in (".csv.gz", ".csv", ".parquet", ".xlsx"):
@@ -123,10 +133,9 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, data: bytes) -> Staged:
     last = len(arr) - int(final_empty)
     table = pa.table({"line": pa.array(np.arange(1, len(arr) + 1, dtype=np.int64)), "raw": arr})
     con.register("_ing_lines", table)
-    try:
-        con.execute(
+    con.execute(
             """
-            CREATE OR REPLACE TEMP TABLE _ing_split AS
+            CREATE OR REPLACE TEMP VIEW _ing_split AS
             WITH l AS (
               SELECT line, rtrim(raw, chr(13) || chr(10)) AS raw_text
               FROM _ing_lines WHERE line > 1 AND line <= $last
@@ -144,11 +153,8 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, data: bytes) -> Staged:
                        THEN replace(x[3:-2], '""', '"') ELSE x[2:] END)
               END AS f
             FROM m
-            """,
-            {"last": last},
+            """.replace("$last", str(int(last))),  # views take no parameters; an int of ours
         )
-    finally:
-        con.unregister("_ing_lines")
     return Staged(header, encoding, rows_read)
 
 
@@ -159,17 +165,14 @@ def _stage_table(con: duckdb.DuckDBPyConnection, table: pa.Table, encoding: str)
     renamed = table.rename_columns([str(i) for i in range(len(header))]).append_column(
         "__row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
     con.register("_ing_table", renamed)
-    try:
-        con.execute(
+    con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE _ing_split AS
+            CREATE OR REPLACE TEMP VIEW _ing_split AS
             SELECT __row + 2 AS line,
               array_to_string(list_transform(f, x -> coalesce(x, '')), ',') AS raw_text, f
             FROM (SELECT __row, [{fields}]::VARCHAR[] AS f FROM _ing_table t)
             """
         )
-    finally:
-        con.unregister("_ing_table")
     return Staged(header, encoding, table.num_rows)
 
 

@@ -15,7 +15,6 @@ from nengtan.credit_code import invalid_reason
 from nengtan.ingest.sources import Col, SourceSpec
 
 ISO_TS_RE = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)"
-NUM_RE = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
 MONTH_RE = r"\d{4}-(0[1-9]|1[0-2])"
 YEAR_RE = r"\d{4}"
 CC_UDF = "nengtan_credit_code_reason"
@@ -50,10 +49,15 @@ def _quoted(v: str, name: str, what: str) -> str:
 def _parsed(col: Col) -> str | None:
     v = ident("v_" + col.name)
     if col.kind == "ts":
-        return (f"CASE WHEN regexp_full_match({v}, {lit(ISO_TS_RE)}) THEN "
+        # fast path for the common local form 'YYYY-MM-DDTHH:MM:SS+08:00' (no ICU needed)
+        return (f"CASE WHEN length({v}) = 25 AND suffix({v}, '+08:00') AND substr({v}, 5, 1) = '-'"
+                f" AND substr({v}, 8, 1) = '-' AND substr({v}, 14, 1) = ':' AND substr({v}, 17, 1) = ':'"
+                f" THEN TRY_CAST(left({v}, 19) AS TIMESTAMP)"
+                f" WHEN regexp_full_match({v}, {lit(ISO_TS_RE)}) THEN "
                 f"timezone('Asia/Shanghai', TRY_CAST({v} AS TIMESTAMPTZ)) END")
     if col.kind == "dec":
-        return f"CASE WHEN regexp_full_match({v}, {lit(NUM_RE)}) THEN TRY_CAST({v} AS DOUBLE) END"
+        # DuckDB's cast also takes '1_000': refuse underscores; NaN/inf are caught by the checks
+        return f"CASE WHEN NOT contains({v}, '_') THEN TRY_CAST({v} AS DOUBLE) END"
     return None
 
 
@@ -66,12 +70,13 @@ def _checks(col: Col) -> list[tuple[str, str]]:
     if col.required:
         out.append((f"{v} IS NULL", lit(f"{n} is empty")))
     if col.kind == "ts":
-        out.append((f"{v} IS NOT NULL AND NOT regexp_full_match({v}, {lit(ISO_TS_RE)})",
+        out.append((f"{p} IS NULL AND {v} IS NOT NULL AND NOT regexp_full_match({v}, {lit(ISO_TS_RE)})",
                     _quoted(v, n, "is not an ISO-8601 timestamp with offset")))
-        out.append((f"{v} IS NOT NULL AND {p} IS NULL", _quoted(v, n, "is not a valid date/time")))
+        out.append((f"{p} IS NULL AND {v} IS NOT NULL", _quoted(v, n, "is not a valid date/time")))
     elif col.kind == "dec":
-        out.append((f"{v} IS NOT NULL AND {p} IS NULL", _quoted(v, n, "is not a number")))
-        out.append((f"{p} IS NOT NULL AND NOT isfinite({p})", _quoted(v, n, "is not a finite number")))
+        out.append((f"{p} IS NULL AND {v} IS NOT NULL", _quoted(v, n, "is not a number")))
+        out.append((f"isnan({p})", _quoted(v, n, "is not a number (NaN)")))
+        out.append((f"isinf({p})", _quoted(v, n, "is not a finite number")))
         if col.min_value is not None:
             op, word = ("<=", "greater than") if col.min_exclusive else ("<", "at least")
             out.append((f"{p} {op} {col.min_value!r}", _quoted(v, n, f"must be {word} {col.min_value:g}")))
@@ -150,7 +155,7 @@ WITH v AS (
   SELECT *, {case} AS reason
   FROM p
 )
-SELECT line, raw_text, reason,
+SELECT line, CASE WHEN reason IS NOT NULL THEN raw_text END AS raw_text, reason,
   {out_sql}
 FROM r
 """

@@ -226,12 +226,16 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, stage:
         for rule, outcome in zip(suite.rules, outcomes, strict=True):
             keys = [int(item[ROW_KEY]) for item in outcome.failed_ids]
             rec.rule_result(suite, rule, frame, outcome.success, outcome.element_count, keys)
+    try:
+        session.build_docs()
+    except Exception:  # docs are for humans; never lose the results over them
+        log.exception("building GX Data Docs under %s failed", qcfg.data_docs_dir)
     replace_results(con, rec.rows, run_id=run_id, stage=stage, day=day)
     outcome = CheckOutcome(run_id=run_id, stage=stage, day=day, rules_checked=rules_checked)
     for row in rec.rows:
         if row["is_summary"] or row["passed"]:
             continue
-        brief = {k: _plain(row[k]) for k in ("suite", "rule", "level", "entity_id", "credit_code",
+        brief = {k: _plain(row.get(k)) for k in ("suite", "rule", "level", "entity_id", "credit_code",
                                             "park_id", "meter_id", "period", "observed",
                                             "expected", "recipient", "message_en")}
         (outcome.blocking_failures if row["severity"] == "blocking"

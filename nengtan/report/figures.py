@@ -277,10 +277,11 @@ def factors_table(m: Marts, month: str) -> Table:
     if not m.has(t):
         return Table("factors", "sec.factors", ["col.item"], [], [])
     cols = sorted(m.columns[t])
-    preferred = [c for c in ("factor_id", "factor", "name", "factor_name", "energy_type", "scope", "region",
-                             "basis", "value", "factor_value", "unit", "data_year", "published", "published_on",
-                             "valid_from", "valid_to", "source", "source_document") if c in cols]
-    shown = preferred or cols[:8]
+    preferred = [c for c in ("factor_id", "factor_kind", "kind", "factor", "name", "factor_name", "energy_type",
+                             "fuel", "parameter", "region", "scope", "basis", "value", "factor_value",
+                             "unit", "data_year", "published", "valid_from", "valid_to", "source",
+                             "source_document") if c in cols]
+    shown = (preferred or cols)[:11]
     first, last = month_bounds(month)
     where = "TRUE"
     if m.has(t, "valid_from"):
@@ -294,12 +295,12 @@ def factors_table(m: Marts, month: str) -> Table:
         cells: list[Cell] = []
         for c in shown:
             v = r[c]
-            if isinstance(v, float | Decimal) and c in ("value", "factor_value"):
+            if isinstance(v, float | Decimal):
                 cells.append(Num(_f(v), 6))
             else:
                 cells.append("" if v is None else (v.isoformat() if isinstance(v, date) else str(v)))
         body.append(cells)
-        keys.append(str(r.get("factor_id") or i))
+        keys.append(str(r.get("factor_id") or "|".join(c for c in cells if isinstance(c, str) and c) or i))
     return Table("factors", "sec.factors", shown, body, keys)
 
 
@@ -375,12 +376,17 @@ def enterprise_report(m: Marts, credit_code: str, month: str, tolerance_pct: flo
     c = "certificate_claims"
     if m.has(c):
         owner = next((x for x in ("owner_credit_code", "credit_code", "claimant_credit_code") if m.has(c, x)), None)
-        if owner:
-            where = f'"{owner}" = ? AND {_month_key("claimed_period")} = ?'
+        period = next((x for x in ("claimed_period", "claimed_month", "month", "period") if m.has(c, x)), None)
+        if owner and period:
+            where = f'"{owner}" = ? AND {_month_key(period)} = ?'
             if m.has(c, "is_valid"):
                 where += " AND is_valid"
+            elif m.has(c, "is_double_count"):
+                where += " AND NOT coalesce(is_double_count, FALSE)"
+            elif m.has(c, "claim_rank"):
+                where += " AND claim_rank = 1"
             elif m.has(c, "status"):
-                where += " AND status IN ('valid', 'accepted', 'ok')"
+                where += " AND status IN ('valid', 'accepted', 'ok', 'counted')"
             mwh = "sum(mwh)" if m.has(c, "mwh") else "count(*)"
             ids = "string_agg(certificate_id, ', ' ORDER BY certificate_id)" if m.has(c, "certificate_id") else "''"
             r = m.rows(f"SELECT count(*) AS n, {mwh} AS mwh, {ids} AS ids FROM marts.{c} WHERE {where}",

@@ -25,14 +25,14 @@ from nengtan.config import LOCAL_TZ, Settings, settings
 # table -> (period column, scope): scope "ytd" = January..month, "month" = the month only,
 # None = whole table (reference data). Tables absent from the serving copy are skipped,
 # except the required ones.
-MART_TABLES: dict[str, tuple[str, str] | None] = {
-    "enterprise_energy_daily": ("day", "ytd"),
-    "enterprise_carbon_monthly": ("month", "ytd"),
-    "park_carbon_monthly": ("month", "ytd"),
-    "city_carbon_monthly": ("month", "ytd"),
-    "dual_control_warnings": ("as_of", "ytd"),
-    "meter_daily": ("day", "month"),
-    "certificate_claims": ("claimed_period", "ytd"),
+MART_TABLES: dict[str, tuple[tuple[str, ...], str] | None] = {
+    "enterprise_energy_daily": (("day",), "ytd"),
+    "enterprise_carbon_monthly": (("month",), "ytd"),
+    "park_carbon_monthly": (("month",), "ytd"),
+    "city_carbon_monthly": (("month",), "ytd"),
+    "dual_control_warnings": (("as_of",), "ytd"),
+    "meter_daily": (("day",), "month"),
+    "certificate_claims": (("claimed_period", "claimed_month", "month", "period"), "ytd"),
     "dim_enterprises": None,
     "dim_parks": None,
     "factor_versions": None,
@@ -129,7 +129,8 @@ def freeze_snapshot(month: str, cfg: Settings | None = None) -> Snapshot:
     counts: dict[str, int] = {}
     con = duckdb.connect(str(tmp))
     try:
-        con.execute("ATTACH ? AS src (READ_ONLY)", [str(cfg.serving_db)])
+        source = str(cfg.serving_db).replace("'", "''")
+        con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")
         present = _tables(con, "src", "marts")
         missing = [t for t in REQUIRED if t not in present]
         if missing:
@@ -140,8 +141,9 @@ def freeze_snapshot(month: str, cfg: Settings | None = None) -> Snapshot:
                 continue
             where = "TRUE"
             names = {c for c, _ in _columns(con, "src", "marts", table)}
-            if rule is not None and rule[0] in names:
-                where = _period_filter(rule[0], rule[1], month)
+            column = next((c for c in rule[0] if c in names), None) if rule is not None else None
+            if rule is not None and column is not None:
+                where = _period_filter(column, rule[1], month)
             con.execute(
                 f'CREATE TABLE marts."{table}" AS SELECT * FROM src.marts."{table}" WHERE {where} ORDER BY ALL'
             )

@@ -6,6 +6,7 @@
         pre_hook="{{ delete_meter_scope('day', readings=ref('int_meter_readings'), by_day=true) }}"
     )
 }}
+-- depends_on: {{ ref('stg_meta__rebuild_meter_days') }}
 -- One row per meter and day in service up to the as-of day: the day's consumption (sum of intervals
 -- starting that day), completeness = received / 96, faults, and whether the meter was silent.
 

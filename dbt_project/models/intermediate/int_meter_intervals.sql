@@ -6,6 +6,7 @@
         pre_hook="{{ delete_meter_scope('interval_start', readings=ref('int_meter_readings')) }}"
     )
 }}
+-- depends_on: {{ ref('stg_meta__rebuild_meter_days') }}
 -- Consumption per meter and 15-minute interval. Each good reading's delta to the previous good reading
 -- (x multiplier, rollover already unwrapped) is spread evenly over the intervals it covers; the intervals
 -- without a reading of their own are marked estimated. The last interval takes the rounding remainder,

@@ -6,6 +6,7 @@
         pre_hook="{{ delete_meter_scope('interval_start') }}"
     )
 }}
+-- depends_on: {{ ref('stg_meta__rebuild_meter_days') }}
 -- Every deduplicated reading of a meter in service, classified: install baseline, ok, rollover,
 -- backwards_fault (excluded; consumption continues from the last good reading) or gateway_error.
 -- Incremental: per scoped meter, state (wraps, zone) continues from the last good reading before the

@@ -1,0 +1,76 @@
+-- Per enterprise, month and energy type: the coefficients applied, per unit of the energy's own unit.
+-- Electricity and heat/steam and the grid factors come from the pinned marts.factor_applied record;
+-- the GB/T 2589 and combustion defaults from the seed row valid at the month.
+-- Scope 1 per unit = NCV x carbon content x oxidation x 44/12, rounded to 12 decimals.
+
+with applied as (
+    select * from {{ ref('factor_applied') }}
+),
+
+types as (
+    select distinct energy_type, unit from {{ ref('energy_conversion_factors') }}
+),
+
+tce as (
+    select
+        a.credit_code,
+        a.month,
+        e.energy_type,
+        e.kgce_per_unit,
+        row_number() over (
+            partition by a.credit_code, a.month, e.energy_type order by e.data_year desc, e.published desc
+        ) as pick
+    from applied as a
+    inner join {{ ref('energy_conversion_factors') }} as e
+        on e.basis = 'equivalent'
+        and e.energy_type <> 'electricity'
+        and e.valid_from <= a.month
+        and (e.valid_to is null or e.valid_to >= a.month)
+),
+
+combustion as (
+    select
+        a.credit_code,
+        a.month,
+        c.fuel as energy_type,
+        cast(round(c.ncv_gj_per_unit * c.carbon_content_tc_per_tj * c.oxidation_rate * 44 / 12000, 12)
+            as decimal(38, 12)) as co2_t_per_unit,
+        row_number() over (
+            partition by a.credit_code, a.month, c.fuel order by c.data_year desc, c.published desc
+        ) as pick
+    from applied as a
+    inner join {{ ref('combustion_factors') }} as c
+        on c.valid_from <= a.month
+        and (c.valid_to is null or c.valid_to >= a.month)
+)
+
+select
+    a.credit_code,
+    a.month,
+    t.energy_type,
+    t.unit,
+    cast(
+        case when t.energy_type = 'electricity' then a.electricity_kgce_per_kwh else tc.kgce_per_unit end
+        * 0.001 as decimal(38, 12)
+    ) as tce_per_unit,
+    cast(coalesce(co.co2_t_per_unit, 0) as decimal(38, 12)) as scope1_co2_per_unit,
+    cast(
+        case t.energy_type
+            when 'electricity' then a.grid_location_factor * 0.001
+            when 'heat' then a.heat_co2_t_per_gj
+            when 'steam' then a.steam_gj_per_t * a.heat_co2_t_per_gj
+            else 0
+        end as decimal(38, 12)
+    ) as scope2_location_co2_per_unit,
+    cast(
+        case t.energy_type
+            when 'electricity' then a.grid_market_factor * 0.001
+            when 'heat' then a.heat_co2_t_per_gj
+            when 'steam' then a.steam_gj_per_t * a.heat_co2_t_per_gj
+            else 0
+        end as decimal(38, 12)
+    ) as scope2_market_co2_per_unit
+from applied as a
+cross join types as t
+left join tce as tc on a.credit_code = tc.credit_code and a.month = tc.month and t.energy_type = tc.energy_type and tc.pick = 1
+left join combustion as co on a.credit_code = co.credit_code and a.month = co.month and t.energy_type = co.energy_type and co.pick = 1

@@ -1,0 +1,52 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ delete_month_scope(month_expr=month_of('day')) }}"
+    )
+}}
+-- depends_on: {{ ref('stg_meta__rebuild_months') }}
+-- Metered energy per enterprise, day and energy type, with tce and location-based CO2 (scope 1 for gas,
+-- scope 2 for electricity, heat, steam) at the enterprise-month's pinned factors.
+
+with meters as (
+    select meter_id, credit_code, energy_type, unit from {{ ref('stg_raw__meters') }}
+),
+
+daily as (
+    select
+        m.credit_code,
+        d.day,
+        {{ month_of('d.day') }} as month,
+        m.energy_type,
+        m.unit,
+        sum(d.quantity) as quantity,
+        sum(d.intervals_received) as intervals_received,
+        sum(d.intervals_estimated) as intervals_estimated,
+        count(*) as meters
+    from {{ ref('int_meter_daily') }} as d
+    inner join meters as m on d.meter_id = m.meter_id
+    {% if is_incremental() %}
+    inner join {{ ref('stg_meta__rebuild_months') }} as rm
+        on m.credit_code = rm.credit_code and {{ month_of('d.day') }} = rm.month
+    {% endif %}
+    group by m.credit_code, d.day, m.energy_type, m.unit
+)
+
+select
+    d.credit_code,
+    e.park_id,
+    d.day,
+    d.energy_type,
+    d.quantity,
+    d.unit,
+    {{ acct('d.quantity * f.tce_per_unit') }} as energy_tce,
+    {{ acct('d.quantity * (f.scope1_co2_per_unit + f.scope2_location_co2_per_unit)') }} as co2_t,
+    cast(d.intervals_received as {{ dbt.type_int() }}) as intervals_received,
+    cast(d.intervals_estimated as {{ dbt.type_int() }}) as intervals_estimated,
+    cast(round(d.intervals_received / (96.0 * d.meters), 4) as decimal(9, 4)) as completeness
+from daily as d
+left join {{ ref('stg_raw__enterprises') }} as e on d.credit_code = e.credit_code
+left join {{ ref('int_enterprise_month_factors') }} as f
+    on d.credit_code = f.credit_code and d.month = f.month and d.energy_type = f.energy_type

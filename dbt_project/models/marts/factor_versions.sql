@@ -1,0 +1,37 @@
+-- All reference factors as versioned rows (source document, data year, publication, validity).
+select
+    'energy_conversion' as factor_kind,
+    energy_type || ':' || basis as factor_key,
+    cast(kgce_per_unit as decimal(18, 9)) as value,
+    'kgce/' || unit as unit,
+    basis,
+    source_document,
+    cast(data_year as {{ dbt.type_int() }}) as data_year,
+    published,
+    valid_from,
+    valid_to
+from {{ ref('energy_conversion_factors') }}
+union all
+select
+    'combustion',
+    fuel,
+    cast(round(ncv_gj_per_unit * carbon_content_tc_per_tj * oxidation_rate * 44 / 12000, 9) as decimal(18, 9)),
+    'tCO2/' || unit,
+    'NCV ' || cast(ncv as {{ dbt.type_string() }}) || ' ' || ncv_unit || '; C ' || cast(carbon_content_tc_per_tj as {{ dbt.type_string() }})
+        || ' tC/TJ; oxidation ' || cast(oxidation_rate as {{ dbt.type_string() }}),
+    source_document,
+    cast(data_year as {{ dbt.type_int() }}),
+    published,
+    valid_from,
+    valid_to
+from {{ ref('combustion_factors') }}
+union all
+select
+    'heat_steam', parameter, cast(value as decimal(18, 9)), unit, basis, source_document,
+    cast(data_year as {{ dbt.type_int() }}), published, valid_from, valid_to
+from {{ ref('heat_steam_factors') }}
+union all
+select
+    'grid', region, cast(factor as decimal(18, 9)), unit, basis, source_document,
+    cast(data_year as {{ dbt.type_int() }}), published, valid_from, valid_to
+from {{ ref('grid_emission_factors') }}

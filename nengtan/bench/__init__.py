@@ -1,0 +1,304 @@
+"""City-scale benchmark (``nengtan bench``): one night of the whole city through the real
+DAGs against the floor (DuckDB alone on the same files), the same night after a month and a
+year of history, the backfill rate, and dashboard chart latency through Superset's API.
+
+Figures are printed as a table and written to ``$NENGTAN_DATA/bench/<timestamp>.json`` and
+``latest.json``. Targets are printed beside the figures, never asserted: speed depends on
+the machine, which is printed with them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from nengtan.bench.machine import machine_facts
+from nengtan.bench.report import render_table
+from nengtan.config import settings
+
+__all__ = ["FULL", "QUICK", "Profile", "main", "run"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What one benchmark run measures, and at which scale."""
+
+    name: str
+    enterprises: int              # the city of the timed night and the floor
+    history_enterprises: int      # the (reduced) city of the history, backfill and serving figures
+    history_nights: tuple[int, ...]  # N: the night of day N after N-1 days of history
+    chart_repeats: int = 10
+    superset: bool = True
+    meters_per_enterprise: int = 10
+    start: date = date(2026, 1, 1)
+    seed: int = 2026
+    memory_limit: str = "3GB"
+
+    @property
+    def history_is_city(self) -> bool:
+        return self.history_enterprises == self.enterprises
+
+
+FULL = Profile("full", enterprises=10_000, history_enterprises=200, history_nights=(1, 30, 365),
+               chart_repeats=10)
+QUICK = Profile("quick", enterprises=300, history_enterprises=300, history_nights=(1, 8, 30), chart_repeats=5)
+
+TARGETS = {
+    "night_over_floor": ("night within 10x the floor", lambda v: v <= 10),
+    "peak_rss_gib": ("peak memory < 4 GiB", lambda v: v < 4),
+    "last_over_first": ("night N_max within 1.3x of night 1", lambda v: v <= 1.3),
+    "chart_p95_ms": ("chart p95 < 1 s", lambda v: v < 1000),
+}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _section(report: dict[str, Any], key: str, progress: Callable[[str], None], fn: Callable[[], Any]) -> Any:
+    """Run one part; a failure is written into the report (and the run goes on)."""
+    t0 = time.perf_counter()
+    try:
+        value = fn()
+    except Exception as exc:  # noqa: BLE001 - the table shows what failed, the run continues
+        progress(f"[bench] {key} failed: {exc}")
+        report[key] = {"status": f"failed: {type(exc).__name__}: {exc}",
+                       "traceback": traceback.format_exc()[-3000:]}
+        return None
+    progress(f"[bench] {key} done in {time.perf_counter() - t0:.1f} s")
+    return value
+
+
+def _generate(landing: Path, profile: Profile, enterprises: int, days: int,
+              progress: Callable[[str], None]) -> dict[str, Any]:
+    """Generate a city (or reuse one generated with the same parameters by an earlier run)."""
+    from nengtan.generate import generate_city
+
+    params = {"enterprises": enterprises, "days": days, "start": profile.start.isoformat(), "seed": profile.seed,
+              "meters_per_enterprise": profile.meters_per_enterprise}
+    stamp = landing / "_generator" / "bench-params.json"
+    if stamp.exists():
+        saved = json.loads(stamp.read_text())
+        if saved.get("params") == params:
+            progress(f"[bench] reusing the city generated earlier at {landing}")
+            return {**saved["report"], "reused_from_earlier_run": True}
+    shutil.rmtree(landing, ignore_errors=True)
+    t0 = time.perf_counter()
+    report = generate_city(landing, profile.start, days, enterprises, seed=profile.seed,
+                           meters_per_enterprise=profile.meters_per_enterprise, progress=progress)
+    wall = time.perf_counter() - t0
+    keep = {k: report.get(k) for k in ("parks", "enterprises", "meters", "readings", "files", "seconds",
+                                       "seconds_per_day")}
+    keep.update({"days": days, "wall_seconds": wall, "readings_per_day": (report.get("readings") or 0) / days,
+                 "landing_bytes": sum(p.stat().st_size for p in landing.rglob("*") if p.is_file())})
+    stamp.write_text(json.dumps({"params": params, "report": keep}, default=str))
+    return {**keep, "reused_from_earlier_run": False}
+
+
+def _fresh_root(landing: Path, data: Path, profile: Profile):
+    from nengtan.bench.night import BenchRoot, prepare
+
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)
+    root = BenchRoot(landing=landing, data=data, memory_limit=profile.memory_limit)
+    prepare(root)
+    return root
+
+
+def _history(profile: Profile, landing: Path, work: Path, progress: Callable[[str], None],
+             city_night: dict[str, Any] | None, city_root: Any) -> Any:
+    """Nights N of the history city on one warehouse: night 1, then for each further N an
+    untimed catch-up night of day N-1 (it loads every file up to N-1), then night N timed."""
+    from nengtan.bench.night import run_night
+
+    root = city_root if city_night is not None else _fresh_root(landing, work / "history-data", profile)
+    nights, bulk = [], []
+    done_through = 0
+    for n in profile.history_nights:
+        if n - 1 > done_through:
+            day = profile.start + timedelta(days=n - 2)
+            progress(f"[bench] history: catch-up night {day} (days {done_through + 1}..{n - 1}, untimed for the ratio)")
+            b = run_night(root, day, f"catchup-{n - 1}")
+            b["days_loaded"] = n - 1 - done_through
+            bulk.append(b)
+            if not b["ok"]:
+                raise RuntimeError(f"catch-up night {day} failed:\n{b.get('error', '')}")
+        day = profile.start + timedelta(days=n - 1)
+        if n == 1 and profile.history_is_city and city_night is not None:
+            r = city_night  # the city's night 1 is this history's night 1; not run twice
+        else:
+            progress(f"[bench] history: night {n} ({day})")
+            r = run_night(root, day, f"history-{n}")
+        r["n"] = n
+        nights.append(r)
+        done_through = n
+        if not r["ok"]:
+            raise RuntimeError(f"history night {n} ({day}) failed:\n{r.get('error', '')}")
+    first = nights[0]["wall_seconds"]
+    for r in nights:
+        r["ratio_to_night_1"] = r["wall_seconds"] / first if first else None
+    return {"nights": nights, "catch_up": bulk, "root": root}
+
+
+def run(profile: Profile, *, work: Path | None = None, progress: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run every part of the benchmark; returns the report (also written as JSON)."""
+    from nengtan.bench.floor import run_floor
+    from nengtan.bench.night import run_night
+
+    cfg = settings()
+    out_dir = cfg.bench_dir
+    work = work or Path(os.environ.get("NENGTAN_BENCH_WORK", str(out_dir / f"work-{profile.name}")))
+    work.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {"profile": asdict(profile), "started_at": _now(), "machine": machine_facts(),
+                              "work_dir": str(work)}
+    report["profile"]["start"] = profile.start.isoformat()
+    progress(f"[bench] {profile.name}: {profile.enterprises:,} enterprises x {profile.meters_per_enterprise} meters; "
+             f"work dir {work}")
+    night1 = profile.start
+    city_landing = work / ("history-landing" if profile.history_is_city else "city-landing")
+    hist_days = max(profile.history_nights)
+
+    # 1. the city (generator timing)
+    city = _section(report, "city", progress, lambda: _generate(
+        city_landing, profile, profile.enterprises, hist_days if profile.history_is_city else 1, progress))
+    if city:
+        report["city"] = city
+
+    # 2. the floor
+    if city:
+        floor = _section(report, "floor", progress, lambda: run_floor(
+            city_landing, night1, memory_limit=profile.memory_limit, tmp=work / "floor-tmp"))
+        if floor:
+            report["floor"] = floor
+
+    # 3. one night of the city end to end
+    night = None
+    roots: dict[str, Any] = {}
+    if city:
+        def city_night() -> dict[str, Any]:
+            data = work / ("history-data" if profile.history_is_city else "city-data")
+            root = roots["city"] = _fresh_root(city_landing, data, profile)
+            progress(f"[bench] night {night1} of the city through the DAGs …")
+            return run_night(root, night1, "city")
+
+        night = _section(report, "night", progress, city_night)
+        if night:
+            report["night"] = night
+            if not night["ok"]:
+                report["night"]["status"] = "failed: " + (night.get("error") or "")[-600:]
+            floor_s = report.get("floor", {}).get("seconds")
+            if night["ok"] and floor_s:
+                report["night_over_floor"] = night["wall_seconds"] / floor_s
+
+    # 4. history: the same night after N days
+    hist_landing = city_landing if profile.history_is_city else work / "history-landing"
+    hist_city = city if profile.history_is_city else _section(
+        report, "history_city", progress,
+        lambda: _generate(hist_landing, profile, profile.history_enterprises, hist_days, progress))
+    history = None
+    if hist_city:
+        if not profile.history_is_city:
+            report["history_city"] = hist_city
+        reuse = profile.history_is_city and night is not None and night.get("ok")
+        history = _section(report, "history", progress, lambda: _history(
+            profile, hist_landing, work, progress, night if reuse else None, roots.get("city")))
+    if history:
+        root = history.pop("root")
+        label = ("the same city" if profile.history_is_city else
+                 f"reduced city: {hist_city.get('enterprises'):,} enterprises, {hist_city.get('meters'):,} meters")
+        report["history"] = {"city": label, **history}
+        report["backfill"] = _backfill(report, history, hist_city)
+
+        # 5. chart latency on a year of the city (replicated serving copy)
+        if not profile.superset:
+            report["charts"] = {"status": "skipped: disabled in this profile"}
+        elif not root.serving_db.exists():
+            report["charts"] = {"status": "skipped: the history run published no serving copy"}
+        else:
+            from nengtan.bench.charts import measure_charts
+
+            charts = _section(report, "charts", progress, lambda: measure_charts(
+                root.serving_db, work / "serving-data", profile.enterprises, profile.chart_repeats, hist_landing))
+            if charts:
+                charts["note"] = (f"serving copy = {hist_days} days of the history city with enterprise rows "
+                                  f"replicated to {profile.enterprises:,} enterprises by SQL (new credit codes per "
+                                  "copy); uncached (force=true) chart-data requests")
+                report["charts"] = charts
+    else:
+        report.setdefault("charts", {"status": "skipped: no history run to serve"})
+
+    report["targets"] = _targets(report)
+    report["finished_at"] = _now()
+    _write(report, out_dir)
+    return report
+
+
+def _backfill(report: dict[str, Any], history: dict[str, Any], hist_city: dict[str, Any]) -> dict[str, Any]:
+    """Days per hour, measured on the history city, scaled to the full city by the ratio of
+    the full city's measured night to the history city's night 1."""
+    nights = history["nights"]
+    bulk = [b for b in history["catch_up"] if b.get("ok")]
+    out: dict[str, Any] = {}
+    nightly_s = sum(r["wall_seconds"] for r in nights) / len(nights)
+    out["night_by_night_days_per_hour"] = 3600 / nightly_s if nightly_s else None
+    if bulk:
+        days = sum(b["days_loaded"] for b in bulk)
+        secs = sum(b["wall_seconds"] for b in bulk)
+        out["catch_up_days_per_hour"] = 3600 * days / secs if secs else None
+        out["catch_up_days"] = days
+        out["catch_up_seconds"] = secs
+    city_night = report.get("night", {})
+    if city_night.get("ok") and nights[0]["wall_seconds"]:
+        scale = city_night["wall_seconds"] / nights[0]["wall_seconds"]
+        out["scale_to_city"] = scale
+        for key in ("night_by_night_days_per_hour", "catch_up_days_per_hour"):
+            if out.get(key):
+                out[key.replace("days_per_hour", "days_per_hour_city_scaled")] = out[key] / scale
+    out["measured_on"] = f"{hist_city.get('enterprises'):,} enterprises, {hist_city.get('meters'):,} meters"
+    return out
+
+
+def _targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    nights = report.get("history", {}).get("nights") or []
+    values = {
+        "night_over_floor": report.get("night_over_floor"),
+        "peak_rss_gib": report.get("night", {}).get("peak_rss_gib") if report.get("night", {}).get("ok") else None,
+        "last_over_first": nights[-1].get("ratio_to_night_1") if len(nights) > 1 else None,
+        "chart_p95_ms": report.get("charts", {}).get("p95_ms"),
+    }
+    out = []
+    for key, (text, ok) in TARGETS.items():
+        v = values[key]
+        out.append({"figure": key, "target": text, "value": v,
+                    "met": None if v is None else bool(ok(v))})
+    return out
+
+
+def _write(report: dict[str, Any], out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = out_dir / f"{stamp}-{report['profile']['name']}.json"
+    text = json.dumps(report, indent=2, ensure_ascii=False, default=str)
+    path.write_text(text)
+    tmp = out_dir / ".latest.json.tmp"
+    tmp.write_text(text)
+    os.replace(tmp, out_dir / "latest.json")
+    report["json"] = str(path)
+    return path
+
+
+def main(quick: bool = False) -> int:
+    """``nengtan bench [--quick]``: run, print the table; non-zero only if nothing could be measured."""
+    profile = QUICK if quick else FULL
+    report = run(profile)
+    print(render_table(report))
+    print(f"\nJSON: {report.get('json')} (and latest.json beside it)")
+    return 0 if report.get("floor") and "seconds" in report["floor"] else 1

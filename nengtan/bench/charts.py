@@ -1,0 +1,182 @@
+"""Dashboard chart-data latency through Superset's API, on a serving copy scaled to the city.
+
+A whole year of 100,000 meters cannot be run through the pipeline on a bench machine, so
+the serving copy is the reduced city's year with its enterprise rows replicated (new
+credit codes per copy) up to the city's enterprise count. Park and city tables keep the
+reduced city's rows (they are small whatever the city size).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import socket
+import statistics
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from nengtan.config import Settings
+
+
+def replicate_serving(src: Path, dst: Path, target_enterprises: int) -> dict[str, Any]:
+    """Copy ``src`` to ``dst`` and multiply every enterprise-keyed marts row up to the target."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.unlink(missing_ok=True)
+    shutil.copyfile(src, dst)
+    con = duckdb.connect(str(dst))
+    try:
+        cols = con.execute(
+            "SELECT table_name, list(column_name ORDER BY ordinal_position) FROM information_schema.columns "
+            "WHERE table_schema = 'marts' AND table_name IN (SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'marts' AND table_type = 'BASE TABLE') GROUP BY 1 ORDER BY 1").fetchall()
+        base = None
+        for table, names in cols:
+            if "credit_code" in names:
+                base = con.execute(f'SELECT count(DISTINCT credit_code) FROM marts."{table}"').fetchone()[0]
+                if base:
+                    break
+        if not base:
+            raise RuntimeError(f"no enterprise rows in {src}")
+        copies = max(1, -(-target_enterprises // base))
+        # A new code per copy: the division digits of the original code are replaced by the copy
+        # number, so copies never collide with each other or with the originals.
+        new_code = "'9' || lpad(CAST(r.i AS VARCHAR), 5, '0') || substr({c}, 7)"
+        rows: dict[str, int] = {}
+        for table, names in cols:
+            keyed = [c for c in names if c in ("credit_code", "owner_credit_code")]
+            where = ""
+            if not keyed and "entity_id" in names and "level" in names:
+                keyed, where = ["entity_id"], "WHERE t.level = 'enterprise'"
+            if keyed and copies > 1:
+                repl = ", ".join(f"{new_code.format(c='t.' + c)} AS {c}" for c in keyed)
+                con.execute(f'INSERT INTO marts."{table}" SELECT t.* REPLACE ({repl}) '
+                            f'FROM marts."{table}" t CROSS JOIN range(1, {copies}) r(i) {where}')
+            rows[table] = con.execute(f'SELECT count(*) FROM marts."{table}"').fetchone()[0]
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return {"base_enterprises": base, "copies": copies, "enterprises": base * copies, "rows": rows,
+            "bytes": dst.stat().st_size}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Api:
+    """The few Superset REST calls the benchmark makes, with a bearer token."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+        self.token = ""
+
+    def call(self, method: str, path: str, body: Any = None, timeout: float = 120) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if self.token:
+            req.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                raw = resp.read()
+                status = resp.status
+        except urllib.error.HTTPError as exc:
+            raw, status = exc.read(), exc.code
+        try:
+            return status, json.loads(raw or b"null")
+        except ValueError:
+            return status, raw[:500].decode(errors="replace")
+
+    def login(self, user: str, password: str) -> None:
+        status, body = self.call("POST", "/api/v1/security/login",
+                                 {"username": user, "password": password, "provider": "db", "refresh": True})
+        if status != 200:
+            raise RuntimeError(f"Superset login failed ({status}): {body}")
+        self.token = body["access_token"]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=100, method="inclusive")[q - 1]
+
+
+def chart_latencies(api: Api, repeats: int) -> dict[str, Any]:
+    """Every chart's data ``repeats`` times, uncached (force=true), timed client-side."""
+    status, body = api.call("GET", "/api/v1/chart/?q=(page_size:100)")
+    if status != 200:
+        raise RuntimeError(f"listing charts failed ({status}): {body}")
+    charts = [(c["id"], c.get("slice_name", "")) for c in body.get("result", [])]
+    if not charts:
+        raise RuntimeError("Superset has no charts")
+    latencies: list[float] = []
+    per_chart, errors = [], []
+    for chart_id, name in charts:
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            status, body = api.call("GET", f"/api/v1/chart/{chart_id}/data/?format=json&force=true")
+            if status == 400 and not times:  # no saved query context: post the chart's own
+                _, meta = api.call("GET", f"/api/v1/chart/{chart_id}")
+                ctx = (meta or {}).get("result", {}).get("query_context") if isinstance(meta, dict) else None
+                if ctx:
+                    payload = json.loads(ctx)
+                    payload["force"] = True
+                    t0 = time.perf_counter()
+                    status, body = api.call("POST", "/api/v1/chart/data", payload)
+            elapsed = time.perf_counter() - t0
+            if status != 200:
+                errors.append({"chart": chart_id, "name": name, "status": status, "body": str(body)[:300]})
+                break
+            times.append(elapsed)
+        latencies.extend(times)
+        if times:
+            per_chart.append({"chart": chart_id, "name": name, "p50_ms": round(1000 * statistics.median(times), 1),
+                              "max_ms": round(1000 * max(times), 1)})
+    if not latencies:
+        raise RuntimeError(f"no chart answered; first error: {errors[0] if errors else None}")
+    return {"charts": len(charts), "charts_answered": len(per_chart), "requests": len(latencies),
+            "repeats": repeats, "p50_ms": round(1000 * _percentile(latencies, 50), 1),
+            "p95_ms": round(1000 * _percentile(latencies, 95), 1), "max_ms": round(1000 * max(latencies), 1),
+            "per_chart": per_chart, "errors": errors[:10]}
+
+
+def measure_charts(serving_src: Path, root: Path, target_enterprises: int, repeats: int,
+                   landing: Path) -> dict[str, Any]:
+    """Replicate the serving copy, start Superset on it, time the chart-data queries."""
+    from nengtan import superset_server
+
+    if not superset_server.SUPERSET_VENV.joinpath("bin", "gunicorn").exists():
+        return {"status": f"skipped: no Superset environment at {superset_server.SUPERSET_VENV} (make superset-env)"}
+    cfg = Settings(landing=landing, data=root)
+    replica = replicate_serving(serving_src, cfg.serving_db, target_enterprises)
+    password = secrets.token_urlsafe(16)
+    env_extra = {
+        "SUPERSET_HOME": str(root / "superset"),
+        "NENGTAN_SERVING_DB": str(cfg.serving_db),
+        "SUPERSET_SECRET_KEY": secrets.token_urlsafe(48),
+        "SUPERSET_ADMIN_USER": "bench",
+        "SUPERSET_ADMIN_PASSWORD": password,
+        "SUPERSET_AUTH_RATE_LIMITED": "false",
+        "NENGTAN_SUPERSET_USERS_PASSWORD": secrets.token_urlsafe(16),
+    }
+    port = _free_port()
+    proc = superset_server.start(port, cfg, env_extra)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        superset_server.wait_ready(url, timeout=300, proc=proc)
+        api = Api(url)
+        api.login("bench", password)
+        result = chart_latencies(api, repeats)
+    finally:
+        superset_server.stop(proc)
+    return {"status": "ok", "serving": replica, **result}

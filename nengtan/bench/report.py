@@ -1,0 +1,114 @@
+"""The benchmark's table: figures beside their targets, with the machine they came from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _s(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:,.1f}" if v >= 100 else f"{v:,.2f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def _status(part: dict[str, Any] | None) -> str | None:
+    if not part:
+        return "not run"
+    st = part.get("status")
+    return st if st and st != "ok" else None
+
+
+def render_table(r: dict[str, Any]) -> str:
+    m = r.get("machine", {})
+    p = r.get("profile", {})
+    lines = [
+        f"Nengtan benchmark — profile {p.get('name')}  ({r.get('started_at')} → {r.get('finished_at')})",
+        f"machine: {m.get('cpu_model')}; {m.get('logical_cores')} logical cores "
+        f"({m.get('usable_cores')} usable); {m.get('memory_gib')} GiB RAM; {m.get('os')}",
+        f"engines: DuckDB {m.get('duckdb')}, Airflow {m.get('airflow')}, dbt-core {m.get('dbt_core')}, "
+        f"GX {m.get('great_expectations')}, Python {m.get('python')}; DuckDB memory_limit {p.get('memory_limit')}",
+        "",
+    ]
+    rows: list[tuple[str, str, str]] = []
+
+    def add(name: str, value: Any, target: str = "") -> None:
+        rows.append((name, _s(value), target))
+
+    city = r.get("city") or {}
+    if _status(city):
+        add("city", _status(city))
+    else:
+        add("city: enterprises / meters", f"{_s(city.get('enterprises'))} / {_s(city.get('meters'))}")
+        add("city: readings per night", int(city.get("readings_per_day") or 0))
+        add("generator: seconds per day", city.get("seconds_per_day"),
+            "(reused from an earlier run)" if city.get("reused_from_earlier_run") else "")
+
+    floor = r.get("floor") or {}
+    if _status(floor):
+        add("floor", _status(floor))
+    else:
+        add("floor: DuckDB alone, one statement (s)", floor.get("seconds"),
+            f"{floor.get('files')} files, {_s(floor.get('rows_read'))} rows, "
+            f"{floor.get('legacy_files_transcoded')} GB18030 transcoded")
+
+    night = r.get("night") or {}
+    if _status(night) and not night.get("wall_seconds"):
+        add("night 1 end to end", _status(night))
+    else:
+        add("night 1 end to end through the DAGs (s)", night.get("wall_seconds"),
+            "ok" if night.get("ok") else f"FAILED (exit {night.get('exit_code')}), see {night.get('log')}")
+        for d in night.get("dags", []):
+            add(f"  {d['dag_id']} ({d['state']})", d.get("seconds"))
+        for t in night.get("tasks", []):
+            add(f"    {t['task_id']}", t.get("seconds"), t.get("state") or "")
+        add("night / floor", r.get("night_over_floor"), "target ≤ 10")
+        add("peak RSS of the night's process tree (GiB)", night.get("peak_rss_gib"), "target < 4")
+        if not night.get("ok") and night.get("error"):
+            add("  failure (last lines)", night["error"].strip().splitlines()[-1][:110] if night["error"].strip()
+                else "")
+
+    hist = r.get("history") or {}
+    if _status(hist) or not hist:
+        add("history", _status(hist) or "not run")
+    else:
+        add("history measured on", hist.get("city"))
+        for n in hist.get("nights", []):
+            add(f"night {n['n']} after {n['n'] - 1} days of history (s)", n.get("wall_seconds"),
+                f"x{_s(n.get('ratio_to_night_1'))} of night 1" + ("; target ≤ 1.3" if n is hist["nights"][-1]
+                                                                  and len(hist["nights"]) > 1 else ""))
+        for b in hist.get("catch_up", []):
+            add(f"  catch-up night {b['day']} ({b.get('days_loaded')} days, untimed for ratios) (s)",
+                b.get("wall_seconds"), "ok" if b.get("ok") else "FAILED")
+    bf = r.get("backfill") or {}
+    if bf:
+        add(f"backfill night by night, days/hour ({bf.get('measured_on')})", bf.get("night_by_night_days_per_hour"))
+        add("backfill catch-up (one night loads many days), days/hour", bf.get("catch_up_days_per_hour"))
+        add("  scaled to the full city (x measured night ratio " + _s(bf.get("scale_to_city")) + ")",
+            f"{_s(bf.get('night_by_night_days_per_hour_city_scaled'))} night by night, "
+            f"{_s(bf.get('catch_up_days_per_hour_city_scaled'))} catch-up")
+
+    charts = r.get("charts") or {}
+    if _status(charts):
+        add("dashboard chart-data queries", _status(charts)[:160])
+    else:
+        add(f"chart-data p50 / p95 (ms), {charts.get('charts')} charts x {charts.get('repeats')}",
+            f"{_s(charts.get('p50_ms'))} / {_s(charts.get('p95_ms'))}", "target p95 < 1000")
+        srv = charts.get("serving", {})
+        add("  serving copy", f"{_s(srv.get('enterprises'))} enterprises ({srv.get('copies')} copies of "
+                              f"{srv.get('base_enterprises')})", charts.get("note", "")[:0])
+    width = max(len(a) for a, _, _ in rows) + 2
+    vwidth = max(len(b) for _, b, _ in rows) + 2
+    lines.append(f"{'figure':<{width}}{'value':>{vwidth}}  target / note")
+    lines.append("-" * (width + vwidth + 30))
+    lines += [f"{a:<{width}}{b:>{vwidth}}  {c}" for a, b, c in rows]
+    if charts.get("note"):
+        lines.append(f"\nnote: {charts['note']}")
+    lines.append("\ntargets (printed, not asserted):")
+    for t in r.get("targets", []):
+        met = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
+        lines.append(f"  {t['target']:<40} {_s(t['value']):>10}  {met}")
+    return "\n".join(lines)

@@ -1,0 +1,180 @@
+"""Synthetic landing zone (`nengtan generate`): a Wuxi-like city's upstream deliveries.
+
+Writes exactly the layout of /work/shared/data-contract.md, with realistic loads and a
+configurable rate of planted faults, deterministically for a seed (same bytes, same mtimes).
+The ground truth (report and every planted fault with file and line) goes to
+``<out>/_generator/manifest.json``, outside the contract folders.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import time as _time
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from nengtan.config import LOCAL_TZ
+from nengtan.generate.certificates import certificates_month
+from nengtan.generate.city import CITY_ID, City, build_city
+from nengtan.generate.contract_check import check_landing
+from nengtan.generate.declarations import declare_month
+from nengtan.generate.faults import FaultLog
+from nengtan.generate.plant import DayWriter, last_night
+from nengtan.generate.readings import simulate_day
+from nengtan.generate.targets import write_targets
+from nengtan.generate.writers import set_mtime, write_csv_rows
+
+__all__ = ["generate_city", "check_landing"]
+
+SOURCES = ("registry", "meter_readings", "declarations", "green_certificates", "targets")
+
+
+def _num(x: float) -> str:
+    s = f"{x:.2f}"
+    return s[:-3] if s.endswith(".00") else s
+
+
+def _write_registry(city: City, out: Path, fault_rate: float, log: FaultLog) -> None:
+    landed = datetime.combine(city.start - timedelta(days=1), time(20), LOCAL_TZ)
+    parks_enc = "gb18030" if fault_rate > 0 else "utf-8"
+    write_csv_rows(out / "registry" / "parks.csv", ["park_id", "name_zh", "name_en", "district", "contact_email"],
+                   [[p["park_id"], p["name_zh"], p["name_en"], p["district"], p["contact_email"]]
+                    for p in city.parks], landed, encoding=parks_enc)
+    if parks_enc != "utf-8":
+        log.add("gb18030_file", file="registry/parks.csv", line=None, detail="registry export in GB18030")
+    write_csv_rows(out / "registry" / "enterprises.csv",
+                   ["credit_code", "name_zh", "name_en", "park_id", "industry_code", "key_energy_user",
+                    "ets_covered", "contact_email"],
+                   [[e["credit_code"], e["name_zh"], e["name_en"], e["park_id"], e["industry_code"],
+                     str(e["key_energy_user"]).lower(), str(e["ets_covered"]).lower(), e["contact_email"]]
+                    for e in city.enterprises], landed)
+    cols = ["meter_id", "credit_code", "energy_type", "unit", "multiplier", "register_max",
+            "register_at_install", "installed_at", "removed_at", "replaces_meter_id"]
+    rows = []
+    for r in city.m_rows:
+        row = dict(r)
+        row["multiplier"] = _num(r["multiplier"])
+        row["register_max"] = _num(r["register_max"])
+        row["register_at_install"] = f"{r['register_at_install']:.2f}"
+        rows.append([row[c] for c in cols])
+    write_csv_rows(out / "registry" / "meters.csv", cols, rows, landed)
+    for old, new, t in city.replacements:
+        log.add("meter_replacement", meter_id=city.meter_id[new], file="registry/meters.csv", line=new + 2,
+                day=(city.start + timedelta(days=t // 96)).isoformat(),
+                detail=f"replaces {city.meter_id[old]} (line {old + 2}) at {city.m_rows[new]['installed_at']}")
+
+
+def _write_manifest(out: Path, report: dict, log: FaultLog, landed: datetime) -> Path:
+    path = out / "_generator" / "manifest.json"
+    head = json.dumps(report, ensure_ascii=False, indent=1, sort_keys=True)
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(head[:-1].rstrip() + ',\n "faults": [\n')
+        with log.path.open(encoding="utf-8") as src:
+            first = True
+            for line in src:
+                fh.write(("" if first else ",\n") + "  " + line.rstrip("\n"))
+                first = False
+        fh.write("\n ]\n}\n")
+    os.remove(log.path)
+    set_mtime(path, landed)
+    return path
+
+
+def _count_files(out: Path) -> dict[str, int]:
+    counts = {}
+    for s in SOURCES:
+        counts[s] = sum(1 for p in (out / s).rglob("*") if p.is_file()) if (out / s).exists() else 0
+    return counts
+
+
+def generate_city(out: Path, start: date, days: int, enterprises: int, *, parks: int | None = None,
+                  seed: int = 42, fault_rate: float = 0.01, meters_per_enterprise: float | None = None,
+                  progress: Callable[[str], None] | None = None) -> dict:
+    """Writes a landing zone following the data contract exactly; returns a report dict
+    (counts of parks/enterprises/meters/readings/files, and each fault kind with its planted count and rate)."""
+    t_start = _time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if days < 1 or enterprises < 1:
+        raise ValueError("need at least one day and one enterprise")
+    n_parks = parks or max(1, min(enterprises, round(enterprises / 67)))
+    mpe = meters_per_enterprise or 3.5
+    city = build_city(start, days, enterprises, n_parks, seed, fault_rate, mpe)
+    log = FaultLog(out / "_generator" / "faults.jsonl")
+    if fault_rate > 0:
+        n_orig = city.n_meters - len(city.replacements)
+        log.chance("meter_replacement", n_orig)
+        log.chance("rollover", n_orig)
+    _write_registry(city, out, fault_rate, log)
+    write_targets(city, out, seed)
+
+    reg = city.m_install_reg.copy()
+    writer = DayWriter(city, out, fault_rate, log)
+    n_ent = len(city.enterprises)
+    month_acc = np.zeros(n_ent * 4)
+    key = city.m_ent * 4 + city.m_type
+    decl_state: dict = {}
+    cert_state: dict = {}
+    decl_files = cert_files = 0
+    day_seconds = []
+    ids = pa.array(city.meter_id)
+    units = pa.array(["kWh", "m3", "GJ", "t"]).take(pa.array(city.m_type))
+    truth_path = out / "_generator" / "truth_meter_daily.csv.gz"
+    truth_raw = truth_path.open("wb")
+    truth = gzip.GzipFile(filename="", mode="wb", fileobj=truth_raw, mtime=0, compresslevel=1)
+    truth.write(b"day,meter_id,quantity,unit\n")
+    for k in range(days):
+        t0 = _time.perf_counter()
+        rng = np.random.default_rng([seed, 2, k])
+        d = simulate_day(city, k, reg, rng)
+        rows = writer.write_day(d, rng)
+        live = d.keep.any(axis=1) | (d.consumption > 0)
+        sel = pa.array(np.flatnonzero(live))
+        tt = pa.table({"day": pa.array([d.day.isoformat()] * len(sel)), "meter_id": ids.take(sel),
+                       "quantity": pa.array(np.round(d.consumption[live], 4)), "unit": units.take(sel)})
+        pacsv.write_csv(tt, truth, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+        month_acc += np.bincount(key, weights=d.consumption, minlength=n_ent * 4)
+        tomorrow = d.day + timedelta(days=1)
+        if tomorrow.month != d.day.month:
+            month = d.day.replace(day=1)
+            if month >= start:
+                mrng = np.random.default_rng([seed, 3, month.year, month.month])
+                acc = month_acc.reshape(n_ent, 4)
+                decl_files += declare_month(city, out, month, acc, d.day.day, mrng, fault_rate, log, decl_state)
+                cert_files += certificates_month(city, out, month, acc[:, 0], mrng, fault_rate, log, cert_state)
+            month_acc[:] = 0
+        secs = _time.perf_counter() - t0
+        day_seconds.append(secs)
+        if progress:
+            progress(f"{d.day.isoformat()}: {rows:,} readings in {writer.files_written} files so far "
+                     f"({secs:.1f} s)")
+
+    writer.close()
+    truth.close()
+    truth_raw.close()
+    report = {
+        "generator": {"start": start.isoformat(), "days": days, "seed": seed, "fault_rate": fault_rate,
+                      "meters_per_enterprise": mpe, "city_id": CITY_ID},
+        "parks": len(city.parks),
+        "enterprises": n_ent,
+        "meters": city.n_meters,
+        "key_energy_users": sum(e["key_energy_user"] for e in city.enterprises),
+        "ets_covered": sum(e["ets_covered"] for e in city.enterprises),
+        "readings": writer.rows_written,
+        "files": _count_files(out),
+        "faults": log.summary(),
+    }
+    log.close()
+    _write_manifest(out, report, log, last_night(city))
+    set_mtime(truth_path, last_night(city))
+    total = _time.perf_counter() - t_start
+    return {**report, "seconds": round(total, 3),
+            "seconds_per_day": round(sum(day_seconds) / len(day_seconds), 3),
+            "manifest": str(out / "_generator" / "manifest.json")}

@@ -1,0 +1,195 @@
+"""The monthly regulatory report run: freeze, render, archive as a version, send.
+
+Re-running a month whose figures did not change writes nothing new (same snapshot id);
+a restatement (late data, corrected factor) writes version N+1 beside the old one with
+the list of changed figures, and sends it again.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from nengtan.config import Settings, settings
+from nengtan.report import archive
+from nengtan.report.figures import Label, Marts, Num, Report, Table, build_reports, diff_figures
+from nengtan.report.i18n import check_language, t
+from nengtan.report.pdf import render_pdf
+from nengtan.report.snapshot import find_snapshot, freeze_snapshot, latest_complete_month, open_snapshot
+from nengtan.report.xlsx import render_xlsx
+
+log = logging.getLogger(__name__)
+
+
+def load_reports(snapshot_path: Path, month: str, cfg: Settings | None = None) -> list[Report]:
+    """Every report of the month, from a frozen snapshot."""
+    cfg = cfg or settings()
+    con = open_snapshot(snapshot_path)
+    try:
+        return build_reports(Marts(con), month, tolerance_pct=cfg.declared_vs_metered_tolerance_pct,
+                             oncall_email=city_recipient(cfg))
+    finally:
+        con.close()
+
+
+def city_recipient(cfg: Settings) -> str:
+    return cfg.extra.get("city_report_email") or cfg.oncall_email
+
+
+def _fmt_change(value: Any) -> Any:
+    return "—" if value is None else value
+
+
+def attach_changes(report: Report, changes: list[dict[str, Any]]) -> None:
+    mine = [c for c in changes if c["kind"] == report.kind and c["entity"] == report.entity_id]
+    if not mine:
+        return
+    rows, keys = [], []
+    for c in mine:
+        old, new = c["old"], c["new"]
+        cells = [c["entity"], c["figure"]]
+        for v in (old, new):
+            cells.append(Num(v, 4) if isinstance(v, int | float) else (Label(f"level.{v}", str(v)) if v else "—"))
+        rows.append(cells)
+        keys.append(c["figure"])
+    report.tables.append(Table("changes", "sec.changes", ["col.entity", "col.figure", "col.old", "col.new"],
+                               rows, keys))
+
+
+def report_paths(report: Report, root: Path, language: str) -> tuple[Path, Path]:
+    base = root / report.kind / f"{report.entity_id}.{language}"
+    return base.with_suffix(base.suffix + ".pdf"), base.with_suffix(base.suffix + ".xlsx")
+
+
+def render_reports(reports: list[Report], root: Path, *, language: str, version: int, snapshot_id: str
+                   ) -> list[tuple[Report, Path, Path]]:
+    out = []
+    for report in reports:
+        pdf_path, xlsx_path = report_paths(report, root, language)
+        render_pdf(report, pdf_path, language=language, version=version, snapshot_id=snapshot_id)
+        render_xlsx(report, xlsx_path, language=language, version=version, snapshot_id=snapshot_id)
+        out.append((report, pdf_path, xlsx_path))
+    return out
+
+
+def _write_changes(root: Path, changes: list[dict[str, Any]]) -> list[Path]:
+    js = root / "changes.json"
+    js.write_text(json.dumps(changes, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
+    cs = root / "changes.csv"
+    with cs.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["kind", "entity", "figure", "old", "new"])
+        writer.writeheader()
+        writer.writerows(changes)
+    return [js, cs]
+
+
+def _send(version_dir: Path, manifest: dict[str, Any], reports: list[Report], language: str,
+          changed: bool) -> dict[str, int]:
+    """Mail each report to its owner once; what went out is kept in delivery.json, so a
+    retried run sends only what failed."""
+    from nengtan.alerts.email import alerts_enabled, send_email  # late: not needed to render
+
+    if not alerts_enabled():
+        log.warning("alerts disabled (NENGTAN_ALERTS_ENABLED=0): monthly reports of %s not sent",
+                    manifest["month"])
+        return {"sent": 0, "failed": 0, "skipped": len(reports)}
+
+    delivery = archive.read_delivery(version_dir)
+    counts = {"sent": 0, "failed": 0, "skipped": 0}
+    for report in reports:
+        key = f"{report.kind}/{report.entity_id}/{language}"
+        if delivery.get(key, {}).get("status") == "sent":
+            continue
+        pdf_path, xlsx_path = report_paths(report, version_dir, language)
+        recipients = [a.strip() for a in re.split(r"[;,]", report.contact_email or "") if a.strip()]
+        if not recipients:
+            delivery[key] = {"status": "no_recipient"}
+            counts["skipped"] += 1
+            continue
+        fields = {"month": report.month, "name": report.name(language), "version": manifest["version"],
+                  "snapshot": manifest["snapshot_id"][:16],
+                  "changes": t("mail.changes", language) if changed and manifest["version"] > 1 else ""}
+        try:
+            send_email(recipients, t("mail.subject", language).format(**fields),
+                       t("mail.body", language).format(**fields), [pdf_path, xlsx_path])
+            delivery[key] = {"status": "sent", "to": report.contact_email}
+            counts["sent"] += 1
+        except Exception as exc:  # one bad address must not stop the others
+            log.warning("sending %s to %s failed: %s", key, report.contact_email, exc)
+            delivery[key] = {"status": "failed", "to": report.contact_email, "error": str(exc)[:500]}
+            counts["failed"] += 1
+    archive.write_delivery(version_dir, delivery)
+    return counts
+
+
+def run_monthly_report(month: str, *, run_id: str, language: str = "zh", send: bool = True,
+                       cfg: Settings | None = None) -> dict:
+    """Freeze the month, render every report from the snapshot, archive as a version, send.
+
+    Returns ``{month, version, snapshot_id, files, changed, changes, sent}``; ``changed`` is
+    True when this run wrote a new version (v1, or a restatement).
+    """
+    cfg = cfg or settings()
+    check_language(language)
+    if not month:
+        month = latest_complete_month(cfg) or ""
+        if not month:
+            raise RuntimeError("no complete month in the serving copy yet")
+    snap = freeze_snapshot(month, cfg)
+    reports = load_reports(snap.path, month, cfg)
+    prev = archive.latest(month, cfg)
+    changed = False
+    changes: list[dict[str, Any]] = []
+    if prev is not None and prev[2]["snapshot_id"] == snap.snapshot_id:
+        version, version_dir, manifest = prev
+        if language not in {f.get("language") for f in manifest["files"]}:
+            # Same figures, another language: added beside the existing files of this version.
+            for report in reports:
+                attach_changes(report, _stored_changes(version_dir))
+            rendered = render_reports(reports, version_dir, language=language, version=version,
+                                      snapshot_id=snap.snapshot_id)
+            manifest["files"] += _entries(version_dir, rendered, language, snap.snapshot_id, version, run_id)
+            archive.write_manifest(version_dir, manifest)
+    else:
+        version = prev[0] + 1 if prev else 1
+        staging = archive.staging_dir(month, version, cfg)
+        manifest = archive.new_manifest(month, version, snap.snapshot_id, run_id, prev[2] if prev else None)
+        if prev is not None:
+            old_reports = load_reports(find_snapshot(month, prev[2]["snapshot_id"], cfg), month, cfg)
+            changes = diff_figures(old_reports, reports)
+            for report in reports:
+                attach_changes(report, changes)
+            for path in _write_changes(staging, changes):
+                manifest["files"].append(archive.file_entry(staging, path, snapshot_id=snap.snapshot_id,
+                                                            version=version, run_id=run_id, kind="changes"))
+        rendered = render_reports(reports, staging, language=language, version=version, snapshot_id=snap.snapshot_id)
+        manifest["files"] += _entries(staging, rendered, language, snap.snapshot_id, version, run_id)
+        archive.write_manifest(staging, manifest)
+        version_dir = archive.commit_version(staging, month, version, cfg)
+        changed = True
+    sent = _send(version_dir, manifest, reports, language, changed) if send else {}
+    files = [str(version_dir / f["file"]) for f in manifest["files"]]
+    log.info("monthly report %s v%s (%s): %d files, changed=%s", month, version, snap.snapshot_id[:12],
+             len(files), changed)
+    return {"month": month, "version": version, "snapshot_id": snap.snapshot_id, "files": files,
+            "changed": changed, "changes": len(changes), "sent": sent, "dir": str(version_dir)}
+
+
+def _stored_changes(version_dir: Path) -> list[dict[str, Any]]:
+    path = version_dir / "changes.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+
+
+def _entries(root: Path, rendered: list[tuple[Report, Path, Path]], language: str, snapshot_id: str,
+             version: int, run_id: str) -> list[dict]:
+    out = []
+    for report, pdf_path, xlsx_path in rendered:
+        for path in (pdf_path, xlsx_path):
+            out.append(archive.file_entry(root, path, snapshot_id=snapshot_id, version=version, run_id=run_id,
+                                          kind=report.kind, entity=report.entity_id, language=language,
+                                          recipient=report.contact_email))
+    return out

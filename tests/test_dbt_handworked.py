@@ -1,0 +1,348 @@
+"""A hand-worked city: a few meters over two days written straight into raw, run through the real
+transform (dbt build), and compared to answers computed here from the published factors, to the last
+decimal. Also: park = sum of enterprises, city = sum of parks exactly, and an incremental run after a
+late file for day 1 equals a full refresh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+
+from nengtan.config import settings
+from nengtan.credit_code import check_character
+from nengtan.transform import restate_month, run_transform
+from nengtan.warehouse import warehouse
+
+D = Decimal
+Q6 = D("0.000001")
+Q12 = D("0.000000000001")
+DAY1 = datetime(2026, 3, 1)
+DAY2 = datetime(2026, 3, 2)
+STEP = timedelta(minutes=15)
+
+
+def code(i: int) -> str:
+    first17 = f"91320214MA1N{i:05d}"
+    return first17 + check_character(first17)
+
+
+A, B, C = code(1), code(2), code(3)
+
+
+def r6(x: Decimal) -> Decimal:
+    return x.quantize(Q6, rounding=ROUND_HALF_UP)
+
+
+# ---- published factors (methodology.md), written out independently of the seeds ---------------------
+KGCE = {"electricity": D("0.1229"), "natural_gas": D("1.2143"), "heat": D("34.12"), "steam": D("128.6"),
+        "raw_coal": D("714.3"), "diesel": D("1457.1"), "lpg": D("1714.3")}
+COMB = {  # NCV (GJ per unit), carbon content tC/TJ, oxidation
+    "natural_gas": (D("0.038931"), D("15.3"), D("0.99")),
+    "raw_coal": (D("20.908"), D("26.37"), D("0.94")),
+    "diesel": (D("42.652"), D("20.2"), D("0.98")),
+    "lpg": (D("50.179"), D("17.2"), D("0.98")),
+}
+JIANGSU_2023 = D("0.5827")
+NATIONAL_EXCL_MARKET_2023 = D("0.6096")
+HEAT = D("0.11")
+STEAM_GJ = D("3.77")
+
+
+def scope1_per_unit(fuel: str) -> Decimal:
+    ncv, cc, ox = COMB[fuel]
+    return (ncv * cc * ox * 44 / D(12000)).quantize(Q12, rounding=ROUND_HALF_UP)
+
+
+def expected_month(q: dict[str, Decimal], green_kwh: Decimal) -> dict[str, Decimal]:
+    tce = s1 = s2l = s2m = Decimal(0)
+    for t, qty in q.items():
+        tce += r6(qty * KGCE[t] * D("0.001"))
+        if t in COMB:
+            s1 += r6(qty * scope1_per_unit(t))
+        per2 = {"electricity": JIANGSU_2023 * D("0.001"), "heat": HEAT, "steam": STEAM_GJ * HEAT}.get(t, D(0))
+        s2l += r6(qty * per2)
+        if t == "electricity":
+            s2m += r6(max(qty - green_kwh, D(0)) * NATIONAL_EXCL_MARKET_2023 * D("0.001"))
+        else:
+            s2m += r6(qty * per2)
+    return {"energy_tce": tce, "scope1_co2_t": s1, "scope2_location_co2_t": s2l, "scope2_market_co2_t": s2m}
+
+
+# ---- raw data ---------------------------------------------------------------------------------------
+class Raw:
+    def __init__(self, con):
+        self.con = con
+        self.n = 0
+
+    def file(self, source: str, landed: datetime, rows: int = 0) -> str:
+        self.n += 1
+        fid = f"f{self.n:04d}"
+        self.con.execute(
+            "insert into raw.load_log values (?, ?, ?, null, ?, 0, ?, 'utf-8', ?, ?, 0, 'loaded', null, 'test', ?, null)",
+            [fid, source, f"{source}/{fid}.csv", fid, landed, rows, rows, landed],
+        )
+        return fid
+
+    def readings(self, rows: list[tuple[str, datetime, Decimal, str]], landed: datetime) -> str:
+        fid = self.file("meter_readings", landed, len(rows))
+        self.con.executemany(
+            "insert into raw.meter_readings values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(m, ts, ts.date(), reg, q, fid, landed, i + 2) for i, (m, ts, reg, q) in enumerate(rows)],
+        )
+        return fid
+
+
+def series(meter: str, start: datetime, n: int, first: Decimal, step: Decimal, skip=(), override=None,
+           modulus: Decimal | None = None) -> list[tuple[str, datetime, Decimal, str]]:
+    out = []
+    for k in range(n):
+        if k in skip:
+            continue
+        value = first + step * (k + 1)
+        if modulus is not None and value > modulus:
+            value -= modulus
+        if override and k in override:
+            value = override[k]
+        out.append((meter, start + STEP * k, value, "ok"))
+    return out
+
+
+LANDED = datetime(2026, 3, 3, 1, 0)
+B_GAP = range(40, 48)  # B's electricity misses 10:00-11:45 on day 1 until the late file
+
+
+def seed_registry(raw: Raw) -> None:
+    con = raw.con
+    fid = raw.file("registry_parks", LANDED, 2)
+    con.executemany("insert into raw.parks values (?, ?, ?, ?, ?, ?, ?, ?)", [
+        ("P01", "一号园区", "Park One", "新吴区", "p01@x.cn", fid, LANDED, 2),
+        ("P02", "二号园区", "Park Two", "滨湖区", "p02@x.cn", fid, LANDED, 3)])
+    fid = raw.file("registry_enterprises", LANDED, 3)
+    con.executemany("insert into raw.enterprises values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (A, "甲", "Alpha", "P01", "39", True, False, "a@x.cn", fid, LANDED, 2),
+        (B, "乙", "Beta", "P01", "26", True, True, "b@x.cn", fid, LANDED, 3),
+        (C, "丙", "Gamma", "P02", "17", False, False, "c@x.cn", fid, LANDED, 4)])
+    fid = raw.file("registry_meters", LANDED, 5)
+    inst = datetime(2026, 3, 1)
+    con.executemany("insert into raw.meters values (?, ?, ?, ?, ?, ?, ?, ?, null, null, ?, ?, ?)", [
+        ("A-E1", A, "electricity", "kWh", D(10), D(99999), D(1000), inst, fid, LANDED, 2),
+        ("A-G1", A, "natural_gas", "m3", D(1), D(999999), D(999900), inst, fid, LANDED, 3),
+        ("B-E1", B, "electricity", "kWh", D(1), D(10000000), D(0), inst, fid, LANDED, 4),
+        ("C-H1", C, "heat", "GJ", D(1), D(1000000), D(0), inst, fid, LANDED, 5),
+        ("C-S1", C, "steam", "t", D(1), D(1000000), D(0), inst, fid, LANDED, 6)])
+
+
+def seed_others(raw: Raw) -> None:
+    con = raw.con
+    fid = raw.file("declarations", LANDED, 12)
+    early, late = datetime(2026, 3, 2, 9), datetime(2026, 3, 2, 18)
+    rows = [
+        (A, "S1", early, "raw_coal", D(20), "t"), (A, "S1", early, "value_added", D(90), "10k CNY"),
+        (A, "S2", late, "electricity_purchased", D(3000), "kWh"), (A, "S2", late, "raw_coal", D(10), "t"),
+        (A, "S2", late, "diesel", D("0.5"), "t"), (A, "S2", late, "value_added", D(100), "10k CNY"),
+        (A, "S2", late, "green_electricity_direct", D(500), "kWh"),
+        (B, "S3", late, "value_added", D(200), "10k CNY"), (B, "S3", late, "natural_gas", D(1000), "m3"),
+        (C, "S4", late, "value_added", D(50), "10k CNY"), (C, "S4", late, "lpg", D(1), "t"),
+        (C, "S4", late, "electricity_purchased", D(2000), "kWh"),
+    ]
+    con.executemany("insert into raw.declarations values (?, '2026-03', ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(c, s, t, i, q, u, fid, LANDED, n + 2) for n, (c, s, t, i, q, u) in enumerate(rows)])
+    fid = raw.file("green_certificates", LANDED, 6)
+    t1, t2 = datetime(2026, 3, 2, 10), datetime(2026, 3, 2, 11)
+    certs = [("X1", A, t1), ("X1", B, t2), ("X2", B, t1), ("X3", C, t1), ("X4", C, t1), ("X5", C, t1)]
+    con.executemany("insert into raw.green_certificates values (?, 'PRJ', '2026-02', ?, '2026-03', ?, ?, ?, ?)",
+                    [(c, o, t, fid, LANDED, n + 2) for n, (c, o, t) in enumerate(certs)])
+    fid = raw.file("targets", LANDED, 3)
+    con.executemany("insert into raw.targets values (?, ?, 2026, ?, ?, ?, ?, ?, ?, ?)", [
+        ("city", "WX", D(40), D(120), D("0.2"), D("0.5"), fid, LANDED, 2),
+        ("park", "P01", D(20), D(50), D("0.01"), D("0.05"), fid, LANDED, 3),
+        ("enterprise", A, D("12.5"), D(60), D("0.02"), D("0.1"), fid, LANDED, 4)])
+
+
+def seed_readings(raw: Raw, *, late: bool) -> None:
+    a_e1 = series("A-E1", DAY1, 96, D(1000), D(1), skip=(10, 11, 12, 13), override={50: D(1040)})
+    a_e1 += series("A-E1", DAY2, 96, D(1096), D(2))
+    gas = series("A-G1", DAY1, 192, D(999900), D(3), modulus=D(999999))
+    b_e1 = series("B-E1", DAY1, 96, D(0), D(50), skip=B_GAP) + series("B-E1", DAY2, 96, D(4800), D(50))
+    heat = series("C-H1", DAY1, 192, D(0), D("0.5"))
+    steam = series("C-S1", DAY1, 192, D(0), D("0.125"))
+    day1 = [r for r in a_e1 + gas + b_e1 + heat + steam if r[1] < DAY2]
+    day2 = [r for r in a_e1 + gas + b_e1 + heat + steam if r[1] >= DAY2]
+    raw.readings(day1, LANDED)
+    raw.readings(day1[:40], LANDED + timedelta(minutes=5))  # exact repeats collapse
+    raw.readings(day2, LANDED + timedelta(days=1))
+    if late:
+        raw.readings(late_rows(), LANDED + timedelta(days=2))
+
+
+def late_rows() -> list[tuple[str, datetime, Decimal, str]]:
+    return [("B-E1", DAY1 + STEP * k, D(50) * (k + 1), "ok") for k in B_GAP]
+
+
+def query(con, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+@pytest.fixture
+def cfg(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("NENGTAN_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("NENGTAN_LANDING", str(tmp_path / "landing"))
+    return settings()
+
+
+def build_city(cfg, *, late_in_first_run: bool):
+    with warehouse(cfg) as con:
+        raw = Raw(con)
+        seed_registry(raw)
+        seed_others(raw)
+        seed_readings(raw, late=late_in_first_run)
+    return run_transform("run-1", cfg=cfg)
+
+
+MONTHLY_COLS = ("energy_tce", "scope1_co2_t", "scope2_location_co2_t", "scope2_market_co2_t")
+
+
+def test_marts_equal_hand_computation(cfg):
+    summary = build_city(cfg, late_in_first_run=False)
+    assert summary["tests_failed"] == 0 and summary["models"] > 10  # and summary["unit_tests"] > 0
+
+    quantities = {
+        A: {"electricity": D(960 + 1920), "natural_gas": D(576), "raw_coal": D(10), "diesel": D("0.5")},
+        B: {"electricity": D(9600), "natural_gas": D(1000)},
+        C: {"heat": D(96), "steam": D(24), "lpg": D(1), "electricity": D(2000)},
+    }
+    green = {A: D(1000 + 500), B: D(1000), C: D(3000)}
+    value_added = {A: D(100), B: D(200), C: D(50)}
+    with warehouse(cfg) as con:
+        rows = {r[0]: r[1:] for r in query(con, f"""
+            select credit_code, {', '.join(MONTHLY_COLS)}, green_mwh, value_added_10k_cny, park_id,
+                   gap_pct_electricity, energy_intensity, co2_t
+            from marts.enterprise_carbon_monthly where month = date '2026-03-01'""")}
+        assert set(rows) == {A, B, C}
+        for ent, q in quantities.items():
+            exp = expected_month(q, green[ent])
+            got = dict(zip(MONTHLY_COLS, rows[ent][:4], strict=True))
+            assert got == exp, ent
+            assert rows[ent][4] == green[ent] / 1000
+            assert rows[ent][5] == value_added[ent]
+            assert rows[ent][8] == pytest.approx(float(exp["energy_tce"] / value_added[ent]))
+            assert rows[ent][9] == exp["scope1_co2_t"] + exp["scope2_location_co2_t"]
+        # C's certificates exceed its electricity: market-based electricity floored at zero
+        assert expected_month({"electricity": D(2000)}, green[C])["scope2_market_co2_t"] == 0
+        # declared 3000 kWh vs metered 2880 kWh
+        assert rows[A][7] == pytest.approx(float((D(3000) - D(2880)) * 100 / D(2880)), abs=1e-4)
+        assert rows[B][7] is None  # no declaration of electricity
+
+        # daily: A's electricity day 1: 4 missing + 1 fault -> 91 received, 5 estimated; total exact
+        daily = query(con, f"""
+            select quantity, intervals_received, intervals_estimated, completeness, energy_tce, co2_t
+            from marts.enterprise_energy_daily where credit_code = '{A}' and energy_type = 'electricity'
+            order by day""")
+        assert [d[0] for d in daily] == [D(960), D(1920)]
+        assert daily[0][1:4] == (91, 5, D("0.9479"))
+        assert daily[0][4] == r6(D(960) * D("0.0001229"))
+        assert daily[0][5] == r6(D(960) * JIANGSU_2023 * D("0.001"))
+        md = query(con, """select meter_id, day, backwards_faults, rollovers, is_silent, quantity
+                           from marts.meter_daily order by meter_id, day""")
+        by = {(m, d): tuple(rest) for m, d, *rest in md}
+        assert by[("A-E1", date(2026, 3, 1))][:2] == (1, 0)
+        assert by[("A-G1", date(2026, 3, 1))][1] == 1  # the gas register rolled over
+        assert by[("A-G1", date(2026, 3, 1))][3] == D(288)
+        # estimated intervals carry the spread delta: 5 kWh x10 over 5 intervals = 10 each
+        spread = query(con, """select quantity, is_estimated from intermediate.int_meter_intervals
+                               where meter_id = 'A-E1' and interval_start between
+                               timestamp '2026-03-01 02:30' and timestamp '2026-03-01 03:30' order by interval_start""")
+        assert spread == [(D(10), True)] * 4 + [(D(10), False)]
+
+        # park = sum of enterprises, city = sum of parks, exactly (DECIMAL)
+        for col in (*MONTHLY_COLS, "co2_t", "green_mwh"):
+            assert query(con, f"""
+                select count(*) from marts.park_carbon_monthly p join (
+                    select park_id, month, sum({col}) s from marts.enterprise_carbon_monthly group by all
+                ) e using (park_id, month) where p.{col} <> e.s""")[0][0] == 0
+            city, parks = query(con, f"""select (select {col} from marts.city_carbon_monthly
+                where city_id = 'WX' and month = date '2026-03-01'),
+                (select sum({col}) from marts.park_carbon_monthly where month = date '2026-03-01')""")[0]
+            assert city == parks
+        p01 = query(con, "select energy_tce, ytd_energy_tce from marts.park_carbon_monthly where park_id='P01'")
+        assert p01 == [(sum((expected_month(quantities[e], green[e])["energy_tce"] for e in (A, B)), D(0)),) * 2]
+
+        # double claim: X1's second claim (by B) is flagged and does not count
+        claims = query(con, """select owner_credit_code, is_double_claim, counted from marts.certificate_claims
+                               where certificate_id = 'X1' order by claim_rank""")
+        assert claims == [(A, False, True), (B, True, False)]
+
+        # warnings: as of 2026-03-02, 61 days elapsed of 365
+        warn = query(con, f"""select ytd_value, projected_year_end, ratio, warning_level
+                             from marts.dual_control_warnings where level = 'enterprise'
+                             and entity_id = '{A}' and metric = 'energy'""")
+        exp_a = expected_month(quantities[A], green[A])
+        check = exp_a["energy_tce"] - r6(D(1500) * D("0.0001229"))  # renewable power deducted
+        assert warn[0][0] == pytest.approx(float(check))
+        assert warn[0][1] == pytest.approx(float(check) / 61 * 365)
+        ratio = float(check) / 61 * 365 / 12.5
+        assert warn[0][2] == pytest.approx(ratio)
+        level = "green" if ratio < 0.9 else "yellow" if ratio <= 1 else "orange" if ratio <= 1.1 else "red"
+        assert warn[0][3] == level
+
+        fa = query(con, "select distinct grid_location_data_year, grid_market_data_year from marts.factor_applied")
+        assert fa == [(2023, 2023)]
+
+
+def snapshot(cfg) -> dict[str, list[tuple]]:
+    tables = ["intermediate.int_meter_readings", "intermediate.int_meter_intervals", "marts.meter_daily",
+              "marts.enterprise_energy_daily", "marts.enterprise_carbon_monthly", "marts.park_carbon_monthly",
+              "marts.city_carbon_monthly", "marts.dual_control_warnings"]
+    drop = {"file_id", "source_line"}
+    out = {}
+    with warehouse(cfg) as con:
+        for t in tables:
+            cols = [c for (c,) in con.execute(
+                f"select column_name from information_schema.columns where table_schema||'.'||table_name = '{t}'"
+                " order by ordinal_position").fetchall() if c not in drop]
+            out[t] = con.execute(f"select {', '.join(cols)} from {t} order by all").fetchall()
+    return out
+
+
+def test_late_file_incremental_equals_full_refresh(cfg, tmp_path):
+    build_city(cfg, late_in_first_run=False)
+    with warehouse(cfg) as con:
+        before = query(con, """select intervals_received, intervals_estimated from marts.meter_daily
+                               where meter_id = 'B-E1' and day = date '2026-03-01'""")
+        assert before == [(88, 8)]
+        Raw(con).n = 100
+        raw = Raw(con)
+        raw.n = 100
+        raw.readings(late_rows(), LANDED + timedelta(days=2))
+    summary = run_transform("run-2", cfg=cfg)
+    assert summary["files"] == 1 and summary["scope"]["meters"] >= 1
+    incremental = snapshot(cfg)
+    assert [r for r in incremental["marts.meter_daily"] if r[0] == "B-E1" and r[5] == date(2026, 3, 1)][0][7:9] \
+        == (96, 0)
+
+    run_transform("run-3", full_refresh=True, cfg=cfg)
+    assert snapshot(cfg) == incremental
+
+    # and a fresh warehouse that had the late rows from the start agrees too
+    other = replace(cfg, data=tmp_path / "other")
+    build_city(other, late_in_first_run=True)
+    assert snapshot(other) == incremental
+
+
+def test_restatement_is_explicit_and_recorded(cfg):
+    build_city(cfg, late_in_first_run=False)
+    with warehouse(cfg) as con:
+        assert query(con, "select count(*) from marts.restatements") == [(0,)]
+    summary = restate_month("2026-03", "grid factor review", run_id="restate-1", credit_codes=[A], cfg=cfg)
+    assert summary["tests_failed"] == 0
+    with warehouse(cfg) as con:
+        rows = query(con, "select credit_code, month, reason, run_id, old_grid_location_factor, "
+                          "new_grid_location_factor from marts.restatements")
+        assert rows == [(A, date(2026, 3, 1), "grid factor review", "restate-1", JIANGSU_2023, JIANGSU_2023)]
+        assert query(con, f"select applied_reason from marts.factor_applied where credit_code = '{A}'") == \
+            [("restatement",)]
