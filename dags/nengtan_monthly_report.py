@@ -11,15 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
-try:  # the shared DAG helpers; kept optional so this file parses on its own
-    from nengtan.dag_support import SERVING, START_DATE
-except ImportError:  # pragma: no cover
-    import pendulum
-
-    SERVING = Asset("nengtan://serving/marts")
-    START_DATE = pendulum.datetime(2024, 1, 1, tz="Asia/Shanghai")
+from nengtan.dag_support import SERVING, START_DATE  # SERVING = Asset("nengtan://serving/marts")
 
 MONTHLY_CRON = "0 6 3 * *"  # 06:00 local on the 3rd: a backstop if no publish happened
 RECHECK_MONTHS = 3  # already-reported months re-checked for restatements on each run
@@ -50,7 +44,7 @@ def _on_failure(context: dict[str, Any]) -> None:
     doc_md=__doc__,
 )
 def nengtan_monthly_report():
-    @task
+    @task(retries=0)  # a malformed month param fails at once, no retry in 5 minutes
     def due_months() -> list[str]:
         """The asked month, or the latest complete month plus recently reported ones."""
         from nengtan.report import archive

@@ -293,7 +293,12 @@ def main() -> int:
     app = create_app()
     with app.app_context():
         created = Bootstrap().run()
-    print(f"nengtan: Superset ready; {len(created)} users, passwords in {_passwords_file()}")
+    listing = superset_home() / "demo_users.txt"
+    tmp = listing.with_suffix(".tmp")
+    tmp.write_text("".join(f"{name:32s} {password}\n" for name, password in sorted(created.items())))
+    tmp.chmod(0o600)
+    os.replace(tmp, listing)
+    print(f"nengtan: Superset ready; {len(created)} users, passwords in {listing}")
     if os.environ.get("NENGTAN_DEMO") == "1":
         for name, password in sorted(created.items()):
             print(f"  {name:32s} {password}")

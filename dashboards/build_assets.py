@@ -249,6 +249,23 @@ def where(sql: str) -> dict[str, Any]:
             "filterOptionName": "filter_" + uid("filter", sql)[:8]}
 
 
+PERCENT_COLUMNS = {"ratio", "completeness", "green_share"}
+
+
+def column_formats(dataset: str, columns: list[str]) -> dict[str, dict[str, str]]:
+    """Table number formats: 2 decimals, counts as integers, ratios as percentages."""
+    types = {c: t for c, t, _ in DATASETS[dataset]["columns"]}
+    out: dict[str, dict[str, str]] = {}
+    for c in columns:
+        if c in PERCENT_COLUMNS:
+            out[c] = {"d3NumberFormat": ".1%"}
+        elif types.get(c) in ("DOUBLE", "DECIMAL"):
+            out[c] = {"d3NumberFormat": ",.2f"}
+        elif types.get(c) == "BIGINT":
+            out[c] = {"d3NumberFormat": ",d"}
+    return out
+
+
 @dataclass
 class Chart:
     key: str
@@ -288,9 +305,11 @@ class Chart:
             p.update({"x_axis": self.x, "time_grain_sqla": self.grain, "metrics": self.metrics,
                       "groupby": self.groupby, "y_axis_format": self.fmt, "show_legend": True,
                       "legendType": "scroll", "legendOrientation": "top", "rich_tooltip": True,
-                      "stack": self.viz == "bar" and bool(self.groupby), "x_axis_time_format": "smart_date",
+                      "stack": self.viz == "bar" and bool(self.groupby),
+                      "x_axis_time_format": "%Y-%m" if self.grain == "P1M" else "smart_date",
                       "truncate_metric": True, "sort_series_type": "sum", "order_desc": True})
         elif self.viz == "table":
+            p["column_config"] = column_formats(self.dataset, self.columns)
             p.update({"query_mode": "raw", "all_columns": self.columns,
                       "order_by_cols": [json.dumps([c, asc]) for c, asc in self.order_by],
                       "server_pagination": False, "table_timestamp_format": "%Y-%m-%d",

@@ -11,7 +11,9 @@ month (declarations for a month arrive in the next one).
   stores it) within ``NENGTAN_DECLARED_TOLERANCE_PCT`` (default 5).
 - ``declaration_on_time``: every key energy user has a declaration for the previous
   month once the deadline (``NENGTAN_DECLARATION_DEADLINE_DAY`` of the following
-  month, default 15th) has passed; reported each night until it arrives.
+  month, default 15th) has passed; reported each night until it arrives. Only months
+  the warehouse holds from their first day are judged (a city whose data starts
+  mid-month owes no declaration for that partial month).
 - ``certificate_single_claim``: a green certificate claimed more than once is reported
   to every holder (one finding per claim), with the other holders named.
 """
@@ -27,7 +29,7 @@ WITH months AS (
     SELECT credit_code, CAST(date_trunc('month', day) AS DATE) AS month,
            sum(energy_tce) AS daily_tce, list(DISTINCT energy_type) AS metered_types
     FROM marts.enterprise_energy_daily
-    WHERE day >= (SELECT min(month) FROM months) AND day <= CAST($day AS DATE)
+    WHERE day >= (SELECT min(month) FROM months)
     GROUP BY ALL
 ), decl AS (
     SELECT credit_code, CAST(try_strptime(period, '%Y-%m') AS DATE) AS month,
@@ -50,7 +52,9 @@ WITH months AS (
     SELECT credit_code, month, min(submitted_at) AS first_submitted_at FROM decl GROUP BY ALL
 ), base AS (
     SELECT e.credit_code, e.park_id, coalesce(e.key_energy_user, false) AS key_energy_user,
-           e.contact_email, m.month
+           e.contact_email, m.month,
+           -- only months the warehouse holds from their first day are due a declaration
+           EXISTS (SELECT 1 FROM marts.enterprise_energy_daily x WHERE x.day = m.month) AS covered
     FROM marts.dim_enterprises e CROSS JOIN months m
 )
 SELECT b.credit_code AS entity_id, b.credit_code, b.park_id, NULL::VARCHAR AS meter_id,
@@ -67,7 +71,7 @@ SELECT b.credit_code AS entity_id, b.credit_code, b.park_id, NULL::VARCHAR AS me
            CASE WHEN abs(c.gap_pct_heat) > $declared_tolerance_pct THEN printf('heat %.1f%%', c.gap_pct_heat) END,
            CASE WHEN abs(c.gap_pct_steam) > $declared_tolerance_pct THEN printf('steam %.1f%%', c.gap_pct_steam) END
        ) AS declared_gap_detail,
-       CASE WHEN b.key_energy_user
+       CASE WHEN b.key_energy_user AND b.covered
              AND b.month < CAST(date_trunc('month', CAST($day AS DATE)) AS DATE)
              AND CAST($day AS DATE) > CAST(b.month + INTERVAL 1 MONTH AS DATE) + (CAST($deadline_day AS INTEGER) - 1)
             THEN d.first_submitted_at IS NOT NULL END AS declared_by_deadline,

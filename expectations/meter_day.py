@@ -1,11 +1,18 @@
 """Per meter-day checks on ``marts.meter_daily`` (routed to the enterprise's energy manager).
 
+Completeness is received intervals / 96, except on a day the meter was installed or
+removed (meter replacement): then / the intervals it was in service (``raw.meters``).
+
 Plausible range (documented choice): a meter-day is implausible when its quantity is
 more than ``band_k`` (default 6) robust standard deviations from the median of the
-same meter's previous ``band_history_days`` (28) non-silent days, where the robust
+same meter's non-silent days of the same kind (workdays vs weekends) among the previous
+``band_history_days`` (28), where the robust
 standard deviation is 1.4826 x MAD, floored at ``band_floor`` (10 %) of the median so
-that flat loads do not flag every wiggle. Meters with fewer than ``band_min_history``
-(7) days of history are not judged. Silent meters are reported by their own rule,
+that flat loads do not flag every wiggle. The band is stretched to also cover the
+median times the park's common movement that day (the median, over the park's >= 5
+judged meters, of quantity / own median), so a holiday or a cold snap that moves a
+whole park is not reported meter by meter. Meters with fewer than ``band_min_history``
+(4) such days of history are not judged. Silent meters are reported by their own rule,
 and their completeness is not reported twice.
 """
 
@@ -17,30 +24,53 @@ WITH hist AS (
     FROM marts.meter_daily
     WHERE day >= CAST($day AS DATE) - CAST($band_history_days AS INTEGER)
       AND day < CAST($day AS DATE) AND NOT coalesce(is_silent, false)
+      AND (isodow(day) >= 6) = (isodow(CAST($day AS DATE)) >= 6)   -- weekends vs workdays
     GROUP BY meter_id
+), service AS (   -- intervals the meter was in service that day (install/removal mid-day)
+    SELECT meter_id,
+           arg_max(installed_at, landed_at) AS installed_at, arg_max(removed_at, landed_at) AS removed_at
+    FROM raw.meters WHERE meter_id IS NOT NULL GROUP BY meter_id
 ), scored AS (
     SELECT d.*, h.med, h.n_hist,
-           greatest(1.4826 * h.mad, $band_floor * abs(h.med), 1e-9) AS sigma
-    FROM marts.meter_daily d LEFT JOIN hist h USING (meter_id)
+           greatest(1.4826 * h.mad, $band_floor * abs(h.med), 1e-9) AS sigma,
+           CASE WHEN h.n_hist >= $band_min_history AND h.med > 0 AND NOT coalesce(d.is_silent, false)
+                THEN d.quantity / h.med END AS ratio,
+           96 - least(96, greatest(0, date_diff('minute', CAST(d.day AS TIMESTAMP), s.installed_at) // 15))
+              - least(96, greatest(0, date_diff('minute', s.removed_at,
+                                                CAST(d.day AS TIMESTAMP) + INTERVAL 1 DAY) // 15))
+              AS in_service_intervals
+    FROM marts.meter_daily d LEFT JOIN hist h USING (meter_id) LEFT JOIN service s USING (meter_id)
     WHERE d.day = CAST($day AS DATE)
+), park_factor AS (   -- what the whole park did today (holidays, weather): not a meter fault
+    SELECT park_id, CASE WHEN count(ratio) >= 5 THEN median(ratio) ELSE 1.0 END AS f
+    FROM scored GROUP BY park_id
+), s AS (
+    SELECT sc.*, least(sc.med, sc.med * coalesce(p.f, 1.0)) AS center_lo,
+           greatest(sc.med, sc.med * coalesce(p.f, 1.0)) AS center_hi
+    FROM scored sc LEFT JOIN park_factor p USING (park_id)
 )
 SELECT s.meter_id AS entity_id, s.meter_id, s.credit_code, s.park_id, s.day, s.energy_type,
        s.quantity, s.backwards_faults, coalesce(s.is_silent, false) AS is_silent,
-       CASE WHEN NOT coalesce(s.is_silent, false) THEN s.completeness END AS completeness,
+       CASE WHEN NOT coalesce(s.is_silent, false)
+            THEN CASE WHEN coalesce(s.in_service_intervals, 96) BETWEEN 1 AND 95
+                      THEN least(1.0, s.intervals_received / s.in_service_intervals)
+                      ELSE s.completeness END
+       END AS completeness,
        CASE WHEN s.n_hist >= $band_min_history AND NOT coalesce(s.is_silent, false)
-            THEN abs(s.quantity - s.med) / s.sigma END AS robust_z,
+            THEN greatest(s.center_lo - s.quantity, s.quantity - s.center_hi, 0) / s.sigma END AS robust_z,
        CASE WHEN s.n_hist >= $band_min_history
-            THEN printf('%.3f .. %.3f', greatest(s.med - $band_k * s.sigma, 0), s.med + $band_k * s.sigma)
+            THEN printf('%.3f .. %.3f', greatest(s.center_lo - $band_k * s.sigma, 0),
+                        s.center_hi + $band_k * s.sigma)
        END AS band,
        e.contact_email AS recipient
-FROM scored s LEFT JOIN marts.dim_enterprises e ON e.credit_code = s.credit_code
+FROM s LEFT JOIN marts.dim_enterprises e ON e.credit_code = s.credit_code
 ORDER BY s.meter_id
 """
 
 SUITES = [
     Suite(
         name="meter_day", stage="marts", severity="routed", level="meter", sql=SQL,
-        requires=("marts.meter_daily", "marts.dim_enterprises"),
+        requires=("marts.meter_daily", "marts.dim_enterprises", "raw.meters"),
         rules=(
             Rule(
                 name="completeness_min",

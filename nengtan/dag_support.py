@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import os
+
 import pendulum
 from airflow.sdk import Asset
 
@@ -33,7 +35,8 @@ def _on_failure(context: dict[str, Any]) -> None:
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "nengtan",
-    "retries": 1,
+    # Scheduled runs retry once; `nengtan nightly` sets NENGTAN_TASK_RETRIES=0 to fail fast.
+    "retries": int(os.environ.get("NENGTAN_TASK_RETRIES", "1")),
     "retry_delay": timedelta(minutes=5),
     "pool": DUCKDB_POOL,
     "on_failure_callback": _on_failure,

@@ -39,6 +39,8 @@ def prepare_airflow(cfg: Settings | None = None) -> Settings:
     cfg.ensure_dirs()
     for key, value in airflow_environ(cfg).items():
         os.environ.setdefault(key, value)
+    # An interactive or test run fails fast instead of sleeping through retry delays.
+    os.environ.setdefault("NENGTAN_TASK_RETRIES", "0")
     home = Path(os.environ["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     marker = home / ".nengtan-migrated"

@@ -46,19 +46,13 @@ def load_source(source: str, day: date, run_id: str) -> dict[str, Any]:
         _record_run(con, run_id, f"load_{source}", day, started, "success",
                     f"files_loaded={result.get('files_loaded')} rows_loaded={result.get('rows_loaded')} "
                     f"rows_quarantined={result.get('rows_quarantined')}")
-    _record_ledger(result, run_id)
+        # Every file version now in the load log goes into the tamper-evident ledger, including
+        # any an earlier run loaded but crashed before recording.
+        from nengtan.ledger import record_from_load_log
+
+        record_from_load_log(con, run_id=run_id, cfg=cfg)
     log.info("loaded %s for %s: %s", source, day, {k: v for k, v in result.items() if k != "files"})
     return result
-
-
-def _record_ledger(result: dict[str, Any], run_id: str) -> None:
-    """Append every newly loaded file version to the tamper-evident ledger."""
-    files = [f for f in result.get("files", []) if f.get("status") != "skipped" and f.get("sha256")]
-    if not files:
-        return
-    from nengtan.ledger import record_files
-
-    record_files(files, run_id=run_id)
 
 
 def check_stage(stage: str, day: date, run_id: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from nengtan.config import Settings, settings
+from nengtan.warehouse import sql_string
 
 PUBLISHED_SCHEMAS = ("marts", "quality")
 
@@ -40,7 +41,7 @@ def publish(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, cfg: Sett
         [list(PUBLISHED_SCHEMAS)],
     ).fetchall()
     counts: dict[str, int] = {}
-    con.execute("ATTACH ? AS serving_new", [str(tmp)])
+    con.execute(f"ATTACH {sql_string(tmp)} AS serving_new")
     try:
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f'CREATE SCHEMA IF NOT EXISTS serving_new."{schema}"')

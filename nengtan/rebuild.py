@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from nengtan.config import Settings, settings
+from nengtan.warehouse import sql_string
 
 _PARTITION = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
@@ -31,8 +32,8 @@ def mart_differences(a: Path, b: Path, schema: str = "marts") -> dict[str, str]:
     """Tables of ``schema`` whose contents differ between two DuckDB files (set difference
     both ways, ignoring columns that name the run that produced a row)."""
     con = duckdb.connect()
-    con.execute("ATTACH ? AS a (READ_ONLY)", [str(a)])
-    con.execute("ATTACH ? AS b (READ_ONLY)", [str(b)])
+    con.execute(f"ATTACH {sql_string(a)} AS a (READ_ONLY)")
+    con.execute(f"ATTACH {sql_string(b)} AS b (READ_ONLY)")
     tables = lambda db: {r[0] for r in con.execute(  # noqa: E731
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ?",
         [db, schema]).fetchall()}

@@ -129,6 +129,11 @@ def connect(path: Path | None = None, *, read_only: bool = False, cfg: Settings 
     return con
 
 
+def sql_string(value: object) -> str:
+    """A SQL string literal for places DuckDB takes no parameter (ATTACH, COPY paths)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def _connect_waiting_for_lock(db: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     """DuckDB lets one process write a file; another task holding it is not an error
     worth failing a night for, so wait for it (bounded by NENGTAN_DUCKDB_LOCK_TIMEOUT)."""

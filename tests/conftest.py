@@ -25,10 +25,12 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 
 # The small city every end-to-end test shares: two parks, a month boundary, all faults.
-CITY_START = date(2026, 1, 20)
-CITY_DAYS = 35
+# Declarations exist only for whole months that closed inside the range: January's land
+# in early February, so the city runs into mid-February.
+CITY_START = date(2026, 1, 1)
+CITY_DAYS = 46
 CITY_ENTERPRISES = 12
-CITY_LAST_DAY = date(2026, 2, 23)
+CITY_LAST_DAY = date(2026, 2, 15)
 
 
 @pytest.fixture(scope="session")

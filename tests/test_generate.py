@@ -265,7 +265,9 @@ def test_registers_reproduce_ground_truth(faulty):
         rmax, mult = float(info["register_max"]), float(info["multiplier"])
         good = float(info["register_at_install"])
         total = 0.0
+        accepted = False
         for _w, value in s:
+            accepted = True
             if value >= good:
                 total += value - good
             elif rmax - good + value < 0.5 * rmax:
@@ -273,8 +275,11 @@ def test_registers_reproduce_ground_truth(faulty):
                 rolled += 1
             else:
                 backwards += 1
+                accepted = False
                 continue
             good = value
+        if not accepted:
+            continue  # the very last reading went backwards: the last interval is not known yet
         compared += 1
         assert total * mult == pytest.approx(truth[m], rel=1e-6, abs=0.02 * mult), m
     assert compared > 50 and backwards > 0 and rolled > 0

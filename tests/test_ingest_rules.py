@@ -75,6 +75,7 @@ READING_CASES = [
     ("M1,2026-03-01T00:30:00+08:00", "expected 4 fields as in the header, found 2"),
     ('M1,"2026-03-01T00:30:00+08:00,5,ok', "malformed CSV quoting"),
     ("", "empty line"),
+    ("M1\x00,2026-03-01T00:30:00+08:00,5,ok", "is not in the meter registry"),  # NUL: that row only
     ("M1,2026-03-01T00:45:00+08:00,-0,estimated", None),
     ("M2,2026-03-01T00:15:00+05:30,7,error", None),  # 02:45 local
     ('"M2","2026-03-01T01:00:00Z","8",ok', None),  # 09:00 local, quoted fields

@@ -276,6 +276,15 @@ def test_table_hash_ignores_row_order_but_not_duplicates(tmp_path):
     assert twice_a["hash"] != twice_b["hash"]  # XOR would cancel both to the same value
     renamed = build("e.duckdb", "SELECT i AS j, 'x' || i AS s, NULL::DOUBLE AS d FROM range(1000) t(i)")
     assert renamed["hash"] != forward["hash"]
+    shifted_1 = build("g.duckdb", "SELECT 'a' || chr(31) || 'b' AS x, 'c' AS y")
+    shifted_2 = build("h.duckdb", "SELECT 'a' AS x, 'b' || chr(31) || 'c' AS y")
+    assert shifted_1["hash"] != shifted_2["hash"]  # the separator cannot be smuggled in
+    null = build("i.duckdb", "SELECT NULL::VARCHAR AS x")
+    backslash_n = build("j.duckdb", "SELECT '\\N' AS x")
+    assert null["hash"] != backslash_n["hash"]
+    nested_1 = build("k.duckdb", "SELECT ['a, b', 'c'] AS l, {'k': 1.5} AS s, TIMESTAMPTZ '2026-03-01 00:00:00+08' AS t")
+    nested_2 = build("l.duckdb", "SELECT ['a', 'b', 'c'] AS l, {'k': 1.5} AS s, TIMESTAMPTZ '2026-03-01 00:00:00+08' AS t")
+    assert nested_1["hash"] != nested_2["hash"]
     empty = build("f.duckdb", "SELECT 1 AS x WHERE false")
     assert empty["rows"] == 0 and len(empty["hash"]) == 64
 
@@ -333,11 +342,19 @@ def test_files_the_loader_ignores_are_ignored_and_rewrites_noted(recorded):
     assert report.ok and report.stats["files_unrecorded"] == 0, report.summary()
     # a file rewritten in place and loaded again verifies, but the rewrite is shown
     path = recorded.landing / "registry/parks.csv"
-    path.write_bytes(path.read_bytes() + b"P02,,Two,D2,q@x\n")
-    ledger.record_files([_file_entry(recorded, "registry/parks.csv")], run_id="night-0303", cfg=recorded)
+    original = path.read_bytes()
+    path.write_bytes(original + b"P02,,Two,D2,q@x\n")
+    new_version = [_file_entry(recorded, "registry/parks.csv")]
+    assert ledger.record_files(new_version, run_id="night-0303", cfg=recorded) == 1
+    assert ledger.record_files(new_version, run_id="night-0303", cfg=recorded) == 0  # once per version
     report = ledger.verify(recorded)
     assert report.ok
     assert [(n["kind"], n["path"]) for n in report.notes] == [("file_rewritten", "registry/parks.csv")]
+    # put back in place, the old bytes no longer match the latest recorded version
+    path.write_bytes(original)
+    altered = ledger.verify(recorded).problems
+    assert [p["kind"] for p in altered] == ["file_altered"]
+    assert "earlier version recorded at seq 1" in altered[0]["detail"]
 
 
 def test_cli_verify_exit_code(recorded, capsys):
@@ -349,20 +366,52 @@ def test_cli_verify_exit_code(recorded, capsys):
     assert "file_altered: registry/meters.csv" in capsys.readouterr().out
 
 
-def test_real_night_verifies_and_names_tampering(published_city):
-    """The small city through the real DAGs; the loads are recorded from raw.load_log."""
-    from nengtan.warehouse import connect
+def _publish(con, serving: Path, run_id: str, day) -> None:
+    """What nengtan.publish does (copy marts into a new file, then os.replace)."""
+    tmp = serving.with_name(".publishing.duckdb")
+    serving.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"ATTACH '{tmp}' AS serving_new")
+    con.execute("CREATE SCHEMA serving_new.marts; CREATE SCHEMA serving_new.meta")
+    con.execute("CREATE TABLE serving_new.marts.readings_per_day AS SELECT * FROM marts.readings_per_day")
+    con.execute("CREATE TABLE serving_new.meta.publication AS SELECT ?::VARCHAR AS run_id, ?::DATE AS data_day",
+                [run_id, day])
+    con.execute("DETACH serving_new")
+    os.replace(tmp, serving)
 
-    cfg = published_city
-    con = connect(cfg.warehouse_db, read_only=True, cfg=cfg)
-    try:
-        ledger.record_from_load_log(con, run_id="test-ledger", cfg=cfg)
-        loaded = con.execute("SELECT count(DISTINCT path) FROM raw.load_log").fetchone()[0]
-    finally:
-        con.close()
+
+def test_real_loader_night_verifies(tmp_path, monkeypatch):
+    """A generated landing zone through the real loader and publish step (no Airflow/dbt):
+    the ledger lists exactly the files the loader considers, then catches a changed one."""
+    from datetime import date
+
+    from nengtan.generate import generate_city
+    from nengtan.ingest import load_night
+    from nengtan.warehouse import warehouse
+
+    monkeypatch.setenv("NENGTAN_LANDING", str(tmp_path / "landing"))
+    monkeypatch.setenv("NENGTAN_DATA", str(tmp_path / "data"))
+    cfg = settings()
+    generate_city(cfg.landing, date(2026, 1, 28), 6, 4, parks=1, seed=3, fault_rate=0.05)
+    night = date(2026, 1, 31)  # the later days wait for their nights
+    with warehouse(cfg) as con:
+        load_night(con, cfg.landing, night, "night-0131")
+        assert ledger.record_from_load_log(con, run_id="night-0131", cfg=cfg) > 0
+        con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        con.execute("CREATE TABLE marts.readings_per_day AS SELECT reading_day, count(*) AS n "
+                    "FROM raw.meter_readings GROUP BY ALL")
+        _publish(con, cfg.serving_db, "night-0131", night)
+        loaded = {r[0] for r in con.execute("SELECT path FROM raw.load_log").fetchall()}
+    ledger.record_publish(cfg.serving_db, run_id="night-0131", cfg=cfg)
     report = ledger.verify(cfg)
     assert report.ok, report.summary()
-    assert report.stats["files_checked"] == loaded > 0
-    entries, _, _ = ledger.read_ledger(cfg)
-    publish = [e for e in entries if e["kind"] == "publish"][-1]["payload"]
-    assert publish["tables"] and all(t["hash"] for t in publish["tables"].values())
+    assert report.stats["files_checked"] == len(loaded)
+    later = {n["path"] for n in report.notes if n["kind"] == "unrecorded"}
+    assert later and all(p.startswith("meter_readings/date=2026-02-0") for p in later)
+
+    parquet = sorted(p for p in loaded if p.endswith(".parquet"))[0]
+    with open(cfg.landing / parquet, "r+b") as fh:
+        fh.seek(100)
+        byte = fh.read(1)
+        fh.seek(100)
+        fh.write(bytes([byte[0] ^ 1]))
+    assert _kinds(ledger.verify(cfg)) == [("file_altered", parquet)]

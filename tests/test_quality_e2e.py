@@ -46,7 +46,8 @@ def test_planted_meter_faults_are_caught_and_routed(published_city, city_landing
                 big_gaps.add((fault["meter_id"], date.fromisoformat(fault["day"])))
     assert planted["backwards_reading"] and planted["silent_meter"]
 
-    db = tmp_path / "warehouse.duckdb"
+    db = tmp_path / "copy" / published_city.warehouse_db.name  # dbt views name the catalog: keep the name
+    db.parent.mkdir()
     shutil.copy(published_city.warehouse_db, db)
     monkeypatch.setenv("NENGTAN_DATA", str(tmp_path / "data"))
     con = duckdb.connect(str(db))

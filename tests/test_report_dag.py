@@ -47,7 +47,8 @@ def test_dag_reports_the_latest_complete_month_without_params(airflow_ready, tmp
     assert _state(dag.test(run_conf={"send": False})) == "success"
     assert [v for v, _ in archive.versions("2026-02", cfg)] == [1]
     # an explicit month (the lead's `nengtan report --month`) reports exactly that month
-    assert _state(dag.test(run_conf={"month": "2026-01", "send": False})) == "success"
+    # (with the extra "day" key the CLI's run_dag adds)
+    assert _state(dag.test(run_conf={"month": "2026-01", "send": False, "day": "2026-01-01"})) == "success"
     manifest = archive.read_manifest(cfg.reports_dir / "2026-01" / "v1")
     assert manifest["month"] == "2026-01" and manifest["run_id"].startswith("manual__")
     # a bad month fails the run

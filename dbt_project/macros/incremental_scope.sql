@@ -31,17 +31,17 @@
 {% macro delete_meter_scope(ts_column, readings=none, by_day=false) -%}
     {%- if is_incremental() -%}
         {%- set rel = readings if readings is not none else this -%}
-        delete from {{ this }}
+        delete from {{ this }} as tgt
         where exists (
             select 1
             from ({{ meter_rebuild_scope(rel) }}) as sc
-            where sc.meter_id = {{ this }}.meter_id
+            where sc.meter_id = tgt.meter_id
             and (
                 sc.baseline_ts is null
                 {%- if by_day %}
-                or {{ ts_column }} >= cast({{ dbt.dateadd('minute', 15, 'sc.baseline_ts') }} as date)
+                or tgt.{{ ts_column }} >= cast({{ dbt.dateadd('minute', 15, 'sc.baseline_ts') }} as date)
                 {%- else %}
-                or {{ ts_column }} > sc.baseline_ts
+                or tgt.{{ ts_column }} > sc.baseline_ts
                 {%- endif %}
             )
         )
@@ -50,14 +50,14 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Pre-hook: delete the enterprise-months listed in meta.rebuild_months. -#}
-{% macro delete_month_scope(month_expr='month') -%}
+{#- Pre-hook: delete the enterprise-months listed in meta.rebuild_months (by month, or by the month of day_column). -#}
+{% macro delete_month_scope(day_column=none) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }}
+        delete from {{ this }} as tgt
         where exists (
             select 1 from {{ ref('stg_meta__rebuild_months') }} as rm
-            where rm.credit_code = {{ this }}.credit_code
-            and rm.month = {{ month_expr }}
+            where rm.credit_code = tgt.credit_code
+            and rm.month = {% if day_column %}{{ month_of('tgt.' ~ day_column) }}{% else %}tgt.month{% endif %}
         )
     {%- else -%}
         select 1

@@ -41,6 +41,11 @@ class Profile:
     start: date = date(2026, 1, 1)
     seed: int = 2026
     memory_limit: str = "3GB"
+    night_timeout: float = 1200.0  # seconds; NENGTAN_BENCH_NIGHT_TIMEOUT overrides
+
+    @property
+    def timeout(self) -> float:
+        return float(os.environ.get("NENGTAN_BENCH_NIGHT_TIMEOUT") or self.night_timeout)
 
     @property
     def history_is_city(self) -> bool:
@@ -48,7 +53,7 @@ class Profile:
 
 
 FULL = Profile("full", enterprises=10_000, history_enterprises=200, history_nights=(1, 30, 365),
-               chart_repeats=10)
+               chart_repeats=10, night_timeout=6 * 3600.0)
 QUICK = Profile("quick", enterprises=300, history_enterprises=300, history_nights=(1, 8, 30), chart_repeats=5)
 
 TARGETS = {
@@ -126,7 +131,7 @@ def _history(profile: Profile, landing: Path, work: Path, progress: Callable[[st
         if n - 1 > done_through:
             day = profile.start + timedelta(days=n - 2)
             progress(f"[bench] history: catch-up night {day} (days {done_through + 1}..{n - 1}, untimed for the ratio)")
-            b = run_night(root, day, f"catchup-{n - 1}")
+            b = run_night(root, day, f"catchup-{n - 1}", profile.timeout)
             b["days_loaded"] = n - 1 - done_through
             bulk.append(b)
             if not b["ok"]:
@@ -136,7 +141,7 @@ def _history(profile: Profile, landing: Path, work: Path, progress: Callable[[st
             r = city_night  # the city's night 1 is this history's night 1; not run twice
         else:
             progress(f"[bench] history: night {n} ({day})")
-            r = run_night(root, day, f"history-{n}")
+            r = run_night(root, day, f"history-{n}", profile.timeout)
         r["n"] = n
         nights.append(r)
         done_through = n
@@ -187,7 +192,7 @@ def run(profile: Profile, *, work: Path | None = None, progress: Callable[[str],
             data = work / ("history-data" if profile.history_is_city else "city-data")
             root = roots["city"] = _fresh_root(city_landing, data, profile)
             progress(f"[bench] night {night1} of the city through the DAGs …")
-            return run_night(root, night1, "city")
+            return run_night(root, night1, "city", profile.timeout)
 
         night = _section(report, "night", progress, city_night)
         if night:

@@ -32,32 +32,31 @@ def replicate_serving(src: Path, dst: Path, target_enterprises: int) -> dict[str
     con = duckdb.connect(str(dst))
     try:
         cols = con.execute(
-            "SELECT table_name, list(column_name ORDER BY ordinal_position) FROM information_schema.columns "
-            "WHERE table_schema = 'marts' AND table_name IN (SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = 'marts' AND table_type = 'BASE TABLE') GROUP BY 1 ORDER BY 1").fetchall()
-        base = None
-        for table, names in cols:
-            if "credit_code" in names:
-                base = con.execute(f'SELECT count(DISTINCT credit_code) FROM marts."{table}"').fetchone()[0]
-                if base:
-                    break
+            "SELECT c.table_schema, c.table_name, list(c.column_name ORDER BY c.ordinal_position) "
+            "FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name) "
+            "WHERE c.table_schema IN ('marts', 'quality') AND t.table_type = 'BASE TABLE' GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
+        base = con.execute("SELECT count(DISTINCT credit_code) FROM marts.enterprise_energy_daily").fetchone()[0]
         if not base:
             raise RuntimeError(f"no enterprise rows in {src}")
         copies = max(1, -(-target_enterprises // base))
         # A new code per copy: the division digits of the original code are replaced by the copy
-        # number, so copies never collide with each other or with the originals.
+        # number (check character not recomputed), so copies never collide; meter and certificate
+        # ids get the copy number appended.
         new_code = "'9' || lpad(CAST(r.i AS VARCHAR), 5, '0') || substr({c}, 7)"
+        suffixed = ("meter_id", "certificate_id")
         rows: dict[str, int] = {}
-        for table, names in cols:
-            keyed = [c for c in names if c in ("credit_code", "owner_credit_code")]
-            where = ""
-            if not keyed and "entity_id" in names and "level" in names:
-                keyed, where = ["entity_id"], "WHERE t.level = 'enterprise'"
-            if keyed and copies > 1:
-                repl = ", ".join(f"{new_code.format(c='t.' + c)} AS {c}" for c in keyed)
-                con.execute(f'INSERT INTO marts."{table}" SELECT t.* REPLACE ({repl}) '
-                            f'FROM marts."{table}" t CROSS JOIN range(1, {copies}) r(i) {where}')
-            rows[table] = con.execute(f'SELECT count(*) FROM marts."{table}"').fetchone()[0]
+        for schema, table, names in cols:
+            codes = [c for c in names if c.endswith("credit_code")]
+            where = f"WHERE t.{codes[0]} IS NOT NULL" if codes else ""
+            if not codes and "entity_id" in names and "level" in names:
+                codes, where = ["entity_id"], "WHERE t.level = 'enterprise'"
+            if codes and copies > 1:
+                repl = [f"{new_code.format(c='t.' + c)} AS {c}" for c in codes]
+                repl += [f"t.{c} || '~' || CAST(r.i AS VARCHAR) AS {c}" for c in names if c in suffixed]
+                con.execute(f'INSERT INTO {schema}."{table}" SELECT t.* REPLACE ({", ".join(repl)}) '
+                            f'FROM {schema}."{table}" t CROSS JOIN range(1, {copies}) r(i) {where}')
+            rows[f"{schema}.{table}"] = con.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchone()[0]
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -81,7 +80,8 @@ class Api:
     def call(self, method: str, path: str, body: Any = None, timeout: float = 120) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.base + path, data=data, method=method)
-        req.add_header("Content-Type", "application/json")
+        if data is not None:  # a JSON content type on a bodiless GET makes Flask answer 400
+            req.add_header("Content-Type", "application/json")
         if self.token:
             req.add_header("Authorization", f"Bearer {self.token}")
         try:
@@ -119,15 +119,20 @@ def chart_latencies(api: Api, repeats: int) -> dict[str, Any]:
     if not charts:
         raise RuntimeError("Superset has no charts")
     latencies: list[float] = []
-    per_chart, errors = [], []
+    per_chart, errors, modes = [], [], []
     for chart_id, name in charts:
-        times = []
+        times: list[float] = []
+        payload: dict[str, Any] | None = None  # set when the chart's saved query context is posted
         for _ in range(repeats):
             t0 = time.perf_counter()
-            status, body = api.call("GET", f"/api/v1/chart/{chart_id}/data/?format=json&force=true")
-            if status == 400 and not times:  # no saved query context: post the chart's own
+            if payload is None:
+                status, body = api.call("GET", f"/api/v1/chart/{chart_id}/data/?format=json&force=true")
+            else:
+                status, body = api.call("POST", "/api/v1/chart/data", payload)
+            if status != 200 and not times and payload is None:
+                # no saved query context for GET: post the chart's own query context instead
                 _, meta = api.call("GET", f"/api/v1/chart/{chart_id}")
-                ctx = (meta or {}).get("result", {}).get("query_context") if isinstance(meta, dict) else None
+                ctx = meta.get("result", {}).get("query_context") if isinstance(meta, dict) else None
                 if ctx:
                     payload = json.loads(ctx)
                     payload["force"] = True
@@ -138,6 +143,7 @@ def chart_latencies(api: Api, repeats: int) -> dict[str, Any]:
                 errors.append({"chart": chart_id, "name": name, "status": status, "body": str(body)[:300]})
                 break
             times.append(elapsed)
+        modes.append("post" if payload is not None else "get")
         latencies.extend(times)
         if times:
             per_chart.append({"chart": chart_id, "name": name, "p50_ms": round(1000 * statistics.median(times), 1),
@@ -145,7 +151,7 @@ def chart_latencies(api: Api, repeats: int) -> dict[str, Any]:
     if not latencies:
         raise RuntimeError(f"no chart answered; first error: {errors[0] if errors else None}")
     return {"charts": len(charts), "charts_answered": len(per_chart), "requests": len(latencies),
-            "repeats": repeats, "p50_ms": round(1000 * _percentile(latencies, 50), 1),
+            "repeats": repeats, "via_get": modes.count("get"), "via_post": modes.count("post"), "p50_ms": round(1000 * _percentile(latencies, 50), 1),
             "p95_ms": round(1000 * _percentile(latencies, 95), 1), "max_ms": round(1000 * max(latencies), 1),
             "per_chart": per_chart, "errors": errors[:10]}
 

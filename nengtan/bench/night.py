@@ -97,10 +97,10 @@ def airflow_timings(root: BenchRoot, new_runs: set[tuple[str, str]]) -> dict[str
             if row:
                 dags.append({"dag_id": dag_id, "run_id": run_id, "state": row[2],
                              "seconds": _seconds(row[0], row[1]), "start": str(row[0])})
-            for task_id, start, end, state in con.execute(
-                "SELECT task_id, start_date, end_date, state FROM task_instance WHERE dag_id = ? AND run_id = ? "
-                "ORDER BY start_date", (dag_id, run_id)):
-                tasks.append({"dag_id": dag_id, "task_id": task_id, "state": state,
+            for task_id, start, end, state, tries in con.execute(
+                "SELECT task_id, start_date, end_date, state, try_number FROM task_instance "
+                "WHERE dag_id = ? AND run_id = ? ORDER BY start_date", (dag_id, run_id)):
+                tasks.append({"dag_id": dag_id, "task_id": task_id, "state": state, "try_number": tries,
                               "seconds": _seconds(start, end), "start": str(start)})
     dags.sort(key=lambda d: d["start"])
     tasks.sort(key=lambda t: t["start"])
@@ -127,13 +127,13 @@ def warehouse_stages(root: BenchRoot, day: date, since: datetime) -> list[dict[s
     return [{"stage": s, "status": st, "seconds": sec, "detail": (d or "")[:200]} for s, st, sec, d in rows]
 
 
-def run_night(root: BenchRoot, day: date, label: str) -> dict[str, Any]:
+def run_night(root: BenchRoot, day: date, label: str, timeout: float | None = None) -> dict[str, Any]:
     """``nengtan nightly --date day`` with peak RSS sampling; never raises for a failed night."""
     before = _airflow_runs(root)
     since = datetime.now(UTC)
     log = root.data / "logs" / f"bench-night-{label}-{day.isoformat()}.log"
     w = run_watched([sys.executable, "-m", "nengtan.cli", "nightly", "--date", day.isoformat()],
-                    root.environ(), log, cwd=REPO_ROOT)
+                    root.environ(), log, cwd=REPO_ROOT, timeout=timeout)
     result: dict[str, Any] = {
         "day": day.isoformat(), "ok": w.returncode == 0, "exit_code": w.returncode,
         "wall_seconds": w.wall_seconds, "peak_rss_bytes": w.peak_rss_bytes,
@@ -141,6 +141,11 @@ def run_night(root: BenchRoot, day: date, label: str) -> dict[str, Any]:
     }
     result.update(airflow_timings(root, _airflow_runs(root) - before))
     result["stages"] = warehouse_stages(root, day, since)
-    if w.returncode != 0:
+    retried = [t["task_id"] for t in result["tasks"] if (t.get("try_number") or 1) > 1]
+    if retried:
+        result["retried_tasks"] = retried  # the wall time includes Airflow's retry delay
+    if w.timed_out:
+        result["error"] = f"killed after {timeout:.0f} s (NENGTAN_BENCH_NIGHT_TIMEOUT)\n" + w.tail()
+    elif w.returncode != 0:
         result["error"] = w.tail()
     return result

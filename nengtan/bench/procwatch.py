@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import threading
 import time
@@ -21,6 +23,7 @@ class Watched:
     peak_rss_bytes: int
     samples: int
     log: Path
+    timed_out: bool = False
 
     def tail(self, chars: int = 1500) -> str:
         try:
@@ -43,14 +46,18 @@ def _tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def run_watched(args: list[str], env: Mapping[str, str], log: Path, cwd: Path | None = None) -> Watched:
-    """Run ``args`` to completion (output to ``log``); sample tree RSS every 0.2 s."""
+def run_watched(args: list[str], env: Mapping[str, str], log: Path, cwd: Path | None = None,
+                timeout: float | None = None) -> Watched:
+    """Run ``args`` to completion (output to ``log``); sample tree RSS every 0.2 s. After
+    ``timeout`` seconds the process group is killed (a task waiting 5 minutes for its retry
+    should not stall a benchmark)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     peak = 0
     samples = 0
     with log.open("ab") as out:
         started = time.perf_counter()
-        popen = subprocess.Popen(args, env=dict(env), stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+        popen = subprocess.Popen(args, env=dict(env), stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
+                                 start_new_session=True)
         ps = psutil.Process(popen.pid)
         done = threading.Event()
 
@@ -63,10 +70,20 @@ def run_watched(args: list[str], env: Mapping[str, str], log: Path, cwd: Path | 
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
+        timed_out = False
         try:
-            code = popen.wait()
+            try:
+                code = popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                os.killpg(popen.pid, signal.SIGTERM)
+                try:
+                    code = popen.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(popen.pid, signal.SIGKILL)
+                    code = popen.wait()
         finally:
             done.set()
             sampler.join()
         wall = time.perf_counter() - started
-    return Watched(code, wall, peak, samples, log)
+    return Watched(code, wall, peak, samples, log, timed_out)

@@ -4,6 +4,18 @@ Writes exactly the layout of /work/shared/data-contract.md, with realistic loads
 configurable rate of planted faults, deterministically for a seed (same bytes, same mtimes).
 The ground truth (report and every planted fault with file and line) goes to
 ``<out>/_generator/manifest.json``, outside the contract folders.
+
+Manifest: the report (counts, ``faults`` = kind -> planted / opportunities / rate) plus
+``faults``: a list of records ``{kind, file, line, detail}`` with ``meter_id``,
+``credit_code`` or ``certificate_id`` and ``day`` (YYYY-MM-DD) or ``month`` (YYYY-MM).
+``file`` is relative to the landing root; ``line`` is the 1-based physical line with the
+header as line 1 (for Parquet and xlsx: data row index + 2, the same numbering), or null
+where the fault is an absence (gap, silent meter, late file, missing declaration).
+``_generator/truth_meter_daily.csv.gz`` holds the true consumption of every meter-day
+(after the multiplier): what a correct warehouse must reproduce from the registers.
+
+Generated meters are on the platform from ``start`` 00:00 (``installed_at``), so the first
+reading is measured from ``register_at_install`` without any history before the range.
 """
 
 from __future__ import annotations

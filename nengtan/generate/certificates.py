@@ -14,6 +14,7 @@ import numpy as np
 from nengtan.config import LOCAL_TZ
 from nengtan.generate.city import City
 from nengtan.generate.faults import FaultLog, prob
+from nengtan.generate.plant import last_night
 from nengtan.generate.writers import write_csv_rows
 
 HEADER = ["certificate_id", "project_id", "generation_month", "owner_credit_code", "claimed_period", "claimed_at"]
@@ -31,8 +32,7 @@ def certificates_month(city: City, out: Path, month: date, elec_kwh: np.ndarray,
     """Write ``green_certificates/gec_claims_YYYYMM.csv`` for claims against ``month``."""
     nxt = _month_shift(month, 1)
     landing = datetime.combine(nxt + timedelta(days=int(rng.integers(2, 5))), time(6), LOCAL_TZ)
-    end = city.start + timedelta(days=city.days)
-    if landing.date() > end:
+    if landing > last_night(city):
         return 0
     serial = state.setdefault("serial", {p: 1 for p in PROJECTS})
     rows: list[list[str]] = []

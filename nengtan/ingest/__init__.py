@@ -1,7 +1,20 @@
 """Nightly load from the landing zone into the raw layer (raw.* + load_log + quarantine).
 
 The DAG tasks call these functions with a writer connection to the warehouse
-(``nengtan.warehouse.connect`` + ``ensure_raw_schema``).
+(``nengtan.warehouse.connect`` + ``ensure_raw_schema``); each returns a
+:class:`LoadSummary` whose ``as_dict()`` is the task's XCom.
+
+Decisions others rely on:
+- One file version = (path, sha256); loaded once, in one transaction with its load_log
+  row and its quarantine rows. ``rows_read = rows_loaded + rows_quarantined`` per file.
+- Quarantine ``line`` is the physical line (header = 1); for Parquet/XLSX, data row + 1;
+  0 = whole file rejected (then rows_quarantined = rows_read = its data lines if the
+  text could be decoded, else 0, and a copy sits in ``quarantine_dir/<file_id>/``).
+- ``reason`` reads ``<path>:<line>: <cause>``; ``raw_text`` is the line as it came.
+- Meter ids are checked against the latest loaded registry/meters.csv version, so load
+  the registry first (:func:`load_night` does).
+- Files directly in ``green_certificates/`` are eligible every night (the contract has no
+  partition there); ``year=YYYY/`` subfolders, if any, wait for their year.
 """
 
 from nengtan.ingest.loader import (

@@ -43,6 +43,18 @@ class FileResult:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     error: str | None = None
+    sha256: str | None = None  # content hash (None when skipped without reading)
+    size_bytes: int | None = None
+    partition_key: str | None = None
+    landed_at: str | None = None  # ISO, naive local time
+    encoding: str | None = None
+
+
+def _result(cand: Candidate, file_id: str | None, status: str, sha: str | None = None,
+            read: int = 0, loaded: int = 0, quarantined: int = 0, error: str | None = None,
+            encoding: str | None = None) -> FileResult:
+    return FileResult(cand.path, cand.source, file_id, status, read, loaded, quarantined, error, sha,
+                      cand.size_bytes, cand.partition_key, cand.landed_at.isoformat(), encoding)
 
 
 @dataclass
@@ -126,7 +138,7 @@ def _reject(con: duckdb.DuckDBPyConnection, cand: Candidate, file_id: str, sha: 
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return FileResult(cand.path, cand.source, file_id, "rejected", rej.rows_read, 0, rej.rows_read, reason)
+    return _result(cand, file_id, "rejected", sha, rej.rows_read, 0, rej.rows_read, reason)
 
 
 def _check_header(spec: SourceSpec, header: list[str], rows_read: int) -> None:
@@ -146,7 +158,7 @@ def load_file(con: duckdb.DuckDBPyConnection, cand: Candidate, run_id: str) -> F
     sha = hashlib.sha256(content).hexdigest()
     file_id = file_id_for(cand.path, sha)
     if con.execute("SELECT 1 FROM raw.load_log WHERE file_id = ?", [file_id]).fetchone():
-        return FileResult(cand.path, cand.source, file_id, "skipped")
+        return _result(cand, file_id, "skipped", sha)
     kind = readers.file_kind(cand.name)
     try:
         if kind not in spec.extensions:
@@ -200,7 +212,7 @@ def _load_staged(con: duckdb.DuckDBPyConnection, cand: Candidate, spec: SourceSp
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return FileResult(cand.path, cand.source, file_id, status, read, loaded, quarantined)
+    return _result(cand, file_id, status, sha, read, loaded, quarantined, encoding=staged.encoding)
 
 
 def _load_all(con: duckdb.DuckDBPyConnection, cands: list[Candidate], run_id: str) -> LoadSummary:
@@ -210,7 +222,7 @@ def _load_all(con: duckdb.DuckDBPyConnection, cands: list[Candidate], run_id: st
     fresh_paths = {c.path for c in fresh}
     for c in cands:
         if c.path not in fresh_paths:
-            summary.add(FileResult(c.path, c.source, None, "skipped"))
+            summary.add(_result(c, None, "skipped"))
     for cand in fresh:
         summary.add(load_file(con, cand, run_id))
     return summary

@@ -123,8 +123,6 @@ def _data_line_count(arr: pa.LargeStringArray) -> tuple[int, bool]:
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, data: bytes) -> Staged:
     data, arr, encoding = _decode(data)
-    if b"\x00" in data:
-        raise Rejected("file contains NUL bytes: binary data, not CSV", 0)
     rows_read, final_empty = _data_line_count(arr)
     header_text = arr[0].as_py().rstrip("\r\n") if len(arr) else ""
     if not header_text.strip():
@@ -134,27 +132,27 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, data: bytes) -> Staged:
     table = pa.table({"line": pa.array(np.arange(1, len(arr) + 1, dtype=np.int64)), "raw": arr})
     con.register("_ing_lines", table)
     con.execute(
-            """
-            CREATE OR REPLACE TEMP VIEW _ing_split AS
-            WITH l AS (
-              SELECT line, rtrim(raw, chr(13) || chr(10)) AS raw_text
-              FROM _ing_lines WHERE line > 1 AND line <= $last
-            ), m AS (
-              SELECT line, raw_text,
-                CASE WHEN contains(raw_text, '"')
-                  THEN regexp_extract_all(',' || raw_text, ',("(?:[^"]|"")*"|[^,"]*)', 0) END AS parts
-              FROM l
-            )
-            SELECT line, raw_text,
-              CASE
-                WHEN parts IS NULL THEN string_split(raw_text, ',')
-                WHEN array_to_string(parts, '') <> ',' || raw_text THEN NULL
-                ELSE list_transform(parts, x -> CASE WHEN x[2:2] = '"'
-                       THEN replace(x[3:-2], '""', '"') ELSE x[2:] END)
-              END AS f
-            FROM m
-            """.replace("$last", str(int(last))),  # views take no parameters; an int of ours
+        """
+        CREATE OR REPLACE TEMP VIEW _ing_split AS
+        WITH l AS (
+          SELECT line, rtrim(raw, chr(13) || chr(10)) AS raw_text
+          FROM _ing_lines WHERE line > 1 AND line <= $last
+        ), m AS (
+          SELECT line, raw_text,
+            CASE WHEN contains(raw_text, '"')
+              THEN regexp_extract_all(',' || raw_text, ',("(?:[^"]|"")*"|[^,"]*)', 0) END AS parts
+          FROM l
         )
+        SELECT line, raw_text,
+          CASE
+            WHEN parts IS NULL THEN string_split(raw_text, ',')
+            WHEN array_to_string(parts, '') <> ',' || raw_text THEN NULL
+            ELSE list_transform(parts, x -> CASE WHEN x[2:2] = '"'
+                   THEN replace(x[3:-2], '""', '"') ELSE x[2:] END)
+          END AS f
+        FROM m
+        """.replace("$last", str(int(last))),  # views take no parameters; an int of ours
+    )
     return Staged(header, encoding, rows_read)
 
 
@@ -166,13 +164,13 @@ def _stage_table(con: duckdb.DuckDBPyConnection, table: pa.Table, encoding: str)
         "__row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
     con.register("_ing_table", renamed)
     con.execute(
-            f"""
-            CREATE OR REPLACE TEMP VIEW _ing_split AS
-            SELECT __row + 2 AS line,
-              array_to_string(list_transform(f, x -> coalesce(x, '')), ',') AS raw_text, f
-            FROM (SELECT __row, [{fields}]::VARCHAR[] AS f FROM _ing_table t)
-            """
-        )
+        f"""
+        CREATE OR REPLACE TEMP VIEW _ing_split AS
+        SELECT __row + 2 AS line,
+          array_to_string(list_transform(f, x -> coalesce(x, '')), ',') AS raw_text, f
+        FROM (SELECT __row, [{fields}]::VARCHAR[] AS f FROM _ing_table t)
+        """
+    )
     return Staged(header, encoding, table.num_rows)
 
 

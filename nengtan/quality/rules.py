@@ -87,7 +87,7 @@ class QualityConfig:
     silent_park_share: float = 0.20               # > 20 % silent meters = park-wide problem
     band_k: float = 6.0                           # robust z limit (MAD units)
     band_history_days: int = 28
-    band_min_history: int = 7
+    band_min_history: int = 4
     band_floor_pct: float = 10.0                  # MAD floor as % of the median (flat loads)
 
     @property

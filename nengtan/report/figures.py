@@ -20,7 +20,7 @@ from nengtan.report.snapshot import month_bounds
 
 ENERGY_TYPES = ("electricity", "natural_gas", "heat", "steam")
 LEVEL_ORDER = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
-DEFAULT_THRESHOLDS = ((1.10, "red"), (1.00, "orange"), (0.90, "yellow"))
+DEFAULT_THRESHOLDS = ((1.10, "red"), (1.00, "orange"))
 
 
 @dataclass(frozen=True)
@@ -211,54 +211,73 @@ def intensity_table(cur: dict[str, Any], ytd: dict[str, float | None]) -> Table:
                  [k for k, *_ in items])
 
 
-def warnings_at(m: Marts, level: str, month: str, entity_ids: list[str] | None = None) -> list[dict[str, Any]]:
-    """Each entity's latest warning rows on or before the month's last day."""
-    if not m.has("dual_control_warnings"):
-        return []
-    t = "dual_control_warnings"
-    select = ", ".join(m.col(t, c) for c in ("level", "entity_id", "as_of", "metric", "ytd_value",
-                                             "projected_year_end", "budget", "ratio", "warning_level"))
-    last = month_bounds(month)[1]
-    sql = (f"SELECT {select} FROM marts.{t} WHERE level = ? AND CAST(as_of AS DATE) <= ? "
-           "QUALIFY as_of = max(as_of) OVER (PARTITION BY entity_id, metric)")
-    params: list[Any] = [level, last]
-    rows = m.rows(sql + " ORDER BY entity_id, metric", params)
-    if entity_ids is not None:
-        wanted = set(entity_ids)
-        rows = [r for r in rows if r["entity_id"] in wanted]
-    return rows
+LEVEL_TABLES = {"enterprise": ("enterprise_carbon_monthly", "credit_code"),
+                "park": ("park_carbon_monthly", "park_id"),
+                "city": ("city_carbon_monthly", "city_id")}
 
 
-def _computed_warnings(m: Marts, level: str, entity_id: str, month: str,
-                       ytd: dict[str, float | None]) -> list[dict[str, Any]]:
-    """Position at month end from the year-to-date figures and the annual budgets."""
+def warning_level(ratio: float | None, thresholds=DEFAULT_THRESHOLDS) -> str | None:
+    """Level of a projected/budget ratio (seeds/warning_levels.csv: <90 % green, up to and
+    including 100 % yellow, up to and including 110 % orange, above red)."""
+    if ratio is None:
+        return None
+    for limit, name in thresholds:
+        if ratio > limit:
+            return name
+    return "yellow" if ratio >= 0.90 else "green"
+
+
+def positions(m: Marts, level: str, month: str) -> dict[str, list[dict[str, Any]]]:
+    """Each entity's year-to-date position against its annual targets as of the month's
+    last day, computed the way marts.dual_control_warnings does (projected year end =
+    YTD / days elapsed x days in year; intensities YTD), so a report for a closed month
+    does not depend on the night it is run."""
     if not m.has("dual_control_budgets"):
-        return []
+        return {}
+    table, key = LEVEL_TABLES[level]
+    ident = f'"{key}"' if m.has(table, key) else "NULL"
+    check = "coalesce(energy_tce_for_total_check, energy_tce)" if m.has(table, "energy_tce_for_total_check") \
+        else "energy_tce"
+    co2 = "co2_t" if m.has(table, "co2_t") else "coalesce(scope1_co2_t, 0) + coalesce(scope2_location_co2_t, 0)"
+    va = "value_added_10k_cny" if m.has(table, "value_added_10k_cny") else "NULL"
+    rows = m.rows(
+        f"WITH y AS (SELECT {ident} AS entity_id, sum({check}) AS e_check, sum(energy_tce) AS e, sum({co2}) AS c, "
+        f"sum({va}) AS va FROM marts.{table} WHERE {_month_key('month')} BETWEEN ? AND ? GROUP BY 1) "
+        "SELECT b.entity_id, b.metric, min(b.budget) AS budget, any_value(y.e_check) AS e_check, "
+        "any_value(y.e) AS e, any_value(y.c) AS c, any_value(y.va) AS va "
+        "FROM marts.dual_control_budgets b JOIN y ON y.entity_id = b.entity_id OR y.entity_id IS NULL "
+        "WHERE b.level = ? GROUP BY 1, 2 ORDER BY 1, 2",
+        [f"{month[:4]}-01", month, level],
+    )
     last = month_bounds(month)[1]
     elapsed = last.timetuple().tm_yday
     days = 366 if calendar.isleap(last.year) else 365
-    out = []
-    sql = "SELECT metric, min(budget) AS budget FROM marts.dual_control_budgets WHERE level = ?"
-    params: list[Any] = [level]
-    if level != "city":  # one city: its id in the targets need not match ours
-        sql += " AND entity_id = ?"
-        params.append(entity_id)
-    for b in m.rows(sql + " GROUP BY metric ORDER BY metric", params):
-        metric = str(b["metric"])
-        value = ytd["energy_tce"] if "energy" in metric else _add(ytd["scope1_co2_t"], ytd["scope2_location_co2_t"])
-        projected = None if value is None else value / elapsed * days
-        ratio = _div(projected, _f(b["budget"]))
-        lvl = "green"
-        for threshold, name in DEFAULT_THRESHOLDS:
-            if ratio is not None and ratio >= threshold:
-                lvl = name
-                break
-        out.append({"level": level, "entity_id": entity_id, "as_of": last, "metric": metric, "ytd_value": value,
-                    "projected_year_end": projected, "budget": b["budget"], "ratio": ratio, "warning_level": lvl})
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        metric, budget = str(r["metric"]), _f(r["budget"])
+        if metric == "energy":
+            value = _f(r["e_check"])
+            projected = None if value is None else value * days / elapsed
+        elif metric == "carbon":
+            value = _f(r["c"])
+            projected = None if value is None else value * days / elapsed
+        elif metric == "energy_intensity":
+            value = projected = _div(_f(r["e"]), _f(r["va"]))
+        elif metric == "carbon_intensity":
+            value = projected = _div(_f(r["c"]), _f(r["va"]))
+        else:
+            continue
+        ratio = _div(projected, budget)
+        if value is None or ratio is None:
+            continue
+        out.setdefault(str(r["entity_id"]), []).append(
+            {"level": level, "entity_id": str(r["entity_id"]), "as_of": last, "metric": metric, "ytd_value": value,
+             "projected_year_end": projected, "budget": budget, "ratio": ratio,
+             "warning_level": warning_level(ratio)})
     return out
 
 
-def budget_table(rows: list[dict[str, Any]], computed: bool) -> Table:
+def budget_table(rows: list[dict[str, Any]]) -> Table:
     body, keys = [], []
     for r in rows:
         as_of = r["as_of"]
@@ -269,7 +288,28 @@ def budget_table(rows: list[dict[str, Any]], computed: bool) -> Table:
         keys.append(str(r["metric"]))
     return Table("budget", "sec.budget",
                  ["col.metric", "col.as_of", "col.ytd_value", "col.projected", "col.budget", "col.ratio",
-                  "col.warning_level"], body, keys, note="note.budget_computed" if computed else None)
+                  "col.warning_level"], body, keys, note="note.budget_computed")
+
+
+def applied_table(m: Marts, credit_code: str, month: str) -> Table:
+    """The factors the marts applied to this enterprise-month (marts.factor_applied)."""
+    t = "factor_applied"
+    table = Table("factors_applied", "sec.factors_applied", ["col.item", "col.value"], [], [])
+    if not m.has(t, "credit_code") or not m.has(t, "month"):
+        return table
+    rows = m.rows(f"SELECT * FROM marts.{t} WHERE credit_code = ? AND {_month_key('month')} = ?", [credit_code, month])
+    if not rows:
+        return table
+    for col, value in rows[0].items():
+        if col in ("credit_code", "month") or col.endswith("_run_id") or col.endswith("_at"):
+            continue
+        if isinstance(value, float | Decimal):
+            cell: Cell = Num(_f(value), 6)
+        else:
+            cell = "" if value is None else str(value)
+        table.rows.append([col, cell])
+        table.row_keys.append(col)
+    return table
 
 
 def factors_table(m: Marts, month: str) -> Table:
@@ -277,11 +317,11 @@ def factors_table(m: Marts, month: str) -> Table:
     if not m.has(t):
         return Table("factors", "sec.factors", ["col.item"], [], [])
     cols = sorted(m.columns[t])
-    preferred = [c for c in ("factor_id", "factor_kind", "kind", "factor", "name", "factor_name", "energy_type",
+    preferred = [c for c in ("factor_id", "factor_kind", "factor_key", "kind", "factor", "name", "factor_name", "energy_type",
                              "fuel", "parameter", "region", "scope", "basis", "value", "factor_value",
                              "unit", "data_year", "published", "valid_from", "valid_to", "source",
                              "source_document") if c in cols]
-    shown = (preferred or cols)[:11]
+    shown = [c for c in (preferred or cols) if c not in ("basis",)][:11]
     first, last = month_bounds(month)
     where = "TRUE"
     if m.has(t, "valid_from"):
@@ -355,10 +395,7 @@ def enterprise_report(m: Marts, credit_code: str, month: str, tolerance_pct: flo
                         "col.co2_t", "col.ytd_consumed", "col.ytd_tce"], body, keys, note="note.stock")
 
     # 4. dual control
-    warn = warnings_at(m, "enterprise", month, [credit_code])
-    computed = not warn
-    if computed:
-        warn = _computed_warnings(m, "enterprise", credit_code, month, ytd)
+    warn = positions(m, "enterprise", month).get(credit_code, [])
 
     # 5. declared vs metered gaps
     gap_rows, gap_keys = [], []
@@ -379,7 +416,9 @@ def enterprise_report(m: Marts, credit_code: str, month: str, tolerance_pct: flo
         period = next((x for x in ("claimed_period", "claimed_month", "month", "period") if m.has(c, x)), None)
         if owner and period:
             where = f'"{owner}" = ? AND {_month_key(period)} = ?'
-            if m.has(c, "is_valid"):
+            if m.has(c, "counted"):
+                where += " AND counted"
+            elif m.has(c, "is_valid"):
                 where += " AND is_valid"
             elif m.has(c, "is_double_count"):
                 where += " AND NOT coalesce(is_double_count, FALSE)"
@@ -387,7 +426,7 @@ def enterprise_report(m: Marts, credit_code: str, month: str, tolerance_pct: flo
                 where += " AND claim_rank = 1"
             elif m.has(c, "status"):
                 where += " AND status IN ('valid', 'accepted', 'ok', 'counted')"
-            mwh = "sum(mwh)" if m.has(c, "mwh") else "count(*)"
+            mwh = "sum(mwh)" if m.has(c, "mwh") else "count(*)"  # 1 certificate = 1 MWh
             ids = "string_agg(certificate_id, ', ' ORDER BY certificate_id)" if m.has(c, "certificate_id") else "''"
             r = m.rows(f"SELECT count(*) AS n, {mwh} AS mwh, {ids} AS ids FROM marts.{c} WHERE {where}",
                        [credit_code, month])[0]
@@ -418,8 +457,8 @@ def enterprise_report(m: Marts, credit_code: str, month: str, tolerance_pct: flo
         info=[("meta.credit_code", credit_code), ("meta.name", str(e.get("name_zh") or e.get("name_en") or "")),
               ("meta.park", f"{e.get('park_id') or ''} {park_name or ''}".strip()),
               ("meta.industry", str(e.get("industry_code") or "")), ("meta.month", month)],
-        tables=[energy_tbl, carbon_table(cur, ytd), intensity_table(cur, ytd), budget_table(warn, computed),
-                gaps, certs, completeness, factors_table(m, month)],
+        tables=[energy_tbl, carbon_table(cur, ytd), intensity_table(cur, ytd), budget_table(warn),
+                gaps, certs, completeness, applied_table(m, credit_code, month), factors_table(m, month)],
     )
 
 
@@ -445,7 +484,7 @@ def _enterprise_ranking(m: Marts, month: str, park_id: str | None) -> list[dict[
     params: list[Any] = [month] + ([] if park_id is None else [park_id])
     rows = m.rows(
         f"SELECT c.credit_code, e.name_zh, e.name_en, c.park_id, c.energy_tce, "
-        f"coalesce(c.scope1_co2_t, 0) + coalesce(c.scope2_location_co2_t, 0) AS co2, "
+        f"{'c.co2_t' if m.has(t, 'co2_t') else 'coalesce(c.scope1_co2_t, 0) + coalesce(c.scope2_location_co2_t, 0)'} AS co2, "
         f"{'c.energy_intensity' if m.has(t, 'energy_intensity') else 'NULL'} AS energy_intensity "
         f"FROM marts.{t} c LEFT JOIN marts.dim_enterprises e USING (credit_code) "
         f"WHERE {_month_key('month')} = ? AND {where} ORDER BY c.energy_tce DESC NULLS LAST, c.credit_code",
@@ -476,14 +515,13 @@ def _summary(m: Marts, kind: str, entity_id: str, name_zh: str, name_en: str, em
     if cur.get("ytd_co2_t") is not None:
         totals.rows.append([Label("row.ytd_co2_t"), Num(_f(cur["ytd_co2_t"]), 3), Num(_f(cur["ytd_co2_t"]), 3)])
         totals.row_keys.append("ytd_co2_t")
-    warn = warnings_at(m, kind, month, [entity_id] if kind == "park" else None)
-    computed = not warn
-    if computed:
-        warn = _computed_warnings(m, kind, entity_id, month, ytd)
+    level_pos = positions(m, kind, month)
+    warn = level_pos.get(entity_id) or (next(iter(level_pos.values()), []) if kind == "city" else [])
 
     ent_rank = _enterprise_ranking(m, month, park_id)
-    ent_warn = _worst_levels(warnings_at(m, "enterprise", month, [r["credit_code"] for r in ent_rank]
-                                         if park_id is not None else None))
+    in_scope = {r["credit_code"] for r in ent_rank}
+    ent_warn = _worst_levels([w for code, ws in positions(m, "enterprise", month).items()
+                              if park_id is None or code in in_scope for w in ws])
     names = {r["credit_code"]: r for r in m.rows("SELECT credit_code, name_zh, name_en, park_id "
                                                   "FROM marts.dim_enterprises")}
     if kind == "park":
@@ -500,12 +538,14 @@ def _summary(m: Marts, kind: str, entity_id: str, name_zh: str, name_en: str, em
     else:
         has_s = m.has("park_carbon_monthly", "scope1_co2_t") and m.has("park_carbon_monthly", "scope2_location_co2_t")
         co2 = "coalesce(c.scope1_co2_t, 0) + coalesce(c.scope2_location_co2_t, 0)" if has_s else "NULL"
+        if m.has("park_carbon_monthly", "co2_t"):
+            co2 = "c.co2_t"
         parks = m.rows(
             f"SELECT c.park_id, p.name_zh, p.name_en, c.energy_tce, {co2} AS co2, "
             f"{'c.energy_intensity' if m.has('park_carbon_monthly', 'energy_intensity') else 'NULL'} AS ei "
             "FROM marts.park_carbon_monthly c LEFT JOIN marts.dim_parks p USING (park_id) "
             f"WHERE {_month_key('month')} = ? ORDER BY c.energy_tce DESC NULLS LAST, c.park_id", [month])
-        park_warn = _worst_levels(warnings_at(m, "park", month))
+        park_warn = _worst_levels([w for ws in positions(m, "park", month).values() for w in ws])
         rank = Table("ranking", "sec.park_ranking",
                      ["col.rank", "col.park", "col.name", "col.tce", "col.co2_t", "col.energy_intensity",
                       "col.warning_level"],
@@ -535,7 +575,7 @@ def _summary(m: Marts, kind: str, entity_id: str, name_zh: str, name_en: str, em
     return Report(
         kind=kind, entity_id=entity_id, name_zh=name_zh, name_en=name_en, month=month, contact_email=email,
         info=[("meta.entity", f"{entity_id} {name_zh}".strip()), ("meta.month", month)],
-        tables=[totals, intensity_table(cur, ytd), budget_table(warn, computed), rank, warned_tbl],
+        tables=[totals, intensity_table(cur, ytd), budget_table(warn), rank, warned_tbl],
         charts=charts,
     )
 

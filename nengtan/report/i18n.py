@@ -32,7 +32,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "sec.gaps": ("五、申报量与计量量差异", "5. Declared vs metered gaps"),
     "sec.certificates": ("六、绿证抵扣", "6. Green certificates claimed"),
     "sec.completeness": ("七、数据完整率", "7. Data completeness"),
-    "sec.factors": ("八、所用折标系数与排放因子及来源", "8. Factors used and their sources"),
+    "sec.factors_applied": ("八、本月实际采用的折标系数与排放因子", "8. Factors applied this month"),
+    "sec.factors": ("九、因子版本及来源", "9. Factor versions and their sources"),
     "sec.changes": ("更正说明（与上一版本相比的变化）", "Restatement: changes against the previous version"),
     "sec.totals": ("一、能源消费与碳排放总量", "1. Energy and CO2 totals"),
     "sec.ranking": ("三、企业排名（按本月综合能耗）", "3. Ranking of enterprises (by energy this month)"),
@@ -104,6 +105,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "metric.carbon": ("碳排放总量", "Total CO2"),
     "metric.co2": ("碳排放总量", "Total CO2"),
     "metric.co2_t": ("碳排放总量", "Total CO2"),
+    "metric.energy_intensity": ("能耗强度", "Energy intensity"),
+    "metric.carbon_intensity": ("碳排放强度", "Carbon intensity"),
     "level.green": ("绿色", "green"),
     "level.yellow": ("黄色", "yellow"),
     "level.orange": ("橙色", "orange"),
@@ -113,8 +116,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "note.stock": ("注：计量数据不含库存，购进量按计量消费量填列；煤、油品等按企业申报计入合计。",
                    "Note: meters carry no stocks; purchases equal metered consumption; coal and oil "
                    "products enter the total from the declaration."),
-    "note.budget_computed": ("注：该日无预警记录，按月末累计值推算。",
-                             "Note: no warning row at month end; computed from the year-to-date figures."),
+    "note.budget_computed": ("注：按月末年累计值与年度目标测算（预计全年 = 年累计 ÷ 已过天数 × 全年天数；强度指标按年累计强度）。",
+                             "Note: position at the month's last day from the year-to-date figures and the annual "
+                             "targets (projected = YTD / days elapsed x days in year; intensities year to date)."),
     # charts
     "chart.trend": ("年内逐月能耗与碳排放", "Monthly energy and CO2 this year"),
     "chart.ranking": ("本月综合能耗排名", "Energy ranking this month"),

@@ -35,7 +35,7 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
     for i in range(6):
         ents.append((_code(i + 1), f"示例制造有限公司{i + 1}", f"Sample Manufacturing {i + 1}", parks[i % 2][0],
                      ["39", "26", "30"][i % 3], i < 4, i == 1, f"energy{i + 1}@ent.example"))
-    daily, monthly, warnings, meter_daily, certs = [], [], [], [], []
+    daily, warnings, meter_daily, certs = [], [], [], []
     day = date(year, 1, 1)
     while day <= through:
         for i, (code, *_rest) in enumerate(ents):
@@ -120,10 +120,11 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
         # warnings at each month end; budgets tuned so that the levels differ
         budgets = {"enterprise": {e[0]: (0.8, 0.95, 1.05, 1.2, 0.7, 0.92)[i] for i, e in enumerate(ents)},
                    "park": {"P01": 1.3, "P02": 0.95}, "city": {"C3205": 1.05}}
-        for mon in range(1, through.month + 1):
+        annual: dict[tuple[str, str, str], float] = {}  # one budget per entity and metric for the year
+        for mon in range(through.month, 0, -1):
             last = date(year, mon, calendar.monthrange(year, mon)[1])
             if last > through:
-                break
+                continue
             elapsed, days = last.timetuple().tm_yday, 366 if calendar.isleap(year) else 365
             for level, table, key in (("enterprise", "enterprise_carbon_monthly", "credit_code"),
                                       ("park", "park_carbon_monthly", "park_id"),
@@ -134,7 +135,8 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
                 for entity, tce, co2 in rows:
                     for metric, value, scale in (("energy", tce, 1.0), ("carbon", co2, 2.2)):
                         projected = value / elapsed * days
-                        budget = round(projected / budgets[level][entity] * scale, 1)
+                        budget = annual.setdefault((level, entity, metric),
+                                                   round(projected / budgets[level][entity] * scale, 1))
                         ratio = projected / budget
                         lvl = "red" if ratio > 1.1 else "orange" if ratio > 1.0 else "yellow" if ratio >= 0.9 \
                             else "green"

@@ -33,10 +33,14 @@ MART_TABLES: dict[str, tuple[tuple[str, ...], str] | None] = {
     "dual_control_warnings": (("as_of",), "ytd"),
     "meter_daily": (("day",), "month"),
     "certificate_claims": (("claimed_period", "claimed_month", "month", "period"), "ytd"),
+    "factor_applied": (("month",), "month"),
     "dim_enterprises": None,
     "dim_parks": None,
     "factor_versions": None,
 }
+# Columns that say which run wrote a row or when, not what the figures are: left out, or
+# every nightly rebuild would look like a restatement.
+AUDIT_COLUMNS = {"run_id", "applied_at", "built_at", "loaded_at", "restated_at", "published_at", "quarantined_at"}
 REQUIRED = ("enterprise_energy_daily", "enterprise_carbon_monthly", "park_carbon_monthly",
             "city_carbon_monthly", "dual_control_warnings", "dim_enterprises", "dim_parks")
 
@@ -141,11 +145,13 @@ def freeze_snapshot(month: str, cfg: Settings | None = None) -> Snapshot:
                 continue
             where = "TRUE"
             names = {c for c, _ in _columns(con, "src", "marts", table)}
+            audit = sorted(c for c in names if c in AUDIT_COLUMNS or c.endswith("_run_id"))
+            select = "*" + (f" EXCLUDE ({', '.join(chr(34) + c + chr(34) for c in audit)})" if audit else "")
             column = next((c for c in rule[0] if c in names), None) if rule is not None else None
             if rule is not None and column is not None:
                 where = _period_filter(column, rule[1], month)
             con.execute(
-                f'CREATE TABLE marts."{table}" AS SELECT * FROM src.marts."{table}" WHERE {where} ORDER BY ALL'
+                f'CREATE TABLE marts."{table}" AS SELECT {select} FROM src.marts."{table}" WHERE {where} ORDER BY ALL'
             )
             counts[table] = con.execute(f'SELECT count(*) FROM marts."{table}"').fetchone()[0]
         if "dual_control_warnings" in present:
@@ -154,9 +160,9 @@ def freeze_snapshot(month: str, cfg: Settings | None = None) -> Snapshot:
             names = {c for c, _ in _columns(con, "src", "marts", "dual_control_warnings")}
             if {"level", "entity_id", "metric", "budget", "as_of"} <= names:
                 con.execute(
-                    "CREATE TABLE marts.dual_control_budgets AS SELECT DISTINCT level, entity_id, metric, budget "
-                    "FROM src.marts.dual_control_warnings "
-                    f"WHERE left(CAST(as_of AS VARCHAR), 4) = '{month[:4]}' ORDER BY ALL"
+                    "CREATE TABLE marts.dual_control_budgets AS SELECT level, entity_id, metric, "
+                    "arg_max(budget, as_of) AS budget FROM src.marts.dual_control_warnings "
+                    f"WHERE left(CAST(as_of AS VARCHAR), 4) = '{month[:4]}' GROUP BY ALL ORDER BY ALL"
                 )
                 counts["dual_control_budgets"] = con.execute(
                     "SELECT count(*) FROM marts.dual_control_budgets").fetchone()[0]

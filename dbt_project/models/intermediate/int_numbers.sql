@@ -1,3 +1,4 @@
+{{ config(materialized='incremental', full_refresh=false) }}
 -- 0 .. 999,999: spreads a delta over up to ~28 years of missing 15-minute intervals, and builds calendars.
 with digits as (
     select 0 as d union all select 1 union all select 2 union all select 3 union all select 4
@@ -12,3 +13,6 @@ cross join digits as c
 cross join digits as e
 cross join digits as f
 cross join digits as g
+{% if is_incremental() %}
+where 1 = 0  -- built once; a full refresh keeps it
+{% endif %}

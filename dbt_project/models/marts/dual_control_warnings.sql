@@ -63,13 +63,13 @@ ytd as (
 metrics as (
     select level, entity_id, as_of, 'energy' as metric,
         cast(ytd_energy_check as {{ type_double() }}) as ytd_value,
-        cast(ytd_energy_check as {{ type_double() }}) / days_elapsed * days_in_year as projected_year_end,
+        cast(ytd_energy_check as {{ type_double() }}) * days_in_year / days_elapsed as projected_year_end,
         cast(energy_budget_tce as {{ type_double() }}) as budget
     from ytd
     union all
     select level, entity_id, as_of, 'carbon',
         cast(ytd_co2 as {{ type_double() }}),
-        cast(ytd_co2 as {{ type_double() }}) / days_elapsed * days_in_year,
+        cast(ytd_co2 as {{ type_double() }}) * days_in_year / days_elapsed,
         cast(carbon_budget_tco2 as {{ type_double() }})
     from ytd
     union all
@@ -105,8 +105,8 @@ leveled as (
     from rated as r
     inner join {{ ref('warning_levels') }} as w
         on w.upper_pct is null
-        or r.ratio * 100 < w.upper_pct
-        or (w.upper_inclusive and r.ratio * 100 = w.upper_pct)
+        or r.ratio < w.upper_pct / 100.0
+        or (w.upper_inclusive and r.ratio = w.upper_pct / 100.0)
     where r.ratio is not null
 )
 

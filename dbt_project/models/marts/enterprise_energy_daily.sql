@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_month_scope(month_expr=month_of('day')) }}"
+        pre_hook="{{ delete_month_scope(day_column='day') }}"
     )
 }}
 -- depends_on: {{ ref('stg_meta__rebuild_months') }}
