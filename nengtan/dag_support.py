@@ -6,10 +6,9 @@ Kept free of heavy imports: DAG files are parsed often by the scheduler.
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, timedelta
 from typing import Any
-
-import os
 
 import pendulum
 from airflow.sdk import Asset

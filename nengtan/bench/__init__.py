@@ -82,6 +82,16 @@ def _section(report: dict[str, Any], key: str, progress: Callable[[str], None], 
     return value
 
 
+def _checkpoint(report: dict[str, Any]) -> None:
+    """Write what has been measured so far (a long run can be read before it ends)."""
+    out = settings().bench_dir
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".running-{report['profile']['name']}.json.tmp"
+    tmp.write_text(json.dumps({k: v for k, v in report.items() if k != "root"}, indent=2,
+                              ensure_ascii=False, default=str))
+    os.replace(tmp, out / f"running-{report['profile']['name']}.json")
+
+
 def _generate(landing: Path, profile: Profile, enterprises: int, days: int,
               progress: Callable[[str], None]) -> dict[str, Any]:
     """Generate a city (or reuse one generated with the same parameters by an earlier run)."""
@@ -176,6 +186,7 @@ def run(profile: Profile, *, work: Path | None = None, progress: Callable[[str],
         city_landing, profile, profile.enterprises, hist_days if profile.history_is_city else 1, progress))
     if city:
         report["city"] = city
+    _checkpoint(report)
 
     # 2. the floor
     if city:
@@ -183,6 +194,7 @@ def run(profile: Profile, *, work: Path | None = None, progress: Callable[[str],
             city_landing, night1, memory_limit=profile.memory_limit, tmp=work / "floor-tmp"))
         if floor:
             report["floor"] = floor
+        _checkpoint(report)
 
     # 3. one night of the city end to end
     night = None
@@ -202,6 +214,7 @@ def run(profile: Profile, *, work: Path | None = None, progress: Callable[[str],
             floor_s = report.get("floor", {}).get("seconds")
             if night["ok"] and floor_s:
                 report["night_over_floor"] = night["wall_seconds"] / floor_s
+        _checkpoint(report)
 
     # 4. history: the same night after N days
     hist_landing = city_landing if profile.history_is_city else work / "history-landing"
@@ -221,6 +234,7 @@ def run(profile: Profile, *, work: Path | None = None, progress: Callable[[str],
                  f"reduced city: {hist_city.get('enterprises'):,} enterprises, {hist_city.get('meters'):,} meters")
         report["history"] = {"city": label, **history}
         report["backfill"] = _backfill(report, history, hist_city)
+        _checkpoint(report)
 
         # 5. chart latency on a year of the city (replicated serving copy)
         if not profile.superset:
@@ -243,6 +257,7 @@ def run(profile: Profile, *, work: Path | None = None, progress: Callable[[str],
     report["targets"] = _targets(report)
     report["finished_at"] = _now()
     _write(report, out_dir)
+    (out_dir / f"running-{profile.name}.json").unlink(missing_ok=True)
     return report
 
 

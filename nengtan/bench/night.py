@@ -92,18 +92,28 @@ def airflow_timings(root: BenchRoot, new_runs: set[tuple[str, str]]) -> dict[str
     dags, tasks = [], []
     with sqlite3.connect(db) as con:
         for dag_id, run_id in sorted(new_runs):
-            row = con.execute("SELECT start_date, end_date, state FROM dag_run WHERE dag_id = ? AND run_id = ?",
-                              (dag_id, run_id)).fetchone()
-            if row:
-                dags.append({"dag_id": dag_id, "run_id": run_id, "state": row[2],
-                             "seconds": _seconds(row[0], row[1]), "start": str(row[0])})
+            row = con.execute("SELECT state FROM dag_run WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)).fetchone()
+            own = []
             for task_id, start, end, state, tries in con.execute(
                 "SELECT task_id, start_date, end_date, state, try_number FROM task_instance "
-                "WHERE dag_id = ? AND run_id = ? ORDER BY start_date", (dag_id, run_id)):
-                tasks.append({"dag_id": dag_id, "task_id": task_id, "state": state, "try_number": tries,
-                              "seconds": _seconds(start, end), "start": str(start)})
-    dags.sort(key=lambda d: d["start"])
-    tasks.sort(key=lambda t: t["start"])
+                "WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)):
+                own.append({"dag_id": dag_id, "task_id": task_id, "state": state, "try_number": tries,
+                            "seconds": _seconds(start, end), "_start": _ts(start), "_end": _ts(end)})
+            # dag.test() stamps the DagRun's start with its logical date, so a DAG's wall time is
+            # taken from its tasks: first start to last end.
+            starts = [t["_start"] for t in own if t["_start"]]
+            ends = [t["_end"] for t in own if t["_end"]]
+            dags.append({"dag_id": dag_id, "run_id": run_id, "state": row[0] if row else None,
+                         "seconds": (max(ends) - min(starts)).total_seconds() if starts and ends else None,
+                         "_start": min(starts) if starts else None})
+            tasks.extend(own)
+    never = datetime.max.replace(tzinfo=UTC)
+    dags.sort(key=lambda d: d["_start"] or never)
+    tasks.sort(key=lambda t: t["_start"] or never)
+    for item in (*dags, *tasks):
+        start = item.pop("_start")
+        item.pop("_end", None)
+        item["start"] = start.isoformat() if start else None
     return {"dags": dags, "tasks": tasks}
 
 

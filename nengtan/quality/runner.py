@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import string
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -41,6 +42,7 @@ class CheckOutcome:
     routed_failures: list[dict[str, Any]] = field(default_factory=list)
     rules_checked: int = 0
     seconds: float = 0.0
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)  # suite -> sql_s, gx_s
 
     @property
     def ok(self) -> bool:
@@ -50,6 +52,7 @@ class CheckOutcome:
         return {
             "run_id": self.run_id, "stage": self.stage, "day": self.day.isoformat(),
             "ok": self.ok, "rules_checked": self.rules_checked, "seconds": round(self.seconds, 3),
+            "timings": self.timings,
             "blocking_failures": self.blocking_failures, "routed_failures": self.routed_failures,
         }
 
@@ -201,7 +204,9 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, stage:
     rec = _Recorder(run_id, stage, day, qcfg)
     params = qcfg.params() | {"day": day, "run_id": run_id}
     rules_checked = 0
+    timings: dict[str, dict[str, float]] = {}
     for suite in suites:
+        t0 = time.perf_counter()
         missing = _tables_missing(con, suite.requires)
         if missing:
             rec.suite_error(suite, f"missing tables {', '.join(missing)}")
@@ -212,6 +217,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, stage:
             log.exception("suite %s failed in SQL", suite.name)
             rec.suite_error(suite, f"{type(exc).__name__}: {exc}")
             continue
+        t_sql = time.perf_counter() - t0
         frame = _numeric_frame(frame.reset_index(drop=True))
         frame[ROW_KEY] = range(len(frame))
         frame.index = frame[ROW_KEY]
@@ -223,15 +229,18 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, stage:
         expectations = [rule.expectation(session.gx, qcfg) for rule in suite.rules]
         outcomes = session.validate(f"{stage}_{suite.name}_{run_id}", frame.reset_index(drop=True),
                                     expectations, [ROW_KEY])
+        t_gx = time.perf_counter() - t0 - t_sql
         for rule, outcome in zip(suite.rules, outcomes, strict=True):
             keys = [int(item[ROW_KEY]) for item in outcome.failed_ids]
             rec.rule_result(suite, rule, frame, outcome.success, outcome.element_count, keys)
+        timings[suite.name] = {"rows": len(frame), "sql_s": round(t_sql, 3), "gx_s": round(t_gx, 3)}
     try:
         session.build_docs()
     except Exception:  # docs are for humans; never lose the results over them
         log.exception("building GX Data Docs under %s failed", qcfg.data_docs_dir)
     replace_results(con, rec.rows, run_id=run_id, stage=stage, day=day)
-    outcome = CheckOutcome(run_id=run_id, stage=stage, day=day, rules_checked=rules_checked)
+    outcome = CheckOutcome(run_id=run_id, stage=stage, day=day, rules_checked=rules_checked,
+                           timings=timings)
     for row in rec.rows:
         if row["is_summary"] or row["passed"]:
             continue

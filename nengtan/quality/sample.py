@@ -53,7 +53,7 @@ PLANTED_BLOCKING = [
 ]
 
 
-def _meter_daily(day: date, faults: bool, history_days: int = 40, negative: bool = False) -> pd.DataFrame:
+def _meter_daily(day: date, faults: bool, history_days: int = 50, negative: bool = False) -> pd.DataFrame:
     rng = np.random.default_rng(7)
     park_of = {e[0]: e[1] for e in ENTERPRISES}
     rows = []

@@ -72,7 +72,7 @@ def render_chart(chart: Chart, language: str) -> bytes:
         elif chart.kind == "ranking":
             items = list(reversed(chart.data["items"]))
             labels = [(zh if lang == "zh" else en) or code for code, zh, en, _ in items]
-            ax.barh([lb[:16] for lb in labels], [v or 0 for *_, v in items], color="#1565c0")
+            ax.barh([lb[:30] for lb in labels], [v or 0 for *_, v in items], color="#1565c0")
             ax.set_xlabel(t("chart.tce", lang))
             ax.tick_params(axis="y", labelsize=7)
         else:

@@ -574,7 +574,7 @@ def _summary(m: Marts, kind: str, entity_id: str, name_zh: str, name_en: str, em
               Chart("warnings", "chart.warnings", {"items": grid})]
     return Report(
         kind=kind, entity_id=entity_id, name_zh=name_zh, name_en=name_en, month=month, contact_email=email,
-        info=[("meta.entity", f"{entity_id} {name_zh}".strip()), ("meta.month", month)],
+        info=[("meta.entity", entity_id), ("meta.month", month)],
         tables=[totals, intensity_table(cur, ytd), budget_table(warn), rank, warned_tbl],
         charts=charts,
     )

@@ -25,21 +25,21 @@ LABELS: dict[str, tuple[str, str]] = {
                             "Rendered from a frozen data snapshot; re-rendering it gives the same figures."),
     # sections
     "sec.info": ("基本情况", "General information"),
-    "sec.energy": ("一、分品种能源消费（实物量与折标量）", "1. Energy consumption by type (physical units and tce)"),
-    "sec.carbon": ("二、二氧化碳排放（按范围）", "2. CO2 emissions by scope"),
-    "sec.intensity": ("三、能耗强度与碳排放强度", "3. Energy and carbon intensity"),
-    "sec.budget": ("四、年度累计与双控目标预警", "4. Year to date against budget and warning level"),
-    "sec.gaps": ("五、申报量与计量量差异", "5. Declared vs metered gaps"),
-    "sec.certificates": ("六、绿证抵扣", "6. Green certificates claimed"),
-    "sec.completeness": ("七、数据完整率", "7. Data completeness"),
-    "sec.factors_applied": ("八、本月实际采用的折标系数与排放因子", "8. Factors applied this month"),
-    "sec.factors": ("九、因子版本及来源", "9. Factor versions and their sources"),
+    "sec.energy": ("分品种能源消费（实物量与折标量）", "Energy consumption by type (physical units and tce)"),
+    "sec.carbon": ("二氧化碳排放（按范围）", "CO2 emissions by scope"),
+    "sec.intensity": ("能耗强度与碳排放强度", "Energy and carbon intensity"),
+    "sec.budget": ("年度累计与双控目标预警", "Year to date against budget and warning level"),
+    "sec.gaps": ("申报量与计量量差异", "Declared vs metered gaps"),
+    "sec.certificates": ("绿证抵扣", "Green certificates claimed"),
+    "sec.completeness": ("数据完整率", "Data completeness"),
+    "sec.factors_applied": ("本月实际采用的折标系数与排放因子", "Factors applied this month"),
+    "sec.factors": ("因子版本及来源", "Factor versions and their sources"),
     "sec.changes": ("更正说明（与上一版本相比的变化）", "Restatement: changes against the previous version"),
-    "sec.totals": ("一、能源消费与碳排放总量", "1. Energy and CO2 totals"),
-    "sec.ranking": ("三、企业排名（按本月综合能耗）", "3. Ranking of enterprises (by energy this month)"),
-    "sec.park_ranking": ("三、园区排名（按本月综合能耗）", "3. Ranking of parks (by energy this month)"),
-    "sec.warned": ("四、黄色及以上预警企业名单", "4. Enterprises at yellow or worse"),
-    "sec.charts": ("五、图表", "5. Charts"),
+    "sec.totals": ("能源消费与碳排放总量", "Energy and CO2 totals"),
+    "sec.ranking": ("企业排名（按本月综合能耗）", "Ranking of enterprises (by energy this month)"),
+    "sec.park_ranking": ("园区排名（按本月综合能耗）", "Ranking of parks (by energy this month)"),
+    "sec.warned": ("黄色及以上预警企业名单", "Enterprises at yellow or worse"),
+    "sec.charts": ("图表", "Charts"),
     # columns
     "col.energy_type": ("能源品种", "Energy type"),
     "col.unit": ("计量单位", "Unit"),
@@ -133,6 +133,16 @@ LABELS: dict[str, tuple[str, str]] = {
                   "snapshot {snapshot}).\n{changes}\nSent automatically by the Nengtan platform."),
     "mail.changes": ("本版为更正版，更正内容见报告“更正说明”部分。", "This version is a restatement; see its section on changes."),
 }
+
+
+ZH_NUMERALS = "一二三四五六七八九十"
+
+
+def numbered(n: int, text: str, language: str) -> str:
+    """Section heading with its number: 一、… in Chinese, 1. … in English."""
+    if language == "zh" and 1 <= n <= len(ZH_NUMERALS):
+        return f"{ZH_NUMERALS[n - 1]}、{text}"
+    return f"{n}. {text}"
 
 
 def t(key: str, language: str) -> str:

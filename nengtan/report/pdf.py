@@ -20,7 +20,7 @@ from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Tabl
 
 from nengtan.report.charts import render_chart
 from nengtan.report.figures import Cell, Label, Num, Report
-from nengtan.report.i18n import t
+from nengtan.report.i18n import numbered, t
 
 FONT = "STSong-Light"
 _registered = False
@@ -76,8 +76,14 @@ def render_pdf(report: Report, path: Path, *, language: str, version: int, snaps
                               ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
                               ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eeeeee"))]))
     story += [Paragraph(escape(t("sec.info", language)), styles["h2"]), info]
+    number = 0
     for table in report.tables:
-        story.append(Paragraph(escape(t(table.title, language)), styles["h2"]))
+        if table.key == "changes":  # a restatement's changes come first and carry no number
+            title = t(table.title, language)
+        else:
+            number += 1
+            title = numbered(number, t(table.title, language), language)
+        story.append(Paragraph(escape(title), styles["h2"]))
         header = [column_label(c, language) for c in table.columns]
         rows = [[cell_text(c, language) for c in row] for row in table.rows]
         if not rows:
@@ -98,7 +104,8 @@ def render_pdf(report: Report, path: Path, *, language: str, version: int, snaps
         if table.note:
             story.append(Paragraph(escape(t(table.note, language)), styles["body"]))
     if report.charts:
-        story.append(Paragraph(escape(t("sec.charts", language)), styles["h2"]))
+        story.append(Paragraph(escape(numbered(number + 1, t("sec.charts", language), language)),
+                               styles["h2"]))
         for chart in report.charts:
             png = render_chart(chart, language)
             story.append(Image(io.BytesIO(png), width=170 * mm, height=80 * mm))

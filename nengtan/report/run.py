@@ -56,7 +56,7 @@ def attach_changes(report: Report, changes: list[dict[str, Any]]) -> None:
             cells.append(Num(v, 4) if isinstance(v, int | float) else (Label(f"level.{v}", str(v)) if v else "—"))
         rows.append(cells)
         keys.append(c["figure"])
-    report.tables.append(Table("changes", "sec.changes", ["col.entity", "col.figure", "col.old", "col.new"],
+    report.tables.insert(0, Table("changes", "sec.changes", ["col.entity", "col.figure", "col.old", "col.new"],
                                rows, keys))
 
 
