@@ -79,6 +79,4 @@ SQLLAB_TIMEOUT = 120
 SUPERSET_WEBSERVER_TIMEOUT = 120
 ROW_LIMIT = 50000
 
-# Analysts land on the dashboard list.
-DEFAULT_HOME_PAGE = "/dashboard/list/"
 APP_NAME = "能碳双控 Nengtan"

@@ -10,8 +10,9 @@ month (declarations for a month arrive in the next one).
 - ``declared_vs_metered``: the largest |gap_pct_*| of the month (percent, as the mart
   stores it) within ``NENGTAN_DECLARED_TOLERANCE_PCT`` (default 5).
 - ``declaration_on_time``: every key energy user has a declaration for the previous
-  month once the deadline (``NENGTAN_DECLARATION_DEADLINE_DAY`` of the following
-  month, default 15th) has passed; reported each night until it arrives. Only months
+  month once the deadline day (``NENGTAN_DECLARATION_DEADLINE_DAY`` of the following
+  month, default 15th) is over, i.e. from the night of data day 15 on; reported each
+  night of that month until a submission arrives. Only months
   the warehouse holds from their first day are judged (a city whose data starts
   mid-month owes no declaration for that partial month).
 - ``certificate_single_claim``: a green certificate claimed more than once is reported
@@ -73,7 +74,7 @@ SELECT b.credit_code AS entity_id, b.credit_code, b.park_id, NULL::VARCHAR AS me
        ) AS declared_gap_detail,
        CASE WHEN b.key_energy_user AND b.covered
              AND b.month < CAST(date_trunc('month', CAST($day AS DATE)) AS DATE)
-             AND CAST($day AS DATE) > CAST(b.month + INTERVAL 1 MONTH AS DATE) + (CAST($deadline_day AS INTEGER) - 1)
+             AND CAST($day AS DATE) >= CAST(b.month + INTERVAL 1 MONTH AS DATE) + (CAST($deadline_day AS INTEGER) - 1)
             THEN d.first_submitted_at IS NOT NULL END AS declared_by_deadline,
        strftime(CAST(b.month + INTERVAL 1 MONTH AS DATE) + (CAST($deadline_day AS INTEGER) - 1), '%Y-%m-%d')
            AS deadline,
@@ -101,8 +102,8 @@ WITH relevant AS (
 SELECT c.owner_credit_code AS entity_id, c.owner_credit_code AS credit_code, e.park_id,
        NULL::VARCHAR AS meter_id, c.certificate_id, c.claimed_period AS period,
        c.claim_rank, c.counted, c.n_claims, c.all_holders,
-       CASE WHEN c.counted THEN '本次认领有效 / this claim counts'
-            ELSE '本次认领不计入 / this claim is not counted' END AS claim_status,
+       CASE WHEN c.counted THEN '本次认领有效' ELSE '本次认领不计入' END AS claim_status_zh,
+       CASE WHEN c.counted THEN 'this claim counts' ELSE 'this claim is not counted' END AS claim_status_en,
        e.contact_email AS recipient
 FROM claims c LEFT JOIN marts.dim_enterprises e ON e.credit_code = c.owner_credit_code
 ORDER BY c.certificate_id, c.claim_rank
@@ -159,8 +160,8 @@ SUITES = [
                 expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
                     column="n_claims", max_value=1),
                 expected="1",
-                what_zh="绿证 {certificate_id} 被重复认领 {observed} 次（持有方：{all_holders}），贵单位 {period} 的认领排序第 {claim_rank}：{claim_status}",
-                what_en="green certificate {certificate_id} claimed {observed} times (holders: {all_holders}); your {period} claim ranks {claim_rank}: {claim_status}",
+                what_zh="绿证 {certificate_id} 被重复认领 {observed} 次（持有方：{all_holders}），贵单位 {period} 的认领排序第 {claim_rank}：{claim_status_zh}",
+                what_en="green certificate {certificate_id} claimed {observed} times (holders: {all_holders}); your {period} claim ranks {claim_rank}: {claim_status_en}",
                 todo_zh="与绿证交易方核实归属，撤回无效认领",
                 todo_en="settle ownership with the other holder and withdraw the invalid claim",
             ),

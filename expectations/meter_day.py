@@ -50,6 +50,8 @@ WITH hist AS (
     FROM scored sc LEFT JOIN park_factor p USING (park_id)
 )
 SELECT s.meter_id AS entity_id, s.meter_id, s.credit_code, s.park_id, s.day, s.energy_type,
+       CASE s.energy_type WHEN 'electricity' THEN '电' WHEN 'natural_gas' THEN '天然气'
+            WHEN 'heat' THEN '热力' WHEN 'steam' THEN '蒸汽' ELSE s.energy_type END AS energy_type_zh,
        s.quantity, s.backwards_faults, coalesce(s.is_silent, false) AS is_silent,
        CASE WHEN NOT coalesce(s.is_silent, false)
             THEN CASE WHEN coalesce(s.in_service_intervals, 96) BETWEEN 1 AND 95
@@ -78,7 +80,7 @@ SUITES = [
                 expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
                     column="completeness", min_value=cfg.completeness_min),
                 expected=lambda cfg: f">= {cfg.completeness_min:.0%}", fmt="{:.1%}",
-                what_zh="电表 {meter_id}（{energy_type}）{day} 数据完整率 {observed}，要求 {expected}",
+                what_zh="表计 {meter_id}（{energy_type_zh}）{day} 数据完整率 {observed}，要求 {expected}",
                 what_en="meter {meter_id} ({energy_type}) on {day}: completeness {observed}, required {expected}",
                 todo_zh="检查采集网关与通信链路，补传缺失的 15 分钟数据",
                 todo_en="check the gateway and its link, and re-send the missing 15-minute readings",
@@ -89,7 +91,7 @@ SUITES = [
                 expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
                     column="backwards_faults", max_value=0),
                 expected="0", fmt="{:d}",
-                what_zh="电表 {meter_id} {day} 表码倒走（非翻转）{observed} 次，要求 {expected}",
+                what_zh="表计 {meter_id} {day} 表码倒走（非翻转）{observed} 次，要求 {expected}",
                 what_en="meter {meter_id} on {day}: register went backwards (not a rollover) {observed} times, required {expected}",
                 todo_zh="核对表计与倍率，必要时现场检查或更换表计",
                 todo_en="verify the meter and its multiplier; inspect or replace the meter if needed",
@@ -100,7 +102,7 @@ SUITES = [
                 expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeInSet(
                     column="is_silent", value_set=[False]),
                 expected="有数据 / reporting",
-                what_zh="电表 {meter_id}（{energy_type}）{day} 全天无数据（静默）",
+                what_zh="表计 {meter_id}（{energy_type_zh}）{day} 全天无数据（静默）",
                 what_en="meter {meter_id} ({energy_type}) sent no data on {day} (silent)",
                 todo_zh="检查表计供电、网关和通信，恢复上传",
                 todo_en="check the meter's power, gateway and link, and restore uploads",
@@ -113,7 +115,7 @@ SUITES = [
                 expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
                     column="robust_z", max_value=cfg.band_k),
                 expected="",
-                what_zh="电表 {meter_id}（{energy_type}）{day} 用量 {observed} 超出其近 28 天的合理区间 {expected}",
+                what_zh="表计 {meter_id}（{energy_type_zh}）{day} 用量 {observed} 超出其近 28 天的合理区间 {expected}",
                 what_en="meter {meter_id} ({energy_type}) on {day}: quantity {observed} outside its plausible 28-day band {expected}",
                 todo_zh="核实当日生产情况或表计/倍率是否异常，并说明原因",
                 todo_en="confirm the day's operations or check the meter/multiplier, and explain the value",

@@ -192,6 +192,21 @@ def _dbt_env(cfg: Settings) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def _release_dbt_duckdb() -> None:
+    """Close the DuckDB instance dbt-duckdb keeps per process, so that later connections to the
+    warehouse (e.g. read-only ones) in this process do not clash with its configuration."""
+    import gc
+
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    if env is not None:
+        env.close()
+    gc.collect()
+
+
 def run_dbt(args: list[str], *, cfg: Settings, dbt_vars: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run one dbt command in-process against the repo's project; raise TransformError on failure."""
     from dbt.cli.main import dbtRunner
@@ -208,7 +223,10 @@ def run_dbt(args: list[str], *, cfg: Settings, dbt_vars: dict[str, Any] | None =
     if dbt_vars:
         full += ["--vars", json.dumps(dbt_vars)]
     with _dbt_env(cfg):
-        res = dbtRunner().invoke(full)
+        try:
+            res = dbtRunner().invoke(full)
+        finally:
+            _release_dbt_duckdb()
     counts = {"models": 0, "tests_passed": 0, "tests_failed": 0, "seeds": 0, "unit_tests": 0}
     failures: list[str] = []
     for r in getattr(res.result, "results", None) or []:

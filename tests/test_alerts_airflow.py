@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import email
 import socket
-from datetime import datetime
+from datetime import date
 from email import policy
 
 import pytest
@@ -48,6 +48,7 @@ def test_failed_task_mails_oncall_from_a_real_dagrun(inbox) -> None:
     from airflow.sdk import DAG
 
     from nengtan.alerts import on_task_failure
+    from nengtan.dag_support import START_DATE, logical_date_for
     from nengtan.orchestrate import prepare_airflow
 
     prepare_airflow()
@@ -55,9 +56,9 @@ def test_failed_task_mails_oncall_from_a_real_dagrun(inbox) -> None:
     def boom() -> None:
         raise RuntimeError("planted failure: dbt build exploded")
 
-    with DAG("nengtan_alert_probe", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+    with DAG("nengtan_alert_probe", schedule=None, start_date=START_DATE, catchup=False) as dag:
         PythonOperator(task_id="explode", python_callable=boom, retries=0, on_failure_callback=on_task_failure)
-    run = dag.test(logical_date=datetime(2026, 3, 21, 2))
+    run = dag.test(logical_date=logical_date_for(date(2026, 3, 20)))
     assert str(getattr(run.state, "value", run.state)) == "failed"
     mails = [(r, m) for r, m in inbox.messages if "oncall@ops.example.com" in r]
     assert len(mails) == 1

@@ -351,3 +351,15 @@ def test_restatement_is_explicit_and_recorded(city):
         assert rows == [(A, date(2026, 3, 1), "grid factor review", "restate-1", JIANGSU_2023, JIANGSU_2023)]
         assert query(con, f"select applied_reason from marts.factor_applied where credit_code = '{A}'") == \
             [("restatement",)]
+
+
+def test_warehouse_is_released_after_transform(city):
+    """dbt-duckdb keeps a DuckDB instance per process; the transform closes it, so a read-only
+    connection with another configuration can open the warehouse right after."""
+    import duckdb
+
+    con = duckdb.connect(str(city[0].warehouse_db), read_only=True)
+    try:
+        assert con.execute("select count(*) from marts.enterprise_carbon_monthly").fetchone()[0] == 3
+    finally:
+        con.close()

@@ -47,7 +47,8 @@ def test_each_planted_fault_is_caught_by_its_rule_and_routed_to_its_owner(tmp_pa
                                   WHERE is_summary AND stage = 'marts'""").fetchall())
     assert summary["meter_not_silent"] == "2/9"
     assert summary["certificate_counted_once"] == "0/2"
-    assert (data_dir / "data_docs" / "index.html").exists()
+    index = data_dir / "data_docs" / "marts" / "index.html"
+    assert index.exists() and "meter_day" in index.read_text(encoding="utf-8")
 
 
 def test_blocking_failures_are_visible_in_the_outcome(tmp_path, data_dir):

@@ -197,6 +197,12 @@ def test_a_late_correction_becomes_version_2_and_v1_is_untouched(cfg, v1) -> Non
                 "FROM marts.enterprise_carbon_monthly WHERE month = DATE '2026-03-01'")
     con.close()
     assert run_monthly_report(MONTH, run_id="test-april", send=False, cfg=cfg)["version"] == 1
+    # nor does a new contact address: no figure changes, so no new version
+    con = duckdb.connect(str(cfg.serving_db))
+    con.execute("UPDATE marts.dim_enterprises SET contact_email = 'new@ent.example' WHERE credit_code = ?", [code])
+    con.close()
+    same = run_monthly_report(MONTH, run_id="test-contact", send=False, cfg=cfg)
+    assert (same["version"], same["changed"], same["snapshot_id"]) == (1, False, v1["snapshot_id"])
     # the restatement: a corrected March figure lands in the serving copy
     con = duckdb.connect(str(cfg.serving_db))
     con.execute("UPDATE marts.enterprise_carbon_monthly SET energy_tce = energy_tce + 12.5 "

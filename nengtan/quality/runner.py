@@ -200,7 +200,8 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, stage:
     started = datetime.now()
     qcfg = quality_config(cfg)
     suites = load_suites(stage)
-    session = GxSession(qcfg.data_docs_dir)
+    # one Data Docs site per stage: <data_docs_dir>/<stage>/index.html shows the latest run
+    session = GxSession(qcfg.data_docs_dir / stage)
     rec = _Recorder(run_id, stage, day, qcfg)
     params = qcfg.params() | {"day": day, "run_id": run_id}
     rules_checked = 0

@@ -142,40 +142,48 @@ def run_monthly_report(month: str, *, run_id: str, language: str = "zh", send: b
     snap = freeze_snapshot(month, cfg)
     reports = load_reports(snap.path, month, cfg)
     prev = archive.latest(month, cfg)
-    changed = False
     changes: list[dict[str, Any]] = []
-    if prev is not None and prev[2]["snapshot_id"] == snap.snapshot_id:
+    snapshot_id = snap.snapshot_id
+    if prev is not None and prev[2]["snapshot_id"] != snap.snapshot_id:
+        old_reports = load_reports(find_snapshot(month, prev[2]["snapshot_id"], cfg), month, cfg)
+        changes = diff_figures(old_reports, reports)
+        if not changes:
+            # Other rows differ (a contact address, a column no report shows) but no figure
+            # does: no restatement; the archived version and its snapshot stay current.
+            log.info("snapshot %s of %s differs from v%s's but no figure changed", snap.snapshot_id[:12], month,
+                     prev[0])
+            reports, snapshot_id = old_reports, prev[2]["snapshot_id"]
+    if prev is not None and prev[2]["snapshot_id"] == snapshot_id:
+        changed = False
         version, version_dir, manifest = prev
         if language not in {f.get("language") for f in manifest["files"]}:
             # Same figures, another language: added beside the existing files of this version.
             for report in reports:
                 attach_changes(report, _stored_changes(version_dir))
             rendered = render_reports(reports, version_dir, language=language, version=version,
-                                      snapshot_id=snap.snapshot_id)
-            manifest["files"] += _entries(version_dir, rendered, language, snap.snapshot_id, version, run_id)
+                                      snapshot_id=snapshot_id)
+            manifest["files"] += _entries(version_dir, rendered, language, snapshot_id, version, run_id)
             archive.write_manifest(version_dir, manifest)
     else:
+        changed = True
         version = prev[0] + 1 if prev else 1
         staging = archive.staging_dir(month, version, cfg)
-        manifest = archive.new_manifest(month, version, snap.snapshot_id, run_id, prev[2] if prev else None)
+        manifest = archive.new_manifest(month, version, snapshot_id, run_id, prev[2] if prev else None)
         if prev is not None:
-            old_reports = load_reports(find_snapshot(month, prev[2]["snapshot_id"], cfg), month, cfg)
-            changes = diff_figures(old_reports, reports)
             for report in reports:
                 attach_changes(report, changes)
             for path in _write_changes(staging, changes):
-                manifest["files"].append(archive.file_entry(staging, path, snapshot_id=snap.snapshot_id,
+                manifest["files"].append(archive.file_entry(staging, path, snapshot_id=snapshot_id,
                                                             version=version, run_id=run_id, kind="changes"))
-        rendered = render_reports(reports, staging, language=language, version=version, snapshot_id=snap.snapshot_id)
-        manifest["files"] += _entries(staging, rendered, language, snap.snapshot_id, version, run_id)
+        rendered = render_reports(reports, staging, language=language, version=version, snapshot_id=snapshot_id)
+        manifest["files"] += _entries(staging, rendered, language, snapshot_id, version, run_id)
         archive.write_manifest(staging, manifest)
         version_dir = archive.commit_version(staging, month, version, cfg)
-        changed = True
     sent = _send(version_dir, manifest, reports, language, changed) if send else {}
     files = [str(version_dir / f["file"]) for f in manifest["files"]]
-    log.info("monthly report %s v%s (%s): %d files, changed=%s", month, version, snap.snapshot_id[:12],
+    log.info("monthly report %s v%s (%s): %d files, changed=%s", month, version, snapshot_id[:12],
              len(files), changed)
-    return {"month": month, "version": version, "snapshot_id": snap.snapshot_id, "files": files,
+    return {"month": month, "version": version, "snapshot_id": snapshot_id, "files": files,
             "changed": changed, "changes": len(changes), "sent": sent, "dir": str(version_dir)}
 
 

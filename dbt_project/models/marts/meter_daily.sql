@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='table') }}
 -- Per meter and day in service: consumption, completeness, faults and silence (no reading that day).
 select
     d.meter_id,
