@@ -44,26 +44,17 @@ def inbox(monkeypatch):
 
 
 def test_failed_task_mails_oncall_from_a_real_dagrun(inbox) -> None:
-    from airflow.providers.standard.operators.python import PythonOperator
-    from airflow.sdk import DAG
-
-    from nengtan.alerts import on_task_failure
-    from nengtan.dag_support import START_DATE, logical_date_for
-    from nengtan.orchestrate import prepare_airflow
+    """A real DAG of the project, run for a night it cannot parse: its tasks fail and the
+    DAG's on_failure_callback (nengtan.dag_support -> on_task_failure) mails on-call."""
+    from nengtan.orchestrate import prepare_airflow, run_dag
 
     prepare_airflow()
-
-    def boom() -> None:
-        raise RuntimeError("planted failure: dbt build exploded")
-
-    with DAG("nengtan_alert_probe", schedule=None, start_date=START_DATE, catchup=False) as dag:
-        PythonOperator(task_id="explode", python_callable=boom, retries=0, on_failure_callback=on_task_failure)
-    run = dag.test(logical_date=logical_date_for(date(2026, 3, 20)))
-    assert str(getattr(run.state, "value", run.state)) == "failed"
-    mails = [(r, m) for r, m in inbox.messages if "oncall@ops.example.com" in r]
-    assert len(mails) == 1
-    msg = mails[0][1]
-    assert msg["Subject"] == "[Nengtan] Pipeline task failed: nengtan_alert_probe.explode"
-    body = msg.get_body(preferencelist=("plain",)).get_content()
-    assert "planted failure: dbt build exploded" in body
-    assert run.run_id in body and "Try: 1" in body
+    state = run_dag("nengtan_checks_publish", day=date(2026, 3, 20), conf={"day": "not-a-day"})
+    assert state == "failed"
+    mails = {m["Subject"]: m for r, m in inbox.messages if r == ["oncall@ops.example.com"]}
+    subject = "[Nengtan] Pipeline task failed: nengtan_checks_publish.check_marts"
+    assert subject in mails, sorted(mails)
+    body = mails[subject].get_body(preferencelist=("plain",)).get_content()
+    assert "Task: check_marts" in body and "DAG: nengtan_checks_publish" in body
+    assert "not-a-day" in body  # the exception
+    assert "Run: manual__" in body and "Try: " in body

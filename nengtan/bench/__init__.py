@@ -134,7 +134,11 @@ def _history(profile: Profile, landing: Path, work: Path, progress: Callable[[st
     untimed catch-up night of day N-1 (it loads every file up to N-1), then night N timed."""
     from nengtan.bench.night import run_night
 
-    root = city_root if city_night is not None else _fresh_root(landing, work / "history-data", profile)
+    if city_night is not None:
+        root = city_root
+    else:  # keep a failed city night's root (and its log) for inspection
+        data = work / ("history-rerun-data" if profile.history_is_city else "history-data")
+        root = _fresh_root(landing, data, profile)
     nights, bulk = [], []
     done_through = 0
     for n in profile.history_nights:

@@ -45,6 +45,19 @@ cross join open_month as o
 {% if is_incremental() %}
 left join {{ this }} as t on m.credit_code = t.credit_code and m.month = t.month
 where t.credit_code is null
-    or m.month >= o.month
     or {{ restate_predicate('m.credit_code', 'm.month') }}
+    -- the open month follows newer factor rows, and is rewritten only when they differ (reruns change nothing)
+    or (
+        m.month >= o.month
+        and (
+            t.tce_basis is distinct from s.tce_basis
+            or t.electricity_kgce_per_kwh is distinct from s.electricity_kgce_per_kwh
+            or t.grid_location_data_year is distinct from s.grid_location_data_year
+            or t.grid_location_factor is distinct from s.grid_location_factor
+            or t.grid_market_data_year is distinct from s.grid_market_data_year
+            or t.grid_market_factor is distinct from s.grid_market_factor
+            or t.heat_co2_t_per_gj is distinct from s.heat_co2_t_per_gj
+            or t.steam_gj_per_t is distinct from s.steam_gj_per_t
+        )
+    )
 {% endif %}
