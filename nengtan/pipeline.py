@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from nengtan.config import settings
+from nengtan.crashpoints import arm_loader, crash_point
 from nengtan.warehouse import warehouse
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ def load_source(source: str, day: date, run_id: str) -> dict[str, Any]:
     cfg.ensure_dirs()
     loader = getattr(ingest, LOADERS[source])
     started = datetime.now(UTC).replace(tzinfo=None)
+    if source == "meter_readings":
+        arm_loader()
     with warehouse(cfg) as con:
         summary = loader(con, cfg.landing, run_id) if source == "registry" else loader(con, cfg.landing, day, run_id)
         result = summary.as_dict()
@@ -61,6 +64,8 @@ def check_stage(stage: str, day: date, run_id: str) -> dict[str, Any]:
 
     with warehouse() as con:
         outcome = run_checks(con, run_id=run_id, day=day, stage=stage)
+    if stage == "marts":
+        crash_point("checks")
     return outcome.as_dict()
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from nengtan.config import Settings, settings
+from nengtan.crashpoints import crash_point
 from nengtan.warehouse import sql_string
 
 PUBLISHED_SCHEMAS = ("marts", "quality")
@@ -60,6 +61,7 @@ def publish(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, cfg: Sett
     finally:
         con.execute("DETACH serving_new")
     _fsync(tmp)
+    crash_point("publish")
     os.replace(tmp, cfg.serving_db)
     _fsync(cfg.serving_dir)
     return {"serving_db": str(cfg.serving_db), "tables": counts, "run_id": run_id, "day": day.isoformat()}

@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 
 from nengtan.config import REPO_ROOT, Settings, settings
+from nengtan.crashpoints import crash_point
 from nengtan.warehouse import warehouse
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -280,6 +281,7 @@ def _transform(run_id: str, *, full_refresh: bool, cfg: Settings | None, restate
                 [run_id, started_at, datetime.now(UTC).replace(tzinfo=None), str(exc)[:4000]],
             )
         raise
+    crash_point("transform")  # marts rebuilt, files not yet marked: the rerun must redo the same scope
     with warehouse(cfg) as con:
         if file_ids:
             con.execute("create or replace temp table done (file_id varchar)")

@@ -306,7 +306,7 @@ def snapshot(cfg) -> dict[str, list[tuple]]:
     tables = ["intermediate.int_meter_readings", "intermediate.int_meter_intervals", "marts.meter_daily",
               "marts.enterprise_energy_daily", "marts.enterprise_carbon_monthly", "marts.park_carbon_monthly",
               "marts.city_carbon_monthly", "marts.dual_control_warnings"]
-    drop = {"file_id", "source_line"}
+    drop = {"file_id", "source_line", "built_run_id"}
     out = {}
     with warehouse(cfg) as con:
         for t in tables:

@@ -7,32 +7,10 @@ import duckdb
 
 from nengtan.orchestrate import run_night
 from tests.conftest import CITY_LAST_DAY
+from tests.digests import table_digest
 
 MARTS = ("enterprise_energy_daily", "enterprise_carbon_monthly", "park_carbon_monthly",
          "city_carbon_monthly", "dual_control_warnings")
-
-
-def _table_digest(db, schemas=("raw", "marts")) -> dict[str, tuple]:
-    """Row count and an order-independent content hash of every table, ignoring columns
-    that only say which run wrote a row or when."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        out = {}
-        for schema, table in con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_schema IN (SELECT unnest(?)) AND table_type = 'BASE TABLE' ORDER BY 1, 2",
-            [list(schemas)],
-        ).fetchall():
-            cols = [c for (c,) in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-                "AND column_name NOT IN ('run_id', 'loaded_at', 'quarantined_at', 'transformed_run_id', "
-                "'built_run_id', 'built_at') ORDER BY ordinal_position", [schema, table]).fetchall()]
-            sel = ", ".join(f'"{c}"' for c in cols)
-            out[f"{schema}.{table}"] = con.execute(
-                f'SELECT count(*), sum(hash(({sel}))) FROM "{schema}"."{table}"').fetchone()
-        return out
-    finally:
-        con.close()
 
 
 def test_night_publishes_the_marts(published_city) -> None:
@@ -67,7 +45,7 @@ def test_every_row_is_loaded_or_quarantined(published_city) -> None:
 
 
 def test_rerunning_the_night_changes_nothing(published_city) -> None:
-    before = _table_digest(published_city.warehouse_db)
+    before = table_digest(published_city.warehouse_db)
     assert run_night(CITY_LAST_DAY)
-    after = _table_digest(published_city.warehouse_db)
+    after = table_digest(published_city.warehouse_db)
     assert before == after

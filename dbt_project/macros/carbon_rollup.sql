@@ -36,6 +36,7 @@ select
     cast(sum(co2_t) over (
         partition by {{ id_name }}, {{ dbt.date_trunc('year', 'month') }} order by month
         rows between unbounded preceding and current row
-    ) as decimal(38, 6)) as ytd_co2_t
+    ) as decimal(38, 6)) as ytd_co2_t,
+    cast('{{ var("run_id") }}' as {{ dbt.type_string() }}) as built_run_id
 from summed
 {%- endmacro %}

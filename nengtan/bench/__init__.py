@@ -129,7 +129,7 @@ def _fresh_root(landing: Path, data: Path, profile: Profile):
 
 
 def _history(profile: Profile, landing: Path, work: Path, progress: Callable[[str], None],
-             city_night: dict[str, Any] | None, city_root: Any) -> Any:
+             city_night: dict[str, Any] | None, city_root: Any, partial: dict[str, Any]) -> Any:
     """Nights N of the history city on one warehouse: night 1, then for each further N an
     untimed catch-up night of day N-1 (it loads every file up to N-1), then night N timed."""
     from nengtan.bench.night import run_night
@@ -139,7 +139,9 @@ def _history(profile: Profile, landing: Path, work: Path, progress: Callable[[st
     else:  # keep a failed city night's root (and its log) for inspection
         data = work / ("history-rerun-data" if profile.history_is_city else "history-data")
         root = _fresh_root(landing, data, profile)
-    nights, bulk = [], []
+    partial["root"] = root
+    nights: list[dict[str, Any]] = partial.setdefault("nights", [])  # kept if a later night fails
+    bulk: list[dict[str, Any]] = partial.setdefault("catch_up", [])
     done_through = 0
     for n in profile.history_nights:
         if n - 1 > done_through:
@@ -157,13 +159,12 @@ def _history(profile: Profile, landing: Path, work: Path, progress: Callable[[st
             progress(f"[bench] history: night {n} ({day})")
             r = run_night(root, day, f"history-{n}", profile.timeout)
         r["n"] = n
+        first = (nights[0] if nights else r)["wall_seconds"]
+        r["ratio_to_night_1"] = r["wall_seconds"] / first if first else None
         nights.append(r)
         done_through = n
         if not r["ok"]:
             raise RuntimeError(f"history night {n} ({day}) failed:\n{r.get('error', '')}")
-    first = nights[0]["wall_seconds"]
-    for r in nights:
-        r["ratio_to_night_1"] = r["wall_seconds"] / first if first else None
     return {"nights": nights, "catch_up": bulk, "root": root}
 
 
@@ -226,21 +227,27 @@ def run(profile: Profile, *, work: Path | None = None, progress: Callable[[str],
         report, "history_city", progress,
         lambda: _generate(hist_landing, profile, profile.history_enterprises, hist_days, progress))
     history = None
+    root = None
     if hist_city:
         if not profile.history_is_city:
             report["history_city"] = hist_city
         reuse = profile.history_is_city and night is not None and night.get("ok")
+        partial: dict[str, Any] = {}
         history = _section(report, "history", progress, lambda: _history(
-            profile, hist_landing, work, progress, night if reuse else None, roots.get("city")))
+            profile, hist_landing, work, progress, night if reuse else None, roots.get("city"), partial))
+        root = partial.pop("root", None)
+        if history is None and "history" in report:
+            report["history"].update(partial)  # the nights measured before the failure
     if history:
-        root = history.pop("root")
+        history.pop("root")
         label = ("the same city" if profile.history_is_city else
                  f"reduced city: {hist_city.get('enterprises'):,} enterprises, {hist_city.get('meters'):,} meters")
         report["history"] = {"city": label, **history}
         report["backfill"] = _backfill(report, history, hist_city)
         _checkpoint(report)
 
-        # 5. chart latency on a year of the city (replicated serving copy)
+    # 5. chart latency on the history city's serving copy (a year when the history got there)
+    if hist_city and root is not None:
         if not profile.superset:
             report["charts"] = {"status": "skipped: disabled in this profile"}
         elif not root.serving_db.exists():
@@ -251,7 +258,8 @@ def run(profile: Profile, *, work: Path | None = None, progress: Callable[[str],
             charts = _section(report, "charts", progress, lambda: measure_charts(
                 root.serving_db, work / "serving-data", profile.enterprises, profile.chart_repeats, hist_landing))
             if charts:
-                charts["note"] = (f"serving copy = {hist_days} days of the history city with enterprise rows "
+                charts["note"] = (f"serving copy = the history city's last published night ({_published(root)}, "
+                                  f"of {hist_days} days planned) with enterprise rows "
                                   f"replicated to {profile.enterprises:,} enterprises by SQL (new credit codes per "
                                   "copy); uncached (force=true) chart-data requests")
                 report["charts"] = charts
@@ -263,6 +271,20 @@ def run(profile: Profile, *, work: Path | None = None, progress: Callable[[str],
     _write(report, out_dir)
     (out_dir / f"running-{profile.name}.json").unlink(missing_ok=True)
     return report
+
+
+def _published(root: Any) -> str:
+    """Which night the serving copy holds (meta.publication), for the chart note."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(root.serving_db), read_only=True)
+        try:
+            return f"day {con.execute('SELECT max(data_day) FROM meta.publication').fetchone()[0]}"
+        finally:
+            con.close()
+    except duckdb.Error:
+        return "day unknown"
 
 
 def _backfill(report: dict[str, Any], history: dict[str, Any], hist_city: dict[str, Any]) -> dict[str, Any]:

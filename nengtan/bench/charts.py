@@ -31,6 +31,7 @@ def replicate_serving(src: Path, dst: Path, target_enterprises: int) -> dict[str
     shutil.copyfile(src, dst)
     con = duckdb.connect(str(dst))
     try:
+        con.execute("SET enable_progress_bar = false")
         cols = con.execute(
             "SELECT c.table_schema, c.table_name, list(c.column_name ORDER BY c.ordinal_position) "
             "FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name) "

@@ -116,6 +116,7 @@ def run_floor(landing: Path, day: date, *, memory_limit: str, tmp: Path, threads
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         con.execute("SET TimeZone = 'Asia/Shanghai'")
+        con.execute("SET enable_progress_bar = false")
         started = time.perf_counter()
         readable, transcoded = transcode_legacy(files, tmp)
         t_sql = time.perf_counter()

@@ -19,7 +19,13 @@ def _status(part: dict[str, Any] | None) -> str | None:
     if not part:
         return "not run"
     st = part.get("status")
-    return st if st and st != "ok" else None
+    if not st or st == "ok":
+        return None
+    lines = [ln.strip() for ln in str(st).splitlines() if ln.strip()]
+    # the first line says what failed; the last non-trace line usually says why
+    causes = [ln for ln in lines[1:] if "Error:" in ln and not ln.startswith(("File ", "raise "))]
+    why = causes[-1] if causes else ""
+    return (lines[0] + (" … " + why if why else ""))[:200]
 
 
 def render_table(r: dict[str, Any]) -> str:
@@ -36,7 +42,10 @@ def render_table(r: dict[str, Any]) -> str:
     rows: list[tuple[str, str, str]] = []
 
     def add(name: str, value: Any, target: str = "") -> None:
-        rows.append((name, _s(value), target))
+        text = _s(value)
+        if len(text) > 40:  # a status or failure: keep the value column narrow
+            text, target = text.split(":", 1)[0], text
+        rows.append((name, text, target))
 
     city = r.get("city") or {}
     if _status(city):
@@ -76,10 +85,12 @@ def render_table(r: dict[str, Any]) -> str:
         add("history", _status(hist) or "not run")
     else:
         add("history measured on", hist.get("city"))
+    if hist:
         for n in hist.get("nights", []):
+            ratio = f"x{_s(n['ratio_to_night_1'])} of night 1" if n.get("ratio_to_night_1") else ""
+            last = n is hist["nights"][-1] and len(hist["nights"]) > 1 and not _status(hist)
             add(f"night {n['n']} after {n['n'] - 1} days of history (s)", n.get("wall_seconds"),
-                f"x{_s(n.get('ratio_to_night_1'))} of night 1" + ("; target ≤ 1.3" if n is hist["nights"][-1]
-                                                                  and len(hist["nights"]) > 1 else ""))
+                ratio + ("; target ≤ 1.3" if last else ""))
         for b in hist.get("catch_up", []):
             add(f"  catch-up night {b['day']} ({b.get('days_loaded')} days, untimed for ratios) (s)",
                 b.get("wall_seconds"), "ok" if b.get("ok") else "FAILED")
@@ -93,7 +104,7 @@ def render_table(r: dict[str, Any]) -> str:
 
     charts = r.get("charts") or {}
     if _status(charts):
-        add("dashboard chart-data queries", _status(charts)[:160])
+        add("dashboard chart-data queries", _status(charts))
     else:
         add(f"chart-data p50 / p95 (ms), {charts.get('charts')} charts x {charts.get('repeats')}",
             f"{_s(charts.get('p50_ms'))} / {_s(charts.get('p95_ms'))}", "target p95 < 1000")

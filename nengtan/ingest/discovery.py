@@ -52,11 +52,19 @@ def _is_data_file(entry: os.DirEntry[str]) -> bool:
     return entry.is_file() and not entry.name.startswith((".", "_"))
 
 
+def _inside(landing: Path, entry: os.DirEntry[str]) -> bool:
+    """A symlink may not lead out of the landing root (only symlinks can: scandir names have no '..')."""
+    if not entry.is_symlink():
+        return True
+    root = os.path.realpath(landing)
+    return os.path.realpath(entry.path).startswith(root.rstrip(os.sep) + os.sep)
+
+
 def _files_in(landing: Path, folder: Path, source: str, key: str | None) -> list[Candidate]:
     out = []
     with os.scandir(folder) as it:
         for entry in it:
-            if _is_data_file(entry):
+            if _is_data_file(entry) and _inside(landing, entry):
                 st = entry.stat()
                 out.append(Candidate(
                     source=source,
@@ -78,7 +86,7 @@ def partitioned(landing: Path, folder: str, source: str, kind: str, upto: str) -
     with os.scandir(root) as it:
         for entry in it:
             m = PARTITION_RE[kind].fullmatch(entry.name)
-            if entry.is_dir() and m and m.group(1) <= upto:
+            if entry.is_dir() and m and m.group(1) <= upto and _inside(landing, entry):
                 out.extend(_files_in(landing, Path(entry.path), source, m.group(1)))
     return out
 

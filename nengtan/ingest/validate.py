@@ -18,6 +18,9 @@ ISO_TS_RE = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d
 MONTH_RE = r"\d{4}-(0[1-9]|1[0-2])"
 YEAR_RE = r"\d{4}"
 CC_UDF = "nengtan_credit_code_reason"
+# A reason quotes the offending value; a line of megabytes must not make a megabyte reason (the
+# whole line is kept in raw_text). Longer reasons keep their head (column) and tail (cause).
+REASON_CAP = 600
 
 
 def ident(name: str) -> str:
@@ -142,6 +145,7 @@ def checked_sql(spec: SourceSpec, header: list[str]) -> str:
     case = "CASE\n    " + "\n    ".join(f"WHEN {c} THEN {r}" for c, r in whens) + "\n  END"
     outputs = [(_output(c), c.name) for c in spec.columns] + [(e, n) for n, e in spec.derived]
     out_sql = ",\n  ".join(f"CASE WHEN reason IS NULL THEN {e} END AS {ident('o_' + n)}" for e, n in outputs)
+    cap, half = REASON_CAP, REASON_CAP // 2
     return f"""
 CREATE OR REPLACE TEMP TABLE _ing_checked AS
 WITH v AS (
@@ -155,7 +159,9 @@ WITH v AS (
   SELECT *, {case} AS reason
   FROM p
 )
-SELECT line, CASE WHEN reason IS NOT NULL THEN raw_text END AS raw_text, reason,
+SELECT line, CASE WHEN reason IS NOT NULL THEN raw_text END AS raw_text,
+  CASE WHEN length(reason) > {cap} THEN left(reason, {half}) || ' [… ' || (length(reason) - {cap})
+       || ' characters cut …] ' || right(reason, {half}) ELSE reason END AS reason,
   {out_sql}
 FROM r
 """

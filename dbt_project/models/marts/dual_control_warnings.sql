@@ -122,6 +122,7 @@ select
     warning_level,
     label_zh,
     label_en,
-    colour
+    colour,
+    cast('{{ var("run_id") }}' as {{ dbt.type_string() }}) as built_run_id
 from leveled
 where pick = 1

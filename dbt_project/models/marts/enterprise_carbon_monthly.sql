@@ -105,7 +105,8 @@ select
     cast(t.gap_pct_steam as {{ type_double() }}) as gap_pct_steam,
     fa.grid_location_data_year,
     fa.grid_market_data_year,
-    fa.tce_basis
+    fa.tce_basis,
+    cast('{{ var("run_id") }}' as {{ dbt.type_string() }}) as built_run_id
 from totals as t
 inner join green as g on t.credit_code = g.credit_code and t.month = g.month
 left join {{ ref('stg_raw__enterprises') }} as e on t.credit_code = e.credit_code

@@ -14,7 +14,8 @@ select
     d.backwards_faults,
     d.rollovers,
     d.gateway_errors,
-    d.is_silent
+    d.is_silent,
+    d.built_run_id
 from {{ ref('int_meter_daily') }} as d
 inner join {{ ref('stg_raw__meters') }} as m on d.meter_id = m.meter_id
 left join {{ ref('stg_raw__enterprises') }} as e on m.credit_code = e.credit_code
