@@ -98,6 +98,8 @@ def serve_uis(cfg: Settings, password: str) -> int:
         "AIRFLOW__API__PORT": str(AIRFLOW_PORT),
         "AIRFLOW__API_AUTH__JWT_SECRET": _persistent_secret(airflow_home / ".jwt_secret"),
         "AIRFLOW__API__SECRET_KEY": _persistent_secret(airflow_home / ".api_secret"),
+        # `airflow standalone` starts its components as `airflow ...` from PATH.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     _say(f"starting Airflow (standalone) on http://localhost:{AIRFLOW_PORT} — log: {logs / 'airflow-standalone.log'}")
     with open(logs / "airflow-standalone.log", "ab") as out:
@@ -154,6 +156,8 @@ def serve_uis(cfg: Settings, password: str) -> int:
 
 def main(*, serve: bool = True, enterprises: int = 200, days: int = 90) -> int:
     os.environ["NENGTAN_DEMO"] = "1"
+    # Progress lines, not Airflow's per-task chatter (task logs stay in the Airflow UI and log folder).
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     cfg = settings()
     cfg.ensure_dirs()
     started = time.monotonic()
