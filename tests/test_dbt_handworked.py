@@ -158,7 +158,7 @@ def seed_others(raw: Raw) -> None:
                     [(c, o, t, fid, LANDED, n + 2) for n, (c, o, t) in enumerate(certs)])
     fid = raw.file("targets", LANDED, 3)
     con.executemany("insert into raw.targets values (?, ?, 2026, ?, ?, ?, ?, ?, ?, ?)", [
-        ("city", "WX", D(40), D(120), D("0.2"), D("0.5"), fid, LANDED, 2),
+        ("city", "320200", D(40), D(120), D("0.2"), D("0.5"), fid, LANDED, 2),
         ("park", "P01", D(20), D(50), D("0.01"), D("0.05"), fid, LANDED, 3),
         ("enterprise", A, D("12.5"), D(60), D("0.02"), D("0.1"), fid, LANDED, 4)])
 
@@ -274,7 +274,7 @@ def test_marts_equal_hand_computation(city):
                     select park_id, month, sum({col}) s from marts.enterprise_carbon_monthly group by all
                 ) e using (park_id, month) where p.{col} <> e.s""")[0][0] == 0
             city, parks = query(con, f"""select (select {col} from marts.city_carbon_monthly
-                where city_id = 'WX' and month = date '2026-03-01'),
+                where city_id = '320200' and month = date '2026-03-01'),
                 (select sum({col}) from marts.park_carbon_monthly where month = date '2026-03-01')""")[0]
             assert city == parks
         p01 = query(con, "select energy_tce, ytd_energy_tce from marts.park_carbon_monthly where park_id='P01'")

@@ -247,6 +247,12 @@ DECL_ROWS = [
     (f"{CC1},2026-02,S1,2026-03-01T09:00:00+08:00,unicorns,1,t", "item 'unicorns' is not one of"),
     (f"{CC1},2026-02,S1,2026-03-01T09:00:00+08:00,diesel,lots,t", "quantity 'lots' is not a number"),
     ("12345,2026-02,S1,2026-03-01T09:00:00+08:00,diesel,1,t", "credit_code: credit code '12345' has 5"),
+    # Chinese unit names on the forms are the same units: accepted, stored canonical.
+    (f"{CC1},2026-02,S1,2026-03-01T09:00:00+08:00,value_added,523.75,万元", None),
+    (f"{CC1},2026-02,S1,2026-03-01T09:00:00+08:00,natural_gas,88,立方米", None),
+    (f"{CC1},2026-02,S1,2026-03-01T09:00:00+08:00,diesel,2,吨", None),
+    (f"{CC1},2026-02,S1,2026-03-01T09:00:00+08:00,raw_coal,2,万元",
+     "unit '万元' does not match item 'raw_coal' (expected 't')"),
 ]
 
 
@@ -262,8 +268,9 @@ def test_declaration_rules_csv(env) -> None:
             assert i + 2 not in q
         else:
             assert expected in q[i + 2]
-    assert con.execute("SELECT item, quantity, unit, submitted_at FROM raw.declarations ORDER BY source_line"
-                       ).fetchall()[1][2] == "台"
+    stored = con.execute("SELECT item, unit FROM raw.declarations ORDER BY source_line").fetchall()
+    assert stored[1] == ("product_output", "台")
+    assert stored[-3:] == [("value_added", "10k CNY"), ("natural_gas", "m3"), ("diesel", "t")]
     assert_accounting(con)
 
 

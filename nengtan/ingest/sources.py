@@ -27,6 +27,16 @@ DECLARATION_ITEM_UNITS = {
     "product_output": None,  # the enterprise's own product unit, any non-empty text
 }
 
+# Upstream forms write units in Chinese or with other spellings; the same unit is stored
+# once, in its canonical spelling (keys are compared in lower case).
+UNIT_ALIASES = {
+    "kwh": "kWh", "千瓦时": "kWh", "千瓦·时": "kWh", "kw·h": "kWh",
+    "m3": "m3", "m³": "m3", "立方米": "m3",
+    "gj": "GJ", "吉焦": "GJ",
+    "t": "t", "吨": "t", "tonne": "t",
+    "10k cny": "10k CNY", "万元": "10k CNY",
+}
+
 DECLARATION_XLSX_HEADERS = {
     "统一社会信用代码": "credit_code",
     "统计期": "period",
@@ -43,7 +53,8 @@ class Col:
     """One contract column.
 
     kind: text | ts (ISO-8601 with offset → local naive) | dec (decimal of ``sql_type``)
-    | bool | month (YYYY-MM) | year | credit_code | enum (``allowed``).
+    | bool | month (YYYY-MM) | year | credit_code | enum (``allowed``) | unit (a unit
+    name, stored canonical per ``UNIT_ALIASES``; other text is kept as given).
     """
 
     name: str
@@ -80,7 +91,7 @@ def _q(text: str) -> str:
 
 
 _pairs = " OR ".join(
-    f"(v_energy_type = {_q(t)} AND v_unit = {_q(u)})" for t, u in ENERGY_UNITS.items()
+    f"(v_energy_type = {_q(t)} AND p_unit = {_q(u)})" for t, u in ENERGY_UNITS.items()
 )
 _expected_unit = "CASE v_energy_type " + " ".join(
     f"WHEN {_q(t)} THEN {_q(u)}" for t, u in ENERGY_UNITS.items()
@@ -123,7 +134,7 @@ METERS = SourceSpec(
         Col("meter_id"),
         Col("credit_code", "credit_code"),
         Col("energy_type", "enum", allowed=tuple(ENERGY_UNITS)),
-        Col("unit"),
+        Col("unit", "unit"),
         Col("multiplier", "dec", min_value=0, min_exclusive=True),
         Col("register_max", "dec", min_value=0, min_exclusive=True),
         Col("register_at_install", "dec", required=False, min_value=0),
@@ -184,11 +195,11 @@ DECLARATIONS = SourceSpec(
         Col("submitted_at", "ts"),
         Col("item", "enum", allowed=tuple(DECLARATION_ITEM_UNITS)),
         Col("quantity", "dec", sql_type="DECIMAL(20, 4)"),
-        Col("unit"),
+        Col("unit", "unit"),
     ),
     extra=(
         (
-            f"v_item <> 'product_output' AND v_unit IS DISTINCT FROM {_item_unit}",
+            f"v_item <> 'product_output' AND p_unit IS DISTINCT FROM {_item_unit}",
             "'unit ''' || v_unit || ''' does not match item ''' || v_item || ''' (expected '''"
             f" || {_item_unit} || ''')'",
         ),

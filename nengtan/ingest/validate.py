@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from nengtan.credit_code import invalid_reason
-from nengtan.ingest.sources import Col, SourceSpec
+from nengtan.ingest.sources import UNIT_ALIASES, Col, SourceSpec
 
 ISO_TS_RE = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)"
 MONTH_RE = r"\d{4}-(0[1-9]|1[0-2])"
@@ -61,6 +61,9 @@ def _parsed(col: Col) -> str | None:
     if col.kind == "dec":
         # DuckDB's cast also takes '1_000': refuse underscores; NaN/inf are caught by the checks
         return f"CASE WHEN NOT contains({v}, '_') THEN TRY_CAST({v} AS DOUBLE) END"
+    if col.kind == "unit":
+        cases = " ".join(f"WHEN {lit(alias)} THEN {lit(unit)}" for alias, unit in UNIT_ALIASES.items())
+        return f"CASE lower({v}) {cases} ELSE {v} END"
     return None
 
 
@@ -115,6 +118,8 @@ def _output(col: Col) -> str:
         return f"lower({v}) IN ('true', '1')"
     if col.kind == "year":
         return f"TRY_CAST({v} AS INTEGER)"
+    if col.kind == "unit":
+        return p
     return v
 
 
