@@ -49,3 +49,20 @@ def test_rerunning_the_night_changes_nothing(published_city) -> None:
     assert run_night(CITY_LAST_DAY)
     after = table_digest(published_city.warehouse_db)
     assert before == after
+
+
+def test_intensities_and_every_warning_level_are_computed(published_city) -> None:
+    """January's declarations land in February: its value added, hence intensities, exist,
+    and the city's own budget (named by its id in the targets) yields city warnings."""
+    con = duckdb.connect(str(published_city.serving_db), read_only=True)
+    try:
+        with_va = con.execute(
+            "SELECT count(*) FROM marts.enterprise_carbon_monthly "
+            "WHERE month = DATE '2026-01-01' AND value_added_10k_cny > 0 AND energy_intensity > 0").fetchone()[0]
+        assert with_va > 0
+        assert con.execute("SELECT energy_intensity FROM marts.city_carbon_monthly WHERE month = DATE '2026-01-01'"
+                           ).fetchone()[0] is not None
+        levels = {lvl for (lvl,) in con.execute("SELECT DISTINCT level FROM marts.dual_control_warnings").fetchall()}
+        assert levels == {"enterprise", "park", "city"}
+    finally:
+        con.close()
