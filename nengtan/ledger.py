@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from nengtan.config import LOCAL_TZ, Settings, settings
+from nengtan.fsutil import fsync_path
 
 GENESIS_HASH = "0" * 64
 CHUNK_BYTES = 1 << 20  # stream files in 1 MiB chunks
@@ -158,13 +159,6 @@ def table_hashes(db: Path) -> dict[str, dict]:
 # -- appending --------------------------------------------------------------------------------
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
 
 @contextmanager
 def _locked(path: Path, exclusive: bool) -> Iterator[int]:
@@ -175,7 +169,7 @@ def _locked(path: Path, exclusive: bool) -> Iterator[int]:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         if created:
-            _fsync_dir(path.parent)
+            fsync_path(path.parent)
         yield fd
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)

@@ -9,23 +9,16 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import duckdb
 
 from nengtan.config import Settings, settings
 from nengtan.crashpoints import crash_point
+from nengtan.fsutil import fsync_path
 from nengtan.warehouse import sql_string
 
 PUBLISHED_SCHEMAS = ("marts", "quality")
 
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def publish(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, cfg: Settings | None = None) -> dict:
@@ -60,8 +53,8 @@ def publish(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, cfg: Sett
         con.execute("CHECKPOINT serving_new")
     finally:
         con.execute("DETACH serving_new")
-    _fsync(tmp)
+    fsync_path(tmp)
     crash_point("publish")
     os.replace(tmp, cfg.serving_db)
-    _fsync(cfg.serving_dir)
+    fsync_path(cfg.serving_dir)
     return {"serving_db": str(cfg.serving_db), "tables": counts, "run_id": run_id, "day": day.isoformat()}
