@@ -18,6 +18,13 @@ from nengtan.warehouse import sql_string
 
 _PARTITION = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
+# Columns that only say which run wrote a row, or when: two warehouses built by different
+# runs from the same files differ there and nowhere else.
+RUN_BOOKKEEPING_COLUMNS = (
+    "run_id", "loaded_at", "quarantined_at", "transformed_run_id", "built_run_id", "built_at",
+    "applied_run_id", "applied_at", "checked_at", "published_at", "load_run_id", "publish_run_id",
+)
+
 
 def latest_night(landing: Path) -> date:
     """The last day the landing zone holds meter readings for."""
@@ -42,8 +49,8 @@ def mart_differences(a: Path, b: Path, schema: str = "marts") -> dict[str, str]:
     for t in sorted(ta & tb):
         cols = [r[0] for r in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'a' AND table_schema = ? "
-            "AND table_name = ? AND column_name NOT IN ('run_id', 'built_run_id', 'built_at', 'night_id') "
-            "ORDER BY ordinal_position", [schema, t]).fetchall()]
+            "AND table_name = ? AND column_name NOT IN (SELECT unnest(?)) "
+            "ORDER BY ordinal_position", [schema, t, list(RUN_BOOKKEEPING_COLUMNS)]).fetchall()]
         sel = ", ".join(f'"{c}"' for c in cols)
         n = con.execute(
             f'SELECT (SELECT count(*) FROM (SELECT {sel} FROM a."{schema}"."{t}" EXCEPT ALL '

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-RUN_COLUMNS = ("run_id", "loaded_at", "quarantined_at", "transformed_run_id", "built_run_id", "built_at",
-               "applied_at", "checked_at", "published_at", "load_run_id", "publish_run_id")
+from nengtan.rebuild import RUN_BOOKKEEPING_COLUMNS as RUN_COLUMNS
 
 
 def table_digest(db: Path, schemas: tuple[str, ...] = ("raw", "marts")) -> dict[str, tuple]:
