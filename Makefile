@@ -57,7 +57,7 @@ test: setup
 
 lint: env
 	@.venv/bin/ruff check nengtan dags tests dashboards expectations
-	@.venv/bin/sqlfluff lint dbt_project/models --dialect duckdb --templater jinja
+	@.venv/bin/sqlfluff lint dbt_project/models  # dialect, templater, rules: .sqlfluff
 
 bench: setup
 	@.venv/bin/nengtan bench

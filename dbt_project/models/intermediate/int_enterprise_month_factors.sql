@@ -8,7 +8,10 @@ with applied as (
 ),
 
 types as (
-    select distinct energy_type, unit from {{ ref('energy_conversion_factors') }}
+    select distinct
+        energy_type,
+        unit
+    from {{ ref('energy_conversion_factors') }}
 ),
 
 tce as (
@@ -22,10 +25,11 @@ tce as (
         ) as pick
     from applied as a
     inner join {{ ref('energy_conversion_factors') }} as e
-        on e.basis = 'equivalent'
-        and e.energy_type <> 'electricity'
-        and e.valid_from <= a.month
-        and (e.valid_to is null or e.valid_to >= a.month)
+        on
+            e.basis = 'equivalent'
+            and e.energy_type <> 'electricity'
+            and a.month >= e.valid_from
+            and (e.valid_to is null or a.month <= e.valid_to)
 ),
 
 combustion as (
@@ -33,15 +37,18 @@ combustion as (
         a.credit_code,
         a.month,
         c.fuel as energy_type,
-        cast(round(c.ncv_gj_per_unit * c.carbon_content_tc_per_tj * c.oxidation_rate * 44 / 12000, 12)
-            as decimal(38, 12)) as co2_t_per_unit,
+        cast(
+            round(c.ncv_gj_per_unit * c.carbon_content_tc_per_tj * c.oxidation_rate * 44 / 12000, 12)
+            as decimal(38, 12)
+        ) as co2_t_per_unit,
         row_number() over (
             partition by a.credit_code, a.month, c.fuel order by c.data_year desc, c.published desc
         ) as pick
     from applied as a
     inner join {{ ref('combustion_factors') }} as c
-        on c.valid_from <= a.month
-        and (c.valid_to is null or c.valid_to >= a.month)
+        on
+            a.month >= c.valid_from
+            and (c.valid_to is null or a.month <= c.valid_to)
 )
 
 select
@@ -72,5 +79,9 @@ select
     ) as scope2_market_co2_per_unit
 from applied as a
 cross join types as t
-left join tce as tc on a.credit_code = tc.credit_code and a.month = tc.month and t.energy_type = tc.energy_type and tc.pick = 1
-left join combustion as co on a.credit_code = co.credit_code and a.month = co.month and t.energy_type = co.energy_type and co.pick = 1
+left join
+    tce as tc
+    on a.credit_code = tc.credit_code and a.month = tc.month and t.energy_type = tc.energy_type and tc.pick = 1
+left join
+    combustion as co
+    on a.credit_code = co.credit_code and a.month = co.month and t.energy_type = co.energy_type and co.pick = 1

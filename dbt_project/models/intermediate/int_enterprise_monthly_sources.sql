@@ -12,7 +12,13 @@
 -- declaration counts otherwise. Declared quantities of metered types are kept for reconciliation only.
 
 with meters as (
-    select meter_id, credit_code, energy_type, unit, installed_at, removed_at
+    select
+        meter_id,
+        credit_code,
+        energy_type,
+        unit,
+        installed_at,
+        removed_at
     from {{ ref('stg_raw__meters') }}
 ),
 
@@ -45,17 +51,26 @@ declared as (
         max(unit) as unit,
         sum(quantity) as declared_quantity
     from {{ ref('stg_raw__declarations') }}
-    where item in (
-        'electricity_purchased', 'natural_gas', 'heat_purchased', 'steam_purchased',
-        'raw_coal', 'diesel', 'gasoline', 'fuel_oil', 'lpg'
-    )
+    where
+        item in (
+            'electricity_purchased', 'natural_gas', 'heat_purchased', 'steam_purchased',
+            'raw_coal', 'diesel', 'gasoline', 'fuel_oil', 'lpg'
+        )
     group by credit_code, month, item
 ),
 
 keys as (
-    select credit_code, month, energy_type from metered
+    select
+        credit_code,
+        month,
+        energy_type
+    from metered
     union
-    select credit_code, month, energy_type from declared
+    select
+        credit_code,
+        month,
+        energy_type
+    from declared
 ),
 
 scoped_keys as (
@@ -74,10 +89,11 @@ has_meter as (
         k.energy_type
     from scoped_keys as k
     inner join meters as m
-        on k.credit_code = m.credit_code
-        and k.energy_type = m.energy_type
-        and cast(m.installed_at as date) < {{ dbt.dateadd('month', 1, 'k.month') }}
-        and (m.removed_at is null or m.removed_at > cast(k.month as {{ dbt.type_timestamp() }}))
+        on
+            k.credit_code = m.credit_code
+            and k.energy_type = m.energy_type
+            and cast(m.installed_at as date) < {{ dbt.dateadd('month', 1, 'k.month') }}
+            and (m.removed_at is null or m.removed_at > cast(k.month as {{ dbt.type_timestamp() }}))
 )
 
 select

@@ -16,8 +16,9 @@ grid as (
         ) as pick
     from months as m
     inner join {{ ref('grid_emission_factors') }} as g
-        on g.valid_from <= m.month
-        and (g.valid_to is null or g.valid_to >= m.month)
+        on
+            m.month >= g.valid_from
+            and (g.valid_to is null or m.month <= g.valid_to)
 ),
 
 electricity_tce as (
@@ -31,9 +32,10 @@ electricity_tce as (
         ) as pick
     from months as m
     inner join {{ ref('energy_conversion_factors') }} as e
-        on e.energy_type = 'electricity'
-        and e.valid_from <= m.month
-        and (e.valid_to is null or e.valid_to >= m.month)
+        on
+            e.energy_type = 'electricity'
+            and m.month >= e.valid_from
+            and (e.valid_to is null or m.month <= e.valid_to)
 ),
 
 heat as (
@@ -44,8 +46,9 @@ heat as (
         row_number() over (partition by m.month, h.parameter order by h.published desc) as pick
     from months as m
     inner join {{ ref('heat_steam_factors') }} as h
-        on h.valid_from <= m.month
-        and (h.valid_to is null or h.valid_to >= m.month)
+        on
+            m.month >= h.valid_from
+            and (h.valid_to is null or m.month <= h.valid_to)
 )
 
 select

@@ -11,7 +11,11 @@
 -- starting that day), completeness = received / 96, faults, and whether the meter was silent.
 
 with meters as (
-    select meter_id, installed_at, removed_at from {{ ref('stg_raw__meters') }}
+    select
+        meter_id,
+        installed_at,
+        removed_at
+    from {{ ref('stg_raw__meters') }}
 ),
 
 {% if is_incremental() %}
@@ -27,15 +31,19 @@ scope as (
 {% endif %}
 
 spine as (
-    select m.meter_id, c.day
+    select
+        m.meter_id,
+        c.day
     from meters as m
     inner join {{ ref('int_calendar') }} as c
-        on c.day >= cast(m.installed_at as date)
-        and (m.removed_at is null or cast(c.day as {{ dbt.type_timestamp() }}) < m.removed_at)
+        on
+            c.day >= cast(m.installed_at as date)
+            and (m.removed_at is null or cast(c.day as {{ dbt.type_timestamp() }}) < m.removed_at)
     {% if is_incremental() %}
     inner join scope as s
-        on m.meter_id = s.meter_id
-        and (s.rebuild_from is null or c.day >= s.rebuild_from)
+        on
+            m.meter_id = s.meter_id
+            and (s.rebuild_from is null or c.day >= s.rebuild_from)
     {% endif %}
 ),
 

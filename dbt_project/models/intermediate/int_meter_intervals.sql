@@ -13,7 +13,10 @@
 -- so the spread sums to the delta exactly.
 
 with meters as (
-    select meter_id, multiplier from {{ ref('stg_raw__meters') }}
+    select
+        meter_id,
+        multiplier
+    from {{ ref('stg_raw__meters') }}
 ),
 
 {% if is_incremental() %}
@@ -23,12 +26,17 @@ scope as (
 {% endif %}
 
 good as (
-    select r.meter_id, r.interval_start, r.unwrapped, r.quality
+    select
+        r.meter_id,
+        r.interval_start,
+        r.unwrapped,
+        r.quality
     from {{ ref('int_meter_readings') }} as r
     {% if is_incremental() %}
     inner join scope as s
-        on r.meter_id = s.meter_id
-        and (s.baseline_ts is null or r.interval_start >= s.baseline_ts)
+        on
+            r.meter_id = s.meter_id
+            and (s.baseline_ts is null or r.interval_start >= s.baseline_ts)
     {% endif %}
     where r.is_good
 ),

@@ -94,25 +94,43 @@ readings as (
     inner join meters as m on r.meter_id = m.meter_id
     {% if is_incremental() %}
     inner join scope as s
-        on r.meter_id = s.meter_id
-        and (s.baseline_ts is null or r.interval_start > s.baseline_ts)
+        on
+            r.meter_id = s.meter_id
+            and (s.baseline_ts is null or r.interval_start > s.baseline_ts)
     {% endif %}
-    where r.interval_start >= m.install_slot
+    where
+        r.interval_start >= m.install_slot
         and (m.removed_at is null or r.interval_start < m.removed_at)
 ),
 
 sequenced as (
     select
-        meter_id, interval_start, reading_day, register_end, quality, file_id, source_line,
-        false as is_anchor, true as is_new_row,
+        meter_id,
+        interval_start,
+        reading_day,
+        register_end,
+        quality,
+        file_id,
+        source_line,
+        false as is_anchor,
+        true as is_new_row,
         cast(null as {{ dbt.type_int() }}) as anchor_wraps,
         cast(null as {{ dbt.type_string() }}) as anchor_zone
     from readings
     where quality <> 'error'
     union all
     select
-        meter_id, interval_start, reading_day, register_end, quality, file_id, source_line,
-        is_anchor, is_new_row, anchor_wraps, anchor_zone
+        meter_id,
+        interval_start,
+        reading_day,
+        register_end,
+        quality,
+        file_id,
+        source_line,
+        is_anchor,
+        is_new_row,
+        anchor_wraps,
+        anchor_zone
     from anchors
 ),
 
@@ -135,13 +153,15 @@ wrapped as (
     select
         z.*,
         case
-            when not z.is_anchor
+            when
+                not z.is_anchor
                 and z.zone = 'low'
                 and last_value(z.zone ignore nulls) over (
                     partition by z.meter_id order by z.interval_start
                     rows between unbounded preceding and 1 preceding
                 ) = 'high'
-            then 1 else 0
+                then 1
+            else 0
         end as is_wrap,
         last_value(z.zone ignore nulls) over (
             partition by z.meter_id order by z.interval_start
@@ -154,10 +174,10 @@ unwrapped as (
     select
         w.*,
         max(w.anchor_wraps) over (partition by w.meter_id)
-            + sum(w.is_wrap) over (
-                partition by w.meter_id order by w.interval_start
-                rows between unbounded preceding and current row
-            ) as wraps
+        + sum(w.is_wrap) over (
+            partition by w.meter_id order by w.interval_start
+            rows between unbounded preceding and current row
+        ) as wraps
     from wrapped as w
 ),
 

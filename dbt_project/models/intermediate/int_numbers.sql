@@ -1,8 +1,25 @@
 {{ config(materialized='incremental', full_refresh=false) }}
 -- 0 .. 999,999: spreads a delta over up to ~28 years of missing 15-minute intervals, and builds calendars.
 with digits as (
-    select 0 as d union all select 1 union all select 2 union all select 3 union all select 4
-    union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
+    select 0 as d
+    union all
+    select 1
+    union all
+    select 2
+    union all
+    select 3
+    union all
+    select 4
+    union all
+    select 5
+    union all
+    select 6
+    union all
+    select 7
+    union all
+    select 8
+    union all
+    select 9
 )
 
 select

@@ -9,23 +9,42 @@ with as_of as (
 
 monthly as (
     select
-        'enterprise' as level, credit_code as entity_id, month,
-        energy_tce, energy_tce_for_total_check, co2_t, value_added_10k_cny
+        'enterprise' as level,
+        credit_code as entity_id,
+        month,
+        energy_tce,
+        energy_tce_for_total_check,
+        co2_t,
+        value_added_10k_cny
     from {{ ref('enterprise_carbon_monthly') }}
     union all
     select
-        'park', park_id, month, energy_tce, energy_tce_for_total_check, co2_t, value_added_10k_cny
+        'park' as level,
+        park_id,
+        month,
+        energy_tce,
+        energy_tce_for_total_check,
+        co2_t,
+        value_added_10k_cny
     from {{ ref('park_carbon_monthly') }}
     union all
     select
-        'city', city_id, month, energy_tce, energy_tce_for_total_check, co2_t, value_added_10k_cny
+        'city' as level,
+        city_id,
+        month,
+        energy_tce,
+        energy_tce_for_total_check,
+        co2_t,
+        value_added_10k_cny
     from {{ ref('city_carbon_monthly') }}
 ),
 
 target_years as (
     select
         t.*,
-        cast({{ dbt.date_trunc('year', "cast(cast(t.year as " ~ dbt.type_string() ~ ") || '-01-01' as date)") }} as date)
+        cast(
+            {{ dbt.date_trunc('year', "cast(cast(t.year as " ~ dbt.type_string() ~ ") || '-01-01' as date)") }} as date
+        )
             as year_start,
         least(a.day, cast(cast(t.year as {{ dbt.type_string() }}) || '-12-31' as date)) as as_of
     from {{ ref('stg_raw__targets') }} as t
@@ -51,35 +70,52 @@ ytd as (
         sum(m.value_added_10k_cny) as ytd_value_added
     from target_years as t
     left join monthly as m
-        on t.level = m.level
-        and t.entity_id = m.entity_id
-        and m.month >= t.year_start
-        and m.month <= t.as_of
+        on
+            t.level = m.level
+            and t.entity_id = m.entity_id
+            and t.year_start <= m.month
+            and t.as_of >= m.month
     group by
         t.level, t.entity_id, t.year, t.as_of, t.year_start, t.energy_budget_tce, t.carbon_budget_tco2,
         t.energy_intensity_target, t.carbon_intensity_target
 ),
 
 metrics as (
-    select level, entity_id, as_of, 'energy' as metric,
+    select
+        level,
+        entity_id,
+        as_of,
+        'energy' as metric,
         cast(ytd_energy_check as {{ type_double() }}) as ytd_value,
         cast(ytd_energy_check as {{ type_double() }}) * days_in_year / days_elapsed as projected_year_end,
         cast(energy_budget_tce as {{ type_double() }}) as budget
     from ytd
     union all
-    select level, entity_id, as_of, 'carbon',
+    select
+        level,
+        entity_id,
+        as_of,
+        'carbon' as metric,
         cast(ytd_co2 as {{ type_double() }}),
         cast(ytd_co2 as {{ type_double() }}) * days_in_year / days_elapsed,
         cast(carbon_budget_tco2 as {{ type_double() }})
     from ytd
     union all
-    select level, entity_id, as_of, 'energy_intensity',
+    select
+        level,
+        entity_id,
+        as_of,
+        'energy_intensity' as metric,
         {{ safe_divide('ytd_energy', 'ytd_value_added') }},
         {{ safe_divide('ytd_energy', 'ytd_value_added') }},
         cast(energy_intensity_target as {{ type_double() }})
     from ytd
     union all
-    select level, entity_id, as_of, 'carbon_intensity',
+    select
+        level,
+        entity_id,
+        as_of,
+        'carbon_intensity' as metric,
         {{ safe_divide('ytd_co2', 'ytd_value_added') }},
         {{ safe_divide('ytd_co2', 'ytd_value_added') }},
         cast(carbon_intensity_target as {{ type_double() }})
@@ -104,9 +140,10 @@ leveled as (
         row_number() over (partition by r.level, r.entity_id, r.as_of, r.metric order by w.rank) as pick
     from rated as r
     inner join {{ ref('warning_levels') }} as w
-        on w.upper_pct is null
-        or r.ratio < w.upper_pct / 100.0
-        or (w.upper_inclusive and r.ratio = w.upper_pct / 100.0)
+        on
+            w.upper_pct is null
+            or r.ratio < w.upper_pct / 100.0
+            or (w.upper_inclusive and r.ratio = w.upper_pct / 100.0)
     where r.ratio is not null
 )
 

@@ -27,7 +27,12 @@ green as (
         coalesce(c.certificate_mwh, 0) as certificate_mwh,
         coalesce(o.green_electricity_direct_kwh, 0) as green_direct_kwh,
         o.value_added_10k_cny
-    from (select distinct credit_code, month from sources) as k
+    from (
+        select distinct
+            credit_code,
+            month
+        from sources
+    ) as k
     left join {{ ref('int_enterprise_certificates_monthly') }} as c
         on k.credit_code = c.credit_code and k.month = c.month
     left join {{ ref('int_enterprise_declared_other') }} as o
@@ -73,6 +78,8 @@ totals as (
         sum(scope2_location_co2_t) as scope2_location_co2_t,
         sum(scope2_market_co2_t) as scope2_market_co2_t,
         sum(renewable_deduction_tce) as renewable_deduction_tce,
+        -- sqlfluff mis-indents this whitespace-stripped loop body.
+        -- noqa: disable=LT02
         {%- for t in gap_types %}
         max(case
             when energy_type = '{{ t }}' and has_meter and metered_quantity is not null
@@ -80,6 +87,7 @@ totals as (
             then round((declared_quantity - metered_quantity) * 100.0 / metered_quantity, 4)
         end) as gap_pct_{{ t }}{{ ',' if not loop.last }}
         {%- endfor %}
+    -- noqa: enable=LT02
     from per_type
     group by credit_code, month
 )

@@ -11,7 +11,12 @@
 -- scope 2 for electricity, heat, steam) at the enterprise-month's pinned factors.
 
 with meters as (
-    select meter_id, credit_code, energy_type, unit from {{ ref('stg_raw__meters') }}
+    select
+        meter_id,
+        credit_code,
+        energy_type,
+        unit
+    from {{ ref('stg_raw__meters') }}
 ),
 
 daily as (

@@ -14,7 +14,10 @@
 -- full_refresh=false: `nengtan rebuild` keeps the pins.
 
 with months as (
-    select distinct credit_code, month from {{ ref('int_enterprise_monthly_sources') }}
+    select distinct
+        credit_code,
+        month
+    from {{ ref('int_enterprise_monthly_sources') }}
 ),
 
 open_month as (
@@ -44,7 +47,8 @@ inner join {{ ref('int_factor_selection') }} as s on m.month = s.month
 cross join open_month as o
 {% if is_incremental() %}
 left join {{ this }} as t on m.credit_code = t.credit_code and m.month = t.month
-where t.credit_code is null
+where
+    t.credit_code is null
     or {{ restate_predicate('m.credit_code', 'm.month') }}
     -- the open month follows newer factor rows, and is rewritten only when they differ (reruns change nothing)
     or (

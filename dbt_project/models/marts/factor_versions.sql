@@ -13,12 +13,17 @@ select
 from {{ ref('energy_conversion_factors') }}
 union all
 select
-    'combustion',
+    'combustion' as factor_kind,
     fuel,
-    cast(round(ncv_gj_per_unit * carbon_content_tc_per_tj * oxidation_rate * 44 / 12000, 9) as decimal(18, 9)),
-    'tCO2/' || unit,
-    'NCV ' || cast(ncv as {{ dbt.type_string() }}) || ' ' || ncv_unit || '; C ' || cast(carbon_content_tc_per_tj as {{ dbt.type_string() }})
-        || ' tC/TJ; oxidation ' || cast(oxidation_rate as {{ dbt.type_string() }}),
+    cast(round(ncv_gj_per_unit * carbon_content_tc_per_tj * oxidation_rate * 44 / 12000, 9) as decimal(18, 9)) as value,
+    'tCO2/' || unit as unit,
+    'NCV '
+    || cast(ncv as {{ dbt.type_string() }})
+    || ' '
+    || ncv_unit
+    || '; C '
+    || cast(carbon_content_tc_per_tj as {{ dbt.type_string() }})
+    || ' tC/TJ; oxidation ' || cast(oxidation_rate as {{ dbt.type_string() }}),
     source_document,
     cast(data_year as {{ dbt.type_int() }}),
     published,
@@ -27,11 +32,27 @@ select
 from {{ ref('combustion_factors') }}
 union all
 select
-    'heat_steam', parameter, cast(value as decimal(18, 9)), unit, basis, source_document,
-    cast(data_year as {{ dbt.type_int() }}), published, valid_from, valid_to
+    'heat_steam' as factor_kind,
+    parameter,
+    cast(value as decimal(18, 9)) as value,
+    unit,
+    basis,
+    source_document,
+    cast(data_year as {{ dbt.type_int() }}),
+    published,
+    valid_from,
+    valid_to
 from {{ ref('heat_steam_factors') }}
 union all
 select
-    'grid', region, cast(factor as decimal(18, 9)), unit, basis, source_document,
-    cast(data_year as {{ dbt.type_int() }}), published, valid_from, valid_to
+    'grid' as factor_kind,
+    region,
+    cast(factor as decimal(18, 9)) as value,
+    unit,
+    basis,
+    source_document,
+    cast(data_year as {{ dbt.type_int() }}),
+    published,
+    valid_from,
+    valid_to
 from {{ ref('grid_emission_factors') }}

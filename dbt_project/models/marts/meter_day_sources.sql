@@ -24,27 +24,41 @@ with scope as (
 ),
 
 days as (
-    select d.meter_id, d.day
+    select
+        d.meter_id,
+        d.day
     from {{ ref('int_meter_daily') }} as d
     inner join scope as s
-        on d.meter_id = s.meter_id
-        and (s.rebuild_from is null or d.day >= s.rebuild_from)
+        on
+            d.meter_id = s.meter_id
+            and (s.rebuild_from is null or d.day >= s.rebuild_from)
 ),
 {% else %}
 with days as (
-    select meter_id, day from {{ ref('int_meter_daily') }}
+    select
+        meter_id,
+        day
+    from {{ ref('int_meter_daily') }}
 ),
 {% endif %}
 
 loaded as (
-    select r.meter_id, r.reading_day as day, r.file_id, count(*) as rows_loaded
+    select
+        r.meter_id,
+        r.reading_day as day,
+        r.file_id,
+        count(*) as rows_loaded
     from {{ source('raw', 'meter_readings') }} as r
     inner join days as d on r.meter_id = d.meter_id and r.reading_day = d.day
     group by r.meter_id, r.reading_day, r.file_id
 ),
 
 winning as (
-    select r.meter_id, r.reading_day as day, r.file_id, count(*) as rows_winning
+    select
+        r.meter_id,
+        r.reading_day as day,
+        r.file_id,
+        count(*) as rows_winning
     from {{ ref('stg_raw__meter_readings') }} as r
     inner join days as d on r.meter_id = d.meter_id and r.reading_day = d.day
     group by r.meter_id, r.reading_day, r.file_id

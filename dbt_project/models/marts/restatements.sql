@@ -11,7 +11,10 @@
 {%- set fa = adapter.get_relation(database=this.database, schema=this.schema, identifier='factor_applied') %}
 
 with months as (
-    select distinct credit_code, month from {{ ref('int_enterprise_monthly_sources') }}
+    select distinct
+        credit_code,
+        month
+    from {{ ref('int_enterprise_monthly_sources') }}
 )
 
 select

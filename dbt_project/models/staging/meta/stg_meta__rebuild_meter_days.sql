@@ -1,1 +1,4 @@
-select distinct meter_id, day from {{ source('meta', 'rebuild_meter_days') }}
+select distinct
+    meter_id,
+    day
+from {{ source('meta', 'rebuild_meter_days') }}

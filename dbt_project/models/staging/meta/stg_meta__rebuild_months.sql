@@ -1,1 +1,4 @@
-select distinct credit_code, month from {{ source('meta', 'rebuild_months') }}
+select distinct
+    credit_code,
+    month
+from {{ source('meta', 'rebuild_months') }}

@@ -25,7 +25,14 @@ latest as (
         dense_rank() over (
             partition by credit_code, period order by submitted_at desc, submission_id desc
         ) as submission_rank
-    from (select distinct credit_code, period, submission_id, submitted_at from items) as s
+    from (
+        select distinct
+            credit_code,
+            period,
+            submission_id,
+            submitted_at
+        from items
+    ) as s
 )
 
 select
@@ -39,7 +46,8 @@ select
     i.unit
 from items as i
 inner join latest as l
-    on i.credit_code = l.credit_code
-    and i.period = l.period
-    and i.submission_id = l.submission_id
+    on
+        i.credit_code = l.credit_code
+        and i.period = l.period
+        and i.submission_id = l.submission_id
 where i.item_rank = 1 and l.submission_rank = 1

@@ -9,7 +9,8 @@ with claims as (
         claimed_period,
         claimed_at
     from {{ source('raw', 'green_certificates') }}
-    where certificate_id is not null
+    where
+        certificate_id is not null
         and claimed_period is not null
         and claimed_period <> ''
 )
