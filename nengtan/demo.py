@@ -127,6 +127,9 @@ def serve_uis(cfg: Settings, password: str) -> int:
                 os.killpg(p.pid, signal.SIGKILL)
 
     signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    # Ctrl-C must work even when the demo was started with SIGINT ignored (as shells do
+    # for background jobs): it raises KeyboardInterrupt, and `finally` stops the servers.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         ok_ss = _wait_http(f"http://localhost:{SUPERSET_PORT}/health", 420, procs)
         ok_af = _wait_http(f"http://localhost:{AIRFLOW_PORT}/api/v2/monitor/health", 240, procs)
