@@ -12,6 +12,7 @@ from typing import Any
 from airflow.sdk import dag, task
 
 from nengtan.dag_support import DEFAULT_ARGS, NIGHTLY_CRON, RAW, START_DATE, resolve_day
+from nengtan.pipeline import LOAD_ORDER
 
 
 @dag(
@@ -26,38 +27,13 @@ from nengtan.dag_support import DEFAULT_ARGS, NIGHTLY_CRON, RAW, START_DATE, res
     doc_md=__doc__,
 )
 def nengtan_nightly_load() -> None:
-    @task
-    def load_registry(**context: Any) -> dict:
+    def load(source: str, **context: Any) -> dict:
         from nengtan.pipeline import load_source
 
-        return load_source("registry", resolve_day(context), context["run_id"])
-
-    @task
-    def load_targets(**context: Any) -> dict:
-        from nengtan.pipeline import load_source
-
-        return load_source("targets", resolve_day(context), context["run_id"])
-
-    @task
-    def load_certificates(**context: Any) -> dict:
-        from nengtan.pipeline import load_source
-
-        return load_source("certificates", resolve_day(context), context["run_id"])
-
-    @task
-    def load_declarations(**context: Any) -> dict:
-        from nengtan.pipeline import load_source
-
-        return load_source("declarations", resolve_day(context), context["run_id"])
-
-    @task
-    def load_meter_readings(**context: Any) -> dict:
-        from nengtan.pipeline import load_source
-
-        return load_source("meter_readings", resolve_day(context), context["run_id"])
+        return load_source(source, resolve_day(context), context["run_id"])
 
     @task(outlets=[RAW])
-    def check_raw(**context: Any):
+    def check_raw(**context: Any) -> dict:
         from nengtan.pipeline import check_stage
 
         day = resolve_day(context)
@@ -65,14 +41,14 @@ def nengtan_nightly_load() -> None:
         context["outlet_events"][RAW].extra = {"day": day.isoformat(), "load_run_id": context["run_id"]}
         return outcome
 
-    (
-        load_registry()
-        >> load_targets()
-        >> load_certificates()
-        >> load_declarations()
-        >> load_meter_readings()
-        >> check_raw()
-    )
+    # One task per source, chained in LOAD_ORDER.
+    previous = None
+    for source in LOAD_ORDER:
+        current = task(task_id=f"load_{source}")(load)(source)
+        if previous is not None:
+            previous >> current
+        previous = current
+    previous >> check_raw()
 
 
 nengtan_nightly_load_dag = nengtan_nightly_load()

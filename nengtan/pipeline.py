@@ -4,15 +4,16 @@ stage for one night and returns a JSON-serialisable summary (the task's XCom).""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from nengtan.config import settings
 from nengtan.crashpoints import arm_loader, crash_point
-from nengtan.warehouse import warehouse
+from nengtan.warehouse import record_run, utc_now, warehouse
 
 log = logging.getLogger(__name__)
 
+# The night's load order (the DAG's task order): readings are validated against the registry.
 LOADERS = {
     "registry": "load_registry",
     "targets": "load_targets",
@@ -20,17 +21,12 @@ LOADERS = {
     "declarations": "load_declarations",
     "meter_readings": "load_meter_readings",
 }
+LOAD_ORDER = tuple(LOADERS)
 
 
 class BlockingChecksFailed(RuntimeError):
     """A check whose failure would make published figures wrong: the night stops here."""
 
-
-def _record_run(con, run_id: str, stage: str, day: date, started: datetime, status: str, detail: str) -> None:
-    con.execute(
-        "INSERT INTO meta.runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [run_id, stage, day, started, datetime.now(UTC).replace(tzinfo=None), status, detail[:2000]],
-    )
 
 
 def load_source(source: str, day: date, run_id: str) -> dict[str, Any]:
@@ -40,13 +36,13 @@ def load_source(source: str, day: date, run_id: str) -> dict[str, Any]:
     cfg = settings()
     cfg.ensure_dirs()
     loader = getattr(ingest, LOADERS[source])
-    started = datetime.now(UTC).replace(tzinfo=None)
+    started = utc_now()
     if source == "meter_readings":
         arm_loader()
     with warehouse(cfg) as con:
         summary = loader(con, cfg.landing, run_id) if source == "registry" else loader(con, cfg.landing, day, run_id)
         result = summary.as_dict()
-        _record_run(con, run_id, f"load_{source}", day, started, "success",
+        record_run(con, run_id, f"load_{source}", day, started, "success",
                     f"files_loaded={result.get('files_loaded')} rows_loaded={result.get('rows_loaded')} "
                     f"rows_quarantined={result.get('rows_quarantined')}")
         # Every file version now in the load log goes into the tamper-evident ledger, including
@@ -94,9 +90,9 @@ def publish_night(day: date, run_id: str, outcome: dict[str, Any]) -> dict[str, 
     from nengtan.publish import publish
 
     cfg = settings()
-    started = datetime.now(UTC).replace(tzinfo=None)
+    started = utc_now()
     with warehouse(cfg) as con:
         result = publish(con, run_id=run_id, day=day, cfg=cfg)
-        _record_run(con, run_id, "publish", day, started, "success", str(result["tables"]))
+        record_run(con, run_id, "publish", day, started, "success", str(result["tables"]))
     result["ledger"] = record_publish(cfg.serving_db, run_id=run_id)
     return result

@@ -8,17 +8,16 @@ the previous night or the new one, never a half-built one, and never a writer's 
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime
+from datetime import date
 
 import duckdb
 
 from nengtan.config import Settings, settings
 from nengtan.crashpoints import crash_point
 from nengtan.fsutil import fsync_path
-from nengtan.warehouse import sql_string
+from nengtan.warehouse import sql_string, utc_now
 
 PUBLISHED_SCHEMAS = ("marts", "quality")
-
 
 
 def publish(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, cfg: Settings | None = None) -> dict:
@@ -40,15 +39,15 @@ def publish(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, cfg: Sett
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f'CREATE SCHEMA IF NOT EXISTS serving_new."{schema}"')
         for schema, table in relations:
-            con.execute(f'CREATE TABLE serving_new."{schema}"."{table}" AS SELECT * FROM "{schema}"."{table}"')
+            # CREATE TABLE AS answers with the number of rows it wrote.
             counts[f"{schema}.{table}"] = con.execute(
-                f'SELECT count(*) FROM serving_new."{schema}"."{table}"'
+                f'CREATE TABLE serving_new."{schema}"."{table}" AS SELECT * FROM "{schema}"."{table}"'
             ).fetchone()[0]
         con.execute("CREATE SCHEMA IF NOT EXISTS serving_new.meta")
         con.execute(
             "CREATE TABLE serving_new.meta.publication AS "
             "SELECT ?::VARCHAR AS run_id, ?::DATE AS data_day, ?::TIMESTAMP AS published_at",
-            [run_id, day, datetime.now(UTC).replace(tzinfo=None)],
+            [run_id, day, utc_now()],
         )
         con.execute("CHECKPOINT serving_new")
     finally:

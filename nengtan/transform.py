@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ import duckdb
 
 from nengtan.config import REPO_ROOT, Settings, settings
 from nengtan.crashpoints import crash_point
-from nengtan.warehouse import warehouse
+from nengtan.warehouse import record_run, utc_now, warehouse
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
@@ -258,7 +258,7 @@ def _transform(run_id: str, *, full_refresh: bool, cfg: Settings | None, restate
     cfg = cfg or settings()
     cfg.ensure_dirs()
     started = time.monotonic()
-    started_at = datetime.now(UTC).replace(tzinfo=None)
+    started_at = utc_now()
     with warehouse(cfg) as con:
         pending = _pending_files(con)
         file_ids = [f for f, _ in pending]
@@ -276,10 +276,7 @@ def _transform(run_id: str, *, full_refresh: bool, cfg: Settings | None, restate
         counts = run_dbt(args, cfg=cfg, dbt_vars=dbt_vars)
     except TransformError as exc:
         with warehouse(cfg) as con:
-            con.execute(
-                "insert into meta.runs values (?, 'transform', null, ?, ?, 'failed', ?)",
-                [run_id, started_at, datetime.now(UTC).replace(tzinfo=None), str(exc)[:4000]],
-            )
+            record_run(con, run_id, "transform", None, started_at, "failed", str(exc))
         raise
     crash_point("transform")  # marts rebuilt, files not yet marked: the rerun must redo the same scope
     with warehouse(cfg) as con:
@@ -298,10 +295,7 @@ def _transform(run_id: str, *, full_refresh: bool, cfg: Settings | None, restate
             **counts,
             "seconds": round(time.monotonic() - started, 3),
         }
-        con.execute(
-            "insert into meta.runs values (?, 'transform', null, ?, ?, 'success', ?)",
-            [run_id, started_at, datetime.now(UTC).replace(tzinfo=None), json.dumps(summary, default=str)],
-        )
+        record_run(con, run_id, "transform", None, started_at, "success", json.dumps(summary, default=str))
     return summary
 
 

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -127,6 +128,23 @@ def connect(path: Path | None = None, *, read_only: bool = False, cfg: Settings 
         con.execute(f"SET threads = {int(cfg.duckdb_threads)}")
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     return con
+
+
+RUN_DETAIL_MAX = 4000
+
+
+def utc_now() -> datetime:
+    """Now, as the naive UTC timestamp the warehouse's TIMESTAMP columns hold."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def record_run(con: duckdb.DuckDBPyConnection, run_id: str, stage: str, day: date | None,
+               started: datetime, status: str, detail: str) -> None:
+    """One row of meta.runs: a pipeline stage's outcome, kept for audit and for the benchmark."""
+    con.execute(
+        "INSERT INTO meta.runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [run_id, stage, day, started, utc_now(), status, detail[:RUN_DETAIL_MAX]],
+    )
 
 
 def sql_string(value: object) -> str:
