@@ -20,7 +20,7 @@ help:
 	@echo "make test        the whole test suite (what CI runs)"
 	@echo "make lint        ruff + sqlfluff"
 	@echo "make bench       city-scale benchmark (10,000 enterprises, 100,000 meters)"
-	@echo "make bench-quick a few-minute benchmark for everyday use"
+	@echo "make bench-quick a smaller benchmark for everyday use (about 10 minutes on 2 cores)"
 
 setup: system env superset-env
 

@@ -126,7 +126,8 @@ def serve_uis(cfg: Settings, password: str) -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
 
-    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    # SIGTERM unwinds like Ctrl-C: `finally` below stops the servers once.
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     # Ctrl-C must work even when the demo was started with SIGINT ignored (as shells do
     # for background jobs): it raises KeyboardInterrupt, and `finally` stops the servers.
     signal.signal(signal.SIGINT, signal.default_int_handler)
