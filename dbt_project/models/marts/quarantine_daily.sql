@@ -1,15 +1,23 @@
--- Quarantined rows per source, load day and reason category: the cause without the "path:line: " prefix,
+-- Quarantined rows per source, data day and reason category: the cause without the "path:line: " prefix,
 -- quoted values masked, so "register_end '1.2.3' is not a number" and "register_end '--' ..." group together.
+-- The day comes from the landing zone (the file's partition, else the day the file landed), never from
+-- the clock of the run that loaded it, so a rebuild from the same files gives the same rows.
 with causes as (
     select
-        source,
-        cast(quarantined_at as date) as day,
+        q.source,
         case
-            when reason like path || ':%'
-                then trim(substr(reason, length(path || ':' || cast(line as {{ dbt.type_string() }}) || ':') + 1))
-            else reason
+            when length(f.partition_key) = 10 then cast(f.partition_key as date)
+            when length(f.partition_key) = 7 then cast(f.partition_key || '-01' as date)
+            when length(f.partition_key) = 4 then cast(f.partition_key || '-01-01' as date)
+            else cast(f.landed_at as date)
+        end as day,
+        case
+            when q.reason like q.path || ':%'
+                then trim(substr(q.reason, length(q.path || ':' || cast(q.line as {{ dbt.type_string() }}) || ':') + 1))
+            else q.reason
         end as cause
-    from {{ ref('stg_raw__quarantine') }}
+    from {{ ref('stg_raw__quarantine') }} as q
+    inner join {{ ref('stg_raw__load_log') }} as f on q.file_id = f.file_id
 )
 
 select
