@@ -39,6 +39,9 @@ class Settings:
     duckdb_threads: int = 0  # 0: DuckDB decides (all cores)
     declared_vs_metered_tolerance_pct: float = 5.0
     oncall_email: str = "data-oncall@nengtan.local"
+    # dbt unit tests check the models' code, not the night's data: CI runs them (the test suite
+    # sets NENGTAN_DBT_UNIT_TESTS=1); a production night skips their fixed cost.
+    dbt_unit_tests: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     # -- everything below is derived from ``data`` ------------------------------------
@@ -120,4 +123,5 @@ def settings() -> Settings:
         duckdb_threads=int(os.environ.get("NENGTAN_DUCKDB_THREADS", "0") or 0),
         declared_vs_metered_tolerance_pct=_env_float("NENGTAN_DECLARED_TOLERANCE_PCT", 5.0),
         oncall_email=os.environ.get("NENGTAN_ONCALL_EMAIL", "data-oncall@nengtan.local"),
+        dbt_unit_tests=os.environ.get("NENGTAN_DBT_UNIT_TESTS", "0").strip().lower() in ("1", "true", "yes"),
     )

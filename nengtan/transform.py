@@ -269,6 +269,8 @@ def _transform(run_id: str, *, full_refresh: bool, cfg: Settings | None, restate
         else:
             scope = _write_scope(con, file_ids, restate)
     args = ["build"] + (["--full-refresh"] if full_refresh else [])
+    if not cfg.dbt_unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
     dbt_vars: dict[str, Any] = {"run_id": run_id}
     if restate:
         dbt_vars.update(restate_months=list(restate), restate_reason=reason)

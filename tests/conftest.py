@@ -20,6 +20,7 @@ os.environ["NENGTAN_LANDING"] = str(_SESSION_ROOT / "landing")
 os.environ["AIRFLOW_HOME"] = str(_SESSION_ROOT / "airflow")
 os.environ["SUPERSET_HOME"] = str(_SESSION_ROOT / "superset")
 os.environ.setdefault("NENGTAN_DUCKDB_MEMORY_LIMIT", "2GB")
+os.environ["NENGTAN_DBT_UNIT_TESTS"] = "1"  # the models' unit tests run in every test night
 os.environ["NENGTAN_ALERTS_ENABLED"] = "0"  # alert tests switch it on with their own SMTP server
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
