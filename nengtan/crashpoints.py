@@ -11,7 +11,7 @@ import os
 import signal
 
 POINTS = ("load", "transform", "checks", "publish")
-LOAD_CRASH_AFTER_FILES = 2  # "load": die inside the third reading file's transaction
+LOAD_CRASH_AFTER_FILES = 2  # "load": die at the third reading file, inside its batch's open transaction
 
 
 def armed(point: str) -> bool:
@@ -24,8 +24,9 @@ def crash_point(point: str) -> None:
 
 
 def arm_loader() -> None:
-    """For ``load``: kill the process mid-way through the night's reading files, inside a
-    file's open transaction, after some files have already committed."""
+    """For ``load``: kill the process mid-way through the night's reading files, inside the
+    open transaction of a batch whose rows are already inserted (a big night commits earlier
+    batches first; ``NENGTAN_LOAD_BATCH_MB`` sets their size)."""
     if not armed("load"):
         return
     from nengtan.ingest import loader

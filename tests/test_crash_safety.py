@@ -27,7 +27,8 @@ NIGHT_2 = START + timedelta(days=DAYS - 1)
 
 
 def _night(day: date, data: Path, landing: Path, crash_at: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "NENGTAN_DATA": str(data), "NENGTAN_LANDING": str(landing)}
+    # batches of ~one file: a load killed at its third file has committed two batches already
+    env = {**os.environ, "NENGTAN_DATA": str(data), "NENGTAN_LANDING": str(landing), "NENGTAN_LOAD_BATCH_MB": "0.01"}
     env.pop("NENGTAN_CRASH_AT", None)
     if crash_at:
         env["NENGTAN_CRASH_AT"] = crash_at

@@ -131,13 +131,13 @@ def test_second_night_hashes_nothing_old(env, monkeypatch: pytest.MonkeyPatch) -
     landing, con = env
     load_night(con, landing, D1, "night1")
     opened: list[str] = []
-    real = ingest_loader.load_file
+    real = ingest_loader.read_version
 
     def spy(con_, cand, run_id):
         opened.append(cand.path)
         return real(con_, cand, run_id)
 
-    monkeypatch.setattr(ingest_loader, "load_file", spy)
+    monkeypatch.setattr(ingest_loader, "read_version", spy)
     load_night(con, landing, D2, "night2")
     assert opened == ["meter_readings/date=2026-03-02/gw1.csv"]
     # a touched file with the same bytes is read, recognised by its content and skipped

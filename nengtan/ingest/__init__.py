@@ -6,7 +6,7 @@ The DAG tasks call these functions with a writer connection to the warehouse
 
 Decisions others rely on:
 - One file version = (path, sha256); loaded once, in one transaction with its load_log
-  row and its quarantine rows. ``rows_read = rows_loaded + rows_quarantined`` per file.
+  row and its quarantine rows (and the other files of its batch). ``rows_read = rows_loaded + rows_quarantined`` per file.
 - Quarantine ``line`` is the physical line (header = 1); for Parquet/XLSX, data row + 1;
   0 = whole file rejected (then rows_quarantined = rows_read = its data lines if the
   text could be decoded, else 0, and a copy sits in ``quarantine_dir/<file_id>/``).

@@ -1,9 +1,10 @@
-"""Turn a file's bytes into the temp table ``_ing_split(line, raw_text, f)``.
+"""Turn a file's bytes into rows a batch can validate: physical lines or a typed table.
 
-CSV (plain or gzip) is cut into physical lines with numpy and handed to DuckDB as one
-Arrow string column without copying per row, so every line keeps its physical line
-number (header = 1) and its exact text; DuckDB then splits the fields in SQL. Parquet
-and XLSX rows get the line number "data row + 1" (as if the header were line 1).
+CSV (plain or gzip) is cut into physical lines with numpy and kept as one Arrow string
+column without copying per row, so every line keeps its physical line number (header =
+1) and its exact text; the loader's SQL splits the fields. Parquet and XLSX rows keep
+their table (any column types; DuckDB casts them to text) and get the line number "data
+row + 1" (as if the header were line 1).
 
 Encoding: UTF-8 (BOM allowed, CRLF allowed); a file that is not valid UTF-8 is decoded
 as GB18030 (undeclared legacy gateways) and transcoded to UTF-8 in memory; a file that is
@@ -18,7 +19,6 @@ import io
 import zlib
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -36,19 +36,18 @@ class Rejected(Exception):
 
 @dataclass
 class Staged:
+    """One readable file: its header and either its data lines (CSV) or its table."""
+
     header: list[str]
     encoding: str
     rows_read: int
+    lines: pa.LargeStringArray | None = None  # CSV: data lines 2..n, each with its line ending
+    table: pa.Table | None = None  # Parquet/XLSX: the rows as read
 
-
-def cleanup(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop what :func:`stage` registered (safe to call when nothing is staged)."""
-    con.execute("DROP VIEW IF EXISTS _ing_split")
-    for name in ("_ing_lines", "_ing_table"):
-        try:
-            con.unregister(name)
-        except duckdb.Error:
-            pass
+    @property
+    def nbytes(self) -> int:
+        part = self.lines if self.lines is not None else self.table
+        return part.nbytes if part is not None else 0
 
 
 def file_kind(name: str) -> str:
@@ -59,9 +58,8 @@ def file_kind(name: str) -> str:
     return ""
 
 
-def stage(con: duckdb.DuckDBPyConnection, name: str, content: bytes,
-          xlsx_headers: dict[str, str] | None = None) -> Staged:
-    """Create ``_ing_split`` for this file; raise :class:`Rejected` if it is unreadable."""
+def stage(name: str, content: bytes, xlsx_headers: dict[str, str] | None = None) -> Staged:
+    """Read one file's header and rows; raise :class:`Rejected` if it is unreadable."""
     if not content:
         raise Rejected("file is empty (0 bytes)")
     kind = file_kind(name)
@@ -70,13 +68,13 @@ def stage(con: duckdb.DuckDBPyConnection, name: str, content: bytes,
             data = gzip.decompress(content)
         except (EOFError, OSError, zlib.error) as exc:
             raise Rejected(f"cannot decompress gzip file: {exc}") from exc
-        return _stage_csv(con, data)
+        return _stage_csv(data)
     if kind == ".csv":
-        return _stage_csv(con, content)
+        return _stage_csv(content)
     if kind == ".parquet":
-        return _stage_parquet(con, content)
+        return _stage_parquet(content)
     if kind == ".xlsx":
-        return _stage_xlsx(con, content, xlsx_headers or {})
+        return _stage_xlsx(content, xlsx_headers or {})
     raise Rejected(f"unsupported file type {name!r} (expected .csv, .csv.gz, .parquet or .xlsx)")
 
 
@@ -121,60 +119,23 @@ def _data_line_count(arr: pa.LargeStringArray) -> tuple[int, bool]:
     return max(n - 1 - int(final_empty), 0), final_empty
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, data: bytes) -> Staged:
+def _stage_csv(data: bytes) -> Staged:
     data, arr, encoding = _decode(data)
     rows_read, final_empty = _data_line_count(arr)
     header_text = arr[0].as_py().rstrip("\r\n") if len(arr) else ""
     if not header_text.strip():
         raise Rejected("header line is empty", rows_read)
     header = [h.strip() for h in next(csv.reader([header_text]))]
-    last = len(arr) - int(final_empty)
-    table = pa.table({"line": pa.array(np.arange(1, len(arr) + 1, dtype=np.int64)), "raw": arr})
-    con.register("_ing_lines", table)
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP VIEW _ing_split AS
-        WITH l AS (
-          SELECT line, rtrim(raw, chr(13) || chr(10)) AS raw_text
-          FROM _ing_lines WHERE line > 1 AND line <= $last
-        ), m AS (
-          SELECT line, raw_text,
-            CASE WHEN contains(raw_text, '"')
-              THEN regexp_extract_all(',' || raw_text, ',("(?:[^"]|"")*"|[^,"]*)', 0) END AS parts
-          FROM l
-        )
-        SELECT line, raw_text,
-          CASE
-            WHEN parts IS NULL THEN string_split(raw_text, ',')
-            WHEN array_to_string(parts, '') <> ',' || raw_text THEN NULL
-            ELSE list_transform(parts, x -> CASE WHEN x[2:2] = '"'
-                   THEN replace(x[3:-2], '""', '"') ELSE x[2:] END)
-          END AS f
-        FROM m
-        """.replace("$last", str(int(last))),  # views take no parameters; an int of ours
-    )
-    return Staged(header, encoding, rows_read)
+    return Staged(header, encoding, rows_read, lines=arr.slice(1, rows_read))
 
 
-def _stage_table(con: duckdb.DuckDBPyConnection, table: pa.Table, encoding: str) -> Staged:
-    """Rows of an Arrow table (any column types) → ``_ing_split`` with line = row + 2."""
+def _tabular(table: pa.Table, encoding: str) -> Staged:
     header = [str(c).strip() for c in table.column_names]
-    fields = ", ".join(f'CAST(t."{i}" AS VARCHAR)' for i in range(len(header)))
-    renamed = table.rename_columns([str(i) for i in range(len(header))]).append_column(
-        "__row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
-    con.register("_ing_table", renamed)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP VIEW _ing_split AS
-        SELECT __row + 2 AS line,
-          array_to_string(list_transform(f, x -> coalesce(x, '')), ',') AS raw_text, f
-        FROM (SELECT __row, [{fields}]::VARCHAR[] AS f FROM _ing_table t)
-        """
-    )
-    return Staged(header, encoding, table.num_rows)
+    return Staged(header, encoding, table.num_rows,
+                  table=table.rename_columns([str(i) for i in range(len(header))]))
 
 
-def _stage_parquet(con: duckdb.DuckDBPyConnection, content: bytes) -> Staged:
+def _stage_parquet(content: bytes) -> Staged:
     import pyarrow.parquet as pq
 
     try:
@@ -183,7 +144,7 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, content: bytes) -> Staged:
         raise Rejected(f"cannot read parquet file: {exc}") from exc
     if table.num_columns == 0:
         raise Rejected("parquet file has no columns")
-    return _stage_table(con, table, "binary")
+    return _tabular(table, "binary")
 
 
 def _cell(value: object) -> str | None:
@@ -196,7 +157,7 @@ def _cell(value: object) -> str | None:
     return str(value)
 
 
-def _stage_xlsx(con: duckdb.DuckDBPyConnection, content: bytes, headers: dict[str, str]) -> Staged:
+def _stage_xlsx(content: bytes, headers: dict[str, str]) -> Staged:
     import openpyxl
 
     try:
@@ -214,5 +175,4 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, content: bytes, headers: dict[st
     columns = {str(i): pa.array([r[i] if i < len(r) else None for r in rows[1:]], pa.string())
                for i in range(width)}
     table = pa.table(columns) if columns else pa.table({"0": pa.array([], pa.string())})
-    staged = _stage_table(con, table.rename_columns(header) if columns else table, "binary")
-    return staged
+    return _tabular(table.rename_columns(header) if columns else table, "binary")

@@ -75,7 +75,7 @@ class SourceSpec:
     xlsx_headers: dict[str, str] = field(default_factory=dict)
     # (SQL condition that is TRUE for a bad row, SQL expression of the reason), checked in
     # order after the per-column checks. Columns are available as v_<name> (trimmed text,
-    # NULL when empty) and p_<name> (parsed value for ts/dec columns).
+    # NULL when empty), p_<name> (parsed value for ts/dec columns) and landed_at (the file's).
     extra: tuple[tuple[str, str], ...] = ()
     # extra output columns of the raw table: (name, SQL expression)
     derived: tuple[tuple[str, str], ...] = ()
@@ -175,9 +175,9 @@ METER_READINGS = SourceSpec(
             "'interval_start ''' || v_interval_start || ''' is not aligned to :00/:15/:30/:45'",
         ),
         (
-            "p_interval_start > $landed_at + INTERVAL 1 DAY",
+            "p_interval_start > landed_at + INTERVAL 1 DAY",
             "'interval_start ''' || v_interval_start || ''' is in the future (more than 1 day after the"
-            " file landed at ' || strftime($landed_at, '%Y-%m-%d %H:%M:%S') || ')'",
+            " file landed at ' || strftime(landed_at, '%Y-%m-%d %H:%M:%S') || ')'",
         ),
     ),
     derived=(("reading_day", "CAST(p_interval_start AS DATE)"),),

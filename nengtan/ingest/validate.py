@@ -1,13 +1,19 @@
-"""Row rules as one SQL statement per file: every data line gets a ``reason`` (NULL = good).
+"""Row rules as one SQL statement per batch of files: every data line gets a ``reason``
+(NULL = good).
 
-Input is the temp table ``_ing_split(line, raw_text, f)`` made by :mod:`readers` (f = the
-line's fields as text, NULL when the quoting is malformed). Output is the temp table
-``_ing_checked`` with ``line, raw_text, reason`` and ``o_<column>`` typed values, so the
-loader can insert good rows into raw and bad rows into raw.quarantine in bulk. All SQL
-here is built from our own specs; file content only ever flows through as data.
+Input is the view ``_ing_split(file_no, layout, landed_at, line, raw_text, f)`` (f = the
+line's fields as text, NULL when the quoting is malformed; layout = which of the batch's
+header layouts the line's file has, see :class:`Layout`).
+Output is the temp table ``_ing_checked`` with ``file_no, line, raw_text, reason`` and
+``o_<column>`` typed values, so the loader can insert good rows into raw and bad rows into
+raw.quarantine in bulk. All SQL here is built from our own specs; file content only ever
+flows through as data.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
 
 import duckdb
 
@@ -21,6 +27,13 @@ CC_UDF = "nengtan_credit_code_reason"
 # A reason quotes the offending value; a line of megabytes must not make a megabyte reason (the
 # whole line is kept in raw_text). Longer reasons keep their head (column) and tail (cause).
 REASON_CAP = 600
+
+
+class Layout(NamedTuple):
+    """A file header's shape: the 1-based field of each spec column, and the field count."""
+
+    positions: tuple[int, ...]
+    fields: int
 
 
 def ident(name: str) -> str:
@@ -123,17 +136,23 @@ def _output(col: Col) -> str:
     return v
 
 
-def checked_sql(spec: SourceSpec, header: list[str]) -> str:
-    """SQL creating ``_ing_checked`` from ``_ing_split`` for a file with this header.
+def _by_layout(layouts: list[Layout], pick: Callable[[Layout], str]) -> str:
+    """An expression that depends on the row's layout (just the value when there is one)."""
+    if len(layouts) == 1:
+        return pick(layouts[0])
+    return "CASE layout " + " ".join(f"WHEN {n} THEN {pick(x)}" for n, x in enumerate(layouts)) + " END"
 
-    Parameters: ``$landed_at`` (TIMESTAMP). For meter readings the temp table
-    ``_ing_known_meters(meter_id)`` must exist.
+
+def checked_sql(spec: SourceSpec, layouts: list[Layout]) -> str:
+    """SQL creating ``_ing_checked`` from ``_ing_split``.
+
+    For meter readings the temp table ``_ing_known_meters(meter_id)`` must exist.
     """
-    index = {name: i + 1 for i, name in enumerate(header)}
-    n_fields = len(header)
     values = ",\n  ".join(
-        f"NULLIF(trim(f[{index[c.name]}]), '') AS {ident('v_' + c.name)}" for c in spec.columns
+        f"NULLIF(trim({_by_layout(layouts, lambda x, k=k: f'f[{x.positions[k]}]')}), '') AS {ident('v_' + c.name)}"
+        for k, c in enumerate(spec.columns)
     )
+    n_expected = _by_layout(layouts, lambda x: str(x.fields))
     parsed = [f"{expr} AS {ident('p_' + c.name)}" for c in spec.columns if (expr := _parsed(c))]
     if spec.source == "meter_readings":
         parsed.append("v_meter_id IN (SELECT meter_id FROM _ing_known_meters) AS known_meter")
@@ -141,8 +160,7 @@ def checked_sql(spec: SourceSpec, header: list[str]) -> str:
     whens = [
         ("f IS NULL", lit("malformed CSV quoting")),
         ("raw_text = ''", lit("empty line")),
-        (f"len(f) <> {n_fields}",
-         f"'expected {n_fields} fields as in the header, found ' || len(f)"),
+        ("len(f) <> n_expected", "'expected ' || n_expected || ' fields as in the header, found ' || len(f)"),
     ]
     for col in spec.columns:
         whens.extend(_checks(col))
@@ -154,7 +172,7 @@ def checked_sql(spec: SourceSpec, header: list[str]) -> str:
     return f"""
 CREATE OR REPLACE TEMP TABLE _ing_checked AS
 WITH v AS (
-  SELECT line, raw_text, f,
+  SELECT file_no, line, raw_text, f, {n_expected} AS n_expected, landed_at,
   {values}
   FROM _ing_split
 ), p AS (
@@ -164,7 +182,7 @@ WITH v AS (
   SELECT *, {case} AS reason
   FROM p
 )
-SELECT line, CASE WHEN reason IS NOT NULL THEN raw_text END AS raw_text,
+SELECT file_no, landed_at, line, CASE WHEN reason IS NOT NULL THEN raw_text END AS raw_text,
   CASE WHEN length(reason) > {cap} THEN left(reason, {half}) || ' [… ' || (length(reason) - {cap})
        || ' characters cut …] ' || right(reason, {half}) ELSE reason END AS reason,
   {out_sql}
