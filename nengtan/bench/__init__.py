@@ -263,6 +263,15 @@ def run(profile: Profile, *, work: Path | None = None, progress: Callable[[str],
                                   f"replicated to {profile.enterprises:,} enterprises by SQL (new credit codes per "
                                   "copy); uncached (force=true) chart-data requests")
                 report["charts"] = charts
+                _checkpoint(report)
+                from nengtan.config import Settings
+
+                replica = Settings(landing=hist_landing, data=work / "serving-data").serving_db  # measure_charts' copy
+                if replica.is_file():
+                    pub = _section(report, "publish_at_scale", progress,
+                                   lambda: _publish_at_scale(replica, work / "publish-at-scale"))
+                    if pub:
+                        report["publish_at_scale"] = pub
     else:
         report.setdefault("charts", {"status": "skipped: no history run to serve"})
 
@@ -271,6 +280,32 @@ def run(profile: Profile, *, work: Path | None = None, progress: Callable[[str],
     _write(report, out_dir)
     (out_dir / f"running-{profile.name}.json").unlink(missing_ok=True)
     return report
+
+
+def _publish_at_scale(replica: Path, data: Path) -> dict[str, Any]:
+    """The publish stage on the city-scale serving copy (the history's last night replicated to
+    the city): what publishing costs once the marts hold that much history. It runs the
+    pipeline's own ``publish`` with the replica as the warehouse, timed."""
+    import duckdb
+
+    from nengtan.config import Settings
+    from nengtan.publish import publish
+
+    shutil.rmtree(data, ignore_errors=True)
+    cfg = Settings(landing=data / "landing", data=data)
+    con = duckdb.connect(str(replica))
+    try:
+        day = con.execute("SELECT max(data_day) FROM meta.publication").fetchone()[0]
+        rows = con.execute("SELECT count(*) FROM marts.meter_daily").fetchone()[0]
+        t0 = time.perf_counter()
+        result = publish(con, run_id="bench-publish-at-scale", day=day, cfg=cfg)
+        seconds = time.perf_counter() - t0
+    finally:
+        con.close()
+    size = cfg.serving_db.stat().st_size
+    shutil.rmtree(data, ignore_errors=True)
+    return {"seconds": seconds, "data_day": str(day), "meter_daily_rows": rows,
+            "rows": sum(result["tables"].values()), "bytes": size}
 
 
 def _published(root: Any) -> str:

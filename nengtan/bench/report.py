@@ -111,6 +111,12 @@ def render_table(r: dict[str, Any]) -> str:
         srv = charts.get("serving", {})
         add("  serving copy", f"{_s(srv.get('enterprises'))} enterprises ({srv.get('copies')} copies of "
                               f"{srv.get('base_enterprises')})", charts.get("note", "")[:0])
+    pub = r.get("publish_at_scale") or {}
+    if _status(pub):
+        add("publish of the city-scale serving copy", _status(pub))
+    elif pub:
+        add(f"publish of the city-scale serving copy (s), {_s(pub.get('rows'))} rows", pub.get("seconds"),
+            f"meter_daily {_s(pub.get('meter_daily_rows'))} rows through {pub.get('data_day')}")
     width = max(len(a) for a, _, _ in rows) + 2
     vwidth = max(len(b) for _, b, _ in rows) + 2
     lines.append(f"{'figure':<{width}}{'value':>{vwidth}}  target / note")
