@@ -127,6 +127,7 @@ def connect(path: Path | None = None, *, read_only: bool = False, cfg: Settings 
     if cfg.duckdb_threads:
         con.execute(f"SET threads = {int(cfg.duckdb_threads)}")
     con.execute("SET TimeZone = 'Asia/Shanghai'")
+    con.execute("SET enable_progress_bar = false")  # a task log is not a terminal
     return con
 
 
