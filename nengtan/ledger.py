@@ -251,28 +251,39 @@ def _repair_torn(fd: int, path: Path, data: bytes, last: dict | None
     })], last
 
 
-def _known_files(data: bytes) -> set[tuple[str, str]]:
-    known = set()
-    for line in _split(data)[0]:
+def _known_files(data: bytes, after_seq: int | None = None) -> dict[tuple[str, str], int]:
+    """(path, sha256) -> seq of the file entries; with ``after_seq``, only the entries after
+    it, read backwards from the end (the ones a crash may have left unmarked)."""
+    known: dict[tuple[str, str], int] = {}
+    for line in reversed(_split(data)[0]):
         entry = _parse(line)
-        if entry is not None and entry["kind"] == "file":
-            known.add((entry["payload"].get("path"), entry["payload"].get("sha256")))
+        if entry is None:
+            continue
+        if after_seq is not None and entry["seq"] <= after_seq:
+            break
+        if entry["kind"] == "file":
+            known.setdefault((entry["payload"].get("path"), entry["payload"].get("sha256")), entry["seq"])
     return known
 
 
-def _append(items: list[tuple[str, dict]], cfg: Settings | None = None, *, skip_known_files: bool = False
+def _append(items: list[tuple[str, dict]], cfg: Settings | None = None, *, skip_known_files: bool = False,
+            known_after_seq: int | None = None, known_out: dict[tuple[str, str], int] | None = None
             ) -> list[dict]:
     """Append entries atomically with respect to other writers; returns them as written.
 
     ``skip_known_files`` drops file items whose (path, sha256) is already recorded, decided
-    under the lock so two concurrent recorders cannot both add the same version.
+    under the lock so two concurrent recorders cannot both add the same version; with
+    ``known_after_seq`` only the entries after that one are looked at. The dropped ones
+    and their seq go into ``known_out``.
     """
     cfg = cfg or settings()
     path = cfg.ledger_path
     with _locked(path, exclusive=True) as fd:
         data = _read_all(fd)
         if skip_known_files:
-            known = _known_files(data)
+            known = _known_files(data, known_after_seq)
+            if known_out is not None:
+                known_out.update(known)
             items = [(k, p) for k, p in items if k != "file" or (p.get("path"), p.get("sha256")) not in known]
             if not items:
                 return []
@@ -374,19 +385,28 @@ def record_from_load_log(con, *, run_id: str, cfg: Settings | None = None) -> in
     cfg = cfg or settings()
     rows = con.execute(
         "SELECT path, sha256, size_bytes, file_id, source, status, partition_key, run_id "
-        "FROM raw.load_log ORDER BY loaded_at, path"
+        "FROM raw.load_log l WHERE NOT EXISTS (SELECT 1 FROM meta.ledger_recorded r WHERE r.file_id = l.file_id) "
+        "ORDER BY loaded_at, path"
     ).fetchall()
-    items, seen = [], set()
+    if not rows:
+        return 0
+    items, by_version = [], {}
     for path, sha, size, file_id, source, status, partition_key, loaded_by in rows:
-        if (path, sha) in seen:
-            continue
-        seen.add((path, sha))
+        by_version[(path, sha)] = file_id
         payload = {"path": path, "sha256": sha, "size_bytes": int(size), "file_id": file_id,
                    "source": source, "status": status, "partition_key": partition_key, "run_id": loaded_by}
         if loaded_by != run_id:
             payload.update(recovered=True, recorded_by=run_id)
         items.append(("file", {k: v for k, v in payload.items() if v is not None}))
-    return len(_append(items, cfg, skip_known_files=True)) if items else 0
+    # Entries up to the highest marked one are all marked; a crash between an append and its
+    # marking leaves entries after it, so only those are read back.
+    after = con.execute("SELECT max(seq) FROM meta.ledger_recorded").fetchone()[0]
+    known: dict[tuple[str, str], int] = {}
+    written = _append(items, cfg, skip_known_files=True, known_after_seq=after, known_out=known)
+    seqs = known | {(e["payload"]["path"], e["payload"]["sha256"]): e["seq"] for e in written if e["kind"] == "file"}
+    con.executemany("INSERT OR IGNORE INTO meta.ledger_recorded VALUES (?, ?)",
+                    [(by_version[v], seq) for v, seq in seqs.items() if v in by_version])
+    return sum(e["kind"] == "file" for e in written)
 
 
 # -- reading and verifying ---------------------------------------------------------------------

@@ -107,6 +107,9 @@ CREATE TABLE IF NOT EXISTS raw.targets (
 -- by the incremental models to recompute only those meters/days and enterprise-months.
 CREATE TABLE IF NOT EXISTS meta.rebuild_meter_days (meter_id VARCHAR, day DATE);
 CREATE TABLE IF NOT EXISTS meta.rebuild_months (credit_code VARCHAR, month DATE);
+-- Which load_log file versions the ledger already holds (and at which entry): a night looks
+-- at its own new files only, not the whole load history and the whole ledger.
+CREATE TABLE IF NOT EXISTS meta.ledger_recorded (file_id VARCHAR PRIMARY KEY, seq BIGINT NOT NULL);
 
 -- One row per pipeline stage run, for audit and for crash-safe resumption.
 CREATE TABLE IF NOT EXISTS meta.runs (

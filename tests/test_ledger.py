@@ -330,6 +330,28 @@ def test_record_from_load_log_records_new_and_lost_loads(env):
     assert by_path["registry/meters.csv"]["sha256"] == _file_entry(env, "registry/meters.csv")["sha256"]
 
 
+def test_a_crash_between_append_and_marking_records_nothing_twice(env):
+    """The ledger is appended first, meta.ledger_recorded marked after: losing the marks (a
+    crash in between) makes the next night find those entries at the ledger's tail."""
+    from nengtan.warehouse import connect, ensure_raw_schema
+
+    con = connect(env.warehouse_db, cfg=env)
+    ensure_raw_schema(con)
+    for rel in ("registry/parks.csv", "registry/meters.csv"):
+        e = _file_entry(env, rel)
+        con.execute("INSERT INTO raw.load_log VALUES (?, 'x', ?, NULL, ?, ?, now()::TIMESTAMP, 'utf-8', 1, 1, 0, "
+                    "'loaded', NULL, 'night-1', now()::TIMESTAMP, NULL)", [e["file_id"], rel, e["sha256"], e["size_bytes"]])
+        assert ledger.record_from_load_log(con, run_id="night-1", cfg=env) == 1
+    marks = con.execute("SELECT file_id, seq FROM meta.ledger_recorded ORDER BY seq").fetchall()
+    assert [seq for _, seq in marks] == [1, 2]
+    con.execute("DELETE FROM meta.ledger_recorded WHERE seq = 2")  # the crash lost the second mark
+    assert ledger.record_from_load_log(con, run_id="night-2", cfg=env) == 0
+    assert con.execute("SELECT file_id, seq FROM meta.ledger_recorded ORDER BY seq").fetchall() == marks
+    con.close()
+    entries, problems, _ = ledger.read_ledger(env)
+    assert not problems and [e["seq"] for e in entries] == [1, 2]
+
+
 def test_files_the_loader_ignores_are_ignored_and_rewrites_noted(recorded):
     old = time.time() - 7200
     for rel in ("meter_readings/date=2026-03-01/_SUCCESS", "meter_readings/date=2026-03-01/.upload.tmp",
