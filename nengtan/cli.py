@@ -49,7 +49,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if args.end < args.start:
         print(f"--end {args.end} is before --start {args.start}", file=sys.stderr)
         return 2
-    results = run_range(args.start, args.end)
+    results = run_range(args.start, args.end, step=args.step)
     failed = [d for d, ok in results if not ok]
     print(f"backfill {args.start}..{args.end}: {len(results) - len(failed)} nights ok"
           + (f", failed at {failed[0]}" if failed else ""))
@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backfill", help="run nights --start..--end in order")
     p.add_argument("--start", type=_day, required=True)
     p.add_argument("--end", type=_day, required=True)
+    p.add_argument("--step", type=int, default=1,
+                   help="run every STEP-th night (each catches up the days before it) and the last; "
+                        "default 1 = every night")
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("report", help="run the monthly regulatory report DAG for a month")

@@ -26,13 +26,23 @@ RUN_BOOKKEEPING_COLUMNS = (
 )
 
 
-def latest_night(landing: Path) -> date:
-    """The last day the landing zone holds meter readings for."""
+# A rebuild catches up this many days per night: a year in one night would not fit the memory
+# limit, and fewer, larger nights are faster than one night per day.
+REBUILD_STEP_DAYS = 30
+
+
+def reading_days(landing: Path) -> tuple[date, date]:
+    """The first and last day the landing zone holds meter readings for."""
     days = [date.fromisoformat(m.group(1)) for p in (landing / "meter_readings").glob("date=*")
             if (m := _PARTITION.match(p.name))]
     if not days:
         raise FileNotFoundError(f"no meter_readings/date=YYYY-MM-DD folders under {landing}")
-    return max(days)
+    return min(days), max(days)
+
+
+def latest_night(landing: Path) -> date:
+    """The last day the landing zone holds meter readings for."""
+    return reading_days(landing)[1]
 
 
 def mart_differences(a: Path, b: Path, schema: str = "marts") -> dict[str, str]:
@@ -63,13 +73,15 @@ def mart_differences(a: Path, b: Path, schema: str = "marts") -> dict[str, str]:
 
 
 def rebuild(into: Path | None = None, cfg: Settings | None = None) -> dict:
-    """Run the whole landing zone through the DAGs into an empty data root, then compare."""
+    """Run the whole landing zone through the DAGs into an empty data root (every
+    ``REBUILD_STEP_DAYS``-th night and the last), then compare."""
     cfg = cfg or settings()
     target = into or Path(tempfile.mkdtemp(prefix="nengtan-rebuild-", dir=cfg.data))
-    night = latest_night(cfg.landing)
+    first, night = reading_days(cfg.landing)
     env = {**os.environ, "NENGTAN_DATA": str(target), "AIRFLOW_HOME": str(target / "airflow"),
            "NENGTAN_LANDING": str(cfg.landing)}
-    subprocess.run([sys.executable, "-m", "nengtan.cli", "nightly", "--date", night.isoformat()], env=env,
+    subprocess.run([sys.executable, "-m", "nengtan.cli", "backfill", "--start", first.isoformat(),
+                    "--end", night.isoformat(), "--step", str(REBUILD_STEP_DAYS)], env=env,
                    check=True)
     rebuilt = target / "warehouse" / "nengtan.duckdb"
     result: dict = {"rebuilt_into": str(rebuilt), "night": night.isoformat()}

@@ -3,8 +3,12 @@ marts identical to the ones the nights built incrementally."""
 
 from __future__ import annotations
 
-import duckdb
+from datetime import date
 
+import duckdb
+import pytest
+
+from nengtan.orchestrate import range_nights
 from nengtan.rebuild import mart_differences, rebuild
 
 
@@ -24,3 +28,13 @@ def test_the_comparison_notices_a_changed_figure(published_city, tmp_path) -> No
     con.close()
     diffs = mart_differences(published_city.serving_db, altered)
     assert set(diffs) == {"enterprise_carbon_monthly"}
+
+
+def test_a_stepped_backfill_runs_every_step_th_night_and_always_the_last() -> None:
+    d = date(2026, 1, 1)
+    assert range_nights(d, date(2026, 2, 15), 30) == [d, date(2026, 1, 31), date(2026, 2, 15)]
+    assert range_nights(d, date(2026, 1, 31), 30) == [d, date(2026, 1, 31)]
+    assert range_nights(d, date(2026, 1, 3)) == [d, date(2026, 1, 2), date(2026, 1, 3)]
+    assert range_nights(d, d, 7) == [d]
+    with pytest.raises(ValueError):
+        range_nights(d, d, 0)

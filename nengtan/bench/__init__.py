@@ -52,6 +52,9 @@ class Profile:
         return self.history_enterprises == self.enterprises
 
 
+# A catch-up night loads at most this many days (what `nengtan backfill --step` does).
+CATCH_UP_STEP_DAYS = 30
+
 FULL = Profile("full", enterprises=10_000, history_enterprises=200, history_nights=(1, 30, 365),
                chart_repeats=10, night_timeout=6 * 3600.0)
 QUICK = Profile("quick", enterprises=300, history_enterprises=300, history_nights=(1, 8, 30), chart_repeats=5)
@@ -130,8 +133,9 @@ def _fresh_root(landing: Path, data: Path, profile: Profile):
 
 def _history(profile: Profile, landing: Path, work: Path, progress: Callable[[str], None],
              city_night: dict[str, Any] | None, city_root: Any, partial: dict[str, Any]) -> Any:
-    """Nights N of the history city on one warehouse: night 1, then for each further N an
-    untimed catch-up night of day N-1 (it loads every file up to N-1), then night N timed."""
+    """Nights N of the history city on one warehouse: night 1, then for each further N the
+    untimed catch-up nights up to day N-1 (each loads the files of up to CATCH_UP_STEP_DAYS
+    days), then night N timed."""
     from nengtan.bench.night import run_night
 
     if city_night is not None:
@@ -144,14 +148,18 @@ def _history(profile: Profile, landing: Path, work: Path, progress: Callable[[st
     bulk: list[dict[str, Any]] = partial.setdefault("catch_up", [])
     done_through = 0
     for n in profile.history_nights:
-        if n - 1 > done_through:
-            day = profile.start + timedelta(days=n - 2)
-            progress(f"[bench] history: catch-up night {day} (days {done_through + 1}..{n - 1}, untimed for the ratio)")
-            b = run_night(root, day, f"catchup-{n - 1}", profile.timeout)
-            b["days_loaded"] = n - 1 - done_through
+        # catch up days done_through+1 .. n-1 in nights of at most CATCH_UP_STEP_DAYS days each,
+        # as `nengtan backfill --step` does (a year in one night does not fit the memory limit)
+        while n - 1 > done_through:
+            upto = min(done_through + CATCH_UP_STEP_DAYS, n - 1)
+            day = profile.start + timedelta(days=upto - 1)
+            progress(f"[bench] history: catch-up night {day} (days {done_through + 1}..{upto}, untimed for the ratio)")
+            b = run_night(root, day, f"catchup-{upto}", profile.timeout)
+            b["days_loaded"] = upto - done_through
             bulk.append(b)
             if not b["ok"]:
                 raise RuntimeError(f"catch-up night {day} failed:\n{b.get('error', '')}")
+            done_through = upto
         day = profile.start + timedelta(days=n - 1)
         if n == 1 and profile.history_is_city and city_night is not None:
             r = city_night  # the city's night 1 is this history's night 1; not run twice
