@@ -18,11 +18,14 @@ from nengtan.warehouse import sql_string
 
 _PARTITION = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
-# Columns that only say which run wrote a row, or when: two warehouses built by different
-# runs from the same files differ there and nowhere else.
+# Columns that only say which run wrote a row, when, or in which situation: two warehouses
+# built by different runs from the same files differ there and nowhere else. (A factor pin's
+# applied_reason says whether its month was still open when it was pinned, which depends on
+# the nights a backfill ran, not on the figures.)
 RUN_BOOKKEEPING_COLUMNS = (
     "run_id", "loaded_at", "quarantined_at", "transformed_run_id", "built_run_id", "built_at",
-    "applied_run_id", "applied_at", "checked_at", "published_at", "load_run_id", "publish_run_id",
+    "applied_run_id", "applied_at", "applied_reason", "checked_at", "published_at", "load_run_id",
+    "publish_run_id",
 )
 
 
