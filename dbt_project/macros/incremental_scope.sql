@@ -1,50 +1,80 @@
 {#-
   Incremental scope helpers. nengtan.transform writes meta.rebuild_meter_days / meta.rebuild_months before
   dbt runs. For a meter, the earliest listed day starts the rebuild; consumption depends on the last good
-  reading before it (the "baseline"), so everything after that baseline is recomputed.
+  reading before it (the "baseline"), so everything after that baseline is recomputed. The baselines are
+  looked up once per run, in intermediate.int_meter_rebuild_scope.
+
+  Cost must follow the night, not the history: every scan of a table that grows with history (raw readings,
+  the meter models) is bounded by a time literal that DuckDB pushes into the scan, where zonemaps skip the
+  row groups before it (rows are appended in time order). A filter on a subquery or a join does not prune a
+  scan, so the bounds are read with run_query when the node runs and written into the SQL as literals.
 -#}
 
 {% macro floor_15min(ts) -%}
     {{ dbt.dateadd('minute', '15 * cast(floor(' ~ dbt.datediff("cast('2000-01-01' as " ~ dbt.type_timestamp() ~ ")", ts, 'minute') ~ ' / 15) as ' ~ dbt.type_int() ~ ')', "cast('2000-01-01' as " ~ dbt.type_timestamp() ~ ")") }}
 {%- endmacro %}
 
-{#- meter_id, from_day (earliest day to rebuild) and baseline_ts (last good reading before from_day, null =
-    rebuild the meter from installation), read from the classified readings in `readings`. -#}
-{% macro meter_rebuild_scope(readings) -%}
-    select
-        s.meter_id,
-        s.from_day,
-        max(r.interval_start) as baseline_ts
-    from (
-        select meter_id, min(day) as from_day
-        from {{ ref('stg_meta__rebuild_meter_days') }}
-        group by meter_id
-    ) as s
-    left join {{ readings }} as r
-        on r.meter_id = s.meter_id
-        and r.is_good
-        and r.interval_start < cast(s.from_day as {{ dbt.type_timestamp() }})
-    group by s.meter_id, s.from_day
+{#- One value from the warehouse when the node runs (none while parsing, or when the query returns null). -#}
+{% macro query_value(sql) -%}
+    {%- if execute -%}
+        {%- set result = run_query(sql) -%}
+        {%- if result is not none and result.rows | length > 0 and result.rows[0][0] is not none -%}
+            {{- return(result.rows[0][0]) -}}
+        {%- endif -%}
+    {%- endif -%}
+    {{- return(none) -}}
 {%- endmacro %}
 
-{#- Pre-hook: delete the rows of scoped meters after their baseline (readings: this; others: the readings model). -#}
-{% macro delete_meter_scope(ts_column, readings=none, by_day=false) -%}
+{#- A SQL literal of a date or timestamp value. -#}
+{% macro sql_literal(value, type) -%}
+    cast('{{ value }}' as {{ dbt.type_timestamp() if type == 'timestamp' else 'date' }})
+{%- endmacro %}
+
+{#- Literal lower bound of what this run rebuilds, from the scope model (rows of a scoped meter at or after it
+    can be rebuilt; nothing before it is): `ts` for readings and intervals, `day` for meter-days. When the
+    scope is empty nothing is rebuilt: a bound after every row. -#}
+{% macro rebuild_bound(kind='ts') -%}
+    {%- set column = 'rebuild_from_ts' if kind == 'ts' else 'rebuild_from_day' -%}
+    {%- set value = query_value('select min(' ~ column ~ ') from ' ~ ref('int_meter_rebuild_scope')) -%}
+    {%- if value is none -%}
+        {{ sql_literal('9999-12-31', kind == 'ts' and 'timestamp' or 'date') }}
+    {%- else -%}
+        {{ sql_literal(value, kind == 'ts' and 'timestamp' or 'date') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- meter_id, from_day (earliest day to rebuild), baseline_ts (last good reading before from_day, null =
+    rebuild the meter from installation) and the bounds derived from them, from the scope model. -#}
+{% macro meter_rebuild_scope() -%}
+    select
+        meter_id,
+        from_day,
+        baseline_ts,
+        rebuild_from_ts,
+        rebuild_from_day
+    from {{ ref('int_meter_rebuild_scope') }}
+{%- endmacro %}
+
+{#- Pre-hook: delete the rows of scoped meters after their baseline (by_day: from the day after it), all of
+    them for a meter rebuilt from installation. The literal bound keeps the delete's scan to the rebuilt range:
+    a meter without a good reading before its from_day has no row before it either (its install baseline,
+    its first row, is a good reading; a registry change moves from_day before the old installation). -#}
+{% macro delete_meter_scope(ts_column, by_day=false) -%}
     {%- if is_incremental() -%}
-        {%- set rel = readings if readings is not none else this -%}
         delete from {{ this }} as tgt
-        where exists (
-            select 1
-            from ({{ meter_rebuild_scope(rel) }}) as sc
-            where sc.meter_id = tgt.meter_id
-            and (
-                sc.baseline_ts is null
-                {%- if by_day %}
-                or tgt.{{ ts_column }} >= cast({{ dbt.dateadd('minute', 15, 'sc.baseline_ts') }} as date)
-                {%- else %}
-                or tgt.{{ ts_column }} > sc.baseline_ts
-                {%- endif %}
+        where
+            tgt.{{ ts_column }} >= {{ rebuild_bound('day' if by_day else 'ts') }}
+            and exists (
+                select 1
+                from {{ ref('int_meter_rebuild_scope') }} as sc
+                where
+                    sc.meter_id = tgt.meter_id
+                    {%- if by_day %}
+                    and (sc.baseline_ts is null or tgt.{{ ts_column }} >= sc.rebuild_from_day)
+                    {%- else %}
+                    and (sc.baseline_ts is null or tgt.{{ ts_column }} > sc.baseline_ts)
+                    {%- endif %}
             )
-        )
     {%- else -%}
         select 1
     {%- endif -%}
@@ -59,9 +89,18 @@
             where rm.credit_code = tgt.credit_code
             and rm.month = {% if day_column %}{{ month_of('tgt.' ~ day_column) }}{% else %}tgt.month{% endif %}
         )
+        {%- if day_column %}
+        and tgt.{{ day_column }} >= {{ rebuild_months_bound() }}
+        {%- endif %}
     {%- else -%}
         select 1
     {%- endif -%}
+{%- endmacro %}
+
+{#- Literal: the first day of the earliest month in meta.rebuild_months (after every row when it is empty). -#}
+{% macro rebuild_months_bound() -%}
+    {%- set value = query_value('select min(month) from ' ~ ref('stg_meta__rebuild_months')) -%}
+    {{ sql_literal(value if value is not none else '9999-12-31', 'date') }}
 {%- endmacro %}
 
 {#- The day the warnings and the meter-day spine are computed as of. -#}
@@ -70,5 +109,143 @@
         cast('{{ var("as_of") }}' as date)
     {%- else -%}
         (select max(reading_day) from {{ source('raw', 'meter_readings') }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Tests: a `where` config may name __rebuilt_from_ts__ / __rebuilt_from_day__ for the first interval /
+    day this run rebuilt (from meta.rebuild_meter_days), __rebuilt_months_from__ for the first day of the first
+    month it rebuilt (meta.rebuild_months). They become literals when the test runs, so the
+    filter reaches the scan and a nightly test reads the night, not the history. On a full refresh every
+    row is checked; when nothing was rebuilt, nothing is. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where and '__rebuilt_' in where -%}
+        {%- set meter_days = source('meta', 'rebuild_meter_days') -%}
+        {%- set months = source('meta', 'rebuild_months') -%}
+        {%- if flags.FULL_REFRESH -%}
+            {%- set where = '' -%}
+        {%- else -%}
+            {%- set first_day = query_value('select min(day) from ' ~ meter_days) -%}
+            {%- set first_day = first_day if first_day is not none else '9999-12-31' -%}
+            {%- set first_month = query_value('select min(month) from ' ~ months) -%}
+            {%- set first_month = first_month if first_month is not none else '9999-12-31' -%}
+            {%- set where = where
+                | replace('__rebuilt_from_ts__', sql_literal(first_day, 'timestamp'))
+                | replace('__rebuilt_from_day__', sql_literal(first_day, 'date'))
+                | replace('__rebuilt_months_from__', sql_literal(first_month, 'date')) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if where -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Deduplication shortcut. A reading's 15-minute slot of the day (0..95), one bit per slot over two bigints
+    (slots 0..47 and 48..95), and the number of distinct slots among a group's readings: equal to count(*)
+    exactly when no two readings of the group share a slot, so that none can share an interval_start. -#}
+{% macro slot_of(ts) -%}
+    cast(extract(hour from {{ ts }}) * 4 + extract(minute from {{ ts }}) // 15 as integer)
+{%- endmacro %}
+
+{% macro slot_bits(ts, half) -%}
+    {%- if half == 'low' -%}
+        bit_or(case when {{ slot_of(ts) }} < 48 then cast(1 as {{ dbt.type_bigint() }}) << {{ slot_of(ts) }} end)
+    {%- else -%}
+        bit_or(case when {{ slot_of(ts) }} >= 48 then cast(1 as {{ dbt.type_bigint() }}) << ({{ slot_of(ts) }} - 48) end)
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro slot_count(ts) -%}
+    coalesce(bit_count({{ slot_bits(ts, 'low') }}), 0) + coalesce(bit_count({{ slot_bits(ts, 'high') }}), 0)
+{%- endmacro %}
+
+{#- Meters whose registry values that meter_daily carries (credit_code, energy_type, unit, and the park of
+    their enterprise) changed with the registry files not yet transformed (raw.load_log): their rows in
+    meter_daily are rebuilt whole. "Before" is the latest version among the transformed files (what the
+    last successful run built with; a run that failed after rebuilding them only makes this a superset). -#}
+{% macro registry_changed_meters() -%}
+    select cm.meter_id
+    from (
+        select
+            meter_id,
+            credit_code,
+            energy_type,
+            unit
+        from {{ source('raw', 'meters') }}
+        where meter_id is not null
+        qualify row_number() over (partition by meter_id order by landed_at desc, source_line desc) = 1
+    ) as cm
+    left join (
+        select
+            meter_id,
+            credit_code,
+            energy_type,
+            unit
+        from {{ source('raw', 'meters') }}
+        where
+            meter_id is not null
+            and file_id not in (
+                select file_id from {{ source('raw', 'load_log') }} where transformed_run_id is null
+            )
+        qualify row_number() over (partition by meter_id order by landed_at desc, source_line desc) = 1
+    ) as pm on cm.meter_id = pm.meter_id
+    left join (
+        select ce.credit_code
+        from (
+            select
+                credit_code,
+                park_id
+            from {{ source('raw', 'enterprises') }}
+            where credit_code is not null
+            qualify row_number() over (partition by credit_code order by landed_at desc, source_line desc) = 1
+        ) as ce
+        left join (
+            select
+                credit_code,
+                park_id
+            from {{ source('raw', 'enterprises') }}
+            where
+                credit_code is not null
+                and file_id not in (
+                    select file_id from {{ source('raw', 'load_log') }} where transformed_run_id is null
+                )
+            qualify row_number() over (partition by credit_code order by landed_at desc, source_line desc) = 1
+        ) as pe on ce.credit_code = pe.credit_code
+        where pe.credit_code is null or ce.park_id is distinct from pe.park_id
+    ) as chg on cm.credit_code = chg.credit_code
+    where
+        pm.meter_id is null
+        or row(cm.credit_code, cm.energy_type, cm.unit) is distinct from row(pm.credit_code, pm.energy_type, pm.unit)
+        or chg.credit_code is not null
+{%- endmacro %}
+
+{#- Pre-hook of meter_daily: every row of a meter whose registry values changed (the meter-days
+    int_meter_daily rebuilt are deleted by delete_meter_scope). -#}
+{% macro delete_registry_changed_meters() -%}
+    {%- if is_incremental()
+        and query_value('select count(*) from (' ~ registry_changed_meters() ~ ') as c') != 0 -%}
+        delete from {{ this }}
+        where meter_id in ({{ registry_changed_meters() }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- `order by <column>` when this run rebuilds more than two days (a catch-up, a full refresh): rows then go
+    into the table in time order, so each row group covers a short time span and the nightly scans bounded
+    by rebuild_bound skip them. A night's rows span a day or two and need no sort. -#}
+{% macro order_by_time(column) -%}
+    {%- if model is mapping and model.get('resource_type') == 'unit_test' -%}
+        {{- return('') -}}
+    {%- endif -%}
+    {%- set span = query_value(
+        'select max(day) - min(day) from ' ~ source('meta', 'rebuild_meter_days')) -%}
+    {%- if not execute or flags.FULL_REFRESH or span is none or span > 2 -%}
+        order by {{ column }}
     {%- endif -%}
 {%- endmacro %}

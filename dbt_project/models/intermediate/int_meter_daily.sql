@@ -3,10 +3,10 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_meter_scope('day', readings=ref('int_meter_readings'), by_day=true) }}"
+        pre_hook="{{ delete_meter_scope('day', by_day=true) }}"
     )
 }}
--- depends_on: {{ ref('stg_meta__rebuild_meter_days') }}
+-- depends_on: {{ ref('int_meter_rebuild_scope') }}
 -- One row per meter and day in service up to the as-of day: the day's consumption (sum of intervals
 -- starting that day), completeness = received / 96, faults, and whether the meter was silent.
 
@@ -26,7 +26,7 @@ scope as (
             when baseline_ts is null then cast(null as date)
             else cast({{ dbt.dateadd('minute', 15, 'baseline_ts') }} as date)
         end as rebuild_from
-    from ({{ meter_rebuild_scope(ref('int_meter_readings')) }}) as sc
+    from ({{ meter_rebuild_scope() }}) as sc
 ),
 {% endif %}
 
@@ -56,6 +56,9 @@ intervals as (
         sum(case when i.is_estimated then 1 else 0 end) as intervals_estimated
     from {{ ref('int_meter_intervals') }} as i
     inner join spine as sp on i.meter_id = sp.meter_id and i.day = sp.day
+    {%- if is_incremental() %}
+    where i.day >= {{ rebuild_bound('day') }}
+    {%- endif %}
     group by i.meter_id, i.day
 ),
 
@@ -69,7 +72,11 @@ readings as (
         sum(case when r.status = 'gateway_error' then 1 else 0 end) as gateway_errors
     from {{ ref('int_meter_readings') }} as r
     inner join spine as sp on r.meter_id = sp.meter_id and r.reading_day = sp.day
-    where not r.is_install_baseline
+    where
+        not r.is_install_baseline
+        {%- if is_incremental() %}
+        and r.reading_day >= {{ rebuild_bound('day') }}
+        {%- endif %}
     group by r.meter_id, r.reading_day
 )
 
@@ -88,3 +95,4 @@ select
 from spine as sp
 left join intervals as i on sp.meter_id = i.meter_id and sp.day = i.day
 left join readings as r on sp.meter_id = r.meter_id and sp.day = r.day
+{{ order_by_time('sp.day') }}

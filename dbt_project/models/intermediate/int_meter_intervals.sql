@@ -3,10 +3,10 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_meter_scope('interval_start', readings=ref('int_meter_readings')) }}"
+        pre_hook="{{ delete_meter_scope('interval_start') }}"
     )
 }}
--- depends_on: {{ ref('stg_meta__rebuild_meter_days') }}
+-- depends_on: {{ ref('int_meter_rebuild_scope') }}
 -- Consumption per meter and 15-minute interval. Each good reading's delta to the previous good reading
 -- (x multiplier, rollover already unwrapped) is spread evenly over the intervals it covers; the intervals
 -- without a reading of their own are marked estimated. The last interval takes the rounding remainder,
@@ -21,7 +21,7 @@ with meters as (
 
 {% if is_incremental() %}
 scope as (
-    {{ meter_rebuild_scope(ref('int_meter_readings')) }}
+    {{ meter_rebuild_scope() }}
 ),
 {% endif %}
 
@@ -38,7 +38,11 @@ good as (
             r.meter_id = s.meter_id
             and (s.baseline_ts is null or r.interval_start >= s.baseline_ts)
     {% endif %}
-    where r.is_good
+    where
+        r.is_good
+        {%- if is_incremental() %}
+        and r.interval_start >= {{ rebuild_bound('ts') }}
+        {%- endif %}
 ),
 
 steps as (
@@ -114,3 +118,4 @@ select
     is_estimated,
     reading_ts
 from spread
+{{ order_by_time('interval_start') }}

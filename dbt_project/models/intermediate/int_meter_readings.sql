@@ -6,13 +6,32 @@
         pre_hook="{{ delete_meter_scope('interval_start') }}"
     )
 }}
--- depends_on: {{ ref('stg_meta__rebuild_meter_days') }}
+-- depends_on: {{ ref('int_meter_rebuild_scope') }}
 -- Every deduplicated reading of a meter in service, classified: install baseline, ok, rollover,
 -- backwards_fault (excluded; consumption continues from the last good reading) or gateway_error.
 -- Incremental: per scoped meter, state (wraps, zone) continues from the last good reading before the
 -- earliest touched day, so the result equals a full recomputation.
+--
+-- The same result as deduplicating (stg_raw__meter_readings) and running the classification windows over
+-- every reading, computed with less sorting, which is what this model's time is made of:
+-- * deduplication: a meter-day whose readings all have distinct intervals (nearly all) needs none; only
+--   the others go through the "latest landed wins" window (reading_day is the loader's date of
+--   interval_start, so every version of a reading falls in the same meter-day).
+-- * a rollover needs a reading in the high zone; meters without one (nearly all) cannot wrap, their wrap
+--   count is the carried one and the last zone is 'low' once a low reading was seen. Their readings are
+--   classified by one window (good = register at or above every earlier one). Meters that may wrap take
+--   the general path: zone carry, running wrap count, running maximum of the unwrapped register.
+-- * gateway errors go through with null values, which the windows ignore.
 {%- set hi = var('rollover_high_fraction') %}
 {%- set lo = var('rollover_low_fraction') %}
+{%- set since = rebuild_bound('ts') if is_incremental() else none %}
+
+{#- the raw readings this run reads: a literal bound, so zonemaps skip the history before the rebuild -#}
+{%- set raw_readings = source('raw', 'meter_readings') ~ ' as r' %}
+{%- if since is not none %}
+    {%- set raw_readings = '(select * from ' ~ source('raw', 'meter_readings') ~ ' where interval_start >= '
+        ~ since ~ ') as r' %}
+{%- endif %}
 
 with meters as (
     select
@@ -27,7 +46,7 @@ with meters as (
 
 {% if is_incremental() %}
 scope as (
-    {{ meter_rebuild_scope(this) }}
+    {{ meter_rebuild_scope() }}
 ),
 
 anchors as (
@@ -40,12 +59,13 @@ anchors as (
         t.quality,
         t.file_id,
         t.source_line,
-        true as is_anchor,
         false as is_new_row,
-        t.wraps as anchor_wraps,
-        t.zone_carry as anchor_zone
+        t.wraps as carry_wraps,
+        t.zone_carry as anchor_zone,
+        s.baseline_ts
     from {{ this }} as t
     inner join scope as s on t.meter_id = s.meter_id and t.interval_start = s.baseline_ts
+    where t.interval_start >= {{ since }}
     union all
     -- meters rebuilt from installation
     select
@@ -56,55 +76,129 @@ anchors as (
         'install' as quality,
         cast(null as {{ dbt.type_string() }}) as file_id,
         cast(null as {{ dbt.type_bigint() }}) as source_line,
-        true as is_anchor,
         true as is_new_row,
-        0 as anchor_wraps,
-        cast(null as {{ dbt.type_string() }}) as anchor_zone
+        0 as carry_wraps,
+        cast(null as {{ dbt.type_string() }}) as anchor_zone,
+        s.baseline_ts
     from meters as m
     inner join scope as s on m.meter_id = s.meter_id and s.baseline_ts is null
 ),
 {% else %}
 anchors as (
     select
-        m.meter_id,
-        {{ dbt.dateadd('minute', -15, 'm.install_slot') }} as interval_start,
-        cast({{ dbt.dateadd('minute', -15, 'm.install_slot') }} as date) as reading_day,
-        m.register_at_install as register_end,
+        meter_id,
+        {{ dbt.dateadd('minute', -15, 'install_slot') }} as interval_start,
+        cast({{ dbt.dateadd('minute', -15, 'install_slot') }} as date) as reading_day,
+        register_at_install as register_end,
         'install' as quality,
         cast(null as {{ dbt.type_string() }}) as file_id,
         cast(null as {{ dbt.type_bigint() }}) as source_line,
-        true as is_anchor,
         true as is_new_row,
-        0 as anchor_wraps,
-        cast(null as {{ dbt.type_string() }}) as anchor_zone
-    from meters as m
+        0 as carry_wraps,
+        cast(null as {{ dbt.type_string() }}) as anchor_zone,
+        cast(null as {{ dbt.type_timestamp() }}) as baseline_ts
+    from meters
 ),
 {% endif %}
 
-readings as (
+-- per meter-day of the raw readings read: are all intervals distinct (one bit per 15-minute slot of the
+-- day; two readings in one slot make the day go through deduplication), and the highest register
+meter_days as (
     select
+        r.meter_id,
+        r.reading_day,
+        count(*) = {{ slot_count('r.interval_start') }} as is_unique,
+        max(r.register_end) as max_register_end
+    from {{ raw_readings }}
+    group by r.meter_id, r.reading_day
+),
+
+-- per meter: its registry values, carried state, and whether it may wrap (a high zone anywhere)
+meter_max as (
+    select
+        meter_id,
+        max(max_register_end) as max_register_end
+    from meter_days
+    group by meter_id
+),
+
+meter_state as (
+    select
+        a.meter_id,
+        a.carry_wraps,
+        a.baseline_ts,
+        m.register_max,
+        m.install_slot,
+        m.removed_at,
+        coalesce(x.max_register_end >= {{ hi }} * m.register_max, false)
+        or coalesce(a.register_end >= {{ hi }} * m.register_max, false)
+        or coalesce(a.anchor_zone = 'high', false) as may_wrap
+    from anchors as a
+    inner join meters as m on a.meter_id = m.meter_id
+    left join meter_max as x on a.meter_id = x.meter_id
+),
+
+day_state as (
+    select
+        d.meter_id,
+        d.reading_day,
+        d.is_unique,
+        s.may_wrap,
+        s.carry_wraps,
+        s.baseline_ts,
+        s.register_max,
+        s.install_slot,
+        s.removed_at
+    from meter_days as d
+    inner join meter_state as s on d.meter_id = s.meter_id
+),
+
+-- the meter's readings in service after its baseline; where they need it, the reading that landed last wins
+{%- set in_service %}
+        r.interval_start >= f.install_slot
+        and (f.removed_at is null or r.interval_start < f.removed_at)
+        and (f.baseline_ts is null or r.interval_start > f.baseline_ts)
+{%- endset %}
+{%- set reading_columns %}
         r.meter_id,
         r.interval_start,
         r.reading_day,
         r.register_end,
         r.quality,
         r.file_id,
-        r.source_line
-    from {{ ref('stg_raw__meter_readings') }} as r
-    inner join meters as m on r.meter_id = m.meter_id
-    {% if is_incremental() %}
-    inner join scope as s
-        on
-            r.meter_id = s.meter_id
-            and (s.baseline_ts is null or r.interval_start > s.baseline_ts)
-    {% endif %}
-    where
-        r.interval_start >= m.install_slot
-        and (m.removed_at is null or r.interval_start < m.removed_at)
+        r.source_line,
+        f.carry_wraps,
+        f.register_max
+{%- endset %}
+{%- set latest_version %}
+    qualify row_number() over (
+        partition by r.meter_id, r.interval_start
+        order by r.landed_at desc, r.source_line desc, r.file_id desc
+    ) = 1
+{%- endset %}
+
+plain_readings as (
+    select {{ reading_columns }}
+    from {{ raw_readings }}
+    inner join day_state as f on r.meter_id = f.meter_id and r.reading_day = f.reading_day
+    where {{ in_service }} and f.is_unique and not f.may_wrap
+    union all
+    select {{ reading_columns }}
+    from {{ raw_readings }}
+    inner join day_state as f on r.meter_id = f.meter_id and r.reading_day = f.reading_day
+    where {{ in_service }} and not f.is_unique and not f.may_wrap
+    {{ latest_version }}
 ),
 
-sequenced as (
-    select
+wrap_readings as (
+    select {{ reading_columns }}
+    from {{ raw_readings }}
+    inner join day_state as f on r.meter_id = f.meter_id and r.reading_day = f.reading_day
+    where {{ in_service }} and f.may_wrap
+    {{ latest_version }}
+),
+
+{%- set sequenced_columns %}
         meter_id,
         interval_start,
         reading_day,
@@ -112,44 +206,98 @@ sequenced as (
         quality,
         file_id,
         source_line,
-        false as is_anchor,
-        true as is_new_row,
-        cast(null as {{ dbt.type_int() }}) as anchor_wraps,
-        cast(null as {{ dbt.type_string() }}) as anchor_zone
-    from readings
-    where quality <> 'error'
-    union all
-    select
-        meter_id,
-        interval_start,
-        reading_day,
-        register_end,
-        quality,
-        file_id,
-        source_line,
+        carry_wraps,
+        register_max,
         is_anchor,
         is_new_row,
-        anchor_wraps,
-        anchor_zone
-    from anchors
+        quality = 'error' and not is_anchor as is_error,
+        case
+            when quality = 'error' and not is_anchor then null
+            else coalesce(
+                anchor_zone,
+                case
+                    when register_end >= {{ hi }} * register_max then 'high'
+                    when register_end <= {{ lo }} * register_max then 'low'
+                end
+            )
+        end as zone
+{%- endset %}
+{%- set anchor_columns %}
+        a.meter_id,
+        a.interval_start,
+        a.reading_day,
+        a.register_end,
+        a.quality,
+        a.file_id,
+        a.source_line,
+        a.carry_wraps,
+        s.register_max,
+        true as is_anchor,
+        a.is_new_row,
+        a.anchor_zone
+{%- endset %}
+
+-- meters that cannot wrap: one window
+plain_sequenced as (
+    select {{ sequenced_columns }}
+    from (
+        select
+            *,
+            false as is_anchor,
+            true as is_new_row,
+            cast(null as {{ dbt.type_string() }}) as anchor_zone
+        from plain_readings
+        union all
+        select {{ anchor_columns }}
+        from anchors as a
+        inner join meter_state as s on a.meter_id = s.meter_id
+        where not s.may_wrap
+    ) as q
 ),
 
-zoned as (
+plain_classified as (
     select
-        q.*,
-        m.register_max,
-        coalesce(
-            q.anchor_zone,
-            case
-                when q.register_end >= {{ hi }} * m.register_max then 'high'
-                when q.register_end <= {{ lo }} * m.register_max then 'low'
-            end
-        ) as zone
-    from sequenced as q
-    inner join meters as m on q.meter_id = m.meter_id
+        p.*,
+        0 as is_wrap,
+        p.carry_wraps as wraps,
+        -- zones here are 'low' or null: the last one seen is 'low' once there was one
+        max(p.zone) over (
+            partition by p.meter_id order by p.interval_start
+            rows between unbounded preceding and current row
+        ) as zone_carry,
+        -- wraps and register_max are the meter's constants: comparing registers compares unwrapped values
+        case
+            when p.register_end + p.carry_wraps * p.register_max is not null
+                then p.register_end >= coalesce(
+                    max(case when not p.is_error then p.register_end end) over (
+                        partition by p.meter_id order by p.interval_start
+                        rows between unbounded preceding and 1 preceding
+                    ),
+                    p.register_end
+                )
+        end as is_register_up
+    from plain_sequenced as p
 ),
 
-wrapped as (
+-- meters that may wrap: zone carry, wrap count, running maximum of the unwrapped register
+wrap_sequenced as (
+    select {{ sequenced_columns }}
+    from (
+        select
+            *,
+            false as is_anchor,
+            true as is_new_row,
+            cast(null as {{ dbt.type_string() }}) as anchor_zone
+        from wrap_readings
+        union all
+        select {{ anchor_columns }}
+        from anchors as a
+        inner join meter_state as s on a.meter_id = s.meter_id
+        where s.may_wrap
+    ) as q
+),
+
+wrap_zoned as (
     select
         z.*,
         case
@@ -167,77 +315,120 @@ wrapped as (
             partition by z.meter_id order by z.interval_start
             rows between unbounded preceding and current row
         ) as zone_carry
-    from zoned as z
+    from wrap_sequenced as z
 ),
 
-unwrapped as (
+wrap_counted as (
     select
         w.*,
-        max(w.anchor_wraps) over (partition by w.meter_id)
-        + sum(w.is_wrap) over (
+        w.carry_wraps + sum(w.is_wrap) over (
             partition by w.meter_id order by w.interval_start
             rows between unbounded preceding and current row
         ) as wraps
-    from wrapped as w
+    from wrap_zoned as w
 ),
 
-valued as (
+wrap_valued as (
     select
-        u.*,
-        cast(u.register_end + u.wraps * u.register_max as decimal(38, 4)) as unwrapped
-    from unwrapped as u
+        c.*,
+        case
+            when not c.is_error then cast(c.register_end + c.wraps * c.register_max as decimal(38, 4))
+        end as unwrapped_value
+    from wrap_counted as c
+),
+
+wrap_classified as (
+    select
+        v.*,
+        v.unwrapped_value >= coalesce(
+            max(v.unwrapped_value) over (
+                partition by v.meter_id order by v.interval_start
+                rows between unbounded preceding and 1 preceding
+            ),
+            v.unwrapped_value
+        ) as is_register_up
+    from wrap_valued as v
 ),
 
 classified as (
     select
-        v.*,
-        v.is_anchor or v.unwrapped >= coalesce(
-            max(v.unwrapped) over (
-                partition by v.meter_id order by v.interval_start
-                rows between unbounded preceding and 1 preceding
-            ),
-            v.unwrapped
-        ) as is_good
-    from valued as v
+        meter_id,
+        interval_start,
+        reading_day,
+        register_end,
+        quality,
+        file_id,
+        source_line,
+        register_max,
+        is_anchor,
+        is_new_row,
+        is_error,
+        is_wrap,
+        wraps,
+        zone_carry,
+        is_register_up
+    from plain_classified
+    union all
+    select
+        meter_id,
+        interval_start,
+        reading_day,
+        register_end,
+        quality,
+        file_id,
+        source_line,
+        register_max,
+        is_anchor,
+        is_new_row,
+        is_error,
+        is_wrap,
+        wraps,
+        zone_carry,
+        is_register_up
+    from wrap_classified
+),
+
+final as (
+    select
+        meter_id,
+        interval_start,
+        reading_day,
+        cast(register_end as decimal(18, 4)) as register_end,
+        quality,
+        file_id,
+        source_line,
+        quality = 'install' as is_install_baseline,
+        case when not is_error then cast(wraps as {{ dbt.type_int() }}) end as wraps,
+        case
+            when not is_error then cast(register_end + wraps * register_max as decimal(38, 4))
+        end as unwrapped,
+        case when not is_error then zone_carry end as zone_carry,
+        case when is_error then false else is_anchor or is_register_up end as is_good,
+        is_error,
+        is_wrap
+    from classified
+    where is_new_row
 )
 
 select
     meter_id,
     interval_start,
     reading_day,
-    cast(register_end as decimal(18, 4)) as register_end,
+    register_end,
     quality,
     file_id,
     source_line,
-    quality = 'install' as is_install_baseline,
-    cast(wraps as {{ dbt.type_int() }}) as wraps,
+    is_install_baseline,
+    wraps,
     unwrapped,
     zone_carry,
     is_good,
     case
+        when is_error then 'gateway_error'
         when quality = 'install' then 'install_baseline'
         when not is_good then 'backwards_fault'
         when is_wrap = 1 then 'rollover'
         else 'ok'
     end as status
-from classified
-where is_new_row
-
-union all
-
-select
-    meter_id,
-    interval_start,
-    reading_day,
-    cast(register_end as decimal(18, 4)) as register_end,
-    quality,
-    file_id,
-    source_line,
-    false as is_install_baseline,
-    cast(null as {{ dbt.type_int() }}) as wraps,
-    cast(null as decimal(38, 4)) as unwrapped,
-    cast(null as {{ dbt.type_string() }}) as zone_carry,
-    false as is_good,
-    'gateway_error' as status
-from readings
-where quality = 'error'
+from final
+{{ order_by_time('interval_start') }}

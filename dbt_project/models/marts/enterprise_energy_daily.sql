@@ -35,6 +35,8 @@ daily as (
     {% if is_incremental() %}
     inner join {{ ref('stg_meta__rebuild_months') }} as rm
         on m.credit_code = rm.credit_code and {{ month_of('d.day') }} = rm.month
+    -- a literal: zonemaps skip the meter-days before the earliest rebuilt month
+    where d.day >= {{ rebuild_months_bound() }}
     {% endif %}
     group by m.credit_code, d.day, m.energy_type, m.unit
 )

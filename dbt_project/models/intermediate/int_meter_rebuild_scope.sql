@@ -1,0 +1,101 @@
+{{ config(materialized='table') }}
+-- depends_on: {{ ref('stg_meta__rebuild_meter_days') }}
+-- depends_on: {{ ref('stg_raw__meters') }}
+-- The meter scope of this run, looked up once: per meter in meta.rebuild_meter_days, the earliest day to
+-- rebuild (from_day) and the baseline, the last good reading before it in int_meter_readings as the
+-- previous run left it (null: rebuild the meter from installation). rebuild_from_ts / rebuild_from_day:
+-- the meter's readings and intervals are rebuilt from rebuild_from_ts, its meter-days from rebuild_from_day.
+-- int_meter_readings refs this model, so this runs before it and reads its previous state; it cannot ref
+-- int_meter_readings (a cycle), hence the relation lookup.
+-- The baseline is looked for in the two days before the earliest from_day first (a scan bounded by
+-- literals); only meters without a good reading there (silent or faulty for days) search further back.
+{%- set readings = none %}
+{%- if execute %}
+{%- set readings = adapter.get_relation(this.database, this.schema, 'int_meter_readings') %}
+{%- endif %}
+{%- set first_day = query_value('select min(day) from ' ~ ref('stg_meta__rebuild_meter_days')) %}
+{%- set last_day = query_value('select max(day) from ' ~ ref('stg_meta__rebuild_meter_days')) %}
+
+with days as (
+    select
+        meter_id,
+        min(day) as from_day
+    from {{ ref('stg_meta__rebuild_meter_days') }}
+    group by meter_id
+),
+
+{% if readings is not none and first_day is not none %}
+{%- set lookback = dbt.dateadd('day', -2, sql_literal(first_day, 'timestamp')) %}
+{%- set upper = sql_literal(last_day, 'timestamp') %}
+recent as (
+    select
+        d.meter_id,
+        max(r.interval_start) as baseline_ts
+    from days as d
+    inner join {{ readings }} as r
+        on
+            d.meter_id = r.meter_id
+            and r.interval_start < cast(d.from_day as {{ dbt.type_timestamp() }})
+    where
+        r.is_good
+        and r.interval_start >= {{ lookback }}
+        and r.interval_start < {{ upper }}
+    group by d.meter_id
+),
+
+missing as materialized (
+    -- meters without a good reading in the window whose install baseline is before it (a later meter has
+    -- no reading before the window); usually none, and then the search below reads nothing
+    select
+        d.meter_id,
+        d.from_day
+    from days as d
+    left join {{ ref('stg_raw__meters') }} as m on d.meter_id = m.meter_id
+    where
+        d.meter_id not in (select rc.meter_id from recent as rc)
+        and (m.installed_at is null or m.installed_at < {{ dbt.dateadd('minute', 30, lookback) }})
+),
+
+older as (
+    select
+        d.meter_id,
+        max(r.interval_start) as baseline_ts
+    from missing as d
+    inner join {{ readings }} as r
+        on
+            d.meter_id = r.meter_id
+            and r.interval_start < cast(d.from_day as {{ dbt.type_timestamp() }})
+    where
+        r.is_good
+        and r.interval_start < {{ lookback }}
+    group by d.meter_id
+),
+
+baselines as (
+    select
+        meter_id,
+        baseline_ts
+    from recent
+    union all
+    select
+        meter_id,
+        baseline_ts
+    from older
+)
+{% else %}
+baselines as (
+    select
+        cast(null as {{ dbt.type_string() }}) as meter_id,
+        cast(null as {{ dbt.type_timestamp() }}) as baseline_ts
+    where 1 = 0
+)
+{% endif %}
+
+select
+    d.meter_id,
+    d.from_day,
+    b.baseline_ts,
+    coalesce(b.baseline_ts, cast(d.from_day as {{ dbt.type_timestamp() }})) as rebuild_from_ts,
+    coalesce(cast({{ dbt.dateadd('minute', 15, 'b.baseline_ts') }} as date), d.from_day) as rebuild_from_day
+from days as d
+left join baselines as b on d.meter_id = b.meter_id
