@@ -79,6 +79,17 @@ DATASETS: dict[str, dict[str, Any]] = {
         ],
         "dttm": "day",
     },
+    "park_energy_daily": {
+        # park x day x energy type sums of enterprise_energy_daily: what park and city charts read
+        "schema": "marts",
+        "columns": [
+            ("park_id", "VARCHAR", False), ("day", "DATE", True), ("energy_type", "VARCHAR", False),
+            ("unit", "VARCHAR", False), ("quantity", "DECIMAL", False), ("energy_tce", "DECIMAL", False),
+            ("co2_t", "DECIMAL", False), ("enterprises", "BIGINT", False), ("completeness_sum", "DECIMAL", False),
+            ("intervals_received", "BIGINT", False),
+        ],
+        "dttm": "day",
+    },
     "dim_parks": {
         "schema": "marts",
         "columns": [("park_id", "VARCHAR", False), ("name_zh", "VARCHAR", False), ("name_en", "VARCHAR", False)],
@@ -114,11 +125,33 @@ DATASETS: dict[str, dict[str, Any]] = {
         ],
         "dttm": "day",
     },
+    "meter_silent_days": {
+        # the silent rows of meter_daily only (a few per thousand meter-days)
+        "schema": "marts",
+        "columns": [
+            ("day", "DATE", True), ("meter_id", "VARCHAR", False), ("credit_code", "VARCHAR", False),
+            ("park_id", "VARCHAR", False), ("energy_type", "VARCHAR", False),
+        ],
+        "dttm": "day",
+    },
     "quarantine_daily": {
         "schema": "marts",
         "columns": [("day", "DATE", True), ("source", "VARCHAR", False), ("reason_category", "VARCHAR", False),
                     ("rows", "BIGINT", False)],
         "dttm": "day",
+    },
+    "enterprise_energy_movers": {
+        # each enterprise's latest month with the month and the year before (was a virtual dataset
+        # joining enterprise_carbon_monthly to itself twice on every request)
+        "schema": "marts",
+        "columns": [
+            ("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False), ("name_zh", "VARCHAR", False),
+            ("name_en", "VARCHAR", False), ("month", "DATE", True), ("energy_tce", "DOUBLE", False),
+            ("co2_t", "DOUBLE", False), ("energy_tce_last_month", "DOUBLE", False),
+            ("energy_tce_last_year", "DOUBLE", False), ("change_vs_last_month_tce", "DOUBLE", False),
+            ("change_vs_last_year_tce", "DOUBLE", False), ("abs_change_vs_last_month_tce", "DOUBLE", False),
+            ("abs_change_vs_last_year_tce", "DOUBLE", False),
+        ],
     },
     # ---- virtual datasets ------------------------------------------------------------
     "v_park_latest": {
@@ -133,39 +166,13 @@ DATASETS: dict[str, dict[str, Any]] = {
             ("ytd_energy_tce", "DOUBLE", False), ("ytd_co2_t", "DOUBLE", False),
         ],
     },
-    "v_enterprise_movers": {
-        "sql": (
-            "WITH m AS (\n"
-            "  SELECT credit_code, park_id, month, energy_tce, co2_t\n"
-            "  FROM marts.enterprise_carbon_monthly)\n"
-            "SELECT cur.credit_code, cur.park_id, e.name_zh, e.name_en, cur.month, cur.energy_tce, cur.co2_t,\n"
-            "       prev.energy_tce AS energy_tce_last_month, ly.energy_tce AS energy_tce_last_year,\n"
-            "       cur.energy_tce - prev.energy_tce AS change_vs_last_month_tce,\n"
-            "       cur.energy_tce - ly.energy_tce AS change_vs_last_year_tce,\n"
-            "       abs(cur.energy_tce - prev.energy_tce) AS abs_change_vs_last_month_tce,\n"
-            "       abs(cur.energy_tce - ly.energy_tce) AS abs_change_vs_last_year_tce\n"
-            "FROM m cur\n"
-            "LEFT JOIN m prev ON prev.credit_code = cur.credit_code AND prev.month = cur.month - INTERVAL 1 MONTH\n"
-            "LEFT JOIN m ly ON ly.credit_code = cur.credit_code AND ly.month = cur.month - INTERVAL 1 YEAR\n"
-            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = cur.credit_code\n"
-            f"WHERE cur.month = {_LATEST_MONTH.format(t='enterprise_carbon_monthly')}"
-        ),
-        "columns": [
-            ("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False), ("name_zh", "VARCHAR", False),
-            ("name_en", "VARCHAR", False), ("month", "DATE", True), ("energy_tce", "DOUBLE", False),
-            ("co2_t", "DOUBLE", False), ("energy_tce_last_month", "DOUBLE", False),
-            ("energy_tce_last_year", "DOUBLE", False), ("change_vs_last_month_tce", "DOUBLE", False),
-            ("change_vs_last_year_tce", "DOUBLE", False), ("abs_change_vs_last_month_tce", "DOUBLE", False),
-            ("abs_change_vs_last_year_tce", "DOUBLE", False),
-        ],
-    },
     "v_green_share": {
         "sql": (
             "SELECT c.month, c.green_mwh, e.electricity_mwh,\n"
             "       c.green_mwh / nullif(e.electricity_mwh, 0) AS green_share\n"
             "FROM marts.city_carbon_monthly c\n"
             "LEFT JOIN (SELECT date_trunc('month', day) AS month, sum(quantity) / 1000.0 AS electricity_mwh\n"
-            "           FROM marts.enterprise_energy_daily WHERE energy_type = 'electricity' GROUP BY 1) e\n"
+            "           FROM marts.park_energy_daily WHERE energy_type = 'electricity' GROUP BY 1) e\n"
             "  ON e.month = c.month"
         ),
         "columns": [
@@ -175,6 +182,9 @@ DATASETS: dict[str, dict[str, Any]] = {
         "dttm": "month",
     },
     "v_warnings": {
+        # The join keys are CASE expressions, not "ON w.level = ... AND key = ...": a LEFT JOIN condition
+        # on the left table alone makes DuckDB fall back to a nested-loop join (warnings x enterprises:
+        # seconds for a city of 10,000 enterprises); an equality on an expression stays a hash join.
         "sql": (
             "SELECT w.level, w.entity_id, w.as_of, w.metric, w.ytd_value, w.projected_year_end, w.budget,\n"
             "       w.ratio, w.warning_level, w.label_zh, w.label_en,\n"
@@ -182,8 +192,9 @@ DATASETS: dict[str, dict[str, Any]] = {
             "       CASE WHEN w.level = 'enterprise' THEN w.entity_id END AS credit_code,\n"
             "       coalesce(e.name_zh, p.name_zh) AS name_zh\n"
             "FROM marts.dual_control_warnings w\n"
-            "LEFT JOIN marts.dim_enterprises e ON w.level = 'enterprise' AND e.credit_code = w.entity_id\n"
-            "LEFT JOIN marts.dim_parks p ON w.level = 'park' AND p.park_id = w.entity_id"
+            "LEFT JOIN marts.dim_enterprises e\n"
+            "  ON e.credit_code = CASE WHEN w.level = 'enterprise' THEN w.entity_id END\n"
+            "LEFT JOIN marts.dim_parks p ON p.park_id = CASE WHEN w.level = 'park' THEN w.entity_id END"
         ),
         "columns": [
             ("level", "VARCHAR", False), ("entity_id", "VARCHAR", False), ("as_of", "DATE", True),
@@ -344,8 +355,13 @@ class Chart:
 
 
 TCE = ",.1f"
+# Daily series: a year of days x series (energy types, parks, sources) is more than the default 1000
+# rows, which would silently cut the chart short.
+DAILY_ROWS = 10_000
 ENERGY = metric("SUM(energy_tce)", "能耗 Energy (tce)")
 CO2_LOC = metric("SUM(co2_t)", "碳排放 CO2 (t)")
+# the mean completeness of the enterprise rows summed into park_energy_daily (= AVG over enterprise_energy_daily)
+COMPLETENESS = metric("SUM(completeness_sum) / SUM(enterprises)", "完整率 Completeness")
 
 CHARTS: list[Chart] = [
     # ---- City -------------------------------------------------------------------------
@@ -383,23 +399,24 @@ CHARTS: list[Chart] = [
     # ---- Park -------------------------------------------------------------------------
     Chart("park_energy_trend", "园区月度能耗 Park monthly energy (tce)", "park_carbon_monthly", "bar",
           [ENERGY], x="month", width=6),
-    Chart("park_enterprises_ranked", "企业排名 Enterprises ranked (latest month)", "v_enterprise_movers",
+    Chart("park_enterprises_ranked", "企业排名 Enterprises ranked (latest month)", "enterprise_energy_movers",
           "table", columns=["credit_code", "name_zh", "month", "energy_tce", "co2_t"],
           order_by=[("energy_tce", False)], width=6),
-    Chart("park_movers_month", "环比变化最大 Top movers vs last month (tce)", "v_enterprise_movers",
+    Chart("park_movers_month", "环比变化最大 Top movers vs last month (tce)", "enterprise_energy_movers",
           "table", columns=["credit_code", "name_zh", "energy_tce", "energy_tce_last_month",
                             "change_vs_last_month_tce"],
           order_by=[("abs_change_vs_last_month_tce", False)], filters=["energy_tce_last_month IS NOT NULL"],
           width=6, row_limit=10),
-    Chart("park_movers_year", "同比变化最大 Top movers vs last year (tce)", "v_enterprise_movers", "table",
+    Chart("park_movers_year", "同比变化最大 Top movers vs last year (tce)", "enterprise_energy_movers", "table",
           columns=["credit_code", "name_zh", "energy_tce", "energy_tce_last_year", "change_vs_last_year_tce"],
           order_by=[("abs_change_vs_last_year_tce", False)], filters=["energy_tce_last_year IS NOT NULL"],
           width=6, row_limit=10),
-    Chart("park_completeness", "数据完整率 Completeness by day", "enterprise_energy_daily", "line",
-          [metric("AVG(completeness)", "完整率 Completeness")], x="day", grain="P1D", fmt=".1%", width=12),
+    Chart("park_completeness", "数据完整率 Completeness by day", "park_energy_daily", "line",
+          [COMPLETENESS], x="day", grain="P1D", fmt=".1%", width=12, row_limit=DAILY_ROWS),
     # ---- Enterprise ---------------------------------------------------------------------
     Chart("ent_daily_profile", "日用能曲线 Daily energy by type (tce)", "enterprise_energy_daily", "bar",
-          [ENERGY], x="day", grain="P1D", groupby=["energy_type"], width=12),
+          [ENERGY], x="day", grain="P1D", groupby=["energy_type"], width=12,
+          row_limit=DAILY_ROWS),
     Chart("ent_scope_monthly", "月度碳排放（按范围） Monthly CO2 by scope (t)", "enterprise_carbon_monthly",
           "bar", [metric("SUM(scope1_co2_t)", "范围一 Scope 1"),
                   metric("SUM(scope2_location_co2_t)", "范围二 Scope 2 (location)")], x="month", width=6),
@@ -418,15 +435,15 @@ CHARTS: list[Chart] = [
           filters=["NOT coalesce(is_summary, false)"],
           order_by=[("severity", True), ("day", False), ("rule", True), ("meter_id", True)], width=12),
     # ---- Data quality -------------------------------------------------------------------
-    Chart("dq_completeness", "各园区日完整率 Completeness by park and day", "enterprise_energy_daily",
-          "line", [metric("AVG(completeness)", "完整率 Completeness")], x="day", grain="P1D",
-          groupby=["park_id"], fmt=".1%", width=12),
-    Chart("dq_silent_meters", "静默表计 Silent meters (no readings in a day)", "meter_daily", "table",
+    Chart("dq_completeness", "各园区日完整率 Completeness by park and day", "park_energy_daily",
+          "line", [COMPLETENESS], x="day", grain="P1D",
+          groupby=["park_id"], fmt=".1%", width=12, row_limit=DAILY_ROWS),
+    Chart("dq_silent_meters", "静默表计 Silent meters (no readings in a day)", "meter_silent_days", "table",
           columns=["day", "meter_id", "credit_code", "park_id", "energy_type"],
-          filters=["is_silent"], order_by=[("day", False), ("meter_id", True)], width=6),
+          order_by=[("day", False), ("meter_id", True)], width=6),
     Chart("dq_quarantine", "隔离行数 Quarantined rows by source", "quarantine_daily", "bar",
           [metric('SUM("rows")', "隔离行 Rows")], x="day", grain="P1D", groupby=["source"],
-          fmt=",d", width=6),
+          fmt=",d", width=6, row_limit=DAILY_ROWS),
     Chart("dq_findings", "检查未通过 Failed checks (latest run)", "v_open_findings", "agg_table",
           [metric("COUNT(*)", "数量 Count")], groupby=["suite", "rule", "severity"], width=12),
 ]

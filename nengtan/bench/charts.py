@@ -3,7 +3,10 @@
 A whole year of 100,000 meters cannot be run through the pipeline on a bench machine, so
 the serving copy is the reduced city's year with its enterprise rows replicated (new
 credit codes per copy) up to the city's enterprise count. Park and city tables keep the
-reduced city's rows (they are small whatever the city size).
+reduced city's rows (they are small whatever the city size). Replicated tables that publish
+writes in an order (``nengtan.publish.SERVING_ORDER``) are put back in that order, as publish
+would write the city's copy. Every chart is timed as saved (no filter: the city-wide view) and,
+for the dashboards with a native filter, with that filter set to one park / one enterprise.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 import duckdb
 
 from nengtan.config import Settings
+from nengtan.publish import order_by
 
 
 def replicate_serving(src: Path, dst: Path, target_enterprises: int) -> dict[str, Any]:
@@ -57,6 +61,11 @@ def replicate_serving(src: Path, dst: Path, target_enterprises: int) -> dict[str
                 repl += [f"t.{c} || '~' || CAST(r.i AS VARCHAR) AS {c}" for c in names if c in suffixed]
                 con.execute(f'INSERT INTO {schema}."{table}" SELECT t.* REPLACE ({", ".join(repl)}) '
                             f'FROM {schema}."{table}" t CROSS JOIN range(1, {copies}) r(i) {where}')
+                order = order_by(con, schema, table)
+                if order:  # the copies went in at the end: restore the order publish writes the table in
+                    con.execute(f'CREATE TABLE {schema}."{table}__sorted" AS SELECT * FROM {schema}."{table}"{order}')
+                    con.execute(f'DROP TABLE {schema}."{table}"')
+                    con.execute(f'ALTER TABLE {schema}."{table}__sorted" RENAME TO "{table}"')
             rows[f"{schema}.{table}"] = con.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchone()[0]
         con.execute("CHECKPOINT")
     finally:
@@ -157,6 +166,65 @@ def chart_latencies(api: Api, repeats: int) -> dict[str, Any]:
             "per_chart": per_chart, "errors": errors[:10]}
 
 
+def _filter_values(db: Path) -> dict[str, str]:
+    """A park and an enterprise to filter on, as a dashboard's native filter would (the first park; an
+    enterprise of the last copy, far from the table's start)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        park = con.execute("SELECT min(park_id) FROM marts.dim_parks").fetchone()[0]
+        code = con.execute("SELECT max(credit_code) FROM marts.enterprise_energy_daily").fetchone()[0]
+    finally:
+        con.close()
+    return {k: v for k, v in (("park_id", park), ("credit_code", code)) if v}
+
+
+def filtered_latencies(api: Api, repeats: int, values: dict[str, str]) -> dict[str, Any]:
+    """The charts of each dashboard with a native filter, queried with that filter set (one park, one
+    enterprise), as the dashboard asks for them: what a park manager or an enterprise sees."""
+    status, body = api.call("GET", "/api/v1/dashboard/?q=(page_size:100)")
+    if status != 200:
+        raise RuntimeError(f"listing dashboards failed ({status}): {body}")
+    latencies: list[float] = []
+    per_chart, errors = [], []
+    for dash in body.get("result", []):
+        _, meta = api.call("GET", f"/api/v1/dashboard/{dash['id']}")
+        config = json.loads((meta.get("result") or {}).get("json_metadata") or "{}")
+        columns = [t["column"]["name"] for f in config.get("native_filter_configuration", [])
+                   for t in f.get("targets", []) if t.get("column", {}).get("name") in values]
+        if not columns:
+            continue
+        _, charts = api.call("GET", f"/api/v1/dashboard/{dash['id']}/charts")
+        for chart in charts.get("result", []):
+            _, cmeta = api.call("GET", f"/api/v1/chart/{chart['id']}")
+            ctx = (cmeta.get("result") or {}).get("query_context")
+            if not ctx:
+                continue
+            payload = json.loads(ctx)
+            payload["force"] = True
+            for query in payload["queries"]:
+                query["filters"] = [*query.get("filters", []),
+                                    *({"col": c, "op": "IN", "val": [values[c]]} for c in columns)]
+            times: list[float] = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                status, resp = api.call("POST", "/api/v1/chart/data", payload)
+                if status != 200:
+                    errors.append({"chart": chart["id"], "status": status, "body": str(resp)[:300]})
+                    break
+                times.append(time.perf_counter() - t0)
+            latencies.extend(times)
+            if times:
+                per_chart.append({"chart": chart["id"], "name": chart.get("slice_name", ""),
+                                  "dashboard": dash.get("slug"), "filter": {c: values[c] for c in columns},
+                                  "p50_ms": round(1000 * statistics.median(times), 1),
+                                  "max_ms": round(1000 * max(times), 1)})
+    if not latencies:
+        return {"status": "no filtered chart answered", "errors": errors[:10]}
+    return {"requests": len(latencies), "p50_ms": round(1000 * _percentile(latencies, 50), 1),
+            "p95_ms": round(1000 * _percentile(latencies, 95), 1), "max_ms": round(1000 * max(latencies), 1),
+            "per_chart": per_chart, "errors": errors[:10]}
+
+
 def measure_charts(serving_src: Path, root: Path, target_enterprises: int, repeats: int,
                    landing: Path) -> dict[str, Any]:
     """Replicate the serving copy, start Superset on it, time the chart-data queries."""
@@ -166,6 +234,7 @@ def measure_charts(serving_src: Path, root: Path, target_enterprises: int, repea
         return {"status": f"skipped: no Superset environment at {superset_server.SUPERSET_VENV} (make superset-env)"}
     cfg = Settings(landing=landing, data=root)
     replica = replicate_serving(serving_src, cfg.serving_db, target_enterprises)
+    values = _filter_values(cfg.serving_db)
     password = secrets.token_urlsafe(16)
     env_extra = {
         "SUPERSET_HOME": str(root / "superset"),
@@ -184,6 +253,7 @@ def measure_charts(serving_src: Path, root: Path, target_enterprises: int, repea
         api = Api(url)
         api.login("bench", password)
         result = chart_latencies(api, repeats)
+        result["filtered"] = filtered_latencies(api, repeats, values)
     finally:
         superset_server.stop(proc)
     return {"status": "ok", "serving": replica, **result}

@@ -1,0 +1,35 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ month_of('day') }} in (select month from {{ ref('stg_meta__rebuild_months') }}){% else %}select 1{% endif %}"
+    )
+}}
+-- depends_on: {{ ref('stg_meta__rebuild_months') }}
+-- Metered energy per park, day and energy type: sums of the enterprise rows, for the dashboards' park and
+-- city views (hundreds of rows per day for the whole city instead of one per enterprise). completeness_sum /
+-- enterprises is the mean of the enterprise rows' completeness, so AVG over enterprises stays exact at any level.
+-- A month listed in meta.rebuild_months for any enterprise is recomputed for every park (an enterprise that
+-- changed park moves its rows from one park to the other).
+
+select
+    e.park_id,
+    e.day,
+    e.energy_type,
+    e.unit,
+    cast(sum(e.quantity) as decimal(38, 8)) as quantity,
+    cast(sum(e.energy_tce) as decimal(38, 6)) as energy_tce,
+    cast(sum(e.co2_t) as decimal(38, 6)) as co2_t,
+    cast(count(*) as {{ dbt.type_bigint() }}) as enterprises,
+    cast(sum(e.completeness) as decimal(38, 4)) as completeness_sum,
+    cast(sum(e.intervals_received) as {{ dbt.type_bigint() }}) as intervals_received,
+    cast('{{ var("run_id") }}' as {{ dbt.type_string() }}) as built_run_id
+from {{ ref('enterprise_energy_daily') }} as e
+{% if is_incremental() %}
+-- the range condition lets DuckDB skip the row groups of earlier months (the month test alone reads them all)
+where
+    e.day >= (select min(rm.month) from {{ ref('stg_meta__rebuild_months') }} as rm)
+    and {{ month_of('e.day') }} in (select rm.month from {{ ref('stg_meta__rebuild_months') }} as rm)
+{% endif %}
+group by e.park_id, e.day, e.energy_type, e.unit
