@@ -26,6 +26,7 @@ import duckdb
 
 from nengtan.config import REPO_ROOT, Settings, settings
 from nengtan.crashpoints import crash_point
+from nengtan.publish_scope import note_transform
 from nengtan.warehouse import record_run, utc_now, warehouse
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -262,6 +263,8 @@ def _transform(run_id: str, *, full_refresh: bool, cfg: Settings | None, restate
     with warehouse(cfg) as con:
         pending = _pending_files(con)
         file_ids = [f for f, _ in pending]
+        con.execute("delete from meta.dbt_run")
+        con.execute("insert into meta.dbt_run values (?)", [run_id])
         if full_refresh:
             con.execute("delete from meta.rebuild_meter_days")
             con.execute("delete from meta.rebuild_months")
@@ -271,7 +274,8 @@ def _transform(run_id: str, *, full_refresh: bool, cfg: Settings | None, restate
     args = ["build"] + (["--full-refresh"] if full_refresh else [])
     if not cfg.dbt_unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
-    dbt_vars: dict[str, Any] = {"run_id": run_id}
+    # Only a restatement passes vars (and so re-parses the project); the run id is read from meta.dbt_run.
+    dbt_vars: dict[str, Any] = {}
     if restate:
         dbt_vars.update(restate_months=list(restate), restate_reason=reason)
     try:
@@ -280,6 +284,7 @@ def _transform(run_id: str, *, full_refresh: bool, cfg: Settings | None, restate
         with warehouse(cfg) as con:
             record_run(con, run_id, "transform", None, started_at, "failed", str(exc))
         raise
+    note_transform(cfg, pending, full_refresh=full_refresh)  # what the next publish must copy
     crash_point("transform")  # marts rebuilt, files not yet marked: the rerun must redo the same scope
     with warehouse(cfg) as con:
         if file_ids:

@@ -37,6 +37,6 @@ select
         partition by {{ id_name }}, {{ dbt.date_trunc('year', 'month') }} order by month
         rows between unbounded preceding and current row
     ) as decimal(38, 6)) as ytd_co2_t,
-    cast('{{ var("run_id") }}' as {{ dbt.type_string() }}) as built_run_id
+    {{ current_run_id() }} as built_run_id
 from summed
 {%- endmacro %}

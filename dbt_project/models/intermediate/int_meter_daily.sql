@@ -91,7 +91,7 @@ select
     cast(coalesce(r.rollovers, 0) as {{ dbt.type_int() }}) as rollovers,
     cast(coalesce(r.gateway_errors, 0) as {{ dbt.type_int() }}) as gateway_errors,
     coalesce(r.readings, 0) = 0 as is_silent,
-    cast('{{ var("run_id") }}' as {{ dbt.type_string() }}) as built_run_id
+    {{ current_run_id() }} as built_run_id
 from spine as sp
 left join intervals as i on sp.meter_id = i.meter_id and sp.day = i.day
 left join readings as r on sp.meter_id = r.meter_id and sp.day = r.day

@@ -12,8 +12,8 @@
 -- Incremental: per scoped meter, state (wraps, zone) continues from the last good reading before the
 -- earliest touched day, so the result equals a full recomputation.
 --
--- The same result as deduplicating (stg_raw__meter_readings) and running the classification windows over
--- every reading, computed with less sorting, which is what this model's time is made of:
+-- The same result as deduplicating every reading (latest_reading_version) and running the classification
+-- windows over all of them, computed with less sorting, which is what this model's time is made of:
 -- * deduplication: a meter-day whose readings all have distinct intervals (nearly all) needs none; only
 --   the others go through the "latest landed wins" window (reading_day is the loader's date of
 --   interval_start, so every version of a reading falls in the same meter-day).
@@ -170,12 +170,6 @@ day_state as (
         f.carry_wraps,
         f.register_max
 {%- endset %}
-{%- set latest_version %}
-    qualify row_number() over (
-        partition by r.meter_id, r.interval_start
-        order by r.landed_at desc, r.source_line desc, r.file_id desc
-    ) = 1
-{%- endset %}
 
 plain_readings as (
     select {{ reading_columns }}
@@ -187,7 +181,7 @@ plain_readings as (
     from {{ raw_readings }}
     inner join day_state as f on r.meter_id = f.meter_id and r.reading_day = f.reading_day
     where {{ in_service }} and not f.is_unique and not f.may_wrap
-    {{ latest_version }}
+    {{ latest_reading_version('r') }}
 ),
 
 wrap_readings as (
@@ -195,7 +189,7 @@ wrap_readings as (
     from {{ raw_readings }}
     inner join day_state as f on r.meter_id = f.meter_id and r.reading_day = f.reading_day
     where {{ in_service }} and f.may_wrap
-    {{ latest_version }}
+    {{ latest_reading_version('r') }}
 ),
 
 {%- set sequenced_columns %}
@@ -350,8 +344,7 @@ wrap_classified as (
     from wrap_valued as v
 ),
 
-classified as (
-    select
+{%- set classified_columns %}
         meter_id,
         interval_start,
         reading_day,
@@ -367,24 +360,13 @@ classified as (
         wraps,
         zone_carry,
         is_register_up
+{%- endset %}
+
+classified as (
+    select {{ classified_columns }}
     from plain_classified
     union all
-    select
-        meter_id,
-        interval_start,
-        reading_day,
-        register_end,
-        quality,
-        file_id,
-        source_line,
-        register_max,
-        is_anchor,
-        is_new_row,
-        is_error,
-        is_wrap,
-        wraps,
-        zone_carry,
-        is_register_up
+    select {{ classified_columns }}
     from wrap_classified
 ),
 

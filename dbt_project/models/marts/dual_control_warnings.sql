@@ -160,6 +160,6 @@ select
     label_zh,
     label_en,
     colour,
-    cast('{{ var("run_id") }}' as {{ dbt.type_string() }}) as built_run_id
+    {{ current_run_id() }} as built_run_id
 from leveled
 where pick = 1

@@ -114,7 +114,7 @@ select
     fa.grid_location_data_year,
     fa.grid_market_data_year,
     fa.tce_basis,
-    cast('{{ var("run_id") }}' as {{ dbt.type_string() }}) as built_run_id
+    {{ current_run_id() }} as built_run_id
 from totals as t
 inner join green as g on t.credit_code = g.credit_code and t.month = g.month
 left join {{ ref('stg_raw__enterprises') }} as e on t.credit_code = e.credit_code

@@ -53,7 +53,7 @@ select
     cast(d.intervals_received as {{ dbt.type_int() }}) as intervals_received,
     cast(d.intervals_estimated as {{ dbt.type_int() }}) as intervals_estimated,
     cast(round(d.intervals_received / (96.0 * d.meters), 4) as decimal(9, 4)) as completeness,
-    cast('{{ var("run_id") }}' as {{ dbt.type_string() }}) as built_run_id
+    {{ current_run_id() }} as built_run_id
 from daily as d
 left join {{ ref('stg_raw__enterprises') }} as e on d.credit_code = e.credit_code
 left join {{ ref('int_enterprise_month_factors') }} as f

@@ -32,7 +32,7 @@ select
     cast(cur.energy_tce - ly.energy_tce as decimal(38, 6)) as change_vs_last_year_tce,
     cast(abs(cur.energy_tce - prev.energy_tce) as decimal(38, 6)) as abs_change_vs_last_month_tce,
     cast(abs(cur.energy_tce - ly.energy_tce) as decimal(38, 6)) as abs_change_vs_last_year_tce,
-    cast('{{ var("run_id") }}' as {{ dbt.type_string() }}) as built_run_id
+    {{ current_run_id() }} as built_run_id
 from monthly as cur
 inner join latest as l on cur.month = l.month
 left join monthly as prev

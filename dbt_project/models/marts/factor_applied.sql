@@ -40,7 +40,7 @@ select
         when m.month >= o.month then 'open month'
         else 'first computation'
     end as applied_reason,
-    cast('{{ var("run_id") }}' as {{ dbt.type_string() }}) as applied_run_id,
+    {{ current_run_id() }} as applied_run_id,
     cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }}) as applied_at
 from months as m
 inner join {{ ref('int_factor_selection') }} as s on m.month = s.month

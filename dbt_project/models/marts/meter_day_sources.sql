@@ -12,7 +12,7 @@
 -- those that survived deduplication (the file that landed last wins) and fed the day's figures.
 -- Incremental on the same meter scope as int_meter_daily / meter_daily.
 -- A meter-day whose readings all have distinct intervals (slot_count) has every row winning; only the
--- other meter-days are deduplicated (as in stg_raw__meter_readings) to count their winners.
+-- other meter-days are deduplicated (latest_reading_version) to count their winners.
 {%- set since = rebuild_bound('day') if is_incremental() else none %}
 {#- the raw readings read (inlined where used: a shared CTE would be materialized) -#}
 {%- set raw_readings = '(select meter_id, interval_start, reading_day, file_id, landed_at, source_line from '
@@ -84,10 +84,7 @@ winning as (
         from {{ raw_readings }} as r
         inner join meter_days as m on r.meter_id = m.meter_id and r.reading_day = m.day
         where not m.is_unique
-        qualify row_number() over (
-            partition by r.meter_id, r.interval_start
-            order by r.landed_at desc, r.source_line desc, r.file_id desc
-        ) = 1
+        {{ latest_reading_version('r') }}
     ) as r
     group by r.meter_id, r.reading_day, r.file_id
 )
@@ -101,7 +98,7 @@ select
     cast(l.rows_loaded as {{ dbt.type_bigint() }}) as rows,
     cast(case when m.is_unique then l.rows_loaded else coalesce(w.rows_winning, 0) end as {{ dbt.type_bigint() }})
         as rows_winning,
-    cast('{{ var("run_id") }}' as {{ dbt.type_string() }}) as built_run_id
+    {{ current_run_id() }} as built_run_id
 from loaded as l
 inner join meter_days as m on l.meter_id = m.meter_id and l.day = m.day
 left join winning as w on l.meter_id = w.meter_id and l.day = w.day and l.file_id = w.file_id

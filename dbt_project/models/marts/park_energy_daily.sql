@@ -24,7 +24,7 @@ select
     cast(count(*) as {{ dbt.type_bigint() }}) as enterprises,
     cast(sum(e.completeness) as decimal(38, 4)) as completeness_sum,
     cast(sum(e.intervals_received) as {{ dbt.type_bigint() }}) as intervals_received,
-    cast('{{ var("run_id") }}' as {{ dbt.type_string() }}) as built_run_id
+    {{ current_run_id() }} as built_run_id
 from {{ ref('enterprise_energy_daily') }} as e
 {% if is_incremental() %}
 -- the range condition lets DuckDB skip the row groups of earlier months (the month test alone reads them all)

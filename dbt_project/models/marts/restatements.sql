@@ -21,7 +21,7 @@ select
     m.credit_code,
     m.month,
     cast('{{ var("restate_reason") }}' as {{ dbt.type_string() }}) as reason,
-    cast('{{ var("run_id") }}' as {{ dbt.type_string() }}) as run_id,
+    {{ current_run_id() }} as run_id,
     cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }}) as restated_at,
     {% if fa %}
     o.tce_basis as old_tce_basis,
