@@ -32,74 +32,81 @@ def uid(kind: str, name: str) -> str:
 
 # --------------------------------------------------------------------------------------
 # Datasets: physical marts, plus a few virtual ones that only filter/join (no heavy sums).
-# Columns: (name, type, is_dttm). bootstrap.py also syncs columns from the live file.
+# Columns: "name TYPE, ..." (see columns()). bootstrap.py also syncs columns from the live file.
 # --------------------------------------------------------------------------------------
+_TIME_TYPES = ("DATE", "TIMESTAMP")
+_TYPES = {"VARCHAR", "BOOLEAN", "BIGINT", "DOUBLE", "DECIMAL", *_TIME_TYPES}
+
+
+def columns(ddl: str) -> list[tuple[str, str, bool]]:
+    """(name, type, is_dttm) from "name TYPE, ..." as a CREATE TABLE lists them: one line per
+    dataset, not one tuple per column; dates and timestamps are the time columns."""
+    out = []
+    for part in ddl.split(","):
+        name, type_ = part.split()
+        if type_ not in _TYPES:
+            raise ValueError(f"column {name}: unknown type {type_}")
+        out.append((name, type_, type_ in _TIME_TYPES))
+    return out
+
+
 _LATEST_MONTH = "(SELECT max(month) FROM marts.{t})"
 
 DATASETS: dict[str, dict[str, Any]] = {
     "city_carbon_monthly": {
         "schema": "marts",
-        "columns": [
-            ("city_id", "VARCHAR", False), ("month", "DATE", True), ("energy_tce", "DECIMAL", False),
-            ("co2_t", "DECIMAL", False), ("scope1_co2_t", "DOUBLE", False),
-            ("scope2_location_co2_t", "DOUBLE", False), ("scope2_market_co2_t", "DOUBLE", False),
-            ("green_mwh", "DOUBLE", False), ("value_added_10k_cny", "DOUBLE", False),
-            ("energy_intensity", "DOUBLE", False), ("carbon_intensity", "DOUBLE", False),
-            ("ytd_energy_tce", "DOUBLE", False), ("ytd_co2_t", "DOUBLE", False),
-        ],
+        "columns": columns(
+            "city_id VARCHAR, month DATE, energy_tce DECIMAL, co2_t DECIMAL, scope1_co2_t DOUBLE,"
+            "scope2_location_co2_t DOUBLE, scope2_market_co2_t DOUBLE, green_mwh DOUBLE,"
+            "value_added_10k_cny DOUBLE, energy_intensity DOUBLE, carbon_intensity DOUBLE,"
+            "ytd_energy_tce DOUBLE, ytd_co2_t DOUBLE"
+        ),
         "dttm": "month",
     },
     "park_carbon_monthly": {
         "schema": "marts",
-        "columns": [
-            ("park_id", "VARCHAR", False), ("month", "DATE", True), ("energy_tce", "DOUBLE", False),
-            ("co2_t", "DOUBLE", False), ("scope1_co2_t", "DOUBLE", False), ("scope2_location_co2_t", "DOUBLE", False),
-            ("scope2_market_co2_t", "DOUBLE", False), ("ytd_energy_tce", "DOUBLE", False),
-            ("ytd_co2_t", "DOUBLE", False), ("energy_intensity", "DOUBLE", False),
-        ],
+        "columns": columns(
+            "park_id VARCHAR, month DATE, energy_tce DOUBLE, co2_t DOUBLE, scope1_co2_t DOUBLE,"
+            "scope2_location_co2_t DOUBLE, scope2_market_co2_t DOUBLE, ytd_energy_tce DOUBLE,"
+            "ytd_co2_t DOUBLE, energy_intensity DOUBLE"
+        ),
         "dttm": "month",
     },
     "enterprise_carbon_monthly": {
         "schema": "marts",
-        "columns": [
-            ("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False), ("month", "DATE", True),
-            ("energy_tce", "DOUBLE", False), ("co2_t", "DOUBLE", False), ("scope1_co2_t", "DOUBLE", False),
-            ("scope2_location_co2_t", "DOUBLE", False), ("scope2_market_co2_t", "DOUBLE", False),
-            ("gap_pct_electricity", "DOUBLE", False), ("gap_pct_natural_gas", "DOUBLE", False),
-            ("gap_pct_heat", "DOUBLE", False), ("gap_pct_steam", "DOUBLE", False),
-        ],
+        "columns": columns(
+            "credit_code VARCHAR, park_id VARCHAR, month DATE, energy_tce DOUBLE, co2_t DOUBLE,"
+            "scope1_co2_t DOUBLE, scope2_location_co2_t DOUBLE, scope2_market_co2_t DOUBLE,"
+            "gap_pct_electricity DOUBLE, gap_pct_natural_gas DOUBLE, gap_pct_heat DOUBLE,"
+            "gap_pct_steam DOUBLE"
+        ),
         "dttm": "month",
     },
     "enterprise_energy_daily": {
         "schema": "marts",
-        "columns": [
-            ("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False), ("day", "DATE", True),
-            ("energy_type", "VARCHAR", False), ("quantity", "DOUBLE", False), ("unit", "VARCHAR", False),
-            ("energy_tce", "DOUBLE", False), ("co2_t", "DOUBLE", False), ("completeness", "DOUBLE", False),
-        ],
+        "columns": columns(
+            "credit_code VARCHAR, park_id VARCHAR, day DATE, energy_type VARCHAR, quantity DOUBLE,"
+            "unit VARCHAR, energy_tce DOUBLE, co2_t DOUBLE, completeness DOUBLE"
+        ),
         "dttm": "day",
     },
     "park_energy_daily": {
         # park x day x energy type sums of enterprise_energy_daily: what park and city charts read
         "schema": "marts",
-        "columns": [
-            ("park_id", "VARCHAR", False), ("day", "DATE", True), ("energy_type", "VARCHAR", False),
-            ("unit", "VARCHAR", False), ("quantity", "DECIMAL", False), ("energy_tce", "DECIMAL", False),
-            ("co2_t", "DECIMAL", False), ("enterprises", "BIGINT", False), ("completeness_sum", "DECIMAL", False),
-            ("intervals_received", "BIGINT", False),
-        ],
+        "columns": columns(
+            "park_id VARCHAR, day DATE, energy_type VARCHAR, unit VARCHAR, quantity DECIMAL,"
+            "energy_tce DECIMAL, co2_t DECIMAL, enterprises BIGINT, completeness_sum DECIMAL,"
+            "intervals_received BIGINT"
+        ),
         "dttm": "day",
     },
     "dim_parks": {
         "schema": "marts",
-        "columns": [("park_id", "VARCHAR", False), ("name_zh", "VARCHAR", False), ("name_en", "VARCHAR", False)],
+        "columns": columns("park_id VARCHAR, name_zh VARCHAR, name_en VARCHAR"),
     },
     "dim_enterprises": {
         "schema": "marts",
-        "columns": [
-            ("credit_code", "VARCHAR", False), ("name_zh", "VARCHAR", False), ("name_en", "VARCHAR", False),
-            ("park_id", "VARCHAR", False),
-        ],
+        "columns": columns("credit_code VARCHAR, name_zh VARCHAR, name_en VARCHAR, park_id VARCHAR"),
     },
     "v_certificate_claims": {
         "sql": (
@@ -108,50 +115,43 @@ DATASETS: dict[str, dict[str, Any]] = {
             "FROM marts.certificate_claims c\n"
             "LEFT JOIN marts.dim_enterprises e ON e.credit_code = c.owner_credit_code"
         ),
-        "columns": [
-            ("certificate_id", "VARCHAR", False), ("project_id", "VARCHAR", False),
-            ("generation_month", "VARCHAR", False), ("claimed_period", "VARCHAR", False),
-            ("claimed_at", "TIMESTAMP", True), ("is_double_claim", "BOOLEAN", False),
-            ("counted", "BOOLEAN", False), ("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False),
-            ("name_zh", "VARCHAR", False),
-        ],
+        "columns": columns(
+            "certificate_id VARCHAR, project_id VARCHAR, generation_month VARCHAR, claimed_period VARCHAR,"
+            "claimed_at TIMESTAMP, is_double_claim BOOLEAN, counted BOOLEAN, credit_code VARCHAR,"
+            "park_id VARCHAR, name_zh VARCHAR"
+        ),
     },
     "meter_daily": {
         "schema": "marts",
-        "columns": [
-            ("meter_id", "VARCHAR", False), ("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False),
-            ("day", "DATE", True), ("energy_type", "VARCHAR", False), ("intervals_received", "BIGINT", False),
-            ("completeness", "DOUBLE", False), ("is_silent", "BOOLEAN", False),
-        ],
+        "columns": columns(
+            "meter_id VARCHAR, credit_code VARCHAR, park_id VARCHAR, day DATE, energy_type VARCHAR,"
+            "intervals_received BIGINT, completeness DOUBLE, is_silent BOOLEAN"
+        ),
         "dttm": "day",
     },
     "meter_silent_days": {
         # the silent rows of meter_daily only (a few per thousand meter-days)
         "schema": "marts",
-        "columns": [
-            ("day", "DATE", True), ("meter_id", "VARCHAR", False), ("credit_code", "VARCHAR", False),
-            ("park_id", "VARCHAR", False), ("energy_type", "VARCHAR", False),
-        ],
+        "columns": columns(
+            "day DATE, meter_id VARCHAR, credit_code VARCHAR, park_id VARCHAR, energy_type VARCHAR"
+        ),
         "dttm": "day",
     },
     "quarantine_daily": {
         "schema": "marts",
-        "columns": [("day", "DATE", True), ("source", "VARCHAR", False), ("reason_category", "VARCHAR", False),
-                    ("rows", "BIGINT", False)],
+        "columns": columns("day DATE, source VARCHAR, reason_category VARCHAR, rows BIGINT"),
         "dttm": "day",
     },
     "enterprise_energy_movers": {
         # each enterprise's latest month with the month and the year before (was a virtual dataset
         # joining enterprise_carbon_monthly to itself twice on every request)
         "schema": "marts",
-        "columns": [
-            ("credit_code", "VARCHAR", False), ("park_id", "VARCHAR", False), ("name_zh", "VARCHAR", False),
-            ("name_en", "VARCHAR", False), ("month", "DATE", True), ("energy_tce", "DOUBLE", False),
-            ("co2_t", "DOUBLE", False), ("energy_tce_last_month", "DOUBLE", False),
-            ("energy_tce_last_year", "DOUBLE", False), ("change_vs_last_month_tce", "DOUBLE", False),
-            ("change_vs_last_year_tce", "DOUBLE", False), ("abs_change_vs_last_month_tce", "DOUBLE", False),
-            ("abs_change_vs_last_year_tce", "DOUBLE", False),
-        ],
+        "columns": columns(
+            "credit_code VARCHAR, park_id VARCHAR, name_zh VARCHAR, name_en VARCHAR, month DATE,"
+            "energy_tce DOUBLE, co2_t DOUBLE, energy_tce_last_month DOUBLE, energy_tce_last_year DOUBLE,"
+            "change_vs_last_month_tce DOUBLE, change_vs_last_year_tce DOUBLE,"
+            "abs_change_vs_last_month_tce DOUBLE, abs_change_vs_last_year_tce DOUBLE"
+        ),
     },
     # ---- virtual datasets ------------------------------------------------------------
     "v_park_latest": {
@@ -160,11 +160,10 @@ DATASETS: dict[str, dict[str, Any]] = {
             "FROM marts.park_carbon_monthly p LEFT JOIN marts.dim_parks d USING (park_id)\n"
             f"WHERE p.month = {_LATEST_MONTH.format(t='park_carbon_monthly')}"
         ),
-        "columns": [
-            ("park_id", "VARCHAR", False), ("name_zh", "VARCHAR", False), ("name_en", "VARCHAR", False),
-            ("month", "DATE", True), ("energy_tce", "DOUBLE", False), ("co2_t", "DOUBLE", False),
-            ("ytd_energy_tce", "DOUBLE", False), ("ytd_co2_t", "DOUBLE", False),
-        ],
+        "columns": columns(
+            "park_id VARCHAR, name_zh VARCHAR, name_en VARCHAR, month DATE, energy_tce DOUBLE,"
+            "co2_t DOUBLE, ytd_energy_tce DOUBLE, ytd_co2_t DOUBLE"
+        ),
     },
     "v_green_share": {
         "sql": (
@@ -175,10 +174,7 @@ DATASETS: dict[str, dict[str, Any]] = {
             "           FROM marts.park_energy_daily WHERE energy_type = 'electricity' GROUP BY 1) e\n"
             "  ON e.month = c.month"
         ),
-        "columns": [
-            ("month", "DATE", True), ("green_mwh", "DOUBLE", False), ("electricity_mwh", "DOUBLE", False),
-            ("green_share", "DOUBLE", False),
-        ],
+        "columns": columns("month DATE, green_mwh DOUBLE, electricity_mwh DOUBLE, green_share DOUBLE"),
         "dttm": "month",
     },
     "v_warnings": {
@@ -196,14 +192,11 @@ DATASETS: dict[str, dict[str, Any]] = {
             "  ON e.credit_code = CASE WHEN w.level = 'enterprise' THEN w.entity_id END\n"
             "LEFT JOIN marts.dim_parks p ON p.park_id = CASE WHEN w.level = 'park' THEN w.entity_id END"
         ),
-        "columns": [
-            ("level", "VARCHAR", False), ("entity_id", "VARCHAR", False), ("as_of", "DATE", True),
-            ("metric", "VARCHAR", False), ("ytd_value", "DOUBLE", False),
-            ("projected_year_end", "DOUBLE", False), ("budget", "DOUBLE", False), ("ratio", "DOUBLE", False),
-            ("warning_level", "VARCHAR", False), ("label_zh", "VARCHAR", False), ("label_en", "VARCHAR", False),
-            ("park_id", "VARCHAR", False),
-            ("credit_code", "VARCHAR", False), ("name_zh", "VARCHAR", False),
-        ],
+        "columns": columns(
+            "level VARCHAR, entity_id VARCHAR, as_of DATE, metric VARCHAR, ytd_value DOUBLE,"
+            "projected_year_end DOUBLE, budget DOUBLE, ratio DOUBLE, warning_level VARCHAR,"
+            "label_zh VARCHAR, label_en VARCHAR, park_id VARCHAR, credit_code VARCHAR, name_zh VARCHAR"
+        ),
     },
     "v_open_findings": {
         # failed rows of the latest run of each suite (check_results keeps every run's rows)
@@ -215,14 +208,12 @@ DATASETS: dict[str, dict[str, Any]] = {
             "WHERE NOT r.passed\n"
             "QUALIFY r.run_id = first_value(r.run_id) OVER (PARTITION BY r.suite ORDER BY r.checked_at DESC)"
         ),
-        "columns": [
-            ("stage", "VARCHAR", False), ("suite", "VARCHAR", False), ("rule", "VARCHAR", False),
-            ("severity", "VARCHAR", False), ("level", "VARCHAR", False), ("entity_id", "VARCHAR", False),
-            ("meter_id", "VARCHAR", False), ("day", "DATE", True), ("observed", "VARCHAR", False),
-            ("expected", "VARCHAR", False), ("checked_at", "TIMESTAMP", True), ("run_id", "VARCHAR", False),
-            ("message_zh", "VARCHAR", False), ("message_en", "VARCHAR", False), ("is_summary", "BOOLEAN", False),
-            ("unexpected_count", "BIGINT", False), ("park_id", "VARCHAR", False), ("credit_code", "VARCHAR", False),
-        ],
+        "columns": columns(
+            "stage VARCHAR, suite VARCHAR, rule VARCHAR, severity VARCHAR, level VARCHAR,"
+            "entity_id VARCHAR, meter_id VARCHAR, day DATE, observed VARCHAR, expected VARCHAR,"
+            "checked_at TIMESTAMP, run_id VARCHAR, message_zh VARCHAR, message_en VARCHAR,"
+            "is_summary BOOLEAN, unexpected_count BIGINT, park_id VARCHAR, credit_code VARCHAR"
+        ),
     },
 }
 

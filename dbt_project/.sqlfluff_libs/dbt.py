@@ -3,6 +3,7 @@
 They render the DuckDB SQL dbt-duckdb would produce, so the linter parses what dbt actually runs.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -22,33 +23,20 @@ def safe_cast(field: str, type: str) -> str:  # noqa: A002 - dbt's own argument 
     return f"try_cast({field} as {type})"
 
 
-def current_timestamp() -> str:
-    return "now()"
+def _fixed(sql: str) -> Callable[[], str]:
+    """A macro without arguments: its DuckDB SQL never varies, so one factory serves them all."""
+
+    def macro() -> str:
+        return sql
+
+    return macro
 
 
-def type_string() -> str:
-    return "varchar"
-
-
-def type_int() -> str:
-    return "integer"
-
-
-def type_bigint() -> str:
-    return "bigint"
-
-
-def type_timestamp() -> str:
-    return "timestamp"
-
-
-def type_float() -> str:
-    return "float"
-
-
-def type_numeric() -> str:
-    return "numeric(28, 6)"
-
-
-def type_boolean() -> str:
-    return "boolean"
+current_timestamp = _fixed("now()")
+type_string = _fixed("varchar")
+type_int = _fixed("integer")
+type_bigint = _fixed("bigint")
+type_timestamp = _fixed("timestamp")
+type_float = _fixed("float")
+type_numeric = _fixed("numeric(28, 6)")
+type_boolean = _fixed("boolean")

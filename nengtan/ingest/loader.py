@@ -327,12 +327,15 @@ def _load_all(con: duckdb.DuckDBPyConnection, cands: list[Candidate], run_id: st
             summary.add(_result(c, None, "skipped"))
     limit = batch_bytes()
     batch: list[_Readable] = []
+    batch_nbytes = 0  # running total of the batch's bytes: no re-sum per added file
 
     def flush() -> None:
+        nonlocal batch_nbytes
         if batch:
             for result in _load_batch(con, SPECS[batch[0].cand.source], batch, run_id):
                 summary.add(result)
             batch.clear()
+        batch_nbytes = 0
 
     for cand in fresh:
         if batch and batch[0].cand.source != cand.source:
@@ -342,7 +345,8 @@ def _load_all(con: duckdb.DuckDBPyConnection, cands: list[Candidate], run_id: st
             summary.add(read)
             continue
         batch.append(read)
-        if sum(r.staged.nbytes for r in batch) >= limit:
+        batch_nbytes += read.staged.nbytes
+        if batch_nbytes >= limit:
             flush()
     flush()
     return summary

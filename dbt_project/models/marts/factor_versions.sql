@@ -30,11 +30,16 @@ select
     valid_from,
     valid_to
 from {{ ref('combustion_factors') }}
+{#- heat/steam parameters and grid factors share one shape: (kind, key column, value column, seed) -#}
+{%- for kind, key, value, seed in [
+    ('heat_steam', 'parameter', 'value', 'heat_steam_factors'),
+    ('grid', 'region', 'factor', 'grid_emission_factors'),
+] %}
 union all
 select
-    'heat_steam' as factor_kind,
-    parameter,
-    cast(value as decimal(18, 9)) as value,
+    '{{ kind }}' as factor_kind,
+    {{ key }},
+    cast({{ value }} as decimal(18, 9)) as value,
     unit,
     basis,
     source_document,
@@ -42,17 +47,5 @@ select
     published,
     valid_from,
     valid_to
-from {{ ref('heat_steam_factors') }}
-union all
-select
-    'grid' as factor_kind,
-    region,
-    cast(factor as decimal(18, 9)) as value,
-    unit,
-    basis,
-    source_document,
-    cast(data_year as {{ dbt.type_int() }}),
-    published,
-    valid_from,
-    valid_to
-from {{ ref('grid_emission_factors') }}
+from {{ ref(seed) }}
+{%- endfor %}
