@@ -43,6 +43,24 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Per meter of `meters` (a relation with meter_id, from_day): its last good reading in `readings` before its
+    from_day (the baseline), within `bounds` (literal time bounds on r.interval_start, so the scan skips the
+    rest of the history). -#}
+{% macro last_good_reading(meters, readings, bounds) -%}
+    select
+        d.meter_id,
+        max(r.interval_start) as baseline_ts
+    from {{ meters }} as d
+    inner join {{ readings }} as r
+        on
+            d.meter_id = r.meter_id
+            and r.interval_start < cast(d.from_day as {{ dbt.type_timestamp() }})
+    where
+        r.is_good
+        and {{ bounds }}
+    group by d.meter_id
+{%- endmacro %}
+
 {#- meter_id, from_day (earliest day to rebuild), baseline_ts (last good reading before from_day, null =
     rebuild the meter from installation) and the bounds derived from them, from the scope model. -#}
 {% macro meter_rebuild_scope() -%}
@@ -145,58 +163,39 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The latest registry version of each key in `relation` (raw.meters / raw.enterprises), with `columns`;
+    transformed_only: among the files already transformed (what the last successful run built with). -#}
+{% macro registry_version(relation, key, columns, transformed_only=false) -%}
+    select
+        {{ key }},
+        {{ columns | join(', ') }}
+    from {{ relation }}
+    where
+        {{ key }} is not null
+        {%- if transformed_only %}
+        and file_id not in (
+            select file_id from {{ source('raw', 'load_log') }} where transformed_run_id is null
+        )
+        {%- endif %}
+    qualify row_number() over (partition by {{ key }} order by landed_at desc, source_line desc) = 1
+{%- endmacro %}
+
 {#- Meters whose registry values that meter_daily carries (credit_code, energy_type, unit, and the park of
     their enterprise) changed with the registry files not yet transformed (raw.load_log): their rows in
     meter_daily are rebuilt whole. "Before" is the latest version among the transformed files (what the
     last successful run built with; a run that failed after rebuilding them only makes this a superset). -#}
 {% macro registry_changed_meters() -%}
+    {%- set meters, meter_columns = source('raw', 'meters'), ['credit_code', 'energy_type', 'unit'] -%}
+    {%- set enterprises = source('raw', 'enterprises') -%}
     select cm.meter_id
-    from (
-        select
-            meter_id,
-            credit_code,
-            energy_type,
-            unit
-        from {{ source('raw', 'meters') }}
-        where meter_id is not null
-        qualify row_number() over (partition by meter_id order by landed_at desc, source_line desc) = 1
-    ) as cm
-    left join (
-        select
-            meter_id,
-            credit_code,
-            energy_type,
-            unit
-        from {{ source('raw', 'meters') }}
-        where
-            meter_id is not null
-            and file_id not in (
-                select file_id from {{ source('raw', 'load_log') }} where transformed_run_id is null
-            )
-        qualify row_number() over (partition by meter_id order by landed_at desc, source_line desc) = 1
-    ) as pm on cm.meter_id = pm.meter_id
+    from ({{ registry_version(meters, 'meter_id', meter_columns) }}) as cm
+    left join ({{ registry_version(meters, 'meter_id', meter_columns, transformed_only=true) }}) as pm
+        on cm.meter_id = pm.meter_id
     left join (
         select ce.credit_code
-        from (
-            select
-                credit_code,
-                park_id
-            from {{ source('raw', 'enterprises') }}
-            where credit_code is not null
-            qualify row_number() over (partition by credit_code order by landed_at desc, source_line desc) = 1
-        ) as ce
-        left join (
-            select
-                credit_code,
-                park_id
-            from {{ source('raw', 'enterprises') }}
-            where
-                credit_code is not null
-                and file_id not in (
-                    select file_id from {{ source('raw', 'load_log') }} where transformed_run_id is null
-                )
-            qualify row_number() over (partition by credit_code order by landed_at desc, source_line desc) = 1
-        ) as pe on ce.credit_code = pe.credit_code
+        from ({{ registry_version(enterprises, 'credit_code', ['park_id']) }}) as ce
+        left join ({{ registry_version(enterprises, 'credit_code', ['park_id'], transformed_only=true) }}) as pe
+            on ce.credit_code = pe.credit_code
         where pe.credit_code is null or ce.park_id is distinct from pe.park_id
     ) as chg on cm.credit_code = chg.credit_code
     where

@@ -231,8 +231,9 @@ wrap_readings as (
         a.anchor_zone
 {%- endset %}
 
--- meters that cannot wrap: one window
-plain_sequenced as (
+-- each path's readings, in sequence after their meters' anchors (carried state or install baseline)
+{%- for path, meters in [('plain', 'not s.may_wrap'), ('wrap', 's.may_wrap')] %}
+{{ path }}_sequenced as (
     select {{ sequenced_columns }}
     from (
         select
@@ -240,15 +241,16 @@ plain_sequenced as (
             false as is_anchor,
             true as is_new_row,
             cast(null as {{ dbt.type_string() }}) as anchor_zone
-        from plain_readings
+        from {{ path }}_readings
         union all
         select {{ anchor_columns }}
         from anchors as a
         inner join meter_state as s on a.meter_id = s.meter_id
-        where not s.may_wrap
+        where {{ meters }}
     ) as q
 ),
-
+{% endfor %}
+-- meters that cannot wrap: one window
 plain_classified as (
     select
         p.*,
@@ -274,23 +276,6 @@ plain_classified as (
 ),
 
 -- meters that may wrap: zone carry, wrap count, running maximum of the unwrapped register
-wrap_sequenced as (
-    select {{ sequenced_columns }}
-    from (
-        select
-            *,
-            false as is_anchor,
-            true as is_new_row,
-            cast(null as {{ dbt.type_string() }}) as anchor_zone
-        from wrap_readings
-        union all
-        select {{ anchor_columns }}
-        from anchors as a
-        inner join meter_state as s on a.meter_id = s.meter_id
-        where s.may_wrap
-    ) as q
-),
-
 wrap_zoned as (
     select
         z.*,

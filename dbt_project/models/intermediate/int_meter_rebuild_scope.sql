@@ -28,19 +28,7 @@ with days as (
 {%- set lookback = dbt.dateadd('day', -2, sql_literal(first_day, 'timestamp')) %}
 {%- set upper = sql_literal(last_day, 'timestamp') %}
 recent as (
-    select
-        d.meter_id,
-        max(r.interval_start) as baseline_ts
-    from days as d
-    inner join {{ readings }} as r
-        on
-            d.meter_id = r.meter_id
-            and r.interval_start < cast(d.from_day as {{ dbt.type_timestamp() }})
-    where
-        r.is_good
-        and r.interval_start >= {{ lookback }}
-        and r.interval_start < {{ upper }}
-    group by d.meter_id
+    {{ last_good_reading('days', readings, 'r.interval_start >= ' ~ lookback ~ ' and r.interval_start < ' ~ upper) }}
 ),
 
 missing as materialized (
@@ -57,18 +45,7 @@ missing as materialized (
 ),
 
 older as (
-    select
-        d.meter_id,
-        max(r.interval_start) as baseline_ts
-    from missing as d
-    inner join {{ readings }} as r
-        on
-            d.meter_id = r.meter_id
-            and r.interval_start < cast(d.from_day as {{ dbt.type_timestamp() }})
-    where
-        r.is_good
-        and r.interval_start < {{ lookback }}
-    group by d.meter_id
+    {{ last_good_reading('missing', readings, 'r.interval_start < ' ~ lookback) }}
 ),
 
 baselines as (
