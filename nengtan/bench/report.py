@@ -116,7 +116,12 @@ def render_table(r: dict[str, Any]) -> str:
         add("publish of the city-scale serving copy", _status(pub))
     elif pub:
         add(f"publish of the city-scale serving copy (s), {_s(pub.get('rows'))} rows", pub.get("seconds"),
-            f"meter_daily {_s(pub.get('meter_daily_rows'))} rows through {pub.get('data_day')}")
+            f"from scratch; meter_daily {_s(pub.get('meter_daily_rows'))} rows through {pub.get('data_day')}")
+        since = pub.get("night_incremental") or {}
+        add("  publish after a night on it (s)", pub.get("night_seconds"),
+            f"rows rewritten from {since.get('marts.meter_daily')} (meters), "
+            f"{since.get('marts.enterprise_energy_daily')} (enterprises)" if pub.get("night_mode") == "incremental"
+            else f"copied whole: {pub.get('night_reason')}")
     width = max(len(a) for a, _, _ in rows) + 2
     vwidth = max(len(b) for _, b, _ in rows) + 2
     lines.append(f"{'figure':<{width}}{'value':>{vwidth}}  target / note")

@@ -1,0 +1,184 @@
+"""What the next publish must copy: the earliest day each incremental mart may have changed since
+the serving file was last replaced, kept in the warehouse (``meta.publish_state``, one row).
+
+Every transform lowers these watermarks right after dbt succeeded (``note_transform``); only the
+publish that replaced the serving file clears them (``mark_published``). A crash in between leaves
+an older watermark, i.e. a superset of what changed: still correct. Anything a day does not bound
+(a full refresh, a registry file, a scope that cannot be read) sets ``full_copy`` instead.
+
+The bounds mirror the models' delete hooks (dbt_project/macros/incremental_scope.sql): meter_daily
+and meter_day_sources delete and rebuild rows at or after ``rebuild_bound('day')``, the earliest
+``rebuild_from_day`` of ``int_meter_rebuild_scope``, plus every row of the meters whose registry
+values changed (``delete_registry_changed_meters``: a registry file, so full); enterprise_energy_daily
+deletes the enterprise-months of ``meta.rebuild_months``, none before its earliest month. A pending
+transform that was killed leaves its files pending, and the rerun rebuilds the same scope (the
+transform's crash contract), so its watermark covers the killed run's writes too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from nengtan.config import Settings
+from nengtan.warehouse import utc_now, warehouse
+
+# Day-keyed incremental marts updated in place: table -> (day column, watermark it follows).
+# Everything else is rewritten whole (small, not incremental, or sorted for the charts).
+INCREMENTAL_TABLES: dict[str, tuple[str, str]] = {
+    "marts.meter_daily": ("day", "since_day"),
+    "marts.meter_day_sources": ("day", "since_day"),
+    "marts.enterprise_energy_daily": ("day", "since_month"),
+}
+
+
+@dataclass(frozen=True)
+class PublishState:
+    """The row of meta.publish_state (defaults: nothing on record)."""
+
+    since_day: date | None = None
+    since_month: date | None = None
+    full_copy: bool = False
+    published_run_id: str | None = None
+    published_size: int | None = None
+    published_mtime_ns: int | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to build the next serving copy: on the current one (``base_run_id``) or from scratch."""
+
+    base_run_id: str | None
+    since: dict[str, date | None] = field(default_factory=dict)
+    reason: str = ""
+
+    @property
+    def incremental(self) -> bool:
+        return self.base_run_id is not None
+
+    @classmethod
+    def full(cls, reason: str) -> Plan:
+        return cls(base_run_id=None, reason=reason)
+
+    def watermark(self, table: str) -> tuple[str, date | None] | None:
+        """(day column, first day to copy; None = unchanged) for a table updated in place, else None."""
+        if not self.incremental or table not in INCREMENTAL_TABLES:
+            return None
+        column, key = INCREMENTAL_TABLES[table]
+        return column, self.since.get(key)
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+        [schema, table]).fetchone()[0])
+
+
+def read_state(con: duckdb.DuckDBPyConnection) -> PublishState | None:
+    """The recorded state; None when the table is missing or does not hold exactly one row."""
+    if not _table_exists(con, "meta", "publish_state"):
+        return None
+    rows = con.execute(
+        "SELECT since_day, since_month, full_copy, published_run_id, published_size, published_mtime_ns, "
+        "published_at FROM meta.publish_state").fetchall()
+    return PublishState(*rows[0]) if len(rows) == 1 else None
+
+
+def _write_state(con: duckdb.DuckDBPyConnection, state: PublishState) -> None:
+    if not _table_exists(con, "meta", "publish_state"):
+        return  # a database without the warehouse schema (the bench's replica): the next publish is full
+    con.execute("BEGIN")
+    try:
+        con.execute("DELETE FROM meta.publish_state")
+        con.execute("INSERT INTO meta.publish_state VALUES (?, ?, ?, ?, ?, ?, ?)", [
+            state.since_day, state.since_month, state.full_copy, state.published_run_id,
+            state.published_size, state.published_mtime_ns, state.published_at])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _earliest(a: date | None, b: date | None) -> date | None:
+    return min((d for d in (a, b) if d is not None), default=None)
+
+
+def lower_watermarks(con: duckdb.DuckDBPyConnection, *, since_day: date | None, since_month: date | None,
+                     full_copy: bool = False) -> PublishState:
+    """Record that marts may have changed from these days on (None: not at all) or everywhere."""
+    old = read_state(con) or PublishState(full_copy=True)  # nothing readable on record: full anyway
+    new = replace(old, since_day=_earliest(old.since_day, since_day),
+                  since_month=_earliest(old.since_month, since_month), full_copy=old.full_copy or full_copy)
+    _write_state(con, new)
+    return new
+
+
+def request_full_copy(con: duckdb.DuckDBPyConnection) -> None:
+    """For changes made to the marts outside ``nengtan.transform``: the next publish copies everything."""
+    lower_watermarks(con, since_day=None, since_month=None, full_copy=True)
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> date | None:
+    return con.execute(sql).fetchone()[0]
+
+
+def transform_scope(con: duckdb.DuckDBPyConnection, sources: Sequence[str], *, full_refresh: bool
+                    ) -> tuple[date | None, date | None, bool]:
+    """(since_day, since_month, full_copy) of the transform that just ran: the lower bounds of the
+    delete hooks of the incremental marts, read from the scope tables it used."""
+    registry = any(s.startswith("registry") for s in sources)
+    if full_refresh or registry or not _table_exists(con, "intermediate", "int_meter_rebuild_scope"):
+        return None, None, True
+    since_day = _scalar(con, "SELECT min(rebuild_from_day) FROM intermediate.int_meter_rebuild_scope")
+    since_month = _scalar(con, "SELECT min(month) FROM meta.rebuild_months")
+    return since_day, since_month, False
+
+
+def note_transform(cfg: Settings, pending: Sequence[tuple[str, str]], *, full_refresh: bool) -> PublishState:
+    """Called by the transform right after dbt succeeded, with its pending (file_id, source) rows."""
+    with warehouse(cfg) as con:
+        since_day, since_month, full_copy = transform_scope(con, [s for _, s in pending],
+                                                            full_refresh=full_refresh)
+        return lower_watermarks(con, since_day=since_day, since_month=since_month, full_copy=full_copy)
+
+
+def _failed_transform_since(con: duckdb.DuckDBPyConnection, when: datetime | None) -> bool:
+    """A dbt run that failed may have rewritten some marts before failing, outside any recorded scope."""
+    if when is None or not _table_exists(con, "meta", "runs"):
+        return True
+    return bool(con.execute(
+        "SELECT count(*) FROM meta.runs WHERE stage = 'transform' AND status <> 'success' AND finished_at >= ?",
+        [when]).fetchone()[0])
+
+
+def plan_publish(con: duckdb.DuckDBPyConnection, serving_db: Path) -> Plan:
+    """Build on the current serving copy only when the warehouse knows exactly what changed since it
+    was written; otherwise from scratch. The copy's own meta.publication is checked once attached."""
+    state = read_state(con)
+    if state is None or state.published_run_id is None:
+        return Plan.full("no previous publication on record in the warehouse")
+    if state.full_copy:
+        return Plan.full("a transform since the last publish changed more than a day range "
+                         "(full refresh, registry file)")
+    if not serving_db.is_file() or serving_db.with_name(serving_db.name + ".wal").exists():
+        return Plan.full("no serving copy, or one written to since it was published")
+    st = serving_db.stat()
+    if (st.st_size, st.st_mtime_ns) != (state.published_size, state.published_mtime_ns):
+        return Plan.full("the serving file is not the one last published (size or mtime changed)")
+    if _failed_transform_since(con, state.published_at):
+        return Plan.full("a transform failed since the last publish")
+    return Plan(base_run_id=state.published_run_id,
+                since={"since_day": state.since_day, "since_month": state.since_month})
+
+
+def mark_published(con: duckdb.DuckDBPyConnection, run_id: str, serving_db: Path) -> None:
+    """After the os.replace: the serving file now holds everything, nothing is pending."""
+    st = serving_db.stat()
+    _write_state(con, PublishState(published_run_id=run_id, published_size=st.st_size,
+                                   published_mtime_ns=st.st_mtime_ns, published_at=utc_now()))
