@@ -111,8 +111,34 @@ def _column_text(name: str, data_type: str) -> str:
     return f"coalesce({text}, '\\N')"
 
 
-def table_hashes(db: Path) -> dict[str, dict]:
-    """``{schema.table: {rows, hash}}`` for every table and view of a DuckDB file.
+def row_sums(con, relation: str, columns: list[tuple[str, str]], where: str = "") -> tuple[int, int, int]:
+    """(rows, sum of the high halves, sum of the low halves) of the rows' MD5s, see :func:`table_hashes`.
+    ``relation`` is a quoted name, ``where`` an optional condition; ``columns`` the relation's
+    (name, type) in declared order. Timestamps with time zone render in the session's zone."""
+    row_text = "concat_ws(chr(31), " + ", ".join(_column_text(n, t) for n, t in columns) + ")"
+    rows, hi, lo = con.execute(
+        "SELECT count(*), coalesce(sum((m >> 64)::HUGEINT), 0), "
+        "coalesce(sum((m & 18446744073709551615::UHUGEINT)::HUGEINT), 0) "
+        f"FROM (SELECT md5_number({row_text}) AS m FROM {relation}{' WHERE ' + where if where else ''})"
+    ).fetchone()
+    return int(rows), int(hi), int(lo)
+
+
+def zone_free(columns: list[tuple[str, str]]) -> bool:
+    """No column renders differently by session time zone: sums taken on any connection agree."""
+    return not any("TIME ZONE" in t.upper() for _, t in columns)
+
+
+def _table_entry(columns: list[tuple[str, str]], rows: int, hi: int, lo: int) -> dict:
+    material = {"scheme": TABLE_HASH_SCHEME, "columns": [list(c) for c in columns],
+                "rows": rows, "sum_hi": str(hi), "sum_lo": str(lo)}
+    return {"rows": rows, "hash": hashlib.sha256(canonical(material)).hexdigest(),
+            "sum_hi": str(hi), "sum_lo": str(lo)}
+
+
+def table_hashes(db: Path, derived: dict[str, tuple[int, int, int]] | None = None,
+                 used: set[str] | None = None) -> dict[str, dict]:
+    """``{schema.table: {rows, hash, sum_hi, sum_lo}}`` for every table and view of a DuckDB file.
 
     The hash is order-independent, so it survives DuckDB storing rows differently: each row
     is rendered as one unambiguous text (its columns in declared order, see
@@ -122,11 +148,17 @@ def table_hashes(db: Path) -> dict[str, dict]:
     names and types, row count, both sums). Changing any value changes that row's MD5 and
     so the sums, unless someone finds an MD5 preimage. One parallel scan per table, bounded
     by DuckDB's md5: about 0.4 M rows/s on two cores for an eleven-column mart (7 M rows in
-    ~17 s), paid once per publish; ``verify`` only re-hashes tables when the serving file's
-    bytes differ from the published ones. Timestamps with time zone render in UTC.
+    ~17 s). Timestamps with time zone render in UTC.
+
+    Sums add up, so a table updated in place needs no rescan: ``derived`` gives (rows, sum_hi,
+    sum_lo) worked out from the previous publish's sums and the rows removed and added
+    (:func:`record_publish`); they are used when the table's row count agrees and no column
+    renders by time zone (their names go into ``used``). ``verify`` re-hashes everything whenever
+    the file's bytes differ.
     """
     from nengtan.warehouse import connect
 
+    derived = derived or {}
     con = connect(Path(db), read_only=True)
     try:
         con.execute("SET TimeZone = 'UTC'")  # timestamptz renders the same wherever verify runs
@@ -142,18 +174,20 @@ def table_hashes(db: Path) -> dict[str, dict]:
                 "ORDER BY ordinal_position",
                 [schema, table],
             ).fetchall()
-            row_text = "concat_ws(chr(31), " + ", ".join(_column_text(n, t) for n, t in columns) + ")"
-            rows, hi, lo = con.execute(
-                "SELECT count(*), coalesce(sum((m >> 64)::HUGEINT), 0), "
-                "coalesce(sum((m & 18446744073709551615::UHUGEINT)::HUGEINT), 0) "
-                f"FROM (SELECT md5_number({row_text}) AS m FROM {_quote(schema)}.{_quote(table)})"
-            ).fetchone()
-            material = {"scheme": TABLE_HASH_SCHEME, "columns": [list(c) for c in columns],
-                        "rows": int(rows), "sum_hi": str(hi), "sum_lo": str(lo)}
-            out[f"{schema}.{table}"] = {"rows": int(rows), "hash": hashlib.sha256(canonical(material)).hexdigest()}
+            name, relation = f"{schema}.{table}", f"{_quote(schema)}.{_quote(table)}"
+            sums = derived.get(name)
+            if sums is None or not zone_free(columns) or sums[0] != _count(con, relation):
+                sums = row_sums(con, relation, columns)
+            elif used is not None:
+                used.add(name)
+            out[name] = _table_entry(columns, *sums)
         return out
     finally:
         con.close()
+
+
+def _count(con, relation: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0])
 
 
 # -- appending --------------------------------------------------------------------------------
@@ -358,19 +392,61 @@ def _publication(db: Path) -> dict:
         con.close()
 
 
-def record_publish(serving_db: Path, *, run_id: str, cfg: Settings | None = None) -> dict:
+def _sums_path(cfg: Settings) -> Path:
+    """The last recorded publish's per-table sums, kept beside the ledger so the next publish can
+    derive the hashes of the tables it updated in place instead of rescanning them."""
+    return cfg.ledger_path.with_name("serving-sums.json")
+
+
+def _derived_sums(changes: dict | None, cfg: Settings) -> dict[str, tuple[int, int, int]]:
+    """Sums of the tables a publish kept (``same``) or updated in place (``removed``/``added`` rows),
+    from the sums recorded for the copy it built on; empty when that copy is not the one on record."""
+    path = _sums_path(cfg)
+    if not changes or not changes.get("base_run_id") or not path.exists():
+        return {}
+    try:
+        base = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if base.get("run_id") != changes["base_run_id"]:
+        return {}
+    out: dict[str, tuple[int, int, int]] = {}
+    for name, change in (changes.get("tables") or {}).items():
+        prev = (base.get("tables") or {}).get(name)
+        if prev is None:
+            continue
+        rows, hi, lo = prev["rows"], int(prev["sum_hi"]), int(prev["sum_lo"])
+        for sign, part in ((-1, change.get("removed")), (1, change.get("added"))):
+            if part:
+                rows, hi, lo = rows + sign * part[0], hi + sign * part[1], lo + sign * part[2]
+        out[name] = (rows, hi, lo)
+    return out
+
+
+def record_publish(serving_db: Path, *, run_id: str, cfg: Settings | None = None,
+                   changes: dict | None = None) -> dict:
     """Record the serving copy just published: file hash and per-table content hashes.
 
     Call it right after the ``os.replace``, before anyone could open the file read-write.
+    ``changes`` (from ``publish``: the copy it built on and, per table kept or updated in place,
+    the sums of the rows removed and added) lets the hashes of those tables be derived rather than
+    rescanned, so recording costs what the night changed, not the history.
     """
+    cfg = cfg or settings()
     serving_db = Path(serving_db)
     sha, size = sha256_file(serving_db)
-    tables = table_hashes(serving_db)
+    derived: set[str] = set()
+    tables = table_hashes(serving_db, _derived_sums(changes, cfg), derived)
     payload = {"run_id": run_id, "serving_db": str(serving_db), "sha256": sha, "size_bytes": size,
                "data_day": _publication(serving_db).get("data_day"), "table_hash_scheme": TABLE_HASH_SCHEME,
                "tables": tables}
     entry = _append([("publish", payload)], cfg)[-1]
-    return {"seq": entry["seq"], "entry_hash": entry["entry_hash"], "sha256": sha, "tables": len(tables)}
+    sums = _sums_path(cfg)
+    tmp = sums.with_name(sums.name + ".tmp")
+    tmp.write_text(json.dumps({"run_id": run_id, "tables": tables}), encoding="utf-8")
+    os.replace(tmp, sums)
+    return {"seq": entry["seq"], "entry_hash": entry["entry_hash"], "sha256": sha, "tables": len(tables),
+            "derived": sorted(derived)}
 
 
 def record_from_load_log(con, *, run_id: str, cfg: Settings | None = None) -> int:

@@ -94,5 +94,5 @@ def publish_night(day: date, run_id: str, outcome: dict[str, Any]) -> dict[str, 
     with warehouse(cfg) as con:
         result = publish(con, run_id=run_id, day=day, cfg=cfg)
         record_run(con, run_id, "publish", day, started, "success", str(result["tables"]))
-    result["ledger"] = record_publish(cfg.serving_db, run_id=run_id)
+    result["ledger"] = record_publish(cfg.serving_db, run_id=run_id, changes=result.pop("hash_changes", None))
     return result

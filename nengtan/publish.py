@@ -26,6 +26,7 @@ import duckdb
 from nengtan.config import Settings, settings
 from nengtan.crashpoints import crash_point
 from nengtan.fsutil import fsync_path
+from nengtan.ledger import row_sums, zone_free
 from nengtan.publish_scope import Plan, mark_published, plan_publish
 from nengtan.warehouse import sql_string, utc_now
 
@@ -138,15 +139,27 @@ def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
     return con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
 
 
-def _copy_since(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str, since: date | None) -> int:
+def _copy_since(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str, since: date | None
+                ) -> tuple[int, dict]:
     """Replace the rows from ``since`` on (none when None: nothing changed) with the warehouse's.
-    The day is a literal, so both scans skip the row groups before it by their zonemaps."""
+    The day is a literal, so both scans skip the row groups before it by their zonemaps. Also
+    returns the ledger's row sums of the rows removed and added (empty when a column renders by
+    time zone: the ledger then rehashes the table), so it can derive the table's hash."""
     target = f'serving_new."{schema}"."{table}"'
+    change: dict = {}
     if since is not None:
         cond = f"\"{column}\" >= DATE '{since.isoformat()}'"
+        columns = _shapes(con, "serving_new")[(schema, table)][1]
+        summed = zone_free(columns)
+        if summed:
+            change["removed"] = row_sums(con, target, columns, cond)
         con.execute(f"DELETE FROM {target} WHERE {cond}")
         con.execute(f'INSERT INTO {target} SELECT * FROM "{schema}"."{table}" WHERE {cond}')
-    return _count(con, target)
+        if summed:
+            change["added"] = row_sums(con, target, columns, cond)
+        else:
+            return _count(con, target), {}
+    return _count(con, target), change
 
 
 def _updatable(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
@@ -176,26 +189,27 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, relation: str) -> tuple:
 
 
 def _publish_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, plan: Plan, updatable: bool
-                   ) -> tuple[int, str]:
-    """Write one table into serving_new; returns its row count and how: 'since' (updated from its
+                   ) -> tuple[int, str, dict | None]:
+    """Write one table into serving_new; returns its row count, how: 'since' (updated from its
     watermark), 'same' (the copy's already equal), 'rewritten', or 'repaired' (an update whose row
-    count then differed from the warehouse's, rewritten: the watermark missed something)."""
+    count then differed from the warehouse's, rewritten: the watermark missed something), and, for
+    the ledger, the change to a table kept or updated in place (None: hash it afresh)."""
     name = f"{schema}.{table}"
     source = f'"{schema}"."{table}"'
     if not (plan.incremental and updatable):
-        return _copy_whole(con, schema, table), "rewritten"
+        return _copy_whole(con, schema, table), "rewritten", None
     mark = plan.watermark(name) if name not in SERVING_ORDER else None  # sorted tables are not appended to
     if mark is not None:
-        rows = _copy_since(con, schema, table, *mark)
+        rows, change = _copy_since(con, schema, table, *mark)
         if rows == _count(con, source):
-            return rows, "since"
+            return rows, "since", change if (change or mark[1] is None) else None
         log.warning("publish: %s updated from %s has a row count unlike the warehouse's; rewritten", name, mark[1])
-        return _copy_whole(con, schema, table), "repaired"
+        return _copy_whole(con, schema, table), "repaired", None
     if _count(con, source) >= COMPARE_ROWS:
         mine = _fingerprint(con, source)
         if mine == _fingerprint(con, f'serving_new."{schema}"."{table}"'):
-            return mine[0], "same"
-    return _copy_whole(con, schema, table), "rewritten"
+            return mine[0], "same", {}
+    return _copy_whole(con, schema, table), "rewritten", None
 
 
 def _write_tables(con: duckdb.DuckDBPyConnection, relations: list[tuple[str, str]], plan: Plan) -> dict:
@@ -207,15 +221,19 @@ def _write_tables(con: duckdb.DuckDBPyConnection, relations: list[tuple[str, str
     updatable = _updatable(con) if plan.incremental else set()
     counts: dict[str, int] = {}
     how: dict[str, str] = {}
+    changes: dict[str, dict] = {}
     for schema, table in relations:
         name = f"{schema}.{table}"
-        counts[name], how[name] = _publish_table(con, schema, table, plan, (schema, table) in updatable)
+        counts[name], how[name], change = _publish_table(con, schema, table, plan, (schema, table) in updatable)
+        if change is not None:
+            changes[name] = change
     incremental = {}
     for name, done in how.items():
         if done == "since":
             since = plan.watermark(name)[1]
             incremental[name] = since.isoformat() if since else None
     return {"tables": counts, "incremental": incremental,
+            "hash_changes": {"base_run_id": plan.base_run_id, "tables": changes},
             "unchanged": sorted(n for n, d in how.items() if d == "same"),
             "repaired": sorted(n for n, d in how.items() if d == "repaired")}
 

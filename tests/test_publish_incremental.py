@@ -21,6 +21,7 @@ import duckdb
 import pytest
 
 import nengtan.publish
+from nengtan import ledger
 from nengtan.config import Settings, settings
 from nengtan.generate import generate_city
 from nengtan.ingest import load_night
@@ -67,9 +68,13 @@ class City:
         return summary
 
     def publish(self, day: date) -> dict:
+        """Publish and record it in the ledger, as the pipeline does."""
         self.published += 1
         with warehouse(self.cfg) as con:
-            return publish(con, run_id=f"publish-{self.published}-{day.isoformat()}", day=day, cfg=self.cfg)
+            result = publish(con, run_id=f"publish-{self.published}-{day.isoformat()}", day=day, cfg=self.cfg)
+        result["ledger"] = ledger.record_publish(self.cfg.serving_db, run_id=result["run_id"], cfg=self.cfg,
+                                                 changes=result.pop("hash_changes"))
+        return result
 
     def from_scratch(self, result: dict) -> Path:
         """The same warehouse published into an empty data root; returns that serving file."""
@@ -139,6 +144,12 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
 def _published_equals_from_scratch(city: City, result: dict) -> None:
     assert result["repaired"] == [], "an in-place update did not match the warehouse's row count"
     assert differences(city.cfg.serving_db, city.from_scratch(result)) == {}
+    # the ledger's table hashes, derived for the tables kept or updated in place, equal a full rehash
+    recorded = ledger.read_ledger(city.cfg)[0][-1]["payload"]["tables"]
+    rehashed = ledger.table_hashes(city.cfg.serving_db)
+    assert {n: t["hash"] for n, t in recorded.items()} == {n: t["hash"] for n, t in rehashed.items()}
+    if result["mode"] == "incremental":
+        assert "marts.meter_daily" in result["ledger"]["derived"], "the ledger rescanned an updated table"
 
 
 def test_every_night_publishes_what_a_publish_from_scratch_would(city: City) -> None:

@@ -299,12 +299,14 @@ def _publish_at_scale(replica: Path, data: Path) -> dict[str, Any]:
     import duckdb
 
     from nengtan.config import Settings
+    from nengtan.ledger import record_publish
     from nengtan.publish import publish
     from nengtan.publish_scope import lower_watermarks
     from nengtan.warehouse import ensure_raw_schema
 
     shutil.rmtree(data, ignore_errors=True)
     cfg = Settings(landing=data / "landing", data=data)
+    cfg.ensure_dirs()
     con = duckdb.connect(str(replica))
     try:
         con.execute("SET enable_progress_bar = false")
@@ -314,10 +316,18 @@ def _publish_at_scale(replica: Path, data: Path) -> dict[str, Any]:
         t0 = time.perf_counter()
         result = publish(con, run_id="bench-publish-at-scale", day=day, cfg=cfg)
         seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        record_publish(cfg.serving_db, run_id="bench-publish-at-scale", cfg=cfg,
+                       changes=result.pop("hash_changes", None))
+        ledger_seconds = time.perf_counter() - t0
         lower_watermarks(con, since_day=day, since_month=day.replace(day=1))
         t0 = time.perf_counter()
         night = publish(con, run_id="bench-publish-at-scale-night", day=day, cfg=cfg)
         night_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        night_ledger = record_publish(cfg.serving_db, run_id="bench-publish-at-scale-night", cfg=cfg,
+                                      changes=night.pop("hash_changes", None))
+        night_ledger_seconds = time.perf_counter() - t0
     finally:
         con.close()
     size = cfg.serving_db.stat().st_size
@@ -325,7 +335,9 @@ def _publish_at_scale(replica: Path, data: Path) -> dict[str, Any]:
     return {"seconds": seconds, "data_day": str(day), "meter_daily_rows": rows,
             "rows": sum(result["tables"].values()), "bytes": size,
             "night_seconds": night_seconds, "night_mode": night["mode"], "night_reason": night["reason"],
-            "night_incremental": night["incremental"], "night_unchanged": night["unchanged"]}
+            "night_incremental": night["incremental"], "night_unchanged": night["unchanged"],
+            "ledger_seconds": ledger_seconds, "night_ledger_seconds": night_ledger_seconds,
+            "night_ledger_derived": night_ledger["derived"]}
 
 
 def _published(root: Any) -> str:

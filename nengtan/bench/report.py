@@ -122,6 +122,9 @@ def render_table(r: dict[str, Any]) -> str:
             f"rows rewritten from {since.get('marts.meter_daily')} (meters), "
             f"{since.get('marts.enterprise_energy_daily')} (enterprises)" if pub.get("night_mode") == "incremental"
             else f"copied whole: {pub.get('night_reason')}")
+        add("  ledger record of the copy, from scratch / after a night (s)",
+            f"{_s(pub.get('ledger_seconds'))} / {_s(pub.get('night_ledger_seconds'))}",
+            f"hashes derived, not rescanned: {len(pub.get('night_ledger_derived') or [])} tables")
     width = max(len(a) for a, _, _ in rows) + 2
     vwidth = max(len(b) for _, b, _ in rows) + 2
     lines.append(f"{'figure':<{width}}{'value':>{vwidth}}  target / note")
