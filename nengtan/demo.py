@@ -27,7 +27,12 @@ SUPERSET_PORT = int(os.environ.get("NENGTAN_SUPERSET_PORT", "8088"))
 
 
 def _say(msg: str) -> None:
-    print(f"[demo {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+    """A progress line; a closed terminal or pipe (``make demo | tee log`` stopped with Ctrl-C)
+    must not stop the demo from stopping its servers."""
+    try:
+        print(f"[demo {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+    except OSError:
+        pass
 
 
 def _persistent_secret(path: Path) -> str:
@@ -113,7 +118,6 @@ def serve_uis(cfg: Settings, password: str) -> int:
     procs.append(superset_server.start(SUPERSET_PORT, cfg))
 
     def stop(*_: object) -> None:
-        _say("stopping Airflow and Superset")
         for p in procs:
             if p.poll() is None:
                 try:
@@ -125,9 +129,11 @@ def serve_uis(cfg: Settings, password: str) -> int:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
+        _say("stopped Airflow and Superset")
 
-    # SIGTERM unwinds like Ctrl-C: `finally` below stops the servers once.
+    # SIGTERM and a closed terminal (SIGHUP) unwind like Ctrl-C: `finally` below stops the servers once.
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    signal.signal(signal.SIGHUP, lambda *a: sys.exit(0))
     # Ctrl-C must work even when the demo was started with SIGINT ignored (as shells do
     # for background jobs): it raises KeyboardInterrupt, and `finally` stops the servers.
     signal.signal(signal.SIGINT, signal.default_int_handler)
