@@ -59,6 +59,22 @@ def _wait_http(url: str, timeout: float, procs: list[subprocess.Popen]) -> bool:
     return False
 
 
+def _mail_sink(cfg: Settings) -> None:
+    """Without a mail relay configured, digests and alerts go to a local sink whose messages are
+    files under $NENGTAN_DATA/mail (the Airflow servers started later inherit the setting)."""
+    if os.environ.get("NENGTAN_SMTP_HOST"):
+        return
+    from nengtan.alerts import mail_sink
+
+    folder = cfg.data / "mail"
+    sink = mail_sink.start(folder)
+    if sink is None:
+        _say("no mail relay configured (NENGTAN_SMTP_HOST) and aiosmtpd missing: digests will not be sent")
+        return
+    os.environ.update(NENGTAN_SMTP_HOST="127.0.0.1", NENGTAN_SMTP_PORT=str(sink[1]))
+    _say(f"digests and alerts go to a local mail sink: one .eml per message under {folder}")
+
+
 def run_pipeline(cfg: Settings, enterprises: int, days: int) -> bool:
     from nengtan.generate import generate_city
     from nengtan.orchestrate import prepare_airflow, run_dag, run_night
@@ -151,7 +167,8 @@ def serve_uis(cfg: Settings, password: str) -> int:
             f"    Superset  http://localhost:{SUPERSET_PORT}    login {os.environ['SUPERSET_ADMIN_USER']} / {password}\n"
             f"    Park managers and enterprise users: see {cfg.superset_home / 'demo_users.txt'}\n"
             f"    Data: {cfg.data}   Landing zone: {cfg.landing}\n"
-            "  Ctrl-C stops everything.\n",
+            + (f"    Mail sent (digests, alerts): {cfg.data / 'mail'}\n" if (cfg.data / "mail").is_dir() else "")
+            + "  Ctrl-C stops everything.\n",
             flush=True,
         )
         while all(p.poll() is None for p in procs):
@@ -170,6 +187,7 @@ def main(*, serve: bool = True, enterprises: int = 200, days: int = 90) -> int:
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     cfg = settings()
     cfg.ensure_dirs()
+    _mail_sink(cfg)
     started = time.monotonic()
     if not run_pipeline(cfg, enterprises, days):
         return 1
