@@ -204,11 +204,16 @@
         or chg.credit_code is not null
 {%- endmacro %}
 
+{#- Whether an incremental run has meters whose registry values changed (registry_changed_meters). -#}
+{% macro any_registry_changed_meters() -%}
+    {{- return(is_incremental()
+        and query_value('select count(*) from (' ~ registry_changed_meters() ~ ') as c') != 0) -}}
+{%- endmacro %}
+
 {#- Pre-hook of meter_daily: every row of a meter whose registry values changed (the meter-days
     int_meter_daily rebuilt are deleted by delete_meter_scope). -#}
 {% macro delete_registry_changed_meters() -%}
-    {%- if is_incremental()
-        and query_value('select count(*) from (' ~ registry_changed_meters() ~ ') as c') != 0 -%}
+    {%- if any_registry_changed_meters() -%}
         delete from {{ this }}
         where meter_id in ({{ registry_changed_meters() }})
     {%- else -%}

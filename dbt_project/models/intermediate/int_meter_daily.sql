@@ -20,13 +20,7 @@ with meters as (
 
 {% if is_incremental() %}
 scope as (
-    select
-        meter_id,
-        case
-            when baseline_ts is null then cast(null as date)
-            else cast({{ dbt.dateadd('minute', 15, 'baseline_ts') }} as date)
-        end as rebuild_from
-    from ({{ meter_rebuild_scope() }}) as sc
+    {{ meter_rebuild_scope() }}
 ),
 {% endif %}
 
@@ -43,7 +37,7 @@ spine as (
     inner join scope as s
         on
             m.meter_id = s.meter_id
-            and (s.rebuild_from is null or c.day >= s.rebuild_from)
+            and (s.baseline_ts is null or c.day >= s.rebuild_from_day)
     {% endif %}
 ),
 

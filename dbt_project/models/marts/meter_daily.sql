@@ -15,8 +15,7 @@
 -- meter-days int_meter_daily rebuilt, and all rows of the meters whose registry values shown here changed
 -- (registry_changed_meters), so that the table equals a full rebuild.
 {%- set since = rebuild_bound('day') if is_incremental() else none %}
-{%- set any_changed = is_incremental()
-    and query_value('select count(*) from (' ~ registry_changed_meters() ~ ') as c') != 0 %}
+{%- set any_changed = any_registry_changed_meters() %}
 
 {% if is_incremental() %}
 with rebuilt as (

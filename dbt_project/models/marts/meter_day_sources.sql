@@ -20,13 +20,7 @@
 
 {% if is_incremental() %}
 with scope as (
-    select
-        meter_id,
-        case
-            when baseline_ts is null then cast(null as date)
-            else cast({{ dbt.dateadd('minute', 15, 'baseline_ts') }} as date)
-        end as rebuild_from
-    from ({{ meter_rebuild_scope() }}) as sc
+    {{ meter_rebuild_scope() }}
 ),
 
 days as (
@@ -37,7 +31,7 @@ days as (
     inner join scope as s
         on
             d.meter_id = s.meter_id
-            and (s.rebuild_from is null or d.day >= s.rebuild_from)
+            and (s.baseline_ts is null or d.day >= s.rebuild_from_day)
     where d.day >= {{ since }}
 ),
 {% else %}
