@@ -59,20 +59,22 @@ def _wait_http(url: str, timeout: float, procs: list[subprocess.Popen]) -> bool:
     return False
 
 
-def _mail_sink(cfg: Settings) -> None:
+def _mail_sink(cfg: Settings) -> Path | None:
     """Without a mail relay configured, digests and alerts go to a local sink whose messages are
-    files under $NENGTAN_DATA/mail (the Airflow servers started later inherit the setting)."""
+    files under $NENGTAN_DATA/mail (the Airflow servers started later inherit the setting).
+    Returns that folder while the sink runs, else None."""
     if os.environ.get("NENGTAN_SMTP_HOST"):
-        return
+        return None
     from nengtan.alerts import mail_sink
 
     folder = cfg.data / "mail"
     sink = mail_sink.start(folder)
     if sink is None:
         _say("no mail relay configured (NENGTAN_SMTP_HOST) and aiosmtpd missing: digests will not be sent")
-        return
+        return None
     os.environ.update(NENGTAN_SMTP_HOST="127.0.0.1", NENGTAN_SMTP_PORT=str(sink[1]))
     _say(f"digests and alerts go to a local mail sink: one .eml per message under {folder}")
+    return folder
 
 
 def run_pipeline(cfg: Settings, enterprises: int, days: int) -> bool:
@@ -100,7 +102,7 @@ def run_pipeline(cfg: Settings, enterprises: int, days: int) -> bool:
     return True
 
 
-def serve_uis(cfg: Settings, password: str) -> int:
+def serve_uis(cfg: Settings, password: str, mail: Path | None = None) -> int:
     from nengtan import superset_server
     from nengtan.orchestrate import airflow_environ
 
@@ -167,7 +169,7 @@ def serve_uis(cfg: Settings, password: str) -> int:
             f"    Superset  http://localhost:{SUPERSET_PORT}    login {os.environ['SUPERSET_ADMIN_USER']} / {password}\n"
             f"    Park managers and enterprise users: see {cfg.superset_home / 'demo_users.txt'}\n"
             f"    Data: {cfg.data}   Landing zone: {cfg.landing}\n"
-            + (f"    Mail sent (digests, alerts): {cfg.data / 'mail'}\n" if (cfg.data / "mail").is_dir() else "")
+            + (f"    Mail sent (digests, alerts): {mail}\n" if mail else "")
             + "  Ctrl-C stops everything.\n",
             flush=True,
         )
@@ -187,11 +189,11 @@ def main(*, serve: bool = True, enterprises: int = 200, days: int = 90) -> int:
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     cfg = settings()
     cfg.ensure_dirs()
-    _mail_sink(cfg)
+    mail = _mail_sink(cfg)
     started = time.monotonic()
     if not run_pipeline(cfg, enterprises, days):
         return 1
     _say(f"pipeline done in {time.monotonic() - started:.0f} s")
     if not serve:
         return 0
-    return serve_uis(cfg, os.environ.get("NENGTAN_DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT))
+    return serve_uis(cfg, os.environ.get("NENGTAN_DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT), mail)

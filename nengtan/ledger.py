@@ -156,7 +156,7 @@ def table_hashes(db: Path, derived: dict[str, tuple[int, int, int]] | None = Non
     renders by time zone (their names go into ``used``). ``verify`` re-hashes everything whenever
     the file's bytes differ.
     """
-    from nengtan.warehouse import connect
+    from nengtan.warehouse import connect, count_rows
 
     derived = derived or {}
     con = connect(Path(db), read_only=True)
@@ -176,7 +176,7 @@ def table_hashes(db: Path, derived: dict[str, tuple[int, int, int]] | None = Non
             ).fetchall()
             name, relation = f"{schema}.{table}", f"{_quote(schema)}.{_quote(table)}"
             sums = derived.get(name)
-            if sums is None or not zone_free(columns) or sums[0] != _count(con, relation):
+            if sums is None or not zone_free(columns) or sums[0] != count_rows(con, relation):
                 sums = row_sums(con, relation, columns)
             elif used is not None:
                 used.add(name)
@@ -184,10 +184,6 @@ def table_hashes(db: Path, derived: dict[str, tuple[int, int, int]] | None = Non
         return out
     finally:
         con.close()
-
-
-def _count(con, relation: str) -> int:
-    return int(con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0])
 
 
 # -- appending --------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from nengtan.crashpoints import crash_point
 from nengtan.fsutil import fsync_path
 from nengtan.ledger import row_sums, zone_free
 from nengtan.publish_scope import Plan, mark_published, plan_publish
-from nengtan.warehouse import sql_string, utc_now
+from nengtan.warehouse import count_rows, sql_string, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -135,21 +135,16 @@ def _copy_whole(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
     ).fetchone()[0]
 
 
-def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
-    return con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
-
-
-def _copy_since(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str, since: date | None
-                ) -> tuple[int, dict]:
+def _copy_since(con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: list,
+                column: str, since: date | None) -> tuple[int, dict]:
     """Replace the rows from ``since`` on (none when None: nothing changed) with the warehouse's.
     The day is a literal, so both scans skip the row groups before it by their zonemaps. Also
-    returns the ledger's row sums of the rows removed and added (empty when a column renders by
+    returns the ledger's row sums of the rows removed and added (none when a column renders by
     time zone: the ledger then rehashes the table), so it can derive the table's hash."""
     target = f'serving_new."{schema}"."{table}"'
     change: dict = {}
     if since is not None:
         cond = f"\"{column}\" >= DATE '{since.isoformat()}'"
-        columns = _shapes(con, "serving_new")[(schema, table)][1]
         summed = zone_free(columns)
         if summed:
             change["removed"] = row_sums(con, target, columns, cond)
@@ -157,16 +152,14 @@ def _copy_since(con: duckdb.DuckDBPyConnection, schema: str, table: str, column:
         con.execute(f'INSERT INTO {target} SELECT * FROM "{schema}"."{table}" WHERE {cond}')
         if summed:
             change["added"] = row_sums(con, target, columns, cond)
-        else:
-            return _count(con, target), {}
-    return _count(con, target), change
+    return count_rows(con, target), change
 
 
-def _updatable(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+def _updatable(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list]:
     """Warehouse tables the copy holds with the same columns, in order, with their types: the ones
-    that may be kept or updated in place (anything else is rewritten whole)."""
+    that may be kept or updated in place (anything else is rewritten whole), with those columns."""
     mine, theirs = _shapes(con, None), _shapes(con, "serving_new")
-    return {key for key, (kind, columns) in mine.items()
+    return {key: columns for key, (kind, columns) in mine.items()
             if kind == "BASE TABLE" and theirs.get(key, (None, None))[1] == columns}
 
 
@@ -188,24 +181,25 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, relation: str) -> tuple:
     return con.execute(f"SELECT count(*), sum(hash(fp_row)) FROM {relation} AS fp_row").fetchone()
 
 
-def _publish_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, plan: Plan, updatable: bool
+def _publish_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, plan: Plan, columns: list | None
                    ) -> tuple[int, str, dict | None]:
     """Write one table into serving_new; returns its row count, how: 'since' (updated from its
     watermark), 'same' (the copy's already equal), 'rewritten', or 'repaired' (an update whose row
     count then differed from the warehouse's, rewritten: the watermark missed something), and, for
-    the ledger, the change to a table kept or updated in place (None: hash it afresh)."""
+    the ledger, the change to a table kept or updated in place (None: hash it afresh). ``columns``:
+    the table's, when the copy holds it with the same ones (None: it cannot be kept or updated)."""
     name = f"{schema}.{table}"
     source = f'"{schema}"."{table}"'
-    if not (plan.incremental and updatable):
+    if not (plan.incremental and columns is not None):
         return _copy_whole(con, schema, table), "rewritten", None
     mark = plan.watermark(name) if name not in SERVING_ORDER else None  # sorted tables are not appended to
     if mark is not None:
-        rows, change = _copy_since(con, schema, table, *mark)
-        if rows == _count(con, source):
+        rows, change = _copy_since(con, schema, table, columns, *mark)
+        if rows == count_rows(con, source):
             return rows, "since", change if (change or mark[1] is None) else None
         log.warning("publish: %s updated from %s has a row count unlike the warehouse's; rewritten", name, mark[1])
         return _copy_whole(con, schema, table), "repaired", None
-    if _count(con, source) >= COMPARE_ROWS:
+    if count_rows(con, source) >= COMPARE_ROWS:
         mine = _fingerprint(con, source)
         if mine == _fingerprint(con, f'serving_new."{schema}"."{table}"'):
             return mine[0], "same", {}
@@ -218,13 +212,13 @@ def _write_tables(con: duckdb.DuckDBPyConnection, relations: list[tuple[str, str
         con.execute(f'CREATE SCHEMA IF NOT EXISTS serving_new."{schema}"')
     if plan.incremental:
         _drop_unpublished(con, relations)
-    updatable = _updatable(con) if plan.incremental else set()
+    updatable = _updatable(con) if plan.incremental else {}
     counts: dict[str, int] = {}
     how: dict[str, str] = {}
     changes: dict[str, dict] = {}
     for schema, table in relations:
         name = f"{schema}.{table}"
-        counts[name], how[name], change = _publish_table(con, schema, table, plan, (schema, table) in updatable)
+        counts[name], how[name], change = _publish_table(con, schema, table, plan, updatable.get((schema, table)))
         if change is not None:
             changes[name] = change
     incremental = {}

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from nengtan.config import Settings
-from nengtan.warehouse import utc_now, warehouse
+from nengtan.warehouse import table_exists, utc_now, warehouse
 
 # Day-keyed incremental marts updated in place: table -> (day column, watermark it follows).
 # Everything else is rewritten whole (small, not incremental, or sorted for the charts).
@@ -73,16 +73,9 @@ class Plan:
         return column, self.since.get(key)
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
-        [schema, table]).fetchone()[0])
-
-
 def read_state(con: duckdb.DuckDBPyConnection) -> PublishState | None:
     """The recorded state; None when the table is missing or does not hold exactly one row."""
-    if not _table_exists(con, "meta", "publish_state"):
+    if not table_exists(con, "meta", "publish_state"):
         return None
     rows = con.execute(
         "SELECT since_day, since_month, full_copy, published_run_id, published_size, published_mtime_ns, "
@@ -91,7 +84,7 @@ def read_state(con: duckdb.DuckDBPyConnection) -> PublishState | None:
 
 
 def _write_state(con: duckdb.DuckDBPyConnection, state: PublishState) -> None:
-    if not _table_exists(con, "meta", "publish_state"):
+    if not table_exists(con, "meta", "publish_state"):
         return  # a database without the warehouse schema (the bench's replica): the next publish is full
     con.execute("BEGIN")
     try:
@@ -133,7 +126,7 @@ def transform_scope(con: duckdb.DuckDBPyConnection, sources: Sequence[str], *, f
     """(since_day, since_month, full_copy) of the transform that just ran: the lower bounds of the
     delete hooks of the incremental marts, read from the scope tables it used."""
     registry = any(s.startswith("registry") for s in sources)
-    if full_refresh or registry or not _table_exists(con, "intermediate", "int_meter_rebuild_scope"):
+    if full_refresh or registry or not table_exists(con, "intermediate", "int_meter_rebuild_scope"):
         return None, None, True
     since_day = _scalar(con, "SELECT min(rebuild_from_day) FROM intermediate.int_meter_rebuild_scope")
     since_month = _scalar(con, "SELECT min(month) FROM meta.rebuild_months")
@@ -150,7 +143,7 @@ def note_transform(cfg: Settings, pending: Sequence[tuple[str, str]], *, full_re
 
 def _failed_transform_since(con: duckdb.DuckDBPyConnection, when: datetime | None) -> bool:
     """A dbt run that failed may have rewritten some marts before failing, outside any recorded scope."""
-    if when is None or not _table_exists(con, "meta", "runs"):
+    if when is None or not table_exists(con, "meta", "runs"):
         return True
     return bool(con.execute(
         "SELECT count(*) FROM meta.runs WHERE stage = 'transform' AND status <> 'success' AND finished_at >= ?",

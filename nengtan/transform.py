@@ -27,21 +27,13 @@ import duckdb
 from nengtan.config import REPO_ROOT, Settings, settings
 from nengtan.crashpoints import crash_point
 from nengtan.publish_scope import note_transform
-from nengtan.warehouse import record_run, utc_now, warehouse
+from nengtan.warehouse import record_run, table_exists, utc_now, warehouse
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
 
 class TransformError(RuntimeError):
     """dbt build failed; the message names the failing nodes. Pending files stay pending."""
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    row = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def _pending_files(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -97,7 +89,7 @@ def _touched_meters(con: duckdb.DuckDBPyConnection) -> None:
     """)
     # 3. the meter-day spine grows for every meter in service when the as-of day moves on
     prev_as_of = None
-    if _table_exists(con, "intermediate", "int_meter_daily"):
+    if table_exists(con, "intermediate", "int_meter_daily"):
         prev_as_of = con.execute("select max(day) from intermediate.int_meter_daily").fetchone()[0]
     if prev_as_of is not None:
         con.execute(f"""
@@ -114,7 +106,7 @@ def _write_scope(con: duckdb.DuckDBPyConnection, pending: Sequence[str], restate
     if pending:
         con.executemany("insert into pending values (?)", [(f,) for f in pending])
     _touched_meters(con)
-    has_readings = _table_exists(con, "intermediate", "int_meter_readings")
+    has_readings = table_exists(con, "intermediate", "int_meter_readings")
     baseline_sql = (
         """(select max(r.interval_start) from intermediate.int_meter_readings r
              where r.meter_id = t.meter_id and r.is_good
@@ -151,7 +143,7 @@ def _write_scope(con: duckdb.DuckDBPyConnection, pending: Sequence[str], restate
              and g.certificate_id in (select certificate_id from raw.green_certificates
                                       where file_id in (select file_id from pending))""",
     ]
-    if _table_exists(con, "marts", "enterprise_carbon_monthly"):
+    if table_exists(con, "marts", "enterprise_carbon_monthly"):
         # enterprises whose registry row (e.g. park) changed: all their months
         months_sql.append("""
             with v as (

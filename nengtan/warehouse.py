@@ -166,6 +166,19 @@ def record_run(con: duckdb.DuckDBPyConnection, run_id: str, stage: str, day: dat
     )
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether the connection's database has this table or view."""
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+        [schema, table]).fetchone()[0])
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    """Rows of a (quoted) relation."""
+    return int(con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0])
+
+
 def sql_string(value: object) -> str:
     """A SQL string literal for places DuckDB takes no parameter (ATTACH, COPY paths)."""
     return "'" + str(value).replace("'", "''") + "'"

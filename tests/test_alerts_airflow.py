@@ -4,12 +4,13 @@ DagRun (dag.test) mails on-call through a real SMTP server with dag/task/run/try
 from __future__ import annotations
 
 import email
-import socket
 from datetime import date
 from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from nengtan.netutil import free_port
 
 
 class _Inbox:
@@ -22,16 +23,10 @@ class _Inbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture()
 def inbox(monkeypatch):
     box = _Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     for key, value in {"NENGTAN_SMTP_HOST": "127.0.0.1", "NENGTAN_SMTP_PORT": str(port),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import json
-import socket
 import threading
 from datetime import datetime
 from email import policy
@@ -17,14 +16,9 @@ from aiosmtpd.controller import Controller
 
 from nengtan.alerts import on_task_failure, send_digests
 from nengtan.alerts.email import send_email
+from nengtan.netutil import free_port
 from nengtan.quality import run_checks
 from nengtan.quality.sample import DAY, PLANTED, RUN_ID, build_sample_warehouse
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class _Inbox:
@@ -47,7 +41,7 @@ class _Inbox:
 @pytest.fixture()
 def smtp(monkeypatch):
     inbox = _Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     monkeypatch.setenv("NENGTAN_SMTP_HOST", "127.0.0.1")
@@ -130,7 +124,7 @@ def test_blocking_failures_reach_oncall(env, smtp, monkeypatch):
 
 def test_unreachable_smtp_is_recorded_not_raised(env, monkeypatch):
     monkeypatch.setenv("NENGTAN_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("NENGTAN_SMTP_PORT", str(_free_port()))  # nobody listens
+    monkeypatch.setenv("NENGTAN_SMTP_PORT", str(free_port()))  # nobody listens
     monkeypatch.setenv("NENGTAN_SMTP_TIMEOUT", "2")
     con = _checked(env, faults=True)
     result = send_digests(con, run_id=RUN_ID, day=DAY)

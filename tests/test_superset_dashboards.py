@@ -16,7 +16,6 @@ import math
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ import requests
 
 from nengtan import superset_server
 from nengtan.config import REPO_ROOT
+from nengtan.netutil import free_port
 
 pytestmark = [
     pytest.mark.superset,
@@ -53,12 +53,6 @@ CHARTS = {c.title: c for c in ASSETS.CHARTS}
 # --------------------------------------------------------------------------------------
 # Fixtures: one server for the module
 # --------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def city(request):
     """The published small city; NENGTAN_SUPERSET_TEST_SERVING=<file> uses a given serving copy
@@ -91,7 +85,7 @@ def superset(city, serving):
         "SUPERSET_AUTH_RATE_LIMITED": "false",
         "NENGTAN_SUPERSET_ENTERPRISE_USERS": "3",
     }
-    port = _free_port()
+    port = free_port()
     proc = superset_server.start(port, city, env)
     url = f"http://127.0.0.1:{port}"
     try:

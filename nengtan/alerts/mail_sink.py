@@ -8,10 +8,11 @@ Only for the demo (it needs ``aiosmtpd``, a dev dependency); production points
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 from typing import Any
+
+from nengtan.netutil import free_port
 
 
 class _Filer:
@@ -29,12 +30,6 @@ class _Filer:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start(folder: Path) -> tuple[Any, int] | None:
     """Start the sink; returns (controller, port), or None when aiosmtpd is not installed."""
     try:
@@ -42,7 +37,7 @@ def start(folder: Path) -> tuple[Any, int] | None:
     except ImportError:
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     controller = Controller(_Filer(folder), hostname="127.0.0.1", port=port)
     controller.start()
     return controller, port

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import socket
 import statistics
 import time
 import urllib.error
@@ -25,6 +24,7 @@ from typing import Any
 import duckdb
 
 from nengtan.config import Settings
+from nengtan.netutil import free_port
 from nengtan.publish import order_by
 
 
@@ -72,12 +72,6 @@ def replicate_serving(src: Path, dst: Path, target_enterprises: int) -> dict[str
         con.close()
     return {"base_enterprises": base, "copies": copies, "enterprises": base * copies, "rows": rows,
             "bytes": dst.stat().st_size}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Api:
@@ -156,12 +150,22 @@ def chart_latencies(api: Api, repeats: int) -> dict[str, Any]:
         modes.append("post" if payload is not None else "get")
         latencies.extend(times)
         if times:
-            per_chart.append({"chart": chart_id, "name": name, "p50_ms": round(1000 * statistics.median(times), 1),
-                              "max_ms": round(1000 * max(times), 1)})
+            per_chart.append({"chart": chart_id, "name": name, **_chart_stats(times)})
     if not latencies:
         raise RuntimeError(f"no chart answered; first error: {errors[0] if errors else None}")
-    return {"charts": len(charts), "charts_answered": len(per_chart), "requests": len(latencies),
-            "repeats": repeats, "via_get": modes.count("get"), "via_post": modes.count("post"), "p50_ms": round(1000 * _percentile(latencies, 50), 1),
+    return {"charts": len(charts), "charts_answered": len(per_chart), "repeats": repeats,
+            "via_get": modes.count("get"), "via_post": modes.count("post"),
+            **_summary(latencies, per_chart, errors)}
+
+
+def _chart_stats(times: list[float]) -> dict[str, float]:
+    """One chart's median and slowest request, in ms."""
+    return {"p50_ms": round(1000 * statistics.median(times), 1), "max_ms": round(1000 * max(times), 1)}
+
+
+def _summary(latencies: list[float], per_chart: list[dict], errors: list[dict]) -> dict[str, Any]:
+    """Requests, p50 / p95 / max over all of them (ms), per chart, the first errors."""
+    return {"requests": len(latencies), "p50_ms": round(1000 * _percentile(latencies, 50), 1),
             "p95_ms": round(1000 * _percentile(latencies, 95), 1), "max_ms": round(1000 * max(latencies), 1),
             "per_chart": per_chart, "errors": errors[:10]}
 
@@ -216,13 +220,10 @@ def filtered_latencies(api: Api, repeats: int, values: dict[str, str]) -> dict[s
             if times:
                 per_chart.append({"chart": chart["id"], "name": chart.get("slice_name", ""),
                                   "dashboard": dash.get("slug"), "filter": {c: values[c] for c in columns},
-                                  "p50_ms": round(1000 * statistics.median(times), 1),
-                                  "max_ms": round(1000 * max(times), 1)})
+                                  **_chart_stats(times)})
     if not latencies:
         return {"status": "no filtered chart answered", "errors": errors[:10]}
-    return {"requests": len(latencies), "p50_ms": round(1000 * _percentile(latencies, 50), 1),
-            "p95_ms": round(1000 * _percentile(latencies, 95), 1), "max_ms": round(1000 * max(latencies), 1),
-            "per_chart": per_chart, "errors": errors[:10]}
+    return _summary(latencies, per_chart, errors)
 
 
 def measure_charts(serving_src: Path, root: Path, target_enterprises: int, repeats: int,
@@ -245,7 +246,7 @@ def measure_charts(serving_src: Path, root: Path, target_enterprises: int, repea
         "SUPERSET_AUTH_RATE_LIMITED": "false",
         "NENGTAN_SUPERSET_USERS_PASSWORD": secrets.token_urlsafe(16),
     }
-    port = _free_port()
+    port = free_port()
     proc = superset_server.start(port, cfg, env_extra)
     try:
         url = f"http://127.0.0.1:{port}"
