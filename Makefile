@@ -13,7 +13,12 @@ export UV_LINK_MODE := copy
 # would otherwise recompile Airflow, dbt and GX from source (seconds per task and per test).
 export UV_COMPILE_BYTECODE := 1
 SUPERSET_ENV_DIR := dashboards/superset_env
-APT_PACKAGES := chromium chromium-driver fonts-noto-cjk poppler-utils
+# Redis and PostgreSQL: the Celery executor's broker and Airflow's metadata DB, which the
+# Celery test (tests/test_celery_night.py) starts on its own ports from Debian's binaries.
+APT_PACKAGES := chromium chromium-driver fonts-noto-cjk poppler-utils redis-server postgresql
+# Optional dependency groups synced into .venv (pyproject.toml): the tools the tests use, and the
+# distributed executor (Celery provider, Postgres driver, celery 5.6.x): a few MB, always installed.
+VENV_EXTRAS := dev distributed
 PYTEST_ARGS ?=
 
 .PHONY: help setup system uv env superset-env demo test test-fast lint bench bench-quick clean
@@ -28,7 +33,9 @@ help:
 setup: system env superset-env
 
 # Debian packages: headless Chromium for dashboard screenshots, CJK fonts for reports,
-# poppler for looking at report PDFs. Installed only when missing.
+# poppler for looking at report PDFs, Redis and PostgreSQL for the Celery night. Installed
+# only when missing. Installing them never starts a service the pipeline relies on: tests
+# start their own servers on free ports.
 system:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -43,7 +50,7 @@ uv:
 env: uv .venv/.synced
 .venv/.synced: uv.lock pyproject.toml Makefile
 	@echo "[setup] pipeline environment (.venv) from uv.lock"
-	@$(UV) sync --frozen --extra dev --quiet
+	@$(UV) sync --frozen $(addprefix --extra ,$(VENV_EXTRAS)) --quiet
 	@touch $@
 
 superset-env: uv .venv-superset/.synced
