@@ -21,6 +21,22 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default.resolve()
 
 
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    try:
+        return int(value) if value else default
+    except ValueError as exc:
+        raise ValueError(f"{name}={value!r} is not a whole number") from exc
+
+
+def machine_cores() -> int:
+    """Cores this process may run on (a container's or taskset's limit, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
     try:
@@ -42,6 +58,15 @@ class Settings:
     # dbt unit tests check the models' code, not the night's data: CI runs them (the test suite
     # sets NENGTAN_DBT_UNIT_TESTS=1); a production night skips their fixed cost.
     dbt_unit_tests: bool = False
+    # Declarations of month M are due by this day of M+1 (the contract's default, the 15th): until
+    # then, unless every declaration is in, the month is provisional (the dbt var reads the same variable).
+    declaration_deadline_day: int = 15
+    # Airflow's API server and UI: loopback unless configured otherwise (the demo's password is public).
+    airflow_host: str = "127.0.0.1"
+    airflow_port: int = 8080
+    # Task slots of the LocalExecutor: the cores, not Airflow's default of 32 (the DuckDB pool keeps
+    # writers to one anyway; more slots only oversubscribe the machine).
+    airflow_parallelism: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
     # -- everything below is derived from ``data`` ------------------------------------
@@ -124,4 +149,15 @@ def settings() -> Settings:
         declared_vs_metered_tolerance_pct=_env_float("NENGTAN_DECLARED_TOLERANCE_PCT", 5.0),
         oncall_email=os.environ.get("NENGTAN_ONCALL_EMAIL", "data-oncall@nengtan.local"),
         dbt_unit_tests=os.environ.get("NENGTAN_DBT_UNIT_TESTS", "0").strip().lower() in ("1", "true", "yes"),
+        declaration_deadline_day=_deadline_day(),
+        airflow_host=os.environ.get("NENGTAN_AIRFLOW_HOST", "").strip() or "127.0.0.1",
+        airflow_port=_env_int("NENGTAN_AIRFLOW_PORT", 8080),
+        airflow_parallelism=_env_int("NENGTAN_AIRFLOW_PARALLELISM", 0) or machine_cores(),
     )
+
+
+def _deadline_day() -> int:
+    day = _env_int("NENGTAN_DECLARATION_DEADLINE_DAY", 15)
+    if not 1 <= day <= 28:
+        raise ValueError(f"NENGTAN_DECLARATION_DEADLINE_DAY={day} must be a day 1-28 (every month has it)")
+    return day
