@@ -13,8 +13,15 @@ Decisions others rely on:
 - ``reason`` reads ``<path>:<line>: <cause>``; ``raw_text`` is the line as it came.
 - Meter ids are checked against the latest loaded registry/meters.csv version, so load
   the registry first (:func:`load_night` does).
-- Files directly in ``green_certificates/`` are eligible every night (the contract has no
-  partition there); ``year=YYYY/`` subfolders, if any, wait for their year.
+- Files directly in ``green_certificates/`` and ``projects/`` are eligible every night (the
+  contract has no partition there); ``year=YYYY/`` certificate subfolders, if any, wait for
+  their year. ``ets/year=YYYY/`` and ``weather/date=YYYY-MM-DD/`` wait for their year/day;
+  each row's year/date must match its folder.
+- Optional contract columns may be missing from a file's header: the file loads and their
+  values are NULL. Columns the contract added later (and the ets/projects/weather tables)
+  are added to an existing warehouse by :func:`nengtan.ingest.schema.ensure_ingest_schema`.
+- A declaration file's submission whose feedstock item exceeds its fuel's item is
+  quarantined whole (the offending row names both quantities, the others the line).
 """
 
 from nengtan.ingest.loader import (
@@ -22,10 +29,13 @@ from nengtan.ingest.loader import (
     LoadSummary,
     load_certificates,
     load_declarations,
+    load_ets,
     load_meter_readings,
     load_night,
+    load_projects,
     load_registry,
     load_targets,
+    load_weather,
 )
 
 __all__ = [
@@ -33,8 +43,11 @@ __all__ = [
     "LoadSummary",
     "load_certificates",
     "load_declarations",
+    "load_ets",
     "load_meter_readings",
     "load_night",
+    "load_projects",
     "load_registry",
     "load_targets",
+    "load_weather",
 ]

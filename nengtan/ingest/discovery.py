@@ -112,6 +112,20 @@ def certificate_files(landing: Path, day: date) -> list[Candidate]:
         landing, "green_certificates", "green_certificates", "year", f"{day.year:04d}")
 
 
+def ets_files(landing: Path, day: date) -> list[Candidate]:
+    return partitioned(landing, "ets", "ets", "year", f"{day.year:04d}")
+
+
+def weather_files(landing: Path, day: date) -> list[Candidate]:
+    return partitioned(landing, "weather", "weather", "date", day.isoformat())
+
+
+def project_files(landing: Path, day: date) -> list[Candidate]:
+    """``projects/*`` (the contract has no partition: every file is eligible every night)."""
+    root = landing / "projects"
+    return _files_in(landing, root, "projects", None) if root.is_dir() else []
+
+
 def registry_files(landing: Path) -> list[Candidate]:
     """The three registry files, in load order (parks, enterprises, meters)."""
     out = []

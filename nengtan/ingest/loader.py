@@ -30,11 +30,7 @@ from nengtan.ingest import discovery, readers, sources, validate
 from nengtan.ingest.discovery import Candidate
 from nengtan.ingest.sources import SourceSpec
 
-SPECS = {
-    s.source: s
-    for s in (sources.PARKS, sources.ENTERPRISES, sources.METERS, sources.METER_READINGS,
-              sources.DECLARATIONS, sources.GREEN_CERTIFICATES, sources.TARGETS)
-}
+SPECS = {s.source: s for s in sources.ALL_SPECS}
 
 # Test hook: called for each file inside its batch's transaction just before COMMIT (crash tests).
 before_commit: Callable[[Candidate], None] | None = None
@@ -157,7 +153,7 @@ def _check_header(spec: SourceSpec, header: list[str], rows_read: int) -> None:
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise readers.Rejected(f"duplicate column(s) in header: {', '.join(dupes)}", rows_read)
-    missing = [c for c in spec.names if c not in header]
+    missing = [c for c in spec.required_names if c not in header]
     if missing:
         raise readers.Rejected(
             f"missing required column(s) {', '.join(missing)}; header is {', '.join(header)!r}", rows_read)
@@ -196,7 +192,7 @@ def read_version(con: duckdb.DuckDBPyConnection, cand: Candidate,
 
 
 _SPLIT_CSV = """
-SELECT file_no, layout, landed_at, line, raw_text,
+SELECT file_no, layout, landed_at, part, line, raw_text,
   CASE
     WHEN parts IS NULL THEN string_split(raw_text, ',')
     WHEN array_to_string(parts, '') <> ',' || raw_text THEN NULL
@@ -204,10 +200,10 @@ SELECT file_no, layout, landed_at, line, raw_text,
            THEN replace(x[3:-2], '""', '"') ELSE x[2:] END)
   END AS f
 FROM (
-  SELECT file_no, layout, landed_at, line, raw_text,
+  SELECT file_no, layout, landed_at, part, line, raw_text,
     CASE WHEN contains(raw_text, '"')
       THEN regexp_extract_all(',' || raw_text, ',("(?:[^"]|"")*"|[^,"]*)', 0) END AS parts
-  FROM (SELECT file_no, layout, landed_at, line, rtrim(raw, chr(13) || chr(10)) AS raw_text FROM _ing_lines)
+  FROM (SELECT file_no, layout, landed_at, part, line, rtrim(raw, chr(13) || chr(10)) AS raw_text FROM _ing_lines)
 )
 """
 
@@ -219,7 +215,9 @@ def _layouts(spec: SourceSpec, batch: list[_Readable]) -> tuple[list[validate.La
     layouts: list[validate.Layout] = []
     of_file = []
     for r in batch:
-        layout = validate.Layout(tuple(r.staged.header.index(c) + 1 for c in spec.names), len(r.staged.header))
+        header = r.staged.header
+        layout = validate.Layout(tuple(header.index(c) + 1 if c in header else 0 for c in spec.names),
+                                 len(header))
         if layout not in layouts:
             layouts.append(layout)
         of_file.append(layouts.index(layout))
@@ -233,13 +231,14 @@ def _stage_batch(con: duckdb.DuckDBPyConnection, batch: list[_Readable], of_file
 
     def tagged(k: int, n: int) -> dict[str, pa.Array]:
         return {"file_no": pa.array(np.full(n, k, np.int32)), "layout": pa.array(np.full(n, of_file[k], np.int32)),
-                "landed_at": pa.array(np.full(n, np.datetime64(batch[k].cand.landed_at, "us")))}
+                "landed_at": pa.array(np.full(n, np.datetime64(batch[k].cand.landed_at, "us"))),
+                "part": pa.array([batch[k].cand.partition_key] * n, pa.string())}
 
     csv = [(k, r.staged) for k, r in enumerate(batch) if r.staged.lines is not None]
     if csv:
         parts = [tagged(k, st.rows_read) for k, st in csv]
         con.register("_ing_lines", pa.table({
-            **{col: pa.chunked_array([p[col] for p in parts]) for col in ("file_no", "layout", "landed_at")},
+            **{col: pa.chunked_array([p[col] for p in parts]) for col in ("file_no", "layout", "landed_at", "part")},
             "line": pa.array(np.concatenate([np.arange(2, st.rows_read + 2, dtype=np.int64) for _, st in csv])),
             "raw": pa.chunked_array([st.lines for _, st in csv], pa.large_string()),
         }))
@@ -258,9 +257,9 @@ def _stage_batch(con: duckdb.DuckDBPyConnection, batch: list[_Readable], of_file
         names.append(name)
         fields = ", ".join(f'CAST(t."{i}" AS VARCHAR)' for i in range(r.staged.table.num_columns))
         selects.append(
-            f"SELECT file_no, layout, landed_at, __row + 2 AS line, "
+            f"SELECT file_no, layout, landed_at, part, __row + 2 AS line, "
             f"array_to_string(list_transform(f, x -> coalesce(x, '')), ',') AS raw_text, f "
-            f"FROM (SELECT file_no, layout, landed_at, __row, [{fields}]::VARCHAR[] AS f FROM {name} t)")
+            f"FROM (SELECT file_no, layout, landed_at, part, __row, [{fields}]::VARCHAR[] AS f FROM {name} t)")
     con.execute("CREATE OR REPLACE TEMP VIEW _ing_split AS " + "\nUNION ALL\n".join(selects))
     return names
 
@@ -382,6 +381,21 @@ def load_declarations(con: duckdb.DuckDBPyConnection, landing: Path, day: date, 
     return _load_all(con, discovery.declaration_files(Path(landing), day), run_id)
 
 
+def load_ets(con: duckdb.DuckDBPyConnection, landing: Path, day: date, run_id: str) -> LoadSummary:
+    """The carbon market registry's annual records, ``ets/year=YYYY/`` up to D's year."""
+    return _load_all(con, discovery.ets_files(Path(landing), day), run_id)
+
+
+def load_projects(con: duckdb.DuckDBPyConnection, landing: Path, day: date, run_id: str) -> LoadSummary:
+    """Project versions, ``projects/*`` (no partition: every new file, every night)."""
+    return _load_all(con, discovery.project_files(Path(landing), day), run_id)
+
+
+def load_weather(con: duckdb.DuckDBPyConnection, landing: Path, day: date, run_id: str) -> LoadSummary:
+    """District daily weather of D plus every not-yet-loaded earlier day (late/corrected files)."""
+    return _load_all(con, discovery.weather_files(Path(landing), day), run_id)
+
+
 def load_meter_readings(con: duckdb.DuckDBPyConnection, landing: Path, day: date, run_id: str) -> LoadSummary:
     """Readings of day D plus every not-yet-loaded file of an earlier day (late/corrected)."""
     _refresh_known_meters(con)
@@ -391,6 +405,7 @@ def load_meter_readings(con: duckdb.DuckDBPyConnection, landing: Path, day: date
 def load_night(con: duckdb.DuckDBPyConnection, landing: Path, day: date, run_id: str) -> LoadSummary:
     """Everything for night D in dependency order (registry first: readings check meter ids)."""
     summary = load_registry(con, landing, run_id)
-    for fn in (load_targets, load_certificates, load_declarations, load_meter_readings):
+    for fn in (load_targets, load_certificates, load_declarations, load_ets, load_projects, load_weather,
+               load_meter_readings):
         summary.merge(fn(con, landing, day, run_id))
     return summary

@@ -25,6 +25,30 @@ DECLARATION_ITEM_UNITS = {
     "industrial_output_value": "10k CNY",
     "value_added": "10k CNY",
     "product_output": None,  # the enterprise's own product unit, any non-empty text
+    # energy passed on to others (subtracted from consumption downstream)
+    "electricity_exported": "kWh",
+    "heat_exported": "GJ",
+    "steam_exported": "t",
+    # feedstock: the part of the fuel's own item used as raw material (never above it)
+    "raw_coal_feedstock": "t",
+    "natural_gas_feedstock": "m3",
+    "fuel_oil_feedstock": "t",
+    "lpg_feedstock": "t",
+    "process_emissions_tco2": "t",
+    # month-end stocks of stored fuels (statistical energy balance)
+    "raw_coal_stock_end": "t",
+    "diesel_stock_end": "t",
+    "gasoline_stock_end": "t",
+    "fuel_oil_stock_end": "t",
+    "lpg_stock_end": "t",
+}
+
+# Each feedstock item and the fuel item it is part of (same submission, same unit).
+FEEDSTOCK_OF = {
+    "raw_coal_feedstock": "raw_coal",
+    "natural_gas_feedstock": "natural_gas",
+    "fuel_oil_feedstock": "fuel_oil",
+    "lpg_feedstock": "lpg",
 }
 
 # Upstream forms write units in Chinese or with other spellings; the same unit is stored
@@ -53,13 +77,17 @@ class Col:
     """One contract column.
 
     kind: text | ts (ISO-8601 with offset → local naive) | dec (decimal of ``sql_type``)
-    | bool | month (YYYY-MM) | year | credit_code | enum (``allowed``) | unit (a unit
-    name, stored canonical per ``UNIT_ALIASES``; other text is kept as given).
+    | bool | month (YYYY-MM) | year | date (YYYY-MM-DD) | credit_code | enum (``allowed``)
+    | unit (a unit name, stored canonical per ``UNIT_ALIASES``; other text is kept as given).
+
+    required: the value may not be empty. absent_ok: the contract marks the column
+    *optional*, so older exports may lack it in their header; its value is then empty.
     """
 
     name: str
     kind: str = "text"
     required: bool = True
+    absent_ok: bool = False
     sql_type: str = "DECIMAL(18, 4)"
     min_value: float | None = None
     min_exclusive: bool = False
@@ -75,14 +103,25 @@ class SourceSpec:
     xlsx_headers: dict[str, str] = field(default_factory=dict)
     # (SQL condition that is TRUE for a bad row, SQL expression of the reason), checked in
     # order after the per-column checks. Columns are available as v_<name> (trimmed text,
-    # NULL when empty), p_<name> (parsed value for ts/dec columns) and landed_at (the file's).
+    # NULL when empty), p_<name> (parsed value for ts/dec/date/unit columns), landed_at and
+    # part (the file's landing time and partition key, e.g. the year of year=YYYY/).
     extra: tuple[tuple[str, str], ...] = ()
-    # extra output columns of the raw table: (name, SQL expression)
-    derived: tuple[tuple[str, str], ...] = ()
+    # extra output columns of the raw table: (name, SQL expression, SQL type)
+    derived: tuple[tuple[str, str, str], ...] = ()
+    # Rules across rows of one file (e.g. items of one submission): a SELECT over the CTE ``r0``
+    # (the per-row result, ``reason`` NULL = good so far) giving ``file_no, line, xreason`` for
+    # the rows it refuses; a row keeps its own reason when it already has one.
+    cross_row: str | None = None
 
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def required_names(self) -> list[str]:
+        """Columns every file's header must have."""
+        return [c.name for c in self.columns if not c.absent_ok]
+
 
 
 def _q(text: str) -> str:
@@ -99,6 +138,15 @@ _expected_unit = "CASE v_energy_type " + " ".join(
 _item_unit = "CASE v_item " + " ".join(
     f"WHEN {_q(i)} THEN {_q(u)}" for i, u in DECLARATION_ITEM_UNITS.items() if u
 ) + " END"
+# DuckDB UDFs registered by nengtan.ingest.validate.ensure_udfs (implementation: nengtan.steam)
+STEAM_REASON_UDF = "nengtan_steam_reason"
+STEAM_ENTHALPY_UDF = "nengtan_steam_enthalpy"
+_steam_reason = f"nullif({STEAM_REASON_UDF}(v_energy_type, p_steam_pressure_mpa, p_steam_temperature_c), '')"
+
+
+def _year(v: str) -> str:
+    return f"TRY_CAST({v} AS INTEGER)"
+
 
 PARKS = SourceSpec(
     source="registry_parks",
@@ -124,6 +172,19 @@ ENTERPRISES = SourceSpec(
         Col("key_energy_user", "bool"),
         Col("ets_covered", "bool"),
         Col("contact_email", required=False),
+        Col("industry_class", required=False, absent_ok=True),
+    ),
+    extra=(
+        (
+            "v_industry_class IS NOT NULL AND NOT regexp_full_match(v_industry_class, '[0-9]{4}')",
+            "'industry_class ''' || v_industry_class || ''' is not a GB/T 4754 four-digit class (e.g. 3011)'",
+        ),
+        (
+            "v_industry_class IS NOT NULL AND v_industry_code IS NOT NULL"
+            " AND left(v_industry_class, 2) <> v_industry_code",
+            "'industry_class ''' || v_industry_class || ''' is not in industry_code ''' || v_industry_code"
+            " || ''' (the first two digits of a class are its division)'",
+        ),
     ),
 )
 
@@ -141,6 +202,8 @@ METERS = SourceSpec(
         Col("installed_at", "ts"),
         Col("removed_at", "ts", required=False),
         Col("replaces_meter_id", required=False),
+        Col("steam_pressure_mpa", "dec", required=False, absent_ok=True, sql_type="DECIMAL(12, 6)"),
+        Col("steam_temperature_c", "dec", required=False, absent_ok=True, sql_type="DECIMAL(9, 3)"),
     ),
     extra=(
         (
@@ -148,6 +211,16 @@ METERS = SourceSpec(
             "'unit ''' || v_unit || ''' does not match energy_type ''' || v_energy_type"
             f" || ''' (expected ''' || {_expected_unit} || ''')'",
         ),
+        (  # impossible or misplaced steam conditions (IAPWS-IF97, nengtan.steam)
+            f"(p_steam_pressure_mpa IS NOT NULL OR p_steam_temperature_c IS NOT NULL) AND {_steam_reason} IS NOT NULL",
+            _steam_reason,
+        ),
+    ),
+    derived=(
+        # kJ/kg (IAPWS-IF97); NULL without a pressure: dbt applies the methodology's default
+        ("steam_enthalpy_kj_kg",
+         f"CASE WHEN p_steam_pressure_mpa IS NOT NULL THEN {STEAM_ENTHALPY_UDF}(p_steam_pressure_mpa,"
+         " p_steam_temperature_c) END", "DOUBLE"),
     ),
 )
 
@@ -180,8 +253,45 @@ METER_READINGS = SourceSpec(
             " file landed at ' || strftime(landed_at, '%Y-%m-%d %H:%M:%S') || ')'",
         ),
     ),
-    derived=(("reading_day", "CAST(p_interval_start AS DATE)"),),
+    derived=(("reading_day", "CAST(p_interval_start AS DATE)", "DATE"),),
 )
+
+# A feedstock item above its fuel's item refuses the whole submission (within its file): a
+# submission replaces the enterprise's earlier one as a whole, so loading the rest of it would
+# make a submission the enterprise never made its latest. The offending row names both
+# quantities; the other rows of the submission name the offending line.
+_feed_map = ", ".join(f"({_q(f)}, {_q(fuel)})" for f, fuel in FEEDSTOCK_OF.items())
+DECLARATION_FEEDSTOCK_SQL = f"""
+WITH good AS (
+  SELECT file_no, line, v_credit_code, v_period, v_submission_id, v_item, v_quantity, p_quantity, p_unit
+  FROM r0 WHERE reason IS NULL
+), fuel AS (
+  SELECT file_no, v_credit_code, v_period, v_submission_id, v_item,
+    arg_max(p_quantity, line) AS q, arg_max(v_quantity, line) AS q_text
+  FROM good GROUP BY ALL
+), feed AS (
+  SELECT g.file_no, g.line, g.v_credit_code, g.v_period, g.v_submission_id,
+    g.v_item || ' ' || g.v_quantity || ' ' || g.p_unit || ' exceeds ' || m.fuel || ' '
+      || coalesce(f.q_text || ' ' || g.p_unit, '(no valid ' || m.fuel || ' row)')
+      || ' of the same submission (feedstock is part of its fuel''s item, never above it)' AS why
+  FROM good AS g
+  JOIN (VALUES {_feed_map}) AS m(feed, fuel) ON g.v_item = m.feed
+  LEFT JOIN fuel AS f ON f.file_no = g.file_no AND f.v_credit_code = g.v_credit_code
+    AND f.v_period = g.v_period AND f.v_submission_id = g.v_submission_id AND f.v_item = m.fuel
+  WHERE g.p_quantity > coalesce(f.q, 0)
+), sub AS (
+  SELECT file_no, v_credit_code, v_period, v_submission_id, min(line) AS first_line,
+    arg_min(why, line) AS first_why
+  FROM feed GROUP BY ALL
+)
+SELECT r0.file_no, r0.line,
+  coalesce(feed.why, 'submission ''' || r0.v_submission_id || ''' of ' || r0.v_credit_code || ' for '
+    || r0.v_period || ' refused as a whole (it would replace the earlier submission as a whole): line '
+    || sub.first_line || ': ' || sub.first_why) AS xreason
+FROM r0
+JOIN sub USING (file_no, v_credit_code, v_period, v_submission_id)
+LEFT JOIN feed ON feed.file_no = r0.file_no AND feed.line = r0.line
+"""
 
 DECLARATIONS = SourceSpec(
     source="declarations",
@@ -194,7 +304,7 @@ DECLARATIONS = SourceSpec(
         Col("submission_id"),
         Col("submitted_at", "ts"),
         Col("item", "enum", allowed=tuple(DECLARATION_ITEM_UNITS)),
-        Col("quantity", "dec", sql_type="DECIMAL(20, 4)"),
+        Col("quantity", "dec", sql_type="DECIMAL(20, 4)", min_value=0),
         Col("unit", "unit"),
     ),
     extra=(
@@ -204,6 +314,7 @@ DECLARATIONS = SourceSpec(
             f" || {_item_unit} || ''')'",
         ),
     ),
+    cross_row=DECLARATION_FEEDSTOCK_SQL,
 )
 
 GREEN_CERTIFICATES = SourceSpec(
@@ -216,6 +327,8 @@ GREEN_CERTIFICATES = SourceSpec(
         Col("owner_credit_code", "credit_code"),
         Col("claimed_period", "month", required=False),
         Col("claimed_at", "ts", required=False),
+        Col("trade_type", "enum", required=False, absent_ok=True, allowed=("green_power", "standalone")),
+        Col("trade_id", required=False, absent_ok=True),
     ),
     extra=(
         (
@@ -226,8 +339,16 @@ GREEN_CERTIFICATES = SourceSpec(
             "v_claimed_period IS NULL AND v_claimed_at IS NOT NULL",
             "'claimed_at ''' || v_claimed_at || ''' is set but claimed_period is empty'",
         ),
+        (
+            "v_trade_id IS NOT NULL AND v_trade_type IS DISTINCT FROM 'green_power'",
+            "'trade_id ''' || v_trade_id || ''' is set but trade_type is '"
+            " || coalesce('''' || v_trade_type || '''', 'empty (= standalone)')"
+            " || ': a certificate that came with a green-power trade has trade_type green_power'",
+        ),
     ),
 )
+
+_REDUCTIONS = ("energy_intensity_reduction_pct", "carbon_intensity_reduction_pct")
 
 TARGETS = SourceSpec(
     source="targets",
@@ -240,7 +361,134 @@ TARGETS = SourceSpec(
         Col("carbon_budget_tco2", "dec", required=False, sql_type="DECIMAL(20, 4)", min_value=0),
         Col("energy_intensity_target", "dec", required=False, sql_type="DECIMAL(18, 6)", min_value=0),
         Col("carbon_intensity_target", "dec", required=False, sql_type="DECIMAL(18, 6)", min_value=0),
+        Col("base_year", "year", required=False, absent_ok=True),
+        *(Col(c, "dec", required=False, absent_ok=True, sql_type="DECIMAL(9, 4)") for c in _REDUCTIONS),
+    ),
+    extra=(
+        (
+            f"{_year('v_base_year')} >= {_year('v_year')}",
+            "'base_year ''' || v_base_year || ''' is not before year ' || v_year",
+        ),
+        *((f"p_{c} >= 100", f"'{c} ''' || v_{c} || ''' must be below 100 (a reduction of 100 % or more is impossible)'")
+          for c in _REDUCTIONS),
+        (
+            "v_base_year IS NULL AND (" + " OR ".join(f"v_{c} IS NOT NULL" for c in _REDUCTIONS) + ")",
+            "'a reduction target (' || concat_ws(', ', " + ", ".join(
+                f"CASE WHEN v_{c} IS NOT NULL THEN '{c} ' || v_{c} END" for c in _REDUCTIONS)
+            + ") || ') needs its base_year'",
+        ),
+    ),
+)
+
+ETS_SECTORS = ("power", "steel", "cement", "aluminium")
+
+ETS = SourceSpec(
+    source="ets",
+    table="raw.ets",
+    columns=(
+        Col("credit_code", "credit_code"),
+        Col("year", "year"),
+        Col("sector", "enum", allowed=ETS_SECTORS),
+        Col("verified_emissions_tco2", "dec", sql_type="DECIMAL(20, 4)", min_value=0),
+        Col("allowances_allocated_t", "dec", sql_type="DECIMAL(20, 4)", min_value=0),
+        # "so far": empty = nothing surrendered yet (0 in staging)
+        Col("allowances_surrendered_t", "dec", required=False, sql_type="DECIMAL(20, 4)", min_value=0),
+        Col("ccer_surrendered_t", "dec", required=False, sql_type="DECIMAL(20, 4)", min_value=0),
+        Col("compliance_deadline", "date"),
+    ),
+    extra=(
+        ("v_year <> part", "'year ''' || v_year || ''' does not match the folder year=' || part"),
+        (
+            f"p_compliance_deadline <= make_date({_year('v_year')}, 12, 31)",
+            "'compliance_deadline ''' || v_compliance_deadline || ''' is not after the data year ' || v_year"
+            " || ' (a year is settled after it ends)'",
+        ),
+    ),
+)
+
+PROJECT_KINDS = ("retrofit", "new_facility")
+PROJECT_STATUSES = ("planned", "in_progress", "commissioned", "cancelled")
+
+PROJECTS = SourceSpec(
+    source="projects",
+    table="raw.projects",
+    columns=(
+        Col("project_id"),
+        Col("credit_code", "credit_code"),
+        Col("name_zh", required=False),
+        Col("name_en", required=False),
+        Col("kind", "enum", allowed=PROJECT_KINDS),
+        Col("measure", required=False),
+        Col("meter_ids", required=False),
+        Col("baseline_start", "date", required=False),
+        Col("baseline_end", "date", required=False),
+        Col("commissioned_on", "date", required=False),
+        Col("expected_annual_savings_tce", "dec", required=False, sql_type="DECIMAL(20, 4)", min_value=0),
+        Col("approved_annual_energy_tce", "dec", required=False, sql_type="DECIMAL(20, 4)", min_value=0),
+        Col("approved_annual_co2_t", "dec", required=False, absent_ok=True, sql_type="DECIMAL(20, 4)",
+            min_value=0),
+        Col("status", "enum", allowed=PROJECT_STATUSES),
+        Col("updated_at", "ts"),
+    ),
+    extra=(
+        (
+            "regexp_matches(v_meter_ids, '[,;|]')",
+            "'meter_ids ''' || v_meter_ids || ''' must be separated by spaces'",
+        ),
+        (
+            "(v_baseline_start IS NULL) <> (v_baseline_end IS NULL)",
+            "'baseline_start ''' || coalesce(v_baseline_start, '') || ''' and baseline_end '''"
+            " || coalesce(v_baseline_end, '') || ''' must be given together'",
+        ),
+        (
+            "p_baseline_end < p_baseline_start",
+            "'baseline_end ''' || v_baseline_end || ''' is before baseline_start ''' || v_baseline_start || ''''",
+        ),
+        (
+            "p_baseline_end > p_commissioned_on",
+            "'baseline_end ''' || v_baseline_end || ''' is after commissioned_on ''' || v_commissioned_on"
+            " || ''' (the baseline is the period before the project)'",
+        ),
+        (
+            "v_status = 'commissioned' AND v_commissioned_on IS NULL",
+            "'status commissioned but commissioned_on is empty'",
+        ),
+        (
+            "v_kind = 'new_facility' AND v_status <> 'cancelled' AND v_approved_annual_energy_tce IS NULL",
+            "'new_facility without approved_annual_energy_tce (the energy review''s approved annual use)'",
+        ),
+    ),
+)
+
+WEATHER_RANGE_C = (-60, 60)  # beyond the extremes ever observed in China (-52.3 / 50.5 °C)
+_TEMPS = ("temp_mean_c", "temp_min_c", "temp_max_c")
+
+WEATHER = SourceSpec(
+    source="weather",
+    table="raw.weather",
+    columns=(
+        Col("district"),
+        Col("date", "date"),
+        *(Col(c, "dec", sql_type="DECIMAL(6, 2)") for c in _TEMPS),
+    ),
+    extra=(
+        ("p_date <> TRY_CAST(part AS DATE)", "'date ''' || v_date || ''' does not match the folder date=' || part"),
+        (
+            "p_date > CAST(landed_at AS DATE)",
+            "'date ''' || v_date || ''' is after the day the file landed (' || strftime(landed_at, '%Y-%m-%d')"
+            " || '): not an observation'",
+        ),
+        *((f"p_{c} NOT BETWEEN {WEATHER_RANGE_C[0]} AND {WEATHER_RANGE_C[1]}",
+           f"'{c} ''' || v_{c} || ''' is outside the plausible range {WEATHER_RANGE_C[0]} to"
+           f" {WEATHER_RANGE_C[1]} °C'") for c in _TEMPS),
+        (
+            "NOT (p_temp_min_c <= p_temp_mean_c AND p_temp_mean_c <= p_temp_max_c)",
+            "'temp_min_c ' || v_temp_min_c || ' <= temp_mean_c ' || v_temp_mean_c || ' <= temp_max_c '"
+            " || v_temp_max_c || ' does not hold'",
+        ),
     ),
 )
 
 REGISTRY_FILES = {"parks.csv": PARKS, "enterprises.csv": ENTERPRISES, "meters.csv": METERS}
+ALL_SPECS = (PARKS, ENTERPRISES, METERS, METER_READINGS, DECLARATIONS, GREEN_CERTIFICATES, TARGETS,
+             ETS, PROJECTS, WEATHER)

@@ -1,9 +1,9 @@
 """Row rules as one SQL statement per batch of files: every data line gets a ``reason``
 (NULL = good).
 
-Input is the view ``_ing_split(file_no, layout, landed_at, line, raw_text, f)`` (f = the
-line's fields as text, NULL when the quoting is malformed; layout = which of the batch's
-header layouts the line's file has, see :class:`Layout`).
+Input is the view ``_ing_split(file_no, layout, landed_at, part, line, raw_text, f)`` (f =
+the line's fields as text, NULL when the quoting is malformed; layout = which of the batch's
+header layouts the line's file has, see :class:`Layout`; part = the file's partition key).
 Output is the temp table ``_ing_checked`` with ``file_no, line, raw_text, reason`` and
 ``o_<column>`` typed values, so the loader can insert good rows into raw and bad rows into
 raw.quarantine in bulk. All SQL here is built from our own specs; file content only ever
@@ -18,10 +18,11 @@ from typing import NamedTuple
 import duckdb
 
 from nengtan.credit_code import invalid_reason
-from nengtan.ingest.sources import UNIT_ALIASES, Col, SourceSpec
+from nengtan.ingest.sources import STEAM_ENTHALPY_UDF, STEAM_REASON_UDF, UNIT_ALIASES, Col, SourceSpec
 
 ISO_TS_RE = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)"
 MONTH_RE = r"\d{4}-(0[1-9]|1[0-2])"
+DATE_RE = r"\d{4}-\d{2}-\d{2}"
 YEAR_RE = r"\d{4}"
 CC_UDF = "nengtan_credit_code_reason"
 # A reason quotes the offending value; a line of megabytes must not make a megabyte reason (the
@@ -30,7 +31,8 @@ REASON_CAP = 600
 
 
 class Layout(NamedTuple):
-    """A file header's shape: the 1-based field of each spec column, and the field count."""
+    """A file header's shape: the 1-based field of each spec column (0 = an optional column the
+    file lacks: its values are empty), and the field count."""
 
     positions: tuple[int, ...]
     fields: int
@@ -51,11 +53,21 @@ def _cc_reason(code: str) -> str:
 
 
 def ensure_udfs(con: duckdb.DuckDBPyConnection) -> None:
-    """Register the credit-code check (the reference implementation) on this connection."""
-    try:
-        con.create_function(CC_UDF, _cc_reason, ["VARCHAR"], "VARCHAR", side_effects=False)
-    except (duckdb.CatalogException, duckdb.NotImplementedException):
-        pass  # already registered on this connection
+    """Register the credit-code check and the steam conditions (IAPWS-IF97) on this connection:
+    the Python reference implementations, called from the batch's SQL."""
+    from nengtan import steam
+
+    udfs = [
+        (CC_UDF, _cc_reason, ["VARCHAR"], "VARCHAR", "default"),
+        # NULL-aware ("special"): an empty pressure or temperature is an input, not a NULL result
+        (STEAM_REASON_UDF, steam.udf_reason, ["VARCHAR", "DOUBLE", "DOUBLE"], "VARCHAR", "special"),
+        (STEAM_ENTHALPY_UDF, steam.udf_enthalpy, ["DOUBLE", "DOUBLE"], "DOUBLE", "special"),
+    ]
+    for name, fn, params, returns, nulls in udfs:
+        try:
+            con.create_function(name, fn, params, returns, null_handling=nulls, side_effects=False)
+        except (duckdb.CatalogException, duckdb.NotImplementedException):
+            pass  # already registered on this connection
 
 
 def _quoted(v: str, name: str, what: str) -> str:
@@ -71,6 +83,8 @@ def _parsed(col: Col) -> str | None:
                 f" THEN TRY_CAST(left({v}, 19) AS TIMESTAMP)"
                 f" WHEN regexp_full_match({v}, {lit(ISO_TS_RE)}) THEN "
                 f"timezone('Asia/Shanghai', TRY_CAST({v} AS TIMESTAMPTZ)) END")
+    if col.kind == "date":
+        return f"CASE WHEN regexp_full_match({v}, {lit(DATE_RE)}) THEN TRY_CAST({v} AS DATE) END"
     if col.kind == "dec":
         # DuckDB's cast also takes '1_000': refuse underscores; NaN/inf are caught by the checks
         return f"CASE WHEN NOT contains({v}, '_') THEN TRY_CAST({v} AS DOUBLE) END"
@@ -102,6 +116,10 @@ def _checks(col: Col) -> list[tuple[str, str]]:
         out.append((f"{p} IS NOT NULL AND TRY_CAST({v} AS {col.sql_type}) IS NULL"
                     f" AND TRY_CAST({p} AS {col.sql_type}) IS NULL",
                     _quoted(v, n, f"is out of range for {col.sql_type}")))
+    elif col.kind == "date":
+        out.append((f"{v} IS NOT NULL AND NOT regexp_full_match({v}, {lit(DATE_RE)})",
+                    _quoted(v, n, "is not a date YYYY-MM-DD")))
+        out.append((f"{p} IS NULL AND {v} IS NOT NULL", _quoted(v, n, "is not a valid date")))
     elif col.kind == "bool":
         out.append((f"{v} IS NOT NULL AND lower({v}) NOT IN ('true', 'false', '1', '0')",
                     _quoted(v, n, "is not a boolean (true/false)")))
@@ -123,7 +141,7 @@ def _checks(col: Col) -> list[tuple[str, str]]:
 def _output(col: Col) -> str:
     v = ident("v_" + col.name)
     p = ident("p_" + col.name)
-    if col.kind == "ts":
+    if col.kind in ("ts", "date"):
         return p
     if col.kind == "dec":
         return f"coalesce(TRY_CAST({v} AS {col.sql_type}), TRY_CAST({p} AS {col.sql_type}))"
@@ -148,8 +166,11 @@ def checked_sql(spec: SourceSpec, layouts: list[Layout]) -> str:
 
     For meter readings the temp table ``_ing_known_meters(meter_id)`` must exist.
     """
+    def field(x: Layout, k: int) -> str:
+        return f"f[{x.positions[k]}]" if x.positions[k] else "NULL::VARCHAR"
+
     values = ",\n  ".join(
-        f"NULLIF(trim({_by_layout(layouts, lambda x, k=k: f'f[{x.positions[k]}]')}), '') AS {ident('v_' + c.name)}"
+        f"NULLIF(trim({_by_layout(layouts, lambda x, k=k: field(x, k))}), '') AS {ident('v_' + c.name)}"
         for k, c in enumerate(spec.columns)
     )
     n_expected = _by_layout(layouts, lambda x: str(x.fields))
@@ -166,22 +187,27 @@ def checked_sql(spec: SourceSpec, layouts: list[Layout]) -> str:
         whens.extend(_checks(col))
     whens.extend(spec.extra)
     case = "CASE\n    " + "\n    ".join(f"WHEN {c} THEN {r}" for c, r in whens) + "\n  END"
-    outputs = [(_output(c), c.name) for c in spec.columns] + [(e, n) for n, e in spec.derived]
+    outputs = [(_output(c), c.name) for c in spec.columns] + [(e, n) for n, e, _ in spec.derived]
     out_sql = ",\n  ".join(f"CASE WHEN reason IS NULL THEN {e} END AS {ident('o_' + n)}" for e, n in outputs)
+    if spec.cross_row:
+        cross = (f"x AS (\n{spec.cross_row}\n), r AS (\n  SELECT r0.* REPLACE (coalesce(r0.reason, x.xreason) AS reason)"
+                 "\n  FROM r0 LEFT JOIN x USING (file_no, line)\n)")
+    else:
+        cross = "r AS (SELECT * FROM r0)"
     cap, half = REASON_CAP, REASON_CAP // 2
     return f"""
 CREATE OR REPLACE TEMP TABLE _ing_checked AS
 WITH v AS (
-  SELECT file_no, line, raw_text, f, {n_expected} AS n_expected, landed_at,
+  SELECT file_no, line, raw_text, f, {n_expected} AS n_expected, landed_at, part,
   {values}
   FROM _ing_split
 ), p AS (
   SELECT *{parsed_sql}
   FROM v
-), r AS (
+), r0 AS (
   SELECT *, {case} AS reason
   FROM p
-)
+), {cross}
 SELECT file_no, landed_at, line, CASE WHEN reason IS NOT NULL THEN raw_text END AS raw_text,
   CASE WHEN length(reason) > {cap} THEN left(reason, {half}) || ' [… ' || (length(reason) - {cap})
        || ' characters cut …] ' || right(reason, {half}) ELSE reason END AS reason,
@@ -192,4 +218,4 @@ FROM r
 
 def output_columns(spec: SourceSpec) -> list[str]:
     """Raw table columns filled from ``o_<name>`` (besides file_id, landed_at, source_line)."""
-    return spec.names + [name for name, _ in spec.derived]
+    return spec.names + [name for name, _, _ in spec.derived]

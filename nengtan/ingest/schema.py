@@ -1,0 +1,62 @@
+"""The raw tables the source specs load, created or extended to match the specs.
+
+``nengtan.warehouse.RAW_DDL`` holds the original raw tables; the contract has since gained
+optional columns (enterprises.industry_class, meters' steam conditions, certificates'
+trade_type/trade_id, targets' base year and reductions) and sources (ets, projects,
+weather). This makes any warehouse, new or years old, match the specs: a missing table is
+created from its spec, a missing column is added at the end of its table (so a new and a
+migrated warehouse have the same column order), and nothing is ever dropped or retyped.
+Cheap when nothing is missing: one catalog query.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from nengtan.ingest.sources import ALL_SPECS, Col, SourceSpec
+
+LINEAGE = (("file_id", "VARCHAR NOT NULL"), ("landed_at", "TIMESTAMP NOT NULL"), ("source_line", "BIGINT NOT NULL"))
+
+_KIND_TYPES = {"ts": "TIMESTAMP", "bool": "BOOLEAN", "year": "INTEGER", "date": "DATE"}
+
+
+def column_type(col: Col) -> str:
+    """The raw column type of a spec column (as validate's outputs are typed)."""
+    if col.kind == "dec":
+        return col.sql_type
+    return _KIND_TYPES.get(col.kind, "VARCHAR")
+
+
+def table_columns(spec: SourceSpec) -> list[tuple[str, str]]:
+    """(name, type) of the spec's raw table, in order: spec columns, derived, lineage."""
+    return ([(c.name, column_type(c)) for c in spec.columns] + [(n, t) for n, _, t in spec.derived]
+            + list(LINEAGE))
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ensure_ingest_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create missing raw tables and add missing columns; returns the statements it ran."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    have: dict[str, set[str]] = {}
+    for table, column in con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND table_schema = 'raw'").fetchall():
+        have.setdefault(table, set()).add(column)
+    ran = []
+    for spec in ALL_SPECS:
+        schema, table = spec.table.split(".")
+        cols = table_columns(spec)
+        if table not in have:
+            ran.append(f"CREATE TABLE IF NOT EXISTS {schema}.{_q(table)} ("
+                       + ", ".join(f"{_q(n)} {t}" for n, t in cols) + ")")
+            continue
+        for name, sql_type in cols:
+            if name not in have[table]:
+                plain = sql_type.replace(" NOT NULL", "")  # an added column has no values for old rows
+                ran.append(f"ALTER TABLE {schema}.{_q(table)} ADD COLUMN IF NOT EXISTS {_q(name)} {plain}")
+    for stmt in ran:
+        con.execute(stmt)
+    return ran
