@@ -1,4 +1,5 @@
--- Non-energy items of the latest declaration per enterprise-month: value added and direct green power.
+-- Non-energy items of the latest declaration per enterprise-month: value added, output value, the declared
+-- green-power trade volume (reconciled against certificates, never deducted) and process emissions (scope 1).
 select
     credit_code,
     month,
@@ -6,6 +7,8 @@ select
     cast(sum(case when item = 'industrial_output_value' then quantity end) as decimal(38, 4))
         as industrial_output_10k_cny,
     cast(sum(case when item = 'green_electricity_direct' then quantity end) as decimal(38, 4))
-        as green_electricity_direct_kwh
+        as green_electricity_direct_kwh,
+    cast(sum(case when item = 'process_emissions_tco2' then quantity end) as decimal(38, 4))
+        as process_emissions_tco2
 from {{ ref('stg_raw__declarations') }}
 group by credit_code, month

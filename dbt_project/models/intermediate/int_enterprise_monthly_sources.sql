@@ -2,14 +2,40 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
         pre_hook="{{ delete_month_scope() }}"
     )
 }}
 -- depends_on: {{ ref('stg_meta__rebuild_months') }}
--- Per enterprise, month and energy type: metered and declared quantity, and which one counts.
--- Meters count for every type the enterprise has a meter in service for during the month; the latest
--- declaration counts otherwise. Declared quantities of metered types are kept for reconciliation only.
+-- Per enterprise, month and energy type: metered and declared quantity, and which one counts
+-- (methodology "Which source counts"):
+--   * a metered type counts from the meters for a month its meters cover whole (a meter of the type in
+--     service on every day of the month, predecessors and successors together);
+--   * a month the meters cover in part counts the declared quantity when there is one (the metered part is
+--     kept for reconciliation), and otherwise the metered part, marked partly_metered;
+--   * every other type counts from the latest declaration. Declared quantities of metered types are kept for
+--     reconciliation only, never added on top.
+-- Declared energy passed on to others (*_exported) and feedstock (*_feedstock, part of the fuel's own item)
+-- ride along per type; the marts subtract them. Steam carries its metered tonnes x enthalpy for its heat.
+
+{%- set declared_items = {
+    'electricity_purchased': ('electricity', 'declared_quantity'),
+    'natural_gas': ('natural_gas', 'declared_quantity'),
+    'heat_purchased': ('heat', 'declared_quantity'),
+    'steam_purchased': ('steam', 'declared_quantity'),
+    'raw_coal': ('raw_coal', 'declared_quantity'),
+    'diesel': ('diesel', 'declared_quantity'),
+    'gasoline': ('gasoline', 'declared_quantity'),
+    'fuel_oil': ('fuel_oil', 'declared_quantity'),
+    'lpg': ('lpg', 'declared_quantity'),
+    'electricity_exported': ('electricity', 'exported_quantity'),
+    'heat_exported': ('heat', 'exported_quantity'),
+    'steam_exported': ('steam', 'exported_quantity'),
+    'raw_coal_feedstock': ('raw_coal', 'feedstock_quantity'),
+    'natural_gas_feedstock': ('natural_gas', 'feedstock_quantity'),
+    'fuel_oil_feedstock': ('fuel_oil', 'feedstock_quantity'),
+    'lpg_feedstock': ('lpg', 'feedstock_quantity'),
+} %}
 
 with meters as (
     select
@@ -18,7 +44,8 @@ with meters as (
         energy_type,
         unit,
         installed_at,
-        removed_at
+        removed_at,
+        steam_enthalpy_kj_kg
     from {{ ref('stg_raw__meters') }}
 ),
 
@@ -28,7 +55,10 @@ metered as (
         {{ month_of('d.day') }} as month,
         m.energy_type,
         max(m.unit) as unit,
-        sum(d.quantity) as metered_quantity
+        sum(d.quantity) as metered_quantity,
+        sum(case when m.steam_enthalpy_kj_kg is not null then d.quantity end) as steam_qty_with_enthalpy,
+        sum(case when m.steam_enthalpy_kj_kg is not null then d.quantity * m.steam_enthalpy_kj_kg end)
+            as steam_qty_x_enthalpy
     from {{ ref('int_meter_daily') }} as d
     inner join meters as m on d.meter_id = m.meter_id
     {% if is_incremental() %}
@@ -40,25 +70,37 @@ metered as (
     group by m.credit_code, {{ month_of('d.day') }}, m.energy_type
 ),
 
-declared as (
+declared_items as (
     select
         credit_code,
         month,
         case item
-            when 'electricity_purchased' then 'electricity'
-            when 'heat_purchased' then 'heat'
-            when 'steam_purchased' then 'steam'
-            else item
+            {%- for item, (energy_type, _) in declared_items.items() %}
+            when '{{ item }}' then '{{ energy_type }}'
+            {%- endfor %}
         end as energy_type,
-        max(unit) as unit,
-        sum(quantity) as declared_quantity
+        case
+            {%- for item, (_, measure) in declared_items.items() %}
+            when item = '{{ item }}' then '{{ measure }}'
+            {%- endfor %}
+        end as measure,
+        case when item in ('electricity_exported', 'electricity_purchased') then 'kWh' else unit end as unit,
+        quantity
     from {{ ref('stg_raw__declarations') }}
-    where
-        item in (
-            'electricity_purchased', 'natural_gas', 'heat_purchased', 'steam_purchased',
-            'raw_coal', 'diesel', 'gasoline', 'fuel_oil', 'lpg'
-        )
-    group by credit_code, month, item
+    where item in ({% for item in declared_items %}'{{ item }}'{{ ', ' if not loop.last }}{% endfor %})
+),
+
+declared as (
+    select
+        credit_code,
+        month,
+        energy_type,
+        max(unit) as unit,
+        sum(case when measure = 'declared_quantity' then quantity end) as declared_quantity,
+        sum(case when measure = 'exported_quantity' then quantity end) as exported_quantity,
+        sum(case when measure = 'feedstock_quantity' then quantity end) as feedstock_quantity
+    from declared_items
+    group by credit_code, month, energy_type
 ),
 
 keys as (
@@ -76,7 +118,9 @@ keys as (
 ),
 
 scoped_keys as (
-    select k.*
+    select
+        k.*,
+        cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'k.month')) }} as date) as month_end
     from keys as k
     {% if is_incremental() %}
     inner join {{ ref('stg_meta__rebuild_months') }} as rm
@@ -84,37 +128,127 @@ scoped_keys as (
     {% endif %}
 ),
 
-has_meter as (
-    select distinct
+-- meters of the type in service at some time in the month, with their first and last day in service
+month_meters as (
+    select
         k.credit_code,
         k.month,
-        k.energy_type
+        k.energy_type,
+        k.month_end,
+        cast(m.installed_at as date) as first_day,
+        case
+            when m.removed_at is null then cast('9999-12-31' as date)
+            -- removed at midnight: the last day in service is the day before
+            when cast(cast(m.removed_at as date) as {{ dbt.type_timestamp() }}) = m.removed_at
+                then cast({{ dbt.dateadd('day', -1, 'cast(m.removed_at as date)') }} as date)
+            else cast(m.removed_at as date)
+        end as last_day
     from scoped_keys as k
     inner join meters as m
         on
             k.credit_code = m.credit_code
             and k.energy_type = m.energy_type
-            and cast(m.installed_at as date) < {{ dbt.dateadd('month', 1, 'k.month') }}
+            and cast(m.installed_at as date) <= k.month_end
             and (m.removed_at is null or m.removed_at > cast(k.month as {{ dbt.type_timestamp() }}))
+),
+
+has_meter as (
+    select
+        credit_code,
+        month,
+        energy_type,
+        max(case when first_day <= month and last_day >= month_end then 1 else 0 end) as one_meter_covers
+    from month_meters
+    group by credit_code, month, energy_type
+),
+
+-- months no single meter covers: count the days (up to the as-of day) some meter of the type is in service
+calendar_months as (
+    select
+        {{ month_of('day') }} as month,
+        count(*) as calendar_days
+    from {{ ref('int_calendar') }}
+    group by {{ month_of('day') }}
+),
+
+partial_candidates as (
+    select
+        mm.credit_code,
+        mm.month,
+        mm.energy_type,
+        count(distinct c.day) as days_covered
+    from month_meters as mm
+    inner join has_meter as h
+        on
+            mm.credit_code = h.credit_code and mm.month = h.month and mm.energy_type = h.energy_type
+            and h.one_meter_covers = 0
+    inner join {{ ref('int_calendar') }} as c
+        on c.day >= mm.month and c.day <= mm.month_end and c.day >= mm.first_day and c.day <= mm.last_day
+    group by mm.credit_code, mm.month, mm.energy_type
+),
+
+coverage as (
+    select
+        h.credit_code,
+        h.month,
+        h.energy_type,
+        case
+            when h.one_meter_covers = 1 then 'full'
+            when p.days_covered >= cm.calendar_days then 'full'
+            else 'partial'
+        end as meter_coverage
+    from has_meter as h
+    left join partial_candidates as p
+        on h.credit_code = p.credit_code and h.month = p.month and h.energy_type = p.energy_type
+    left join calendar_months as cm on h.month = cm.month
+),
+
+classified as (
+    select
+        k.credit_code,
+        k.month,
+        k.energy_type,
+        coalesce(me.unit, de.unit) as unit,
+        me.metered_quantity,
+        de.declared_quantity,
+        de.exported_quantity,
+        de.feedstock_quantity,
+        me.steam_qty_with_enthalpy,
+        me.steam_qty_x_enthalpy,
+        cv.credit_code is not null as has_meter,
+        cv.meter_coverage,
+        case
+            when cv.meter_coverage = 'full' then 'meter'
+            when cv.meter_coverage = 'partial' and de.declared_quantity is null then 'meter'
+            else 'declaration'
+        end as source
+    from scoped_keys as k
+    left join metered as me
+        on k.credit_code = me.credit_code and k.month = me.month and k.energy_type = me.energy_type
+    left join declared as de
+        on k.credit_code = de.credit_code and k.month = de.month and k.energy_type = de.energy_type
+    left join coverage as cv
+        on k.credit_code = cv.credit_code and k.month = cv.month and k.energy_type = cv.energy_type
 )
 
 select
-    k.credit_code,
-    k.month,
-    k.energy_type,
-    coalesce(me.unit, de.unit) as unit,
-    cast(me.metered_quantity as decimal(38, 8)) as metered_quantity,
-    cast(de.declared_quantity as decimal(38, 8)) as declared_quantity,
-    hm.credit_code is not null as has_meter,
-    case when hm.credit_code is not null then 'meter' else 'declaration' end as source,
+    credit_code,
+    month,
+    energy_type,
+    unit,
+    cast(metered_quantity as decimal(38, 8)) as metered_quantity,
+    cast(declared_quantity as decimal(38, 8)) as declared_quantity,
+    cast(exported_quantity as decimal(38, 8)) as exported_quantity,
+    cast(feedstock_quantity as decimal(38, 8)) as feedstock_quantity,
+    has_meter,
+    meter_coverage,
+    source,
+    source = 'meter' and meter_coverage = 'partial' as partly_metered,
     cast(
-        case when hm.credit_code is not null then coalesce(me.metered_quantity, 0) else de.declared_quantity end
+        case when source = 'meter' then coalesce(metered_quantity, 0) else declared_quantity end
         as decimal(38, 8)
-    ) as quantity
-from scoped_keys as k
-left join metered as me
-    on k.credit_code = me.credit_code and k.month = me.month and k.energy_type = me.energy_type
-left join declared as de
-    on k.credit_code = de.credit_code and k.month = de.month and k.energy_type = de.energy_type
-left join has_meter as hm
-    on k.credit_code = hm.credit_code and k.month = hm.month and k.energy_type = hm.energy_type
+    ) as quantity,
+    -- steam counted from its meters: the tonnes that carry a metered enthalpy, and tonnes x kJ/kg over them
+    cast(case when source = 'meter' then steam_qty_with_enthalpy end as decimal(38, 8)) as steam_qty_with_enthalpy,
+    cast(case when source = 'meter' then steam_qty_x_enthalpy end as {{ type_double() }}) as steam_qty_x_enthalpy
+from classified

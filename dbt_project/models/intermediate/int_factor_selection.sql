@@ -1,5 +1,7 @@
 -- The factors that apply to each month today (before pinning in marts.factor_applied): for each kind the
 -- row valid at the month's first day, preferring the latest data year, then the latest publication.
+-- Market-based scope 2 for a period with no published "excluding market-traded non-fossil" factor (data year
+-- 2021) falls back to the earliest published one (2022's), and says so in grid_market_note.
 with months as (
     select month from {{ ref('int_months') }}
 ),
@@ -38,6 +40,15 @@ electricity_tce as (
             and (e.valid_to is null or m.month <= e.valid_to)
 ),
 
+market_earliest as (
+    select
+        data_year,
+        factor,
+        row_number() over (order by data_year, published) as pick
+    from {{ ref('grid_emission_factors') }}
+    where region = 'national_excl_market_nonfossil'
+),
+
 heat as (
     select
         m.month,
@@ -57,13 +68,21 @@ select
     et.kgce_per_unit as electricity_kgce_per_kwh,
     gl.data_year as grid_location_data_year,
     gl.factor as grid_location_factor,
-    gm.data_year as grid_market_data_year,
-    gm.factor as grid_market_factor,
+    coalesce(gm.data_year, me.data_year) as grid_market_data_year,
+    coalesce(gm.factor, me.factor) as grid_market_factor,
+    case
+        when gm.factor is null and me.factor is not null
+            then 'no factor excluding market-traded non-fossil power was published for this period: '
+            || 'the earliest published one (data year ' || cast(me.data_year as {{ dbt.type_string() }}) || ') applies'
+    end as grid_market_note,
     hc.value as heat_co2_t_per_gj,
-    se.value as steam_gj_per_t
+    {{ steam_gj_per_t('sd.value', 'sf.value') }} as steam_gj_per_t,
+    sf.value as steam_feedwater_kj_kg
 from months as m
 left join electricity_tce as et on m.month = et.month and et.pick = 1
 left join grid as gl on m.month = gl.month and gl.region = 'jiangsu' and gl.pick = 1
 left join grid as gm on m.month = gm.month and gm.region = 'national_excl_market_nonfossil' and gm.pick = 1
 left join heat as hc on m.month = hc.month and hc.parameter = 'heat_co2' and hc.pick = 1
-left join heat as se on m.month = se.month and se.parameter = 'steam_enthalpy' and se.pick = 1
+left join market_earliest as me on me.pick = 1
+left join heat as sd on m.month = sd.month and sd.parameter = 'steam_default_enthalpy' and sd.pick = 1
+left join heat as sf on m.month = sf.month and sf.parameter = 'steam_feedwater_enthalpy' and sf.pick = 1

@@ -1,2 +1,2 @@
--- City totals: exact sums of the park rows (DECIMAL), with year-to-date energy and CO2.
-{{ carbon_rollup(ref('park_carbon_monthly'), "'" ~ var('city_id') ~ "'", 'city_id') }}
+-- City totals: exact sums of the enterprise rows (DECIMAL), intensities over matched enterprise-months.
+{{ carbon_rollup(ref('enterprise_carbon_monthly'), "'" ~ var('city_id') ~ "'", 'city_id') }}

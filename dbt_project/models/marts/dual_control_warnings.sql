@@ -1,55 +1,101 @@
--- Dual-control warnings per target: projected year-end = year-to-date / days elapsed (1 Jan .. as-of, both
--- included) x days in the year, against the annual budget. Intensities compare the year-to-date intensity
--- with the target. The energy check deducts new renewable power; the intensity check does not.
--- Levels, labels and colours come from seeds/warning_levels.csv.
+-- Dual-control warnings per target (enterprise, park, city) as of the as-of day (methodology "Warnings
+-- compare like with like"). Budgets: the projected year-end is computed per source over that source's own
+-- coverage - metered energy / days metered (1 January .. as-of) x days in the year, plus declared energy /
+-- declared months x 12 - so a month whose declaration has not arrived is never read as zero; park and city
+-- projections are the sums of their enterprises'. The energy budget is on the dual-control total (net less
+-- the data year's deductions). Intensities use only enterprise-months with value added declared, over the
+-- energy as the data year counts it for intensity. A warning is provisional while any month behind it is.
+-- Levels, labels and colours come from seeds/warning_levels.csv; the level of a ratio is macro warning_level.
 
 with as_of as (
     select {{ as_of_day() }} as day
 ),
 
-monthly as (
-    select
-        'enterprise' as level,
-        credit_code as entity_id,
-        month,
-        energy_tce,
-        energy_tce_for_total_check,
-        co2_t,
-        value_added_10k_cny
-    from {{ ref('enterprise_carbon_monthly') }}
-    union all
-    select
-        'park' as level,
-        park_id,
-        month,
-        energy_tce,
-        energy_tce_for_total_check,
-        co2_t,
-        value_added_10k_cny
-    from {{ ref('park_carbon_monthly') }}
-    union all
-    select
-        'city' as level,
-        city_id,
-        month,
-        energy_tce,
-        energy_tce_for_total_check,
-        co2_t,
-        value_added_10k_cny
-    from {{ ref('city_carbon_monthly') }}
-),
-
 target_years as (
     select
         t.*,
-        cast(
-            {{ dbt.date_trunc('year', "cast(cast(t.year as " ~ dbt.type_string() ~ ") || '-01-01' as date)") }} as date
-        )
-            as year_start,
+        cast(cast(t.year as {{ dbt.type_string() }}) || '-01-01' as date) as year_start,
         least(a.day, cast(cast(t.year as {{ dbt.type_string() }}) || '-12-31' as date)) as as_of
     from {{ ref('stg_raw__targets') }} as t
     cross join as_of as a
     where cast(cast(t.year as {{ dbt.type_string() }}) || '-01-01' as date) <= a.day
+),
+
+years as (
+    select distinct
+        year,
+        year_start,
+        as_of,
+        {{ dbt.datediff('year_start', 'as_of', 'day') }} + 1 as days_elapsed,
+        {{ dbt.datediff('year_start', dbt.dateadd('year', 1, 'year_start'), 'day') }} as days_in_year
+    from target_years
+),
+
+-- per enterprise and year: what each source says so far
+enterprise_ytd as (
+    select
+        e.credit_code,
+        e.park_id,
+        y.year,
+        y.as_of,
+        y.days_elapsed,
+        y.days_in_year,
+        sum(e.energy_tce_metered) as metered_energy,
+        sum(case when not e.is_provisional then e.energy_tce_dual_control - e.energy_tce_metered end)
+            as declared_energy,
+        sum(e.co2_metered_t) as metered_co2,
+        sum(case when not e.is_provisional then e.co2_t - e.co2_metered_t end) as declared_co2,
+        sum(case when not e.is_provisional then 1 else 0 end) as declared_months,
+        sum(case when e.value_added_10k_cny is not null then e.energy_tce_for_intensity end) as matched_energy,
+        sum(case when e.value_added_10k_cny is not null then e.co2_t end) as matched_co2,
+        sum(e.value_added_10k_cny) as value_added,
+        sum(e.energy_tce_for_intensity) as intensity_energy,
+        max(case when e.is_provisional then 1 else 0 end) as any_provisional
+    from {{ ref('enterprise_carbon_monthly') }} as e
+    inner join years as y
+        on e.month >= y.year_start and e.month <= y.as_of
+    group by e.credit_code, e.park_id, y.year, y.as_of, y.days_elapsed, y.days_in_year
+),
+
+enterprise_projected as (
+    select
+        *,
+        coalesce(metered_energy, 0) + coalesce(declared_energy, 0) as ytd_energy,
+        cast(coalesce(metered_energy, 0) as {{ type_double() }}) * days_in_year / days_elapsed
+        + case
+            when declared_months > 0 then cast(declared_energy as {{ type_double() }}) / declared_months * 12
+            else 0
+        end as projected_energy,
+        coalesce(metered_co2, 0) + coalesce(declared_co2, 0) as ytd_co2,
+        cast(coalesce(metered_co2, 0) as {{ type_double() }}) * days_in_year / days_elapsed
+        + case
+            when declared_months > 0 then cast(declared_co2 as {{ type_double() }}) / declared_months * 12
+            else 0
+        end as projected_co2
+    from enterprise_ytd
+),
+
+entities as (
+    {%- for level, id_expr in [('enterprise', 'credit_code'), ('park', 'park_id'), ('city', "'" ~ var('city_id') ~ "'")] %}
+    select
+        '{{ level }}' as level,
+        {{ id_expr }} as entity_id,
+        year,
+        as_of,
+        sum(ytd_energy) as ytd_energy,
+        sum(projected_energy) as projected_energy,
+        sum(ytd_co2) as ytd_co2,
+        sum(projected_co2) as projected_co2,
+        sum(matched_energy) as matched_energy,
+        sum(matched_co2) as matched_co2,
+        sum(value_added) as value_added,
+        sum(intensity_energy) as intensity_energy,
+        min(declared_months) as declared_months,
+        max(any_provisional) as any_provisional
+    from enterprise_projected
+    group by {{ id_expr }}, year, as_of
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
 ),
 
 ytd as (
@@ -58,68 +104,46 @@ ytd as (
         t.entity_id,
         t.year,
         t.as_of,
-        {{ dbt.datediff('t.year_start', 't.as_of', 'day') }} + 1 as days_elapsed,
-        {{ dbt.datediff('t.year_start', dbt.dateadd('year', 1, 't.year_start'), 'day') }} as days_in_year,
         t.energy_budget_tce,
         t.carbon_budget_tco2,
         t.energy_intensity_target,
         t.carbon_intensity_target,
-        sum(m.energy_tce_for_total_check) as ytd_energy_check,
-        sum(m.energy_tce) as ytd_energy,
-        sum(m.co2_t) as ytd_co2,
-        sum(m.value_added_10k_cny) as ytd_value_added
+        e.ytd_energy,
+        e.projected_energy,
+        e.ytd_co2,
+        e.projected_co2,
+        e.matched_energy,
+        e.matched_co2,
+        e.value_added,
+        {{ safe_divide('e.matched_energy', 'e.intensity_energy') }} as intensity_coverage,
+        e.declared_months,
+        e.any_provisional = 1 as is_provisional
     from target_years as t
-    left join monthly as m
-        on
-            t.level = m.level
-            and t.entity_id = m.entity_id
-            and t.year_start <= m.month
-            and t.as_of >= m.month
-    group by
-        t.level, t.entity_id, t.year, t.as_of, t.year_start, t.energy_budget_tce, t.carbon_budget_tco2,
-        t.energy_intensity_target, t.carbon_intensity_target
+    inner join entities as e
+        on t.level = e.level and t.entity_id = e.entity_id and t.year = e.year and t.as_of = e.as_of
 ),
 
 metrics as (
+    {%- for metric, ytd_expr, projected_expr, budget in [
+        ('energy', 'ytd_energy', 'projected_energy', 'energy_budget_tce'),
+        ('carbon', 'ytd_co2', 'projected_co2', 'carbon_budget_tco2'),
+        ('energy_intensity', safe_divide('matched_energy', 'value_added'), safe_divide('matched_energy', 'value_added'), 'energy_intensity_target'),
+        ('carbon_intensity', safe_divide('matched_co2', 'value_added'), safe_divide('matched_co2', 'value_added'), 'carbon_intensity_target'),
+    ] %}
     select
         level,
         entity_id,
         as_of,
-        'energy' as metric,
-        cast(ytd_energy_check as {{ type_double() }}) as ytd_value,
-        cast(ytd_energy_check as {{ type_double() }}) * days_in_year / days_elapsed as projected_year_end,
-        cast(energy_budget_tce as {{ type_double() }}) as budget
+        '{{ metric }}' as metric,
+        cast({{ ytd_expr }} as {{ type_double() }}) as ytd_value,
+        cast({{ projected_expr }} as {{ type_double() }}) as projected_year_end,
+        cast({{ budget }} as {{ type_double() }}) as budget,
+        {{ 'intensity_coverage' if 'intensity' in metric else 'cast(null as ' ~ type_double() ~ ')' }} as intensity_coverage,
+        declared_months,
+        is_provisional
     from ytd
-    union all
-    select
-        level,
-        entity_id,
-        as_of,
-        'carbon' as metric,
-        cast(ytd_co2 as {{ type_double() }}),
-        cast(ytd_co2 as {{ type_double() }}) * days_in_year / days_elapsed,
-        cast(carbon_budget_tco2 as {{ type_double() }})
-    from ytd
-    union all
-    select
-        level,
-        entity_id,
-        as_of,
-        'energy_intensity' as metric,
-        {{ safe_divide('ytd_energy', 'ytd_value_added') }},
-        {{ safe_divide('ytd_energy', 'ytd_value_added') }},
-        cast(energy_intensity_target as {{ type_double() }})
-    from ytd
-    union all
-    select
-        level,
-        entity_id,
-        as_of,
-        'carbon_intensity' as metric,
-        {{ safe_divide('ytd_co2', 'ytd_value_added') }},
-        {{ safe_divide('ytd_co2', 'ytd_value_added') }},
-        cast(carbon_intensity_target as {{ type_double() }})
-    from ytd
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
 ),
 
 rated as (
@@ -140,10 +164,7 @@ leveled as (
         row_number() over (partition by r.level, r.entity_id, r.as_of, r.metric order by w.rank) as pick
     from rated as r
     inner join {{ ref('warning_levels') }} as w
-        on
-            w.upper_pct is null
-            or r.ratio < w.upper_pct / 100.0
-            or (w.upper_inclusive and r.ratio = w.upper_pct / 100.0)
+        on {{ warning_level_matches('r.ratio', 'w') }}
     where r.ratio is not null
 )
 
@@ -160,6 +181,9 @@ select
     label_zh,
     label_en,
     colour,
+    is_provisional,
+    cast(declared_months as {{ dbt.type_int() }}) as declared_months,
+    intensity_coverage,
     {{ current_run_id() }} as built_run_id
 from leveled
 where pick = 1
