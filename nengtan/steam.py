@@ -52,7 +52,8 @@ def steam_conditions_reason(pressure_mpa: float | None, temperature_c: float | N
         part for part in (f"steam_pressure_mpa {p:g}" if p is not None else "",
                           f"steam_temperature_c {t:g}" if t is not None else "") if part)
     if energy_type != "steam":
-        return f"{given} given on a {energy_type or 'non-steam'} meter (steam conditions belong to steam meters only)"
+        return (f"{given} given on a meter of energy_type '{energy_type or ''}' "
+                "(steam conditions belong to steam meters only)")
     if p is None:
         return (f"steam_temperature_c {t:g} given without steam_pressure_mpa "
                 "(the enthalpy needs the pressure; saturated steam gives the pressure only)")
