@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from test_ingest_support import (
+    CC1,
     READINGS_HEADER,
     assert_accounting,
     readings_csv,
@@ -19,7 +21,7 @@ from test_ingest_support import (
     write_meters,
 )
 
-from nengtan.ingest import load_meter_readings, load_registry
+from nengtan.ingest import load_declarations, load_ets, load_meter_readings, load_registry, load_weather
 
 DAY = date(2026, 3, 1)
 LANDED = datetime(2026, 3, 2, 1, 0)
@@ -202,4 +204,78 @@ def test_csv_cut_mid_row(env) -> None:
     q = quarantined(con, rel)
     assert list(q) == [3] and "expected 4 fields as in the header, found 3" in q[3]
     assert log_row(con, rel)[:4] == ("partial", 2, 1, 1)
+    assert_good_file_loaded(con)
+
+
+# --- the new sources and columns ---------------------------------------------------------------------
+
+ETS_HEADER = ("credit_code,year,sector,verified_emissions_tco2,allowances_allocated_t,allowances_surrendered_t,"
+              "ccer_surrendered_t,compliance_deadline")
+
+
+def test_headers_by_name_in_any_order_with_unknown_extra_columns(env) -> None:
+    landing, con = env
+    rel = "weather/date=2026-03-01/wx.csv"
+    write(landing, rel, "station,temp_max_c,date,temp_min_c,district,temp_mean_c,remark\n"
+                        "58354,9.5,2026-03-01,1.5,新吴区,5.25,晴\n"
+                        "58354,9.5,2026-03-01,1.5,滨湖区,5.25\n", LANDED)
+    load_weather(con, landing, DAY, "test")
+    assert con.execute("SELECT district, temp_mean_c, temp_min_c, temp_max_c FROM raw.weather").fetchall() == [
+        ("新吴区", Decimal("5.25"), Decimal("1.5"), Decimal("9.5"))]
+    assert "expected 7 fields as in the header, found 6" in quarantined(con, rel)[3]
+    assert_accounting(con)
+
+
+def test_gb18030_weather_and_semicolon_ets_next_to_good_files(env) -> None:
+    landing, con = env
+    write(landing, "weather/date=2026-03-01/gb.csv", "district,date,temp_mean_c,temp_min_c,temp_max_c\n"
+          "梁溪区,2026-03-01,4,0,8\n", LANDED, encoding="gb18030")
+    write(landing, "ets/year=2025/semi.csv", ETS_HEADER.replace(",", ";") + "\n"
+          + f"{CC1};2025;power;1;1;0;0;2026-12-31\n", LANDED)
+    write(landing, "ets/year=2025/good.csv", ETS_HEADER + f"\n{CC1},2025,power,1,1,0,0,2026-12-31\n", LANDED)
+    load_weather(con, landing, DAY, "test")
+    load_ets(con, landing, DAY, "test")
+    assert con.execute("SELECT district FROM raw.weather").fetchall() == [("梁溪区",)]
+    assert con.execute("SELECT encoding FROM raw.load_log WHERE source = 'weather'").fetchone() == ("gb18030",)
+    assert log_row(con, "ets/year=2025/semi.csv")[0] == "rejected"
+    assert "missing required column" in quarantined(con, "ets/year=2025/semi.csv")[0]
+    assert log_row(con, "ets/year=2025/good.csv")[:4] == ("loaded", 1, 1, 0)
+    assert_accounting(con)
+
+
+def test_sql_looking_submission_id_in_a_refused_submission_is_data(env) -> None:
+    landing, con = env
+    rel = "declarations/month=2026-03/sql.csv"
+    sub = '"' + SQL_ID.replace('"', '""') + '"'
+    write(landing, rel, "credit_code,period,submission_id,submitted_at,item,quantity,unit\n"
+          f"{CC1},2026-02,{sub},2026-03-01T09:00:00+08:00,lpg,1,t\n"
+          f"{CC1},2026-02,{sub},2026-03-01T09:00:00+08:00,lpg_feedstock,3,t\n", LANDED)
+    load_declarations(con, landing, DAY, "test")
+    q = quarantined(con, rel)
+    assert f"submission '{SQL_ID}' of {CC1} for 2026-02 refused as a whole" in q[2]
+    assert "lpg_feedstock 3 t exceeds lpg 1 t" in q[3]
+    assert con.execute("SELECT count(*) FROM raw.declarations").fetchone()[0] == 0
+    assert_good_file_loaded_after(con, landing)
+
+
+def test_steam_conditions_that_are_not_numbers(env) -> None:
+    landing, con = env
+    header = ("meter_id,credit_code,energy_type,unit,multiplier,register_max,register_at_install,installed_at,"
+              "removed_at,replaces_meter_id,steam_pressure_mpa,steam_temperature_c")
+    tail = "1,100000,0,2025-01-01T00:00:00+08:00,,"
+    write(landing, "registry/meters.csv", "\n".join([
+        header, f"M1,{CC1},electricity,kWh,{tail},,", f"M2,{CC1},electricity,kWh,{tail},,",
+        f"S1,{CC1},steam,t,{tail},1e400,", f"S2,{CC1},steam,t,{tail},NaN,", f"S3,{CC1},steam,t,{tail},1.0,-inf",
+        f"S4,{CC1},steam,t,{tail},0.000001,"]) + "\n", datetime(2026, 2, 1))
+    load_registry(con, landing, "test2")
+    q = quarantined(con, "registry/meters.csv")
+    assert "steam_pressure_mpa '1e400' is not a finite number" in q[4]
+    assert "steam_pressure_mpa 'NaN' is not a number (NaN)" in q[5]
+    assert "steam_temperature_c '-inf' is not a finite number" in q[6]
+    assert "steam_pressure_mpa 1e-06 is below the IAPWS-IF97 range" in q[7]
+    assert_good_file_loaded_after(con, landing)
+
+
+def assert_good_file_loaded_after(con, landing: Path) -> None:
+    load_meter_readings(con, landing, DAY, "test")
     assert_good_file_loaded(con)
