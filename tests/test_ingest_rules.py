@@ -622,7 +622,7 @@ def test_ets_rules(env) -> None:
 
 _UPD = "2026-02-01T10:00:00+08:00"
 PROJECT_CASES = [
-    (f"R1,{CC1},余热回收,WHR,retrofit,waste_heat_recovery,M1 M2,2024-01-01,2024-12-31,2025-03-01,800,,"
+    (f"R1,{CC1},余热回收,WHR,retrofit,waste_heat_recovery,M1  \tM2,2024-01-01,2024-12-31,2025-03-01,800,,"
      f"commissioned,{_UPD},", None),
     (f"N1,{CC1},新产线,New line,new_facility,process,M2,,,,,12000,in_progress,{_UPD},30000", None),
     (f"R2,{CC1},照明,Lighting,retrofit,lighting,,,,,50,,planned,{_UPD},", None),

@@ -78,7 +78,8 @@ class Col:
 
     kind: text | ts (ISO-8601 with offset → local naive) | dec (decimal of ``sql_type``)
     | bool | month (YYYY-MM) | year | date (YYYY-MM-DD) | credit_code | enum (``allowed``)
-    | unit (a unit name, stored canonical per ``UNIT_ALIASES``; other text is kept as given).
+    | unit (a unit name, stored canonical per ``UNIT_ALIASES``; other text is kept as given)
+    | words (a space-separated list; any run of blanks is stored as one space).
 
     required: the value may not be empty. absent_ok: the contract marks the column
     *optional*, so older exports may lack it in their header; its value is then empty.
@@ -419,7 +420,7 @@ PROJECTS = SourceSpec(
         Col("name_en", required=False),
         Col("kind", "enum", allowed=PROJECT_KINDS),
         Col("measure", required=False),
-        Col("meter_ids", required=False),
+        Col("meter_ids", "words", required=False),
         Col("baseline_start", "date", required=False),
         Col("baseline_end", "date", required=False),
         Col("commissioned_on", "date", required=False),

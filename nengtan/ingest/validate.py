@@ -151,6 +151,8 @@ def _output(col: Col) -> str:
         return f"TRY_CAST({v} AS INTEGER)"
     if col.kind == "unit":
         return p
+    if col.kind == "words":
+        return f"regexp_replace({v}, '\\s+', ' ', 'g')"
     return v
 
 

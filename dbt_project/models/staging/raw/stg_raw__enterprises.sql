@@ -14,6 +14,7 @@ select
     industry_code,
     coalesce(key_energy_user, false) as key_energy_user,
     coalesce(ets_covered, false) as ets_covered,
-    contact_email
+    contact_email,
+    industry_class
 from ranked
 where version_rank = 1

@@ -1,5 +1,6 @@
 -- Claims of green certificates (1 certificate = 1 MWh). Exact repeats (the registry re-exports its list)
 -- collapse; the first claim of a serial by claimed_at counts, every later claim is a double count.
+-- trade_type: green_power (came with green-power trade trade_id) or standalone; empty = standalone.
 with claims as (
     select distinct
         certificate_id,
@@ -7,7 +8,9 @@ with claims as (
         generation_month,
         owner_credit_code,
         claimed_period,
-        claimed_at
+        claimed_at,
+        coalesce(nullif(trade_type, ''), 'standalone') as trade_type,
+        nullif(trade_id, '') as trade_id
     from {{ source('raw', 'green_certificates') }}
     where
         certificate_id is not null
@@ -23,6 +26,8 @@ select
     claimed_period,
     {{ dbt.safe_cast("claimed_period || '-01'", 'date') }} as claimed_month,
     claimed_at,
+    trade_type,
+    trade_id,
     row_number() over (
         partition by certificate_id order by claimed_at, owner_credit_code, claimed_period
     ) as claim_rank
