@@ -157,5 +157,5 @@ def build_sample_warehouse(con: duckdb.DuckDBPyConnection, *, faults: bool = Tru
         con.execute("""INSERT INTO raw.declarations VALUES (?, '2026-02', ?, ?, 'electricity_purchased',
                        3000, 'kWh', 'f_decl', ?, ?)""", [cc, f"S{n}", datetime(2026, 3, 10), now, n + 2])
     for n, (cc, park, key, mail) in enumerate(ENTERPRISES):
-        con.execute("""INSERT INTO raw.enterprises VALUES (?, 'n', 'n', ?, '39', ?, false, ?, 'f_ents', ?, ?)""",
+        con.execute("""INSERT INTO raw.enterprises (credit_code, name_zh, name_en, park_id, industry_code, key_energy_user, ets_covered, contact_email, file_id, landed_at, source_line) VALUES (?, 'n', 'n', ?, '39', ?, false, ?, 'f_ents', ?, ?)""",
                     [None if (blocking and n == 0) else cc, park, key, mail, now, n + 2])
