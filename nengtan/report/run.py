@@ -1,5 +1,8 @@
-"""The monthly regulatory report run: freeze, render, archive as a version, send.
+"""The monthly regulatory report run: check the month, freeze, render, archive as a version, send.
 
+A month without data is refused; a month that is not final (declarations outstanding and
+the deadline not passed) is refused unless a provisional edition is asked for, which is
+stamped 临时数据 / PROVISIONAL on every page and mailed to no one unless mail is asked for.
 Re-running a month whose figures did not change writes nothing new (same snapshot id);
 a restatement (late data, corrected factor) writes version N+1 beside the old one with
 the list of changed figures, and sends it again.
@@ -16,22 +19,30 @@ from typing import Any
 
 from nengtan.config import Settings, settings
 from nengtan.report import archive
-from nengtan.report.figures import Label, Marts, Num, Report, Table, build_reports, diff_figures
+from nengtan.report.figures import Marts, Num, Report, Table, build_reports, diff_figures
 from nengtan.report.i18n import check_language, t
 from nengtan.report.pdf import render_pdf
+from nengtan.report.places import city_name
+from nengtan.report.readiness import Readiness, ReportRefused, month_readiness
 from nengtan.report.snapshot import find_snapshot, freeze_snapshot, latest_complete_month, open_snapshot
 from nengtan.report.xlsx import render_xlsx
 
 log = logging.getLogger(__name__)
 
 
-def load_reports(snapshot_path: Path, month: str, cfg: Settings | None = None) -> list[Report]:
-    """Every report of the month, from a frozen snapshot."""
+def load_reports(snapshot_path: Path, month: str, cfg: Settings | None = None, *, provisional: bool = False
+                 ) -> list[Report]:
+    """Every report of the month, from a frozen snapshot (``provisional`` stamps them all)."""
     cfg = cfg or settings()
     con = open_snapshot(snapshot_path)
     try:
-        return build_reports(Marts(con), month, tolerance_pct=cfg.declared_vs_metered_tolerance_pct,
-                             oncall_email=city_recipient(cfg))
+        marts = Marts(con)
+        city_id = None
+        if marts.has("city_carbon_monthly", "city_id"):
+            city_id = con.execute("SELECT min(city_id) FROM marts.city_carbon_monthly").fetchone()[0]
+        return build_reports(marts, month, tolerance_pct=cfg.declared_vs_metered_tolerance_pct,
+                             oncall_email=city_recipient(cfg), city_names=city_name(city_id, cfg),
+                             provisional=provisional)
     finally:
         con.close()
 
@@ -53,7 +64,8 @@ def attach_changes(report: Report, changes: list[dict[str, Any]]) -> None:
         old, new = c["old"], c["new"]
         cells = [c["entity"], c["figure"]]
         for v in (old, new):
-            cells.append(Num(v, 4) if isinstance(v, int | float) else (Label(f"level.{v}", str(v)) if v else "—"))
+            cells.append(Num(float(v), 4) if isinstance(v, int | float) and not isinstance(v, bool)
+                         else ("—" if v is None else str(v)))
         rows.append(cells)
         keys.append(c["figure"])
     report.tables.insert(0, Table("changes", "sec.changes", ["col.entity", "col.figure", "col.old", "col.new"],
@@ -114,7 +126,8 @@ def _send(version_dir: Path, manifest: dict[str, Any], reports: list[Report], la
                   "snapshot": manifest["snapshot_id"][:16],
                   "changes": t("mail.changes", language) if changed and manifest["version"] > 1 else ""}
         try:
-            send_email(recipients, t("mail.subject", language).format(**fields),
+            subject = "mail.subject_provisional" if report.provisional else "mail.subject"
+            send_email(recipients, t(subject, language).format(**fields),
                        t("mail.body", language).format(**fields), [pdf_path, xlsx_path])
             delivery[key] = {"status": "sent", "to": report.contact_email}
             counts["sent"] += 1
@@ -126,12 +139,19 @@ def _send(version_dir: Path, manifest: dict[str, Any], reports: list[Report], la
     return counts
 
 
-def run_monthly_report(month: str, *, run_id: str, language: str = "zh", send: bool = True,
-                       cfg: Settings | None = None) -> dict:
-    """Freeze the month, render every report from the snapshot, archive as a version, send.
+def run_monthly_report(month: str, *, run_id: str, language: str = "zh", provisional: bool = False,
+                       mail: bool | None = None, send: bool | None = None, cfg: Settings | None = None,
+                       readiness: Readiness | None = None) -> dict:
+    """Check the month, freeze it, render every report from the snapshot, archive as a version, mail.
 
-    Returns ``{month, version, snapshot_id, files, changed, changes, sent}``; ``changed`` is
-    True when this run wrote a new version (v1, or a restatement).
+    Raises :class:`ReportRefused` (nothing written, nothing mailed) for a month without data,
+    and for a month that is not final unless ``provisional``: then every report is stamped
+    临时数据 / PROVISIONAL and archived under ``reports/provisional/``. ``mail``: None = mail a
+    final run only, True = mail even a provisional run, False = mail nothing (``send=False``
+    is the older spelling of ``mail=False``).
+
+    Returns ``{month, version, snapshot_id, files, changed, changes, sent, provisional,
+    readiness}``; ``changed`` is True when this run wrote a new version (v1, or a restatement).
     """
     cfg = cfg or settings()
     check_language(language)
@@ -139,13 +159,24 @@ def run_monthly_report(month: str, *, run_id: str, language: str = "zh", send: b
         month = latest_complete_month(cfg) or ""
         if not month:
             raise RuntimeError("no complete month in the serving copy yet")
+    ready = readiness or month_readiness(cfg, month)
+    if not ready.allows(provisional):
+        log.warning("monthly report refused: %s", ready.message())
+        raise ReportRefused(ready)
+    stamped = not ready.final
+    if send is False:
+        mail = False
+    do_mail = bool(mail) if mail is not None else not stamped
+    if stamped:
+        cfg = _provisional_settings(cfg)
     snap = freeze_snapshot(month, cfg)
-    reports = load_reports(snap.path, month, cfg)
+    reports = load_reports(snap.path, month, cfg, provisional=stamped)
     prev = archive.latest(month, cfg)
     changes: list[dict[str, Any]] = []
     snapshot_id = snap.snapshot_id
     if prev is not None and prev[2]["snapshot_id"] != snap.snapshot_id:
-        old_reports = load_reports(find_snapshot(month, prev[2]["snapshot_id"], cfg), month, cfg)
+        old_reports = load_reports(find_snapshot(month, prev[2]["snapshot_id"], cfg), month, cfg,
+                                   provisional=stamped)
         changes = diff_figures(old_reports, reports)
         if not changes:
             # Other rows differ (a contact address, a column no report shows) but no figure
@@ -179,12 +210,30 @@ def run_monthly_report(month: str, *, run_id: str, language: str = "zh", send: b
         manifest["files"] += _entries(staging, rendered, language, snapshot_id, version, run_id)
         archive.write_manifest(staging, manifest)
         version_dir = archive.commit_version(staging, month, version, cfg)
-    sent = _send(version_dir, manifest, reports, language, changed) if send else {}
+    sent = _send(version_dir, manifest, reports, language, changed) if do_mail else {}
     files = [str(version_dir / f["file"]) for f in manifest["files"]]
-    log.info("monthly report %s v%s (%s): %d files, changed=%s", month, version, snapshot_id[:12],
-             len(files), changed)
+    log.info("monthly report %s v%s (%s)%s: %d files, changed=%s, mailed=%s", month, version, snapshot_id[:12],
+             " PROVISIONAL" if stamped else "", len(files), changed, do_mail)
     return {"month": month, "version": version, "snapshot_id": snapshot_id, "files": files,
-            "changed": changed, "changes": len(changes), "sent": sent, "dir": str(version_dir)}
+            "changed": changed, "changes": len(changes), "sent": sent, "dir": str(version_dir),
+            "provisional": stamped, "readiness": ready.message()}
+
+
+def _provisional_settings(cfg: Settings) -> Settings:
+    """Provisional editions live apart (``<data>/reports/provisional``, their own snapshots), so
+    the final archive's versions only ever hold final figures."""
+    import dataclasses
+
+    class _Provisional(type(cfg)):  # type: ignore[misc]
+        @property
+        def reports_dir(self) -> Path:
+            return self.data / "reports" / "provisional"
+
+        @property
+        def snapshots_dir(self) -> Path:
+            return self.data / "snapshots" / "provisional"
+
+    return _Provisional(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)})
 
 
 def _stored_changes(version_dir: Path) -> list[dict[str, Any]]:

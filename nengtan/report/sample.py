@@ -1,7 +1,9 @@
 """A small, consistent serving copy built straight from numbers, for report development
 and tests that must not wait for the whole pipeline.
 
-It follows the documented mart columns (docs/architecture.md); the real pipeline's
+It follows the mart interface the reports rely on (the columns of issue 13 and 16:
+gross/exported/net energy, dual-control energy, provisional flags and declaration status,
+the energy balance, warnings with the seed's labels and colours); the real pipeline's
 serving copy is what production reports read.
 """
 
@@ -24,9 +26,30 @@ def _code(n: int) -> str:
     return first17 + check_character(first17)
 
 
-def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year: int = 2026) -> Path:
-    """Write a serving copy with 2 parks, 6 enterprises (4 key energy users), January to
-    ``through``; published through ``through`` + 10 days."""
+def _levels() -> list[tuple[str, float | None, bool, str, str, str]]:
+    """The warning levels of seeds/warning_levels.csv, as the mart would apply them."""
+    import csv
+
+    from nengtan.config import REPO_ROOT
+
+    with (REPO_ROOT / "seeds" / "warning_levels.csv").open(encoding="utf-8") as fh:
+        rows = sorted(csv.DictReader(fh), key=lambda r: int(r["rank"]))
+    return [(r["warning_level"], float(r["upper_pct"]) if r["upper_pct"] else None,
+             r["upper_inclusive"].lower() == "true", r["label_zh"], r["label_en"], r["colour"]) for r in rows]
+
+
+def _level_of(ratio: float, levels) -> tuple[str, str, str, str]:
+    for name, upper, inclusive, zh, en, colour in levels:
+        if upper is None or ratio < upper / 100 or (inclusive and ratio == upper / 100):
+            return name, zh, en, colour
+    raise ValueError(ratio)
+
+
+def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year: int = 2026,
+                         outstanding: int = 0) -> Path:
+    """Write a serving copy with 2 parks, 6 enterprises (4 key energy users), January of the
+    year before ``year`` to ``through``; published through ``through`` + 10 days.
+    ``outstanding``: that many enterprises have not declared the last month yet (provisional)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     parks = [("P01", "高新技术产业园", "High-Tech Park", "吴中区", "p01@park.example"),
@@ -36,24 +59,26 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
         ents.append((_code(i + 1), f"示例制造有限公司{i + 1}", f"Sample Manufacturing {i + 1}", parks[i % 2][0],
                      ["39", "26", "30"][i % 3], i < 4, i == 1, f"energy{i + 1}@ent.example"))
     daily, warnings, meter_daily, certs = [], [], [], []
-    day = date(year, 1, 1)
+    day = date(year - 1, 1, 1)
     while day <= through:
+        grow = 1.0 if day.year == year else 0.9
         for i, (code, *_rest) in enumerate(ents):
             park = ents[i][3]
-            base = 20000 + 5000 * i
-            for et, unit, qty in (("electricity", "kWh", base + 37 * day.day + 11 * day.month),
+            base = (20000 + 5000 * i) * grow
+            for et, unit, qty in (("electricity", "kWh", round(base + 37 * day.day + 11 * day.month)),
                                   ("natural_gas", "m3", 800 + 90 * i + 3 * day.day)):
                 tce = qty * (ELEC_TCE if et == "electricity" else GAS_TCE)
                 co2 = qty * (ELEC_CO2_LOC if et == "electricity" else GAS_CO2)
                 received = 96 if (day.day + i) % 9 else 84
                 daily.append((code, park, day, et, float(qty), unit, tce, co2, received, 96 - received,
                               received / 96))
-                meter_daily.append((f"M{i + 1:02d}{et[0].upper()}", code, day, et, float(qty), unit, received,
-                                    received / 96))
+                meter_daily.append((f"M{i + 1:02d}{et[0].upper()}", code, park, day, et, float(qty), unit, received,
+                                    96 - received, received / 96))
         day += timedelta(days=1)
+    last_month = date(through.year, through.month, 1)
     con = duckdb.connect(str(path))
     try:
-        con.execute("CREATE SCHEMA marts; CREATE SCHEMA meta;")
+        con.execute("CREATE SCHEMA marts; CREATE SCHEMA meta; CREATE SCHEMA quality;")
         con.execute("CREATE TABLE marts.dim_parks (park_id VARCHAR, name_zh VARCHAR, name_en VARCHAR, "
                     "district VARCHAR, contact_email VARCHAR)")
         con.executemany("INSERT INTO marts.dim_parks VALUES (?, ?, ?, ?, ?)", parks)
@@ -65,61 +90,116 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
                     "energy_type VARCHAR, quantity DOUBLE, unit VARCHAR, energy_tce DOUBLE, co2_t DOUBLE, "
                     "intervals_received INTEGER, intervals_estimated INTEGER, completeness DOUBLE)")
         con.executemany("INSERT INTO marts.enterprise_energy_daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", daily)
-        con.execute("CREATE TABLE marts.meter_daily (meter_id VARCHAR, credit_code VARCHAR, day DATE, "
-                    "energy_type VARCHAR, quantity DOUBLE, unit VARCHAR, intervals_received INTEGER, "
-                    "completeness DOUBLE)")
-        con.executemany("INSERT INTO marts.meter_daily VALUES (?, ?, ?, ?, ?, ?, ?, ?)", meter_daily)
-        # green certificates: enterprise 1 claims 5 MWh a month
+        con.execute("CREATE TABLE marts.meter_daily (meter_id VARCHAR, credit_code VARCHAR, park_id VARCHAR, "
+                    "day DATE, energy_type VARCHAR, quantity DOUBLE, unit VARCHAR, intervals_received INTEGER, "
+                    "intervals_estimated INTEGER, completeness DOUBLE)")
+        con.executemany("INSERT INTO marts.meter_daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", meter_daily)
+        # green certificates: enterprise 1 claims 5 MWh a month of this year
         for mon in range(1, through.month + 1):
             for k in range(5):
                 certs.append((f"GEC{year}{mon:02d}{k:03d}", "PV-001", f"{year}-{mon:02d}", ents[0][0],
-                              f"{year}-{mon:02d}", f"{year}-{mon:02d}-05 10:00:00", 1, 1.0))
+                              f"{year}-{mon:02d}", f"{year}-{mon:02d}-05 10:00:00", 1, True, 1.0))
         con.execute("CREATE TABLE marts.certificate_claims (certificate_id VARCHAR, project_id VARCHAR, "
                     "generation_month VARCHAR, owner_credit_code VARCHAR, claimed_period VARCHAR, "
-                    "claimed_at TIMESTAMP, claim_rank INTEGER, mwh DOUBLE)")
-        con.executemany("INSERT INTO marts.certificate_claims VALUES (?, ?, ?, ?, ?, ?, ?, ?)", certs)
-        con.execute("""
+                    "claimed_at TIMESTAMP, claim_rank INTEGER, counted BOOLEAN, mwh DOUBLE)")
+        con.executemany("INSERT INTO marts.certificate_claims VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", certs)
+        # Energy balance: metered types from the meters; enterprise 2 (chemicals) burns and stocks raw
+        # coal (purchases = consumption + stock change), the others a little diesel.
+        con.execute(f"""
+            CREATE TABLE marts.energy_balance_monthly AS
+            WITH metered AS (
+                SELECT credit_code, date_trunc('month', day)::DATE AS month, energy_type, unit,
+                       sum(quantity) AS qty FROM marts.enterprise_energy_daily GROUP BY ALL),
+            months AS (SELECT DISTINCT credit_code, month FROM metered),
+            fuel AS (
+                SELECT credit_code, month,
+                       CASE WHEN credit_code = '{ents[1][0]}' THEN 'raw_coal' ELSE 'diesel' END AS energy_type,
+                       't' AS unit,
+                       CASE WHEN credit_code = '{ents[1][0]}' THEN 100.0 + 10 * month(month) ELSE 1.0 END AS qty,
+                       CASE WHEN credit_code = '{ents[1][0]}' THEN 40.0 + 5 * month(month) ELSE 0.5 END AS stock,
+                       CASE WHEN credit_code = '{ents[1][0]}' THEN 40.0 + 5 * (month(month) - 1) ELSE 0.5 END
+                           AS stock_before
+                FROM months)
+            SELECT credit_code, month, energy_type, unit, qty AS purchased_qty, qty AS consumed_qty,
+                   CASE WHEN energy_type = 'heat' THEN 0.0 ELSE 0.0 END AS exported_qty, NULL::DOUBLE AS stock_end_qty,
+                   qty * CASE energy_type WHEN 'electricity' THEN 0.1229e-3 ELSE 1.2143e-3 END
+                       AS consumed_tce_equivalent,
+                   qty * CASE energy_type WHEN 'electricity' THEN 0.3e-3 ELSE 1.2143e-3 END
+                       AS consumed_tce_equal_value
+            FROM metered
+            UNION ALL
+            SELECT credit_code, month, energy_type, unit, qty + stock - stock_before, qty, 0.0, stock,
+                   qty * CASE energy_type WHEN 'raw_coal' THEN 0.7143 ELSE 1.4571 END,
+                   qty * CASE energy_type WHEN 'raw_coal' THEN 0.7143 ELSE 1.4571 END
+            FROM fuel""")
+        con.execute(f"""
             CREATE TABLE marts.enterprise_carbon_monthly AS
-            WITH d AS (
-                SELECT credit_code, park_id, date_trunc('month', day)::DATE AS month,
-                       sum(energy_tce) AS energy_tce,
-                       sum(co2_t) FILTER (WHERE energy_type = 'natural_gas') AS scope1_co2_t,
-                       sum(co2_t) FILTER (WHERE energy_type = 'electricity') AS scope2_location_co2_t,
-                       sum(quantity) FILTER (WHERE energy_type = 'electricity') AS kwh
-                FROM marts.enterprise_energy_daily GROUP BY ALL),
+            WITH b AS (
+                SELECT credit_code, month, sum(consumed_tce_equivalent) AS gross,
+                       sum(consumed_qty) FILTER (WHERE energy_type = 'electricity') AS kwh,
+                       sum(consumed_tce_equivalent) FILTER (WHERE energy_type = 'electricity') AS elec_tce,
+                       sum(consumed_qty) FILTER (WHERE energy_type = 'natural_gas') * 2.162e-3
+                       + coalesce(sum(consumed_qty) FILTER (WHERE energy_type = 'raw_coal'), 0) * 1.9
+                       + coalesce(sum(consumed_qty) FILTER (WHERE energy_type = 'diesel'), 0) * 3.096 AS s1
+                FROM marts.energy_balance_monthly GROUP BY ALL),
             g AS (SELECT owner_credit_code AS credit_code, strptime(claimed_period, '%Y-%m')::DATE AS month,
-                         sum(mwh) AS green_mwh FROM marts.certificate_claims GROUP BY ALL)
-            SELECT d.credit_code, d.park_id, d.month, d.energy_tce + 1.5 AS energy_tce,
-                   d.scope1_co2_t + 3.0 AS scope1_co2_t, d.scope2_location_co2_t,
-                   greatest(d.kwh / 1000 - coalesce(g.green_mwh, 0), 0) * 0.6096 AS scope2_market_co2_t,
-                   coalesce(g.green_mwh, 0.0) AS green_mwh,
-                   1000.0 + 100 * (hash(d.credit_code) % 7) AS value_added_10k_cny,
-                   (d.energy_tce + 1.5) / (1000.0 + 100 * (hash(d.credit_code) % 7)) AS energy_intensity,
-                   (d.scope1_co2_t + 3.0 + d.scope2_location_co2_t)
-                       / (1000.0 + 100 * (hash(d.credit_code) % 7)) AS carbon_intensity,
+                         sum(mwh) AS green_mwh FROM marts.certificate_claims GROUP BY ALL),
+            e AS (SELECT credit_code, park_id FROM marts.dim_enterprises),
+            x AS (
+                SELECT b.*, e.park_id, coalesce(g.green_mwh, 0.0) AS green_mwh,
+                       CASE WHEN b.credit_code = '{ents[3][0]}' THEN 17.06 ELSE 0.0 END AS exported,
+                       CASE WHEN b.credit_code = '{ents[3][0]}' THEN 55.0 ELSE 0.0 END AS co2_exported,
+                       CASE WHEN b.credit_code = '{ents[1][0]}' THEN 20.0 ELSE 0.0 END AS feedstock,
+                       coalesce(g.green_mwh, 0.0) * 1000 * 0.1229e-3 AS non_fossil,
+                       b.kwh * 0.5827e-3 AS s2l,
+                       greatest(b.kwh / 1000 - coalesce(g.green_mwh, 0), 0) * 0.6096 AS s2m,
+                       CASE WHEN b.credit_code = '{ents[2][0]}' THEN 30.0 ELSE 0.0 END AS process,
+                       rank() OVER (ORDER BY b.credit_code) AS n
+                FROM b JOIN e USING (credit_code) LEFT JOIN g USING (credit_code, month))
+            SELECT credit_code, park_id, month,
+                   gross AS energy_tce_gross, exported AS energy_tce_exported, gross - exported AS energy_tce,
+                   feedstock AS energy_tce_feedstock, non_fossil AS energy_tce_non_fossil,
+                   gross - exported - feedstock - non_fossil AS energy_tce_dual_control,
+                   s1 + process AS scope1_co2_t, process AS process_co2_t, s2l AS scope2_location_co2_t,
+                   s2m AS scope2_market_co2_t, co2_exported AS co2_exported_t,
+                   s1 + process + s2l - co2_exported AS co2_t,
+                   green_mwh, 0.0 AS green_mwh_unused, green_mwh / (kwh / 1000) AS green_share, va AS value_added_10k_cny,
+                   (gross - exported - feedstock - non_fossil) / va AS energy_intensity,
+                   (s1 + process + s2l - co2_exported) / va AS carbon_intensity,
+                   va IS NULL AS is_provisional,
+                   CASE WHEN va IS NULL THEN 'outstanding' WHEN credit_code = '{ents[4][0]}' AND month = ?
+                        THEN 'late' ELSE 'on_time' END AS declaration_status,
+                   FALSE AS partly_metered,
                    1.25 AS gap_pct_electricity, -7.5 AS gap_pct_natural_gas,
                    NULL::DOUBLE AS gap_pct_heat, NULL::DOUBLE AS gap_pct_steam
-            FROM d LEFT JOIN g USING (credit_code, month)
-        """)
+            FROM (SELECT *, CASE WHEN month = ? AND n <= ? THEN NULL
+                                 ELSE 1000.0 + 100 * (n % 7) END AS va FROM x)
+        """, [last_month, last_month, outstanding])
         for table, key in (("park_carbon_monthly", "park_id, "), ("city_carbon_monthly", "")):
             con.execute(f"""
                 CREATE TABLE marts.{table} AS
                 WITH m AS (
-                    SELECT {key}month, sum(energy_tce) AS energy_tce, sum(scope1_co2_t) AS scope1_co2_t,
+                    SELECT {key}month, sum(energy_tce) AS energy_tce,
+                           sum(energy_tce_dual_control) AS energy_tce_dual_control,
+                           sum(scope1_co2_t) AS scope1_co2_t,
                            sum(scope2_location_co2_t) AS scope2_location_co2_t,
-                           sum(scope2_market_co2_t) AS scope2_market_co2_t, sum(green_mwh) AS green_mwh,
-                           sum(value_added_10k_cny) AS value_added_10k_cny
+                           sum(scope2_market_co2_t) AS scope2_market_co2_t, sum(co2_t) AS co2_t,
+                           sum(green_mwh) AS green_mwh, sum(value_added_10k_cny) AS value_added_10k_cny,
+                           sum(energy_tce_dual_control) FILTER (WHERE value_added_10k_cny IS NOT NULL) AS e_m,
+                           sum(co2_t) FILTER (WHERE value_added_10k_cny IS NOT NULL) AS c_m,
+                           sum(energy_tce_dual_control) FILTER (WHERE value_added_10k_cny IS NOT NULL)
+                               / sum(energy_tce_dual_control) AS intensity_coverage,
+                           bool_or(is_provisional) AS is_provisional, count(*) AS enterprises,
+                           count(*) FILTER (WHERE is_provisional) AS enterprises_provisional
                     FROM marts.enterprise_carbon_monthly GROUP BY ALL)
-                SELECT {'' if key else "'C3205' AS city_id, "}*, energy_tce / value_added_10k_cny AS energy_intensity,
-                       (scope1_co2_t + scope2_location_co2_t) / value_added_10k_cny AS carbon_intensity,
-                       sum(energy_tce) OVER (PARTITION BY {key}year(month) ORDER BY month) AS ytd_energy_tce,
-                       sum(scope1_co2_t + scope2_location_co2_t)
-                           OVER (PARTITION BY {key}year(month) ORDER BY month) AS ytd_co2_t
+                SELECT {'' if key else "'320200' AS city_id, "}* EXCLUDE (e_m, c_m),
+                       e_m / value_added_10k_cny AS energy_intensity, c_m / value_added_10k_cny AS carbon_intensity
                 FROM m
             """)
-        # warnings at each month end; budgets tuned so that the levels differ
+        # warnings at each month end of the year (the mart's rows), levels from the seed
+        levels = _levels()
         budgets = {"enterprise": {e[0]: (0.8, 0.95, 1.05, 1.2, 0.7, 0.92)[i] for i, e in enumerate(ents)},
-                   "park": {"P01": 1.3, "P02": 0.95}, "city": {"C3205": 1.05}}
+                   "park": {"P01": 1.3, "P02": 0.95}, "city": {"320200": 1.05}}
         annual: dict[tuple[str, str, str], float] = {}  # one budget per entity and metric for the year
         for mon in range(through.month, 0, -1):
             last = date(year, mon, calendar.monthrange(year, mon)[1])
@@ -130,35 +210,65 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
                                       ("park", "park_carbon_monthly", "park_id"),
                                       ("city", "city_carbon_monthly", "city_id")):
                 rows = con.execute(
-                    f"SELECT {key}, sum(energy_tce), sum(scope1_co2_t + scope2_location_co2_t) FROM marts.{table} "
-                    f"WHERE month <= ? GROUP BY 1 ORDER BY 1", [last]).fetchall()
-                for entity, tce, co2 in rows:
+                    f"SELECT {key}, sum(energy_tce_dual_control), sum(co2_t), bool_or(is_provisional) "
+                    f"FROM marts.{table} WHERE month BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
+                    [date(year, 1, 1), last]).fetchall()
+                for entity, tce, co2, provisional in rows:
                     for metric, value, scale in (("energy", tce, 1.0), ("carbon", co2, 2.2)):
                         projected = value / elapsed * days
                         budget = annual.setdefault((level, entity, metric),
                                                    round(projected / budgets[level][entity] * scale, 1))
                         ratio = projected / budget
-                        lvl = "red" if ratio > 1.1 else "orange" if ratio > 1.0 else "yellow" if ratio >= 0.9 \
-                            else "green"
-                        warnings.append((level, entity, last, metric, value, projected, budget, ratio, lvl))
+                        warnings.append((level, entity, last, metric, value, projected, budget, ratio,
+                                         *_level_of(ratio, levels), bool(provisional)))
         con.execute("CREATE TABLE marts.dual_control_warnings (level VARCHAR, entity_id VARCHAR, as_of DATE, "
                     "metric VARCHAR, ytd_value DOUBLE, projected_year_end DOUBLE, budget DOUBLE, ratio DOUBLE, "
-                    "warning_level VARCHAR)")
-        con.executemany("INSERT INTO marts.dual_control_warnings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", warnings)
+                    "warning_level VARCHAR, label_zh VARCHAR, label_en VARCHAR, colour VARCHAR, "
+                    "is_provisional BOOLEAN)")
+        con.executemany("INSERT INTO marts.dual_control_warnings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        warnings)
         con.execute("""
             CREATE TABLE marts.factor_versions AS SELECT * FROM (VALUES
-              ('tce_electricity', 'energy_conversion', 'electricity', 0.1229, 'kgce/kWh', 2020,
-               'GB/T 2589-2020 综合能耗计算通则', DATE '2021-04-01', NULL::DATE),
-              ('tce_natural_gas', 'energy_conversion', 'natural_gas', 1.2143, 'kgce/m3', 2020,
-               'GB/T 2589-2020 综合能耗计算通则', DATE '2021-04-01', NULL::DATE),
-              ('grid_jiangsu_2023', 'grid', 'jiangsu', 0.5827, 'tCO2/MWh', 2023,
-               'MEE/NBS 2023 electricity CO2 emission factors', DATE '2024-01-01', NULL::DATE),
-              ('grid_national_excl_2023', 'grid', 'national_excl_market_nonfossil', 0.6096, 'tCO2/MWh', 2023,
-               'MEE/NBS 2023 electricity CO2 emission factors', DATE '2024-01-01', NULL::DATE),
-              ('co2_natural_gas', 'combustion', 'natural_gas', 2.162, 'kgCO2/m3', 2015,
-               'GB/T 32150-2015', DATE '2016-06-01', NULL::DATE)
-            ) AS f(factor_id, factor_kind, key, value, unit, data_year, source_document, valid_from, valid_to)
+              ('energy_conversion', 'electricity:equivalent', 0.1229, 'kgce/kWh', 2020,
+               'GB/T 2589-2020 综合能耗计算通则 Appendix A reference coefficients', DATE '2020-09-29',
+               DATE '2021-04-01', NULL::DATE),
+              ('energy_conversion', 'electricity:equal_value', 0.3000, 'kgce/kWh', NULL,
+               'GB/T 2589-2020 §4 (等价值 definition); figure per regulator', NULL, DATE '2021-04-01', NULL::DATE),
+              ('energy_conversion', 'natural_gas:equivalent', 1.2143, 'kgce/m3', 2020,
+               'GB/T 2589-2020 综合能耗计算通则 Appendix A reference coefficients', DATE '2020-09-29',
+               DATE '2021-04-01', NULL::DATE),
+              ('grid', 'jiangsu', 0.5827, 'tCO2/MWh', 2023,
+               'MEE/NBS announcement of the 2023 electricity CO2 emission factors', DATE '2025-12-01',
+               DATE '2023-01-01', NULL::DATE),
+              ('grid', 'national_excl_market_nonfossil', 0.6096, 'tCO2/MWh', 2023,
+               'MEE/NBS announcement of the 2023 electricity CO2 emission factors', DATE '2025-12-01',
+               DATE '2023-01-01', NULL::DATE),
+              ('combustion', 'natural_gas', 0.002162, 'tCO2/m3', 2015,
+               'GB/T 32150-2015 工业企业温室气体排放核算和报告通则; NDRC/MEE enterprise GHG accounting guidelines',
+               DATE '2015-11-19', DATE '2016-06-01', NULL::DATE)
+            ) AS f(factor_kind, factor_key, value, unit, data_year, source_document, published, valid_from, valid_to)
         """)
+        con.execute("CREATE TABLE marts.factor_applied AS SELECT credit_code, month, 'equivalent' AS tce_basis, "
+                    "0.1229 AS electricity_kgce_per_kwh, 2023 AS grid_location_data_year, 0.5827 AS "
+                    "grid_location_factor, 'first computation' AS applied_reason FROM marts.enterprise_carbon_monthly")
+        con.execute("CREATE TABLE marts.quarantine_daily (source VARCHAR, day DATE, reason_category VARCHAR, "
+                    "rows BIGINT)")
+        con.execute("INSERT INTO marts.quarantine_daily VALUES ('meter_readings', ?, 'register_end ''…'' is not a "
+                    "number', 3)", [last_month])
+        con.execute("CREATE TABLE quality.check_results (run_id VARCHAR, checked_at TIMESTAMP, stage VARCHAR, "
+                    "suite VARCHAR, rule VARCHAR, severity VARCHAR, level VARCHAR, entity_id VARCHAR, "
+                    "credit_code VARCHAR, park_id VARCHAR, meter_id VARCHAR, day DATE, observed VARCHAR, "
+                    "expected VARCHAR, passed BOOLEAN, recipient VARCHAR, message_zh VARCHAR, message_en VARCHAR, "
+                    "is_summary BOOLEAN, period VARCHAR, element_count BIGINT, unexpected_count BIGINT)")
+        period = f"{through.year:04d}-{through.month:02d}"
+        for night in (through + timedelta(days=1), through + timedelta(days=2)):  # raised on two nights
+            con.execute("INSERT INTO quality.check_results VALUES (?, ?, 'checks', 'enterprise_month', "
+                        "'declared_vs_metered', 'routed', 'enterprise', ?, ?, ?, NULL, ?, '-7.5%', '<= 5%', FALSE, "
+                        "?, ?, ?, FALSE, ?, NULL, NULL)",
+                        [f"night-{night}", night, ents[0][0], ents[0][0], ents[0][3], night, ents[0][7],
+                         f"{ents[0][1]} {period} 天然气申报量与计量量相差 -7.5%，超出 5% 容差",
+                         f"{ents[0][2]} {period}: declared natural gas differs from metered by -7.5 % (over 5 %)",
+                         period])
         con.execute("CREATE TABLE meta.publication AS SELECT 'sample'::VARCHAR AS run_id, "
                     "?::DATE AS data_day, TIMESTAMP '2026-04-11 02:00:00' AS published_at",
                     [through + timedelta(days=10)])

@@ -20,27 +20,36 @@ from typing import Any
 
 import duckdb
 
-from nengtan.config import LOCAL_TZ, Settings, settings
+from nengtan.config import LOCAL_TZ, REPO_ROOT, Settings, settings
 
-# table -> (period column, scope): scope "ytd" = January..month, "month" = the month only,
-# None = whole table (reference data). Tables absent from the serving copy are skipped,
-# except the required ones.
+# table -> (period column, scope): scope "years" = January of last year..month (the month,
+# its year to date and the same periods of last year, for MoM/YoY), "month" = the month
+# only, None = whole table (reference data). Tables absent from the serving copy are
+# skipped, except the required ones.
 MART_TABLES: dict[str, tuple[tuple[str, ...], str] | None] = {
-    "enterprise_energy_daily": (("day",), "ytd"),
-    "enterprise_carbon_monthly": (("month",), "ytd"),
-    "park_carbon_monthly": (("month",), "ytd"),
-    "city_carbon_monthly": (("month",), "ytd"),
-    "dual_control_warnings": (("as_of",), "ytd"),
+    "enterprise_energy_daily": (("day",), "month"),
+    "enterprise_carbon_monthly": (("month",), "years"),
+    "park_carbon_monthly": (("month",), "years"),
+    "city_carbon_monthly": (("month",), "years"),
+    "energy_balance_monthly": (("month",), "years"),
+    "dual_control_warnings": (("as_of",), "month"),
     "meter_daily": (("day",), "month"),
-    "certificate_claims": (("claimed_period", "claimed_month", "month", "period"), "ytd"),
+    "quarantine_daily": (("day",), "month"),
+    "certificate_claims": (("claimed_period", "claimed_month", "month", "period"), "years"),
     "factor_applied": (("month",), "month"),
     "dim_enterprises": None,
     "dim_parks": None,
     "factor_versions": None,
+    "warning_levels": None,
 }
 # Columns that say which run wrote a row or when, not what the figures are: left out, or
 # every nightly rebuild would look like a restatement.
-AUDIT_COLUMNS = {"run_id", "applied_at", "built_at", "loaded_at", "restated_at", "published_at", "quarantined_at"}
+AUDIT_COLUMNS = {"run_id", "applied_at", "built_at", "loaded_at", "restated_at", "published_at", "quarantined_at",
+                 "checked_at"}
+# Findings of the quality checks about the month, as the content of each (not which night raised it).
+FINDING_COLUMNS = ("rule", "severity", "level", "entity_id", "credit_code", "park_id", "meter_id", "period",
+                   "observed", "expected", "message_zh", "message_en")
+WARNING_LEVELS_SEED = REPO_ROOT / "seeds" / "warning_levels.csv"
 REQUIRED = ("enterprise_energy_daily", "enterprise_carbon_monthly", "park_carbon_monthly",
             "city_carbon_monthly", "dual_control_warnings", "dim_enterprises", "dim_parks")
 
@@ -84,7 +93,7 @@ def _period_filter(column: str, scope: str, month: str) -> str:
     expr = f'left(CAST("{column}" AS VARCHAR), 7)'
     if scope == "month":
         return f"{expr} = '{month}'"
-    return f"{expr} BETWEEN '{month[:4]}-01' AND '{month}'"
+    return f"{expr} BETWEEN '{int(month[:4]) - 1:04d}-01' AND '{month}'"
 
 
 def _canonical(value: Any) -> Any:
@@ -154,18 +163,7 @@ def freeze_snapshot(month: str, cfg: Settings | None = None) -> Snapshot:
                 f'CREATE TABLE marts."{table}" AS SELECT {select} FROM src.marts."{table}" WHERE {where} ORDER BY ALL'
             )
             counts[table] = con.execute(f'SELECT count(*) FROM marts."{table}"').fetchone()[0]
-        if "dual_control_warnings" in present:
-            # Annual budgets of the year, whatever day they were read on: the fallback
-            # when no warning row falls on or before the month's last day.
-            names = {c for c, _ in _columns(con, "src", "marts", "dual_control_warnings")}
-            if {"level", "entity_id", "metric", "budget", "as_of"} <= names:
-                con.execute(
-                    "CREATE TABLE marts.dual_control_budgets AS SELECT level, entity_id, metric, "
-                    "arg_max(budget, as_of) AS budget FROM src.marts.dual_control_warnings "
-                    f"WHERE left(CAST(as_of AS VARCHAR), 4) = '{month[:4]}' GROUP BY ALL ORDER BY ALL"
-                )
-                counts["dual_control_budgets"] = con.execute(
-                    "SELECT count(*) FROM marts.dual_control_budgets").fetchone()[0]
+        counts.update(_freeze_reference(con, present, month))
         con.execute("DETACH src")
         snapshot_id = content_hash(con)
         con.execute("CREATE SCHEMA snapshot")
@@ -183,6 +181,27 @@ def freeze_snapshot(month: str, cfg: Settings | None = None) -> Snapshot:
         os.replace(tmp, final)
     tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
     return Snapshot(month=month, snapshot_id=snapshot_id, path=final, tables=counts)
+
+
+def _freeze_reference(con: duckdb.DuckDBPyConnection, present: set[str], month: str) -> dict[str, int]:
+    """The warning levels (from the serving copy, else the seed file every consumer reads) and
+    the quality findings about the month."""
+    counts: dict[str, int] = {}
+    if "warning_levels" not in present:
+        seed = str(WARNING_LEVELS_SEED).replace("'", "''")
+        con.execute(f"CREATE TABLE marts.warning_levels AS SELECT * FROM read_csv('{seed}', header = true, "
+                    "auto_detect = true) ORDER BY ALL")
+        counts["warning_levels"] = con.execute("SELECT count(*) FROM marts.warning_levels").fetchone()[0]
+    if "check_results" in _tables(con, "src", "quality"):
+        names = {c for c, _ in _columns(con, "src", "quality", "check_results")}
+        if {"is_summary", "period", "passed"} <= names:
+            cols = [c for c in FINDING_COLUMNS if c in names]
+            con.execute(
+                f"CREATE TABLE marts.quality_findings AS SELECT DISTINCT {', '.join(cols)} "
+                "FROM src.quality.check_results WHERE NOT is_summary AND NOT passed "
+                f"AND left(CAST(period AS VARCHAR), 7) = '{month}' ORDER BY ALL")
+            counts["quality_findings"] = con.execute("SELECT count(*) FROM marts.quality_findings").fetchone()[0]
+    return counts
 
 
 def open_snapshot(path: Path) -> duckdb.DuckDBPyConnection:
