@@ -1,10 +1,17 @@
-"""Monthly regulatory reports (能碳月报): after each publish, and monthly as a backstop.
+"""Monthly regulatory reports (能碳月报): once a month is final, after the publish that made it so.
 
 Runs when the nightly publish updates the serving copy (asset ``nengtan://serving/marts``)
-or on the 3rd of each month. It reports the latest complete month and re-checks the
-months already reported in the last few months: one whose figures changed (late data, a
-corrected factor) gets a new version; unchanged ones are left alone, so nightly runs are
-cheap and idempotent. ``params={"month": "YYYY-MM"}`` reports exactly that month.
+or on the 3rd of each month as a backstop. A month is reported only once it is *final* as of
+the night the serving copy holds: its declarations are all in, or their deadline (the 15th of
+the next month, ``NENGTAN_DECLARATION_DEADLINE_DAY``) has passed. Until then a run does nothing
+for it (a publish of a provisional month is not a report). Final months of the last few months
+are re-checked on every run: one whose figures changed (late data, a corrected factor) gets a
+new version; unchanged ones are left alone, so nightly runs are cheap and idempotent.
+
+``params.month`` reports exactly that month: refused (the run fails with the reason, no page
+to on-call) when it has no data or is not final, unless ``params.provisional`` asks for an
+edition stamped 临时数据 / PROVISIONAL. ``params.send``: empty = mail final reports to their
+owners and provisional ones to no one; true = mail whatever is rendered; false = mail nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +22,8 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, g
 
 from nengtan.dag_support import SERVING, START_DATE  # SERVING = Asset("nengtan://serving/marts")
 
-MONTHLY_CRON = "0 6 3 * *"  # 06:00 local on the 3rd: a backstop if no publish happened
-RECHECK_MONTHS = 3  # already-reported months re-checked for restatements on each run
+MONTHLY_CRON = "0 6 3 * *"  # 06:00 local on the 3rd: a backstop if an asset-triggered run failed
+RECHECK_MONTHS = 3  # final months before the latest re-checked for restatements on each run
 
 
 def _on_failure(context: dict[str, Any]) -> None:
@@ -37,44 +44,39 @@ def _on_failure(context: dict[str, Any]) -> None:
     tags=["nengtan", "report"],
     default_args={"owner": "nengtan", "retries": 1, "on_failure_callback": _on_failure},
     params={
-        "month": Param("", type="string", description="YYYY-MM; empty = latest complete month"),
+        "month": Param("", type="string", description="YYYY-MM; empty = every final month not yet reported"),
         "language": Param("zh", type="string", enum=["zh", "en"]),
-        "send": Param(True, type="boolean"),
+        "provisional": Param(False, type="boolean",
+                             description="render a month that is not final, every page stamped provisional"),
+        "send": Param(None, type=["null", "boolean"],
+                      description="empty: mail final reports only; true: mail everything; false: nothing"),
     },
     doc_md=__doc__,
 )
 def nengtan_monthly_report():
     @task(retries=0)  # a malformed month param fails at once, no retry in 5 minutes
     def due_months() -> list[str]:
-        """The asked month, or the latest complete month plus recently reported ones."""
-        from nengtan.report import archive
-        from nengtan.report.snapshot import latest_complete_month, month_bounds
+        """The asked month, or the final months among the latest complete one and those before it."""
+        from nengtan.dag_support import due_report_months
+        from nengtan.report.snapshot import month_bounds
 
         params = get_current_context()["params"]
         month = str(params.get("month") or "").strip()
         if month:
             month_bounds(month)  # fails the run on a malformed month
             return [month]
-        latest = latest_complete_month()
-        if latest is None:
-            return []
-        due = [latest]
-        year, mon = int(latest[:4]), int(latest[5:])
-        for _ in range(RECHECK_MONTHS):
-            year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
-            earlier = f"{year:04d}-{mon:02d}"
-            if archive.versions(earlier):
-                due.append(earlier)
-        return sorted(due)
+        return due_report_months(RECHECK_MONTHS)
 
-    @task(map_index_template="{{ task.op_kwargs['month'] }}")
+    @task(map_index_template="{{ task.op_kwargs['month'] }}", retries=0)
     def report(month: str) -> dict:
-        from nengtan.report import run_monthly_report
+        from nengtan.dag_support import render_month
 
         ctx = get_current_context()
         params = ctx["params"]
-        result = run_monthly_report(month, run_id=ctx["run_id"], language=str(params.get("language") or "zh"),
-                                    send=bool(params.get("send", True)))
+        send = params.get("send")
+        result = render_month(month, run_id=ctx["run_id"], language=str(params.get("language") or "zh"),
+                              provisional=bool(params.get("provisional")),
+                              send=None if send is None else bool(send))
         result.pop("files", None)  # keep the XCom small; the manifest lists them
         return result
 

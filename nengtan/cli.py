@@ -1,12 +1,82 @@
-"""The ``nengtan`` command: one entry point for engineers and for the Makefile."""
+"""The ``nengtan`` command: one entry point for engineers and for the Makefile.
+
+Quiet by default: progress lines and, at the end, where each output went. ``--verbose``
+shows Airflow's own log lines (task logs are always kept under the Airflow log folder).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
+import warnings
 from datetime import date
 from pathlib import Path
+from typing import Any
+
+
+def _quiet(verbose: bool) -> None:
+    """Set the log level before Airflow is imported (it reads its logging settings then)."""
+    if verbose:
+        os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "INFO"
+    else:
+        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+        # dag.test() runs tasks through FastAPI's test client, which warns about httpx on every night.
+        warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _mail_line() -> str:
+    from nengtan.alerts.email import alerts_enabled, smtp_settings
+
+    if not alerts_enabled():
+        return "mail: off (NENGTAN_ALERTS_ENABLED=0)"
+    return "mail: " + smtp_settings().describe()
+
+
+_DIGEST_STATUS = {"sent": "sent", "already_sent": "already sent", "no_relay": "not sent (no relay)",
+                  "disabled": "not sent (alerts off)", "failed": "FAILED to send"}
+
+
+def _night_outputs(outcomes: list[Any]) -> list[str]:
+    """Where one night's outputs went, from its runs' task results."""
+    from nengtan.config import settings
+    from nengtan.orchestrate import run_results
+
+    cfg = settings()
+    lines: list[str] = []
+    results = {o.dag_id: run_results(o.dag_id, o.run_id) for o in outcomes}
+    loads = [v for k, v in results.get("nengtan_nightly_load", {}).items() if k.startswith("load_") and v]
+    if loads:
+        files = sum(int(v.get("files_loaded") or 0) for v in loads)
+        rows = sum(int(v.get("rows_loaded") or 0) for v in loads)
+        quarantined = sum(int(v.get("rows_quarantined") or 0) for v in loads)
+        lines.append(f"  loaded      {files} files, {rows:,} rows into {cfg.warehouse_db}")
+        lines.append(f"  quarantine  {quarantined:,} rows this night (raw.quarantine; unreadable files under "
+                     f"{cfg.quarantine_dir})")
+    checks = results.get("nengtan_checks_publish", {})
+    if isinstance(checks.get("check_marts"), dict):
+        c = checks["check_marts"]
+        lines.append(f"  checks      {len(c.get('blocking_failures') or [])} blocking, "
+                     f"{len(c.get('routed_failures') or [])} routed to owners; Data Docs under {cfg.data_docs_dir}")
+    digests = checks.get("send_digests")
+    if isinstance(digests, dict):
+        statuses: dict[str, int] = {}
+        for entry in (digests.get("emails") or {}).values():
+            word = _DIGEST_STATUS.get(entry.get("status"), str(entry.get("status")))
+            statuses[word] = statuses.get(word, 0) + 1
+        told = ", ".join(f"{n} {k}" for k, n in sorted(statuses.items())) or "none (a clean night)"
+        lines.append(f"  digests     {told}; {_mail_line()}")
+    publish = checks.get("publish")
+    if isinstance(publish, dict):
+        lines.append(f"  serving     {publish.get('serving_db', cfg.serving_db)} (data day {publish.get('day')}); "
+                     f"ledger {cfg.ledger_path}")
+    elif "nengtan_checks_publish" in results:
+        lines.append(f"  serving     not published: {cfg.serving_db} keeps the last good night")
+    lines.append(f"  task logs   {cfg.logs_dir / 'airflow'} (and the Airflow UI)")
+    return lines
 
 
 def _day(text: str) -> date:
@@ -36,35 +106,71 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
-    from nengtan.orchestrate import run_night
+    from nengtan.orchestrate import NIGHT_DAGS, run_night_dags
 
-    ok = run_night(args.date)
+    print(f"[nengtan] {_mail_line()}")
+    outcomes = run_night_dags(args.date)
+    ok = len(outcomes) == len(NIGHT_DAGS) and all(o.ok for o in outcomes)
     print(f"night {args.date}: {'success' if ok else 'FAILED'}")
+    print("\n".join(_night_outputs(outcomes)))
     return 0 if ok else 1
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from nengtan.orchestrate import run_range
+    from nengtan.orchestrate import NIGHT_DAGS, range_nights, run_night_dags
 
     if args.end < args.start:
         print(f"--end {args.end} is before --start {args.start}", file=sys.stderr)
         return 2
-    results = run_range(args.start, args.end, step=args.step)
-    failed = [d for d, ok in results if not ok]
-    print(f"backfill {args.start}..{args.end}: {len(results) - len(failed)} nights ok"
-          + (f", failed at {failed[0]}" if failed else ""))
+    print(f"[nengtan] {_mail_line()}")
+    done, failed, last = 0, None, []
+    for day in range_nights(args.start, args.end, args.step):
+        last = run_night_dags(day)
+        if len(last) == len(NIGHT_DAGS) and all(o.ok for o in last):
+            done += 1
+        else:
+            failed = day
+            break
+    print(f"backfill {args.start}..{args.end}: {done} nights ok" + (f", failed at {failed}" if failed else ""))
+    if last:
+        print(f"the last night run ({failed or args.end}):")
+        print("\n".join(_night_outputs(last)))
     return 1 if failed else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from nengtan.orchestrate import prepare_airflow, run_dag
+    from nengtan.config import settings
+    from nengtan.dag_support import report_as_of
+    from nengtan.orchestrate import prepare_airflow, run_in_process, run_results
+    from nengtan.report.readiness import month_readiness
 
-    prepare_airflow()
+    cfg = settings()
+    as_of = report_as_of(cfg)
+    readiness = month_readiness(cfg, args.month, today=as_of) if as_of else month_readiness(cfg, args.month)
+    if not readiness.allows(args.provisional):
+        print(f"monthly report {readiness.message()}", file=sys.stderr)
+        print("nothing rendered, nothing mailed", file=sys.stderr)
+        return 2
+    prepare_airflow(cfg)
+    print(f"[nengtan] {_mail_line()}")
     month_end = date.fromisoformat(args.month + "-01")
-    state = run_dag("nengtan_monthly_report", day=month_end,
-                    conf={"month": args.month, "language": args.language})
-    print(f"monthly report {args.month}: {state}")
-    return 0 if state == "success" else 1
+    outcome = run_in_process("nengtan_monthly_report", day=month_end,
+                             conf={"month": args.month, "language": args.language,
+                                   "provisional": args.provisional, "send": args.send})
+    print(f"monthly report {args.month}: {outcome.state}"
+          + ("" if readiness.final else " (provisional edition: every page stamped)"))
+    for result in run_results(outcome.dag_id, outcome.run_id).get("report") or []:
+        if not isinstance(result, dict):
+            continue
+        version = result.get("version")
+        where = cfg.reports_dir / args.month / f"v{version}" if version else cfg.reports_dir / args.month
+        sent = result.get("sent")
+        mailed = (f"mailed: {sent}" if result.get("mailed") else "not mailed") if sent is not None else \
+            ("mailed" if result.get("mailed") else "not mailed")
+        print(f"  reports     {where} (version {version}, {'new' if result.get('changed') else 'unchanged'}); "
+              f"{mailed}")
+    print(f"  task logs   {cfg.logs_dir / 'airflow'} (and the Airflow UI)")
+    return 0 if outcome.ok else 1
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
@@ -95,10 +201,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nengtan", description="Nengtan energy-carbon warehouse")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show Airflow's log lines (quiet by default)")
+    parser = argparse.ArgumentParser(prog="nengtan", description="Nengtan energy-carbon warehouse", parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("generate", help="write a synthetic landing zone (the demo city)")
+    p = sub.add_parser("generate", parents=[common], help="write a synthetic landing zone (the demo city)")
     p.add_argument("--out", required=True)
     p.add_argument("--start", type=_day, required=True)
     p.add_argument("--days", type=int, required=True)
@@ -109,11 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("nightly", help="run one night through the Airflow DAGs")
+    p = sub.add_parser("nightly", parents=[common], help="run one night through the Airflow DAGs")
     p.add_argument("--date", type=_day, required=True)
     p.set_defaults(func=cmd_nightly)
 
-    p = sub.add_parser("backfill", help="run nights --start..--end in order")
+    p = sub.add_parser("backfill", parents=[common], help="run nights --start..--end in order")
     p.add_argument("--start", type=_day, required=True)
     p.add_argument("--end", type=_day, required=True)
     p.add_argument("--step", type=int, default=1,
@@ -121,22 +230,28 @@ def build_parser() -> argparse.ArgumentParser:
                         "default 1 = every night")
     p.set_defaults(func=cmd_backfill)
 
-    p = sub.add_parser("report", help="run the monthly regulatory report DAG for a month")
+    p = sub.add_parser("report", parents=[common], help="run the monthly regulatory report DAG for a month")
     p.add_argument("--month", type=_month, required=True)
     p.add_argument("--language", choices=("zh", "en"), default="zh")
+    p.add_argument("--provisional", action="store_true",
+                   help="render a month that is not final yet, every page stamped provisional (not mailed unless --send)")
+    mail = p.add_mutually_exclusive_group()
+    mail.add_argument("--send", dest="send", action="store_true", default=None,
+                      help="mail the reports even when provisional")
+    mail.add_argument("--no-send", dest="send", action="store_false", help="mail nothing")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("rebuild", help="rebuild the warehouse from the landing zone into an empty database")
+    p = sub.add_parser("rebuild", parents=[common], help="rebuild the warehouse from the landing zone into an empty database")
     p.set_defaults(func=cmd_rebuild)
 
-    p = sub.add_parser("verify", help="check the landing zone and serving copy against the ledger")
+    p = sub.add_parser("verify", parents=[common], help="check the landing zone and serving copy against the ledger")
     p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("bench", help="city-scale benchmark")
+    p = sub.add_parser("bench", parents=[common], help="city-scale benchmark")
     p.add_argument("--quick", action="store_true")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("demo", help="generate the demo city, run it, serve Airflow and Superset")
+    p = sub.add_parser("demo", parents=[common], help="generate the demo city, run it, serve Airflow and Superset")
     p.add_argument("--no-serve", action="store_true", help="stop after the pipeline run")
     p.add_argument("--enterprises", type=int, default=200)
     p.add_argument("--days", type=int, default=90)
@@ -146,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _quiet(getattr(args, "verbose", False))
     return int(args.func(args) or 0)
 
 

@@ -6,6 +6,7 @@ Kept free of heavy imports: DAG files are parsed often by the scheduler.
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,6 +24,8 @@ SERVING = Asset("nengtan://serving/marts")
 START_DATE = pendulum.datetime(2024, 1, 1, tz="Asia/Shanghai")
 NIGHTLY_CRON = "0 2 * * *"  # 02:00 local: the meter platform's export for the day before has landed
 DUCKDB_POOL = "nengtan_duckdb"  # one slot: DuckDB allows a single writer process
+
+log = logging.getLogger(__name__)
 
 
 def _on_failure(context: dict[str, Any]) -> None:
@@ -71,3 +74,86 @@ def resolve_day(context: dict[str, Any]) -> date:
     if logical is None:
         raise ValueError("cannot tell which night this run is for: no day param, asset event or logical date")
     return night_for(logical)
+
+
+# -- the monthly report: which months are due, and rendering one --------------------------------
+
+def published_day(cfg: Any = None) -> date | None:
+    """The data day of the serving copy's latest publish (None before the first)."""
+    import duckdb
+
+    from nengtan.config import settings
+
+    path = (cfg or settings()).serving_db
+    if not path.exists():
+        return None
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+                           "AND table_schema = 'meta' AND table_name = 'publication'").fetchone()[0]:
+            return None
+        day = con.execute("SELECT max(data_day) FROM meta.publication").fetchone()[0]
+    finally:
+        con.close()
+    return day.date() if isinstance(day, datetime) else day
+
+
+def report_as_of(cfg: Any = None) -> date | None:
+    """The day a month's finality is judged on: the morning after the night the serving copy holds.
+
+    Not the wall clock: a replayed or late night (the demo's March, a backfill) must not find a
+    deadline passed that had not passed for the data it holds."""
+    day = published_day(cfg)
+    return None if day is None else day + timedelta(days=1)
+
+
+def due_report_months(recheck: int, cfg: Any = None) -> list[str]:
+    """Final months among the latest month the serving copy covers whole and the ``recheck``
+    months before it (re-rendering an unchanged month writes nothing new)."""
+    from nengtan.report.readiness import month_readiness
+
+    as_of = report_as_of(cfg)
+    if as_of is None:
+        log.info("nothing published yet: no month to report")
+        return []
+    year, mon = as_of.year, as_of.month  # the month of as_of has not ended: start before it
+    due: list[str] = []
+    for _ in range(recheck + 1):
+        year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
+        month = f"{year:04d}-{mon:02d}"
+        readiness = month_readiness(cfg, month, today=as_of)
+        if readiness.final:
+            due.append(month)
+        else:
+            log.info("not reporting %s", readiness.message())
+    return sorted(due)
+
+
+def render_month(month: str, *, run_id: str, language: str = "zh", provisional: bool = False,
+                 send: bool | None = None, cfg: Any = None) -> dict[str, Any]:
+    """Render ``month`` if it may be: final, or not final and ``provisional`` asked (stamped).
+
+    ``send``: None mails a final edition to its owners and a provisional one to no one; True
+    mails either; False mails nothing. A month without data, or not final without
+    ``provisional``, raises ReportRefused with the reason."""
+    import inspect
+
+    from nengtan.report import run_monthly_report
+    from nengtan.report.readiness import ReportRefused, month_readiness
+
+    as_of = report_as_of(cfg)
+    readiness = month_readiness(cfg, month, today=as_of) if as_of else month_readiness(cfg, month)
+    if not readiness.allows(provisional):
+        raise ReportRefused(readiness)
+    is_provisional = not readiness.final
+    mail = (not is_provisional) if send is None else send
+    kwargs: dict[str, Any] = {"run_id": run_id, "language": language, "send": mail}
+    if "provisional" in inspect.signature(run_monthly_report).parameters:
+        kwargs["provisional"] = is_provisional
+    elif is_provisional:
+        raise RuntimeError("this build of nengtan.report cannot stamp a provisional edition")
+    if cfg is not None:
+        kwargs["cfg"] = cfg
+    result = run_monthly_report(month, **kwargs)
+    result.update(provisional=is_provisional, readiness=readiness.message(), mailed=mail)
+    return result

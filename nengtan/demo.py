@@ -1,12 +1,19 @@
 """``make demo``: a realistic city from nothing to two running UIs.
 
 Generates the demo city (if the landing zone is empty), runs it through the real DAGs,
-renders the monthly reports, then serves Airflow and Superset on localhost until Ctrl-C,
-which stops everything it started.
+renders the monthly reports of the months that are final (and March's provisional edition,
+mailed to no one), then serves Airflow and Superset on 127.0.0.1 until Ctrl-C, which stops
+everything it started.
+
+The demo city is history (January to March 2026), so its DAGs stay paused: a scheduler that
+ran "last night" would find no such night in the landing zone. The runs the UI shows are the
+demo's own; ``nengtan nightly`` in another terminal adds one night's runs, once each, and mails
+into the demo's sink.
 """
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import secrets
@@ -22,8 +29,8 @@ from nengtan.config import Settings, settings
 
 DEMO_START = date(2026, 1, 1)  # covers the 2026 Spring Festival (17 February)
 DEMO_PASSWORD_DEFAULT = "nengtan-demo"
-AIRFLOW_PORT = int(os.environ.get("NENGTAN_AIRFLOW_PORT", "8080"))
 SUPERSET_PORT = int(os.environ.get("NENGTAN_SUPERSET_PORT", "8088"))
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _say(msg: str) -> None:
@@ -59,11 +66,12 @@ def _wait_http(url: str, timeout: float, procs: list[subprocess.Popen]) -> bool:
     return False
 
 
-def _mail_sink(cfg: Settings) -> Path | None:
+def _mail_sink(cfg: Settings) -> tuple[Path, object] | None:
     """Without a mail relay configured, digests and alerts go to a local sink whose messages are
-    files under $NENGTAN_DATA/mail (the Airflow servers started later inherit the setting).
-    Returns that folder while the sink runs, else None."""
-    if os.environ.get("NENGTAN_SMTP_HOST"):
+    files under $NENGTAN_DATA/mail (the Airflow servers started later inherit the setting, and a
+    ``nengtan`` command in another terminal finds it through its state file).
+    Returns (folder, controller) while the sink runs, else None."""
+    if os.environ.get("NENGTAN_SMTP_HOST", "").strip():
         return None
     from nengtan.alerts import mail_sink
 
@@ -74,12 +82,19 @@ def _mail_sink(cfg: Settings) -> Path | None:
         return None
     os.environ.update(NENGTAN_SMTP_HOST="127.0.0.1", NENGTAN_SMTP_PORT=str(sink[1]))
     _say(f"digests and alerts go to a local mail sink: one .eml per message under {folder}")
-    return folder
+    return folder, sink[0]
 
 
 def run_pipeline(cfg: Settings, enterprises: int, days: int) -> bool:
     from nengtan.generate import generate_city
-    from nengtan.orchestrate import prepare_airflow, run_dag, run_night
+    from nengtan.orchestrate import (
+        ALL_DAGS,
+        REPORT_DAG,
+        prepare_airflow,
+        run_in_process,
+        run_night,
+        set_paused,
+    )
 
     last = DEMO_START + timedelta(days=days - 1)
     if not (cfg.landing / "registry").exists():
@@ -90,44 +105,81 @@ def run_pipeline(cfg: Settings, enterprises: int, days: int) -> bool:
                                                ensure_ascii=False, default=str))
     _say("preparing Airflow's metadata DB")
     prepare_airflow(cfg)
+    # A home from an older demo may hold the DAGs unpaused: the city is history, keep them paused.
+    if paused := set_paused(ALL_DAGS, True):
+        _say(f"paused {', '.join(paused)} (the demo city is history: no scheduled nights)")
     _say(f"running the night of {last} through the DAGs (it loads every file up to that day)")
     if not run_night(last, progress=_say):
         _say("the night FAILED; see the task logs above and under " + str(cfg.logs_dir))
         return False
-    if (Path(__file__).resolve().parent.parent / "dags" / "nengtan_monthly_report.py").exists():
-        month = date(last.year, last.month, 1) - timedelta(days=1)
-        _say(f"rendering the monthly reports for {month:%Y-%m}")
-        state = run_dag("nengtan_monthly_report", day=last, conf={"month": f"{month:%Y-%m}"})
-        _say(f"monthly report run: {state}")
+    _say("rendering the monthly reports of every month that is final (declarations in, or their deadline passed)")
+    outcome = run_in_process(REPORT_DAG, day=last)
+    _say(f"monthly report run: {outcome.state}; reports under {cfg.reports_dir}")
+    if not outcome.ok:
+        return False
+    from nengtan.dag_support import report_as_of
+    from nengtan.report.readiness import month_readiness
+
+    month = f"{last:%Y-%m}"
+    readiness = month_readiness(cfg, month, today=report_as_of(cfg))
+    month_over = last.day == calendar.monthrange(last.year, last.month)[1]
+    if month_over and readiness.has_data and not readiness.final:
+        _say(f"{readiness.message()}")
+        _say(f"rendering {month}'s provisional edition (stamped 临时数据, mailed to no one)")
+        outcome = run_in_process(REPORT_DAG, day=last, conf={"month": month, "provisional": True})
+        _say(f"provisional report run: {outcome.state}")
+        if not outcome.ok:
+            return False
     return True
 
 
-def serve_uis(cfg: Settings, password: str, mail: Path | None = None) -> int:
-    from nengtan import superset_server
+def airflow_url(cfg: Settings) -> str:
+    host = "127.0.0.1" if cfg.airflow_host in ("0.0.0.0", "::", "") else cfg.airflow_host
+    return f"http://{host}:{cfg.airflow_port}"
+
+
+def check_exposure(cfg: Settings, password: str) -> None:
+    """Refuse to serve the public demo password beyond this machine."""
+    if cfg.airflow_host not in LOOPBACK and password == DEMO_PASSWORD_DEFAULT:
+        raise SystemExit(f"NENGTAN_AIRFLOW_HOST={cfg.airflow_host} would expose Airflow with the public demo "
+                         "password: set NENGTAN_DEMO_PASSWORD, or keep the default 127.0.0.1")
+
+
+def start_airflow(cfg: Settings, password: str) -> subprocess.Popen:
+    """``airflow standalone`` (scheduler, DAG processor, triggerer, API server) with the demo's
+    settings: bound to ``cfg.airflow_host`` (127.0.0.1), LocalExecutor slots = cores, DAGs paused."""
     from nengtan.orchestrate import airflow_environ
 
-    procs: list[subprocess.Popen] = []
+    check_exposure(cfg, password)
     logs = cfg.logs_dir
     logs.mkdir(parents=True, exist_ok=True)
-
     airflow_home = cfg.airflow_home
     pw_file = airflow_home / "simple_auth_manager_passwords.json"
     pw_file.write_text(json.dumps({"admin": password}))
+    pw_file.chmod(0o600)
     env = {
         **os.environ,
         **airflow_environ(cfg),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(pw_file),
-        "AIRFLOW__API__PORT": str(AIRFLOW_PORT),
         "AIRFLOW__API_AUTH__JWT_SECRET": _persistent_secret(airflow_home / ".jwt_secret"),
         "AIRFLOW__API__SECRET_KEY": _persistent_secret(airflow_home / ".api_secret"),
         # `airflow standalone` starts its components as `airflow ...` from PATH.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    _say(f"starting Airflow (standalone) on http://localhost:{AIRFLOW_PORT} — log: {logs / 'airflow-standalone.log'}")
+    _say(f"starting Airflow (standalone) on {airflow_url(cfg)} with {cfg.airflow_parallelism} task slots "
+         f"— log: {logs / 'airflow-standalone.log'}")
     with open(logs / "airflow-standalone.log", "ab") as out:
-        procs.append(subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=env, stdout=out,
-                                      stderr=subprocess.STDOUT, start_new_session=True))
+        return subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def serve_uis(cfg: Settings, password: str, mail: Path | None = None) -> int:
+    from nengtan import superset_server
+
+    procs: list[subprocess.Popen] = []
+    logs = cfg.logs_dir
+    procs.append(start_airflow(cfg, password))
 
     os.environ.setdefault("SUPERSET_SECRET_KEY", _persistent_secret(cfg.superset_home / ".secret_key"))
     os.environ.setdefault("SUPERSET_ADMIN_USER", "admin")
@@ -157,7 +209,7 @@ def serve_uis(cfg: Settings, password: str, mail: Path | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         ok_ss = _wait_http(f"http://localhost:{SUPERSET_PORT}/health", 420, procs)
-        ok_af = _wait_http(f"http://localhost:{AIRFLOW_PORT}/api/v2/monitor/health", 240, procs)
+        ok_af = _wait_http(f"{airflow_url(cfg)}/api/v2/monitor/health", 240, procs)
         if not (ok_ss and ok_af):
             _say(f"a server did not come up (Airflow: {ok_af}, Superset: {ok_ss}); logs in {logs}")
             stop()
@@ -165,7 +217,7 @@ def serve_uis(cfg: Settings, password: str, mail: Path | None = None) -> int:
         print(
             "\n"
             "  Nengtan demo is running\n"
-            f"    Airflow   http://localhost:{AIRFLOW_PORT}    login admin / {password}\n"
+            f"    Airflow   {airflow_url(cfg)}    login admin / {password}   (DAGs paused: the city is history)\n"
             f"    Superset  http://localhost:{SUPERSET_PORT}    login {os.environ['SUPERSET_ADMIN_USER']} / {password}\n"
             f"    Park managers and enterprise users: see {cfg.superset_home / 'demo_users.txt'}\n"
             f"    Data: {cfg.data}   Landing zone: {cfg.landing}\n"
@@ -189,11 +241,20 @@ def main(*, serve: bool = True, enterprises: int = 200, days: int = 90) -> int:
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     cfg = settings()
     cfg.ensure_dirs()
-    mail = _mail_sink(cfg)
-    started = time.monotonic()
-    if not run_pipeline(cfg, enterprises, days):
-        return 1
-    _say(f"pipeline done in {time.monotonic() - started:.0f} s")
-    if not serve:
-        return 0
-    return serve_uis(cfg, os.environ.get("NENGTAN_DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT), mail)
+    password = os.environ.get("NENGTAN_DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT)
+    if serve:
+        check_exposure(cfg, password)
+    sink = _mail_sink(cfg)
+    try:
+        started = time.monotonic()
+        if not run_pipeline(cfg, enterprises, days):
+            return 1
+        _say(f"pipeline done in {time.monotonic() - started:.0f} s")
+        if not serve:
+            return 0
+        return serve_uis(cfg, password, sink[0] if sink else None)
+    finally:
+        if sink is not None:
+            from nengtan.alerts import mail_sink
+
+            mail_sink.stop(sink[1], sink[0])

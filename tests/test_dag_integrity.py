@@ -51,3 +51,58 @@ def test_assets_chain_the_stages() -> None:
     assert SERVING.uri in outlets(checks)
     assert RAW.uri in repr(transform.timetable.asset_condition)
     assert MARTS.uri in repr(checks.timetable.asset_condition)
+
+
+def test_schedules_are_real_but_nothing_runs_unasked() -> None:
+    """Production schedules the nightly load at 02:00 and chains the rest by assets; a new DAG
+    starts paused (an operator unpauses it), so starting a scheduler over history (the demo)
+    runs nothing of its own; catch-up never replays the past."""
+    from airflow.sdk import CronTriggerTimetable
+
+    from nengtan.config import settings
+    from nengtan.orchestrate import ALL_DAGS, airflow_environ
+
+    load = load_dag("nengtan_nightly_load")
+    assert isinstance(load.timetable, CronTriggerTimetable) and "0 2 * * *" in repr(load.timetable)
+    assert set(DAG_FILES) == set(ALL_DAGS)
+    for dag_id in ALL_DAGS:
+        assert load_dag(dag_id).catchup is False
+    env = airflow_environ(settings())
+    assert env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "True"
+
+
+def test_airflow_binds_to_loopback_with_slots_for_the_cores(monkeypatch) -> None:
+    from nengtan.config import machine_cores, settings
+    from nengtan.orchestrate import airflow_environ
+
+    monkeypatch.delenv("NENGTAN_AIRFLOW_HOST", raising=False)
+    monkeypatch.delenv("NENGTAN_AIRFLOW_PARALLELISM", raising=False)
+    monkeypatch.setenv("NENGTAN_AIRFLOW_PORT", "18080")
+    env = airflow_environ(settings())
+    assert env["AIRFLOW__API__HOST"] == "127.0.0.1" and env["AIRFLOW__API__PORT"] == "18080"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18080/execution/"
+    assert env["AIRFLOW__CORE__PARALLELISM"] == str(machine_cores()) != "32"
+    monkeypatch.setenv("NENGTAN_AIRFLOW_HOST", "0.0.0.0")
+    monkeypatch.setenv("NENGTAN_AIRFLOW_PARALLELISM", "3")
+    env = airflow_environ(settings())
+    assert env["AIRFLOW__API__HOST"] == "0.0.0.0" and env["AIRFLOW__CORE__PARALLELISM"] == "3"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18080/execution/"
+
+
+def test_demo_refuses_the_public_password_beyond_loopback(monkeypatch) -> None:
+    from nengtan.config import settings
+    from nengtan.demo import DEMO_PASSWORD_DEFAULT, check_exposure
+
+    monkeypatch.setenv("NENGTAN_AIRFLOW_HOST", "0.0.0.0")
+    with pytest.raises(SystemExit, match="public demo password"):
+        check_exposure(settings(), DEMO_PASSWORD_DEFAULT)
+    check_exposure(settings(), "a-password-of-its-own")
+    monkeypatch.setenv("NENGTAN_AIRFLOW_HOST", "127.0.0.1")
+    check_exposure(settings(), DEMO_PASSWORD_DEFAULT)
+
+
+def test_monthly_report_params_mail_nothing_provisional_by_default() -> None:
+    dag = load_dag("nengtan_monthly_report")
+    assert dag.params["provisional"] is False
+    assert dag.params["send"] is None  # empty: final editions mailed, provisional ones not
+    assert dag.params["month"] == ""

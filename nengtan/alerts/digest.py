@@ -140,7 +140,7 @@ def send_digests(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date,
     """
     cfg = cfg or settings()
     digests = build_digests(con, run_id=run_id, day=day)
-    result: dict[str, Any] = {"emails": {}, "webhooks": {}, "failed": []}
+    result: dict[str, Any] = {"emails": {}, "webhooks": {}, "failed": [], "not_sent": []}
     if not digests:
         log.info("clean night %s: no digest to send", day)
         return result
@@ -165,6 +165,13 @@ def send_digests(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date,
                     entry["status"] = "sent"
                     _record(con, run_id, day, digest.recipient, "email", digest.language,
                             len(digest.findings), "sent", None)
+                except email_mod.MailNotConfigured as exc:
+                    # Not a failure of the night: nowhere to send to. Recorded, so a rerun with a
+                    # relay configured sends it.
+                    entry["status"] = "no_relay"
+                    result["not_sent"].append(digest.recipient)
+                    _record(con, run_id, day, digest.recipient, "email", digest.language,
+                            len(digest.findings), "no_relay", str(exc))
                 except email_mod.EmailError as exc:
                     log.error("digest for %s not sent: %s", digest.recipient, exc)
                     entry["status"] = "failed"
@@ -173,6 +180,9 @@ def send_digests(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date,
                     _record(con, run_id, day, digest.recipient, "email", digest.language,
                             len(digest.findings), "failed", str(exc)[:1000])
             result["emails"][digest.recipient] = entry
+    if result["not_sent"]:
+        log.warning("%s: %d digest(s) recorded in quality.alert_log, not sent", email_mod.NO_RELAY,
+                    len(result["not_sent"]))
     if webhook_urls() and enabled:
         result["webhooks"] = _post_summary(con, digests, run_id=run_id, day=day)
     return result

@@ -30,7 +30,9 @@ TEXT = {
         "col_expected": "要求", "col_message": "说明与处理",
         "fail_subject": "[能碳] 流水线任务失败：{dag_id}.{task_id}",
         "fail_body": "流水线任务失败。\n\nDAG：{dag_id}\n任务：{task_id}\n运行：{run_id}\n尝试次数：{try_number}\n"
-                     "异常：{exception}\n日志：{log_url}\n\n请检查日志并在修复后重跑该任务。",
+                     "原因：{exception}\n日志：{log_url}\n\n请检查日志并在修复后重跑该任务。",
+        "fail_external": "任务本身未报告异常：它由 Airflow 从外部判为失败（未能启动、失去心跳、被终止或上游失败）；"
+                         "请查看该任务的日志和调度器日志",
         "webhook_title": "[能碳] {day} 夜间数据质量：{n_recipients} 位联系人共 {n} 项",
         "webhook_blocking": "阻断发布：{n} 项",
     },
@@ -48,6 +50,8 @@ TEXT = {
         "fail_subject": "[Nengtan] Pipeline task failed: {dag_id}.{task_id}",
         "fail_body": "A pipeline task failed.\n\nDAG: {dag_id}\nTask: {task_id}\nRun: {run_id}\nTry: {try_number}\n"
                      "Exception: {exception}\nLog: {log_url}\n\nCheck the log, fix, and clear the task to rerun it.",
+        "fail_external": "the task reported no exception itself: Airflow failed it from outside (it did not start, "
+                         "lost its heartbeat, was killed, or its upstream failed); see the task's log and the scheduler's log",
         "webhook_title": "[Nengtan] Night checks for {day}: {n} findings for {n_recipients} contacts",
         "webhook_blocking": "Blocking the publish: {n}",
     },
