@@ -19,6 +19,7 @@ LOADERS = {
     "targets": "load_targets",
     "certificates": "load_certificates",
     "declarations": "load_declarations",
+    "ets": "load_ets", "projects": "load_projects", "weather": "load_weather",  # contract sources of issues 14/15
     "meter_readings": "load_meter_readings",
 }
 LOAD_ORDER = tuple(LOADERS)
