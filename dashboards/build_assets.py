@@ -11,6 +11,7 @@ by bootstrap.py: no absolute path is committed.
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import uuid
@@ -31,7 +32,107 @@ def uid(kind: str, name: str) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# Datasets: physical marts, plus a few virtual ones that only filter/join (no heavy sums).
+# Labels: what a reader sees instead of the marts' codes, in the dashboard's language
+# --------------------------------------------------------------------------------------
+# Superset has one title per chart and one verbose name per column, so titles and column headers
+# are bilingual ("能耗 Energy"). Values are not: virtual datasets turn each code into a label column in
+# the user's language. superset_config.py gives Jinja nengtan_lang() ("zh" / "en", from the session's
+# locale); cache_key_wrapper() puts it into the cache key, so the two languages never share a result.
+REPO = Path(__file__).resolve().parent.parent
+WARNING_LEVELS_SEED = REPO / "seeds" / "warning_levels.csv"
+
+LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "energy_type": {
+        "electricity": ("电力", "Electricity"), "natural_gas": ("天然气", "Natural gas"), "heat": ("热力", "Heat"),
+        "steam": ("蒸汽", "Steam"), "raw_coal": ("原煤", "Raw coal"), "diesel": ("柴油", "Diesel"),
+        "gasoline": ("汽油", "Gasoline"), "fuel_oil": ("燃料油", "Fuel oil"), "lpg": ("液化石油气", "LPG"),
+    },
+    "metric": {
+        "energy": ("能源消费总量", "Total energy"), "carbon": ("碳排放总量", "Total CO2"),
+        "energy_intensity": ("能耗强度", "Energy intensity"), "carbon_intensity": ("碳排放强度", "Carbon intensity"),
+    },
+    "entity_level": {"city": ("全市", "City"), "park": ("园区", "Park"), "enterprise": ("企业", "Enterprise")},
+    "reason_not_counted": {
+        "double_claim": ("重复申领", "Already claimed"), "expired": ("已过有效期", "Expired"),
+        "before_generation": ("早于发电月份", "Before generation"),
+        "over_consumption": ("超过当月用电量", "Above the month's electricity"),
+    },
+    "severity": {"blocking": ("阻断发布", "Blocks publishing"), "routed": ("已转责任方", "Routed to the owner")},
+    "declaration_status": {"on_time": ("按时申报", "On time"), "late": ("逾期申报", "Late"),
+                           "outstanding": ("尚未申报", "Outstanding")},
+    "source": {
+        "meter_readings": ("表计读数", "Meter readings"), "declarations": ("企业申报", "Declarations"),
+        "green_certificates": ("绿证", "Green certificates"), "targets": ("双控目标", "Targets"),
+        "registry_parks": ("园区登记", "Park registry"), "registry_enterprises": ("企业登记", "Enterprise registry"),
+        "registry_meters": ("表计登记", "Meter registry"), "ets": ("碳市场", "Carbon market"),
+        "projects": ("节能项目", "Projects"), "weather": ("气象", "Weather"),
+    },
+}
+PROVISIONAL = ("临时", "Provisional")
+FINAL = ("正式", "Final")
+PROVISIONAL_SUFFIX = ("（临时）", " (provisional)")
+YES_NO = (("是", "Yes"), ("否", "No"))
+CITY_NAME = ("全市", "Whole city")
+
+
+def warning_levels() -> list[dict[str, str]]:
+    """The levels of seeds/warning_levels.csv (the one home of levels, labels and colours), mildest first."""
+    with WARNING_LEVELS_SEED.open(encoding="utf-8", newline="") as f:
+        return sorted(csv.DictReader(f), key=lambda r: int(r["rank"]))
+
+
+LANG = "{% set en = cache_key_wrapper(nengtan_lang()) == 'en' %}\n"
+
+
+def by_lang(zh: str, en: str) -> str:
+    """A SQL fragment per language (Jinja, rendered by Superset for each request)."""
+    return "{% if en %}" + en + "{% else %}" + zh + "{% endif %}"
+
+
+def lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def label(expr: str, kind: str) -> str:
+    """CASE mapping each code of LABELS[kind] to its label; an unknown code shows as itself."""
+    pairs = LABELS[kind]
+
+    def case(i: int) -> str:
+        whens = " ".join(f"WHEN {lit(code)} THEN {lit(pair[i])}" for code, pair in pairs.items())
+        return f"CASE {expr} {whens} ELSE {expr} END"
+
+    return by_lang(case(0), case(1))
+
+
+def text(pair: tuple[str, str]) -> str:
+    return by_lang(lit(pair[0]), lit(pair[1]))
+
+
+def status(provisional: str) -> str:
+    return f"CASE WHEN {provisional} THEN {text(PROVISIONAL)} ELSE {text(FINAL)} END"
+
+
+def month_label(month: str, provisional: str) -> str:
+    """'2026-02' or '2026-02（临时）': the axis and table label of a month."""
+    return f"left(CAST({month} AS VARCHAR), 7) || CASE WHEN {provisional} THEN {text(PROVISIONAL_SUFFIX)} ELSE '' END"
+
+
+def name(alias: str) -> str:
+    return by_lang(f"{alias}.name_zh", f"coalesce({alias}.name_en, {alias}.name_zh)")
+
+
+def yes_no(expr: str) -> str:
+    return f"CASE WHEN {expr} THEN {text(YES_NO[0])} WHEN NOT {expr} THEN {text(YES_NO[1])} END"
+
+
+def level_rank(expr: str) -> str:
+    whens = " ".join(f"WHEN {lit(r['warning_level'])} THEN {int(r['rank'])}" for r in warning_levels())
+    return f"CASE {expr} {whens} END"
+
+
+# --------------------------------------------------------------------------------------
+# Datasets: the marts (physical, so row-level security also applies to them inside the virtual
+# datasets' SQL), and virtual datasets that only join names, pick labels or the latest month.
 # Columns: "name TYPE, ..." (see columns()). bootstrap.py also syncs columns from the live file.
 # --------------------------------------------------------------------------------------
 _TIME_TYPES = ("DATE", "TIMESTAMP")
@@ -43,14 +144,17 @@ def columns(ddl: str) -> list[tuple[str, str, bool]]:
     dataset, not one tuple per column; dates and timestamps are the time columns."""
     out = []
     for part in ddl.split(","):
-        name, type_ = part.split()
+        name_, type_ = part.split()
         if type_ not in _TYPES:
-            raise ValueError(f"column {name}: unknown type {type_}")
-        out.append((name, type_, type_ in _TIME_TYPES))
+            raise ValueError(f"column {name_}: unknown type {type_}")
+        out.append((name_, type_, type_ in _TIME_TYPES))
     return out
 
 
 _LATEST_MONTH = "(SELECT max(month) FROM marts.{t})"
+_MONTHLY = ("month DATE, month_label VARCHAR, is_provisional BOOLEAN, status VARCHAR")
+_CARBON = ("energy_tce DOUBLE, energy_tce_dual_control DOUBLE, co2_t DOUBLE, scope1_co2_t DOUBLE,"
+           "scope2_location_co2_t DOUBLE, scope2_market_co2_t DOUBLE")
 
 DATASETS: dict[str, dict[str, Any]] = {
     "city_carbon_monthly": {
@@ -59,7 +163,7 @@ DATASETS: dict[str, dict[str, Any]] = {
             "city_id VARCHAR, month DATE, energy_tce DECIMAL, co2_t DECIMAL, scope1_co2_t DOUBLE,"
             "scope2_location_co2_t DOUBLE, scope2_market_co2_t DOUBLE, green_mwh DOUBLE,"
             "value_added_10k_cny DOUBLE, energy_intensity DOUBLE, carbon_intensity DOUBLE,"
-            "ytd_energy_tce DOUBLE, ytd_co2_t DOUBLE"
+            "ytd_energy_tce DOUBLE, ytd_co2_t DOUBLE, is_provisional BOOLEAN"
         ),
         "dttm": "month",
     },
@@ -68,7 +172,7 @@ DATASETS: dict[str, dict[str, Any]] = {
         "columns": columns(
             "park_id VARCHAR, month DATE, energy_tce DOUBLE, co2_t DOUBLE, scope1_co2_t DOUBLE,"
             "scope2_location_co2_t DOUBLE, scope2_market_co2_t DOUBLE, ytd_energy_tce DOUBLE,"
-            "ytd_co2_t DOUBLE, energy_intensity DOUBLE"
+            "ytd_co2_t DOUBLE, energy_intensity DOUBLE, is_provisional BOOLEAN"
         ),
         "dttm": "month",
     },
@@ -78,7 +182,7 @@ DATASETS: dict[str, dict[str, Any]] = {
             "credit_code VARCHAR, park_id VARCHAR, month DATE, energy_tce DOUBLE, co2_t DOUBLE,"
             "scope1_co2_t DOUBLE, scope2_location_co2_t DOUBLE, scope2_market_co2_t DOUBLE,"
             "gap_pct_electricity DOUBLE, gap_pct_natural_gas DOUBLE, gap_pct_heat DOUBLE,"
-            "gap_pct_steam DOUBLE"
+            "gap_pct_steam DOUBLE, is_provisional BOOLEAN"
         ),
         "dttm": "month",
     },
@@ -107,19 +211,6 @@ DATASETS: dict[str, dict[str, Any]] = {
     "dim_enterprises": {
         "schema": "marts",
         "columns": columns("credit_code VARCHAR, name_zh VARCHAR, name_en VARCHAR, park_id VARCHAR"),
-    },
-    "v_certificate_claims": {
-        "sql": (
-            "SELECT c.certificate_id, c.project_id, c.generation_month, c.claimed_period, c.claimed_at,\n"
-            "       c.is_double_claim, c.counted, c.owner_credit_code AS credit_code, e.park_id, e.name_zh\n"
-            "FROM marts.certificate_claims c\n"
-            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = c.owner_credit_code"
-        ),
-        "columns": columns(
-            "certificate_id VARCHAR, project_id VARCHAR, generation_month VARCHAR, claimed_period VARCHAR,"
-            "claimed_at TIMESTAMP, is_double_claim BOOLEAN, counted BOOLEAN, credit_code VARCHAR,"
-            "park_id VARCHAR, name_zh VARCHAR"
-        ),
     },
     "meter_daily": {
         "schema": "marts",
@@ -153,97 +244,257 @@ DATASETS: dict[str, dict[str, Any]] = {
             "abs_change_vs_last_month_tce DOUBLE, abs_change_vs_last_year_tce DOUBLE"
         ),
     },
-    # ---- virtual datasets ------------------------------------------------------------
-    "v_park_latest": {
-        "sql": (
-            "SELECT p.park_id, d.name_zh, d.name_en, p.month, p.energy_tce, p.co2_t, p.ytd_energy_tce, p.ytd_co2_t\n"
-            "FROM marts.park_carbon_monthly p LEFT JOIN marts.dim_parks d USING (park_id)\n"
-            f"WHERE p.month = {_LATEST_MONTH.format(t='park_carbon_monthly')}"
-        ),
-        "columns": columns(
-            "park_id VARCHAR, name_zh VARCHAR, name_en VARCHAR, month DATE, energy_tce DOUBLE,"
-            "co2_t DOUBLE, ytd_energy_tce DOUBLE, ytd_co2_t DOUBLE"
-        ),
-    },
-    "v_green_share": {
-        "sql": (
-            "SELECT c.month, c.green_mwh, e.electricity_mwh,\n"
+    # ---- virtual datasets: labels in the user's language ------------------------------------
+    "v_city_monthly": {
+        # the city's months with their provisional mark, and the green power share (counted green MWh over
+        # the electricity the park x day aggregates hold)
+        "sql": LANG + (
+            f"SELECT c.month, {month_label('c.month', 'c.is_provisional')} AS month_label, c.is_provisional,\n"
+            f"       {status('c.is_provisional')} AS status,\n"
+            "       c.energy_tce, c.energy_tce_dual_control, c.co2_t, c.scope1_co2_t, c.scope2_location_co2_t,\n"
+            "       c.scope2_market_co2_t, c.ytd_energy_tce, c.ytd_co2_t, c.value_added_10k_cny,\n"
+            "       c.energy_intensity, c.carbon_intensity, c.intensity_coverage, c.green_mwh, e.electricity_mwh,\n"
             "       c.green_mwh / nullif(e.electricity_mwh, 0) AS green_share\n"
             "FROM marts.city_carbon_monthly c\n"
             "LEFT JOIN (SELECT date_trunc('month', day) AS month, sum(quantity) / 1000.0 AS electricity_mwh\n"
             "           FROM marts.park_energy_daily WHERE energy_type = 'electricity' GROUP BY 1) e\n"
             "  ON e.month = c.month"
         ),
-        "columns": columns("month DATE, green_mwh DOUBLE, electricity_mwh DOUBLE, green_share DOUBLE"),
+        "columns": columns(
+            f"{_MONTHLY}, {_CARBON}, ytd_energy_tce DOUBLE, ytd_co2_t DOUBLE, value_added_10k_cny DOUBLE,"
+            "energy_intensity DOUBLE, carbon_intensity DOUBLE, intensity_coverage DOUBLE, green_mwh DOUBLE,"
+            "electricity_mwh DOUBLE, green_share DOUBLE"
+        ),
         "dttm": "month",
+    },
+    "v_park_monthly": {
+        "sql": LANG + (
+            f"SELECT p.park_id, {name('d')} AS park_name, p.month,\n"
+            f"       {month_label('p.month', 'p.is_provisional')} AS month_label, p.is_provisional,\n"
+            f"       {status('p.is_provisional')} AS status,\n"
+            "       p.energy_tce, p.energy_tce_dual_control, p.co2_t, p.scope1_co2_t, p.scope2_location_co2_t,\n"
+            "       p.scope2_market_co2_t, p.ytd_energy_tce, p.ytd_co2_t, p.energy_intensity, p.carbon_intensity,\n"
+            "       p.intensity_coverage\n"
+            "FROM marts.park_carbon_monthly p LEFT JOIN marts.dim_parks d ON d.park_id = p.park_id"
+        ),
+        "columns": columns(
+            f"park_id VARCHAR, park_name VARCHAR, {_MONTHLY}, {_CARBON}, ytd_energy_tce DOUBLE, ytd_co2_t DOUBLE,"
+            "energy_intensity DOUBLE, carbon_intensity DOUBLE, intensity_coverage DOUBLE"
+        ),
+        "dttm": "month",
+    },
+    "v_park_latest": {
+        "sql": LANG + (
+            f"SELECT p.park_id, {name('d')} AS park_name, p.month,\n"
+            f"       {month_label('p.month', 'p.is_provisional')} AS month_label, p.is_provisional,\n"
+            f"       {status('p.is_provisional')} AS status,\n"
+            "       p.energy_tce, p.co2_t, p.ytd_energy_tce, p.ytd_co2_t, p.energy_intensity, p.intensity_coverage\n"
+            "FROM marts.park_carbon_monthly p LEFT JOIN marts.dim_parks d ON d.park_id = p.park_id\n"
+            f"WHERE p.month = {_LATEST_MONTH.format(t='park_carbon_monthly')}"
+        ),
+        "columns": columns(
+            f"park_id VARCHAR, park_name VARCHAR, {_MONTHLY}, energy_tce DOUBLE, co2_t DOUBLE,"
+            "ytd_energy_tce DOUBLE, ytd_co2_t DOUBLE, energy_intensity DOUBLE, intensity_coverage DOUBLE"
+        ),
+    },
+    "v_enterprise_monthly": {
+        "sql": LANG + (
+            f"SELECT m.credit_code, m.park_id, {name('e')} AS enterprise_name, m.month,\n"
+            f"       {month_label('m.month', 'm.is_provisional')} AS month_label, m.is_provisional,\n"
+            f"       {status('m.is_provisional')} AS status,\n"
+            f"       {label('m.declaration_status', 'declaration_status')} AS declaration,\n"
+            "       m.energy_tce, m.energy_tce_dual_control, m.co2_t, m.scope1_co2_t, m.scope2_location_co2_t,\n"
+            "       m.scope2_market_co2_t, m.green_mwh, m.green_mwh_unused,\n"
+            "       m.gap_pct_electricity, m.gap_pct_natural_gas, m.gap_pct_heat, m.gap_pct_steam\n"
+            "FROM marts.enterprise_carbon_monthly m\n"
+            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = m.credit_code"
+        ),
+        "columns": columns(
+            f"credit_code VARCHAR, park_id VARCHAR, enterprise_name VARCHAR, {_MONTHLY}, declaration VARCHAR,"
+            f"{_CARBON}, green_mwh DOUBLE, green_mwh_unused DOUBLE, gap_pct_electricity DOUBLE,"
+            "gap_pct_natural_gas DOUBLE, gap_pct_heat DOUBLE, gap_pct_steam DOUBLE"
+        ),
+        "dttm": "month",
+    },
+    "v_enterprise_movers": {
+        "sql": LANG + (
+            f"SELECT v.credit_code, v.park_id, {name('v')} AS enterprise_name, {name('d')} AS park_name, v.month,\n"
+            f"       {month_label('v.month', 'm.is_provisional')} AS month_label, m.is_provisional,\n"
+            f"       {status('m.is_provisional')} AS status,\n"
+            "       v.energy_tce, v.co2_t, v.energy_tce_last_month, v.energy_tce_last_year,\n"
+            "       v.change_vs_last_month_tce, v.change_vs_last_year_tce,\n"
+            "       v.abs_change_vs_last_month_tce, v.abs_change_vs_last_year_tce\n"
+            "FROM marts.enterprise_energy_movers v\n"
+            "LEFT JOIN marts.enterprise_carbon_monthly m ON m.credit_code = v.credit_code AND m.month = v.month\n"
+            "LEFT JOIN marts.dim_parks d ON d.park_id = v.park_id"
+        ),
+        "columns": columns(
+            f"credit_code VARCHAR, park_id VARCHAR, enterprise_name VARCHAR, park_name VARCHAR, {_MONTHLY},"
+            "energy_tce DOUBLE, co2_t DOUBLE, energy_tce_last_month DOUBLE, energy_tce_last_year DOUBLE,"
+            "change_vs_last_month_tce DOUBLE, change_vs_last_year_tce DOUBLE,"
+            "abs_change_vs_last_month_tce DOUBLE, abs_change_vs_last_year_tce DOUBLE"
+        ),
+    },
+    "v_park_energy_daily": {
+        "sql": LANG + (
+            f"SELECT p.park_id, {name('d')} AS park_name, p.day, p.energy_type,\n"
+            f"       {label('p.energy_type', 'energy_type')} AS energy_label, p.unit, p.quantity, p.energy_tce,\n"
+            "       p.co2_t, p.enterprises, p.completeness_sum, p.intervals_received\n"
+            "FROM marts.park_energy_daily p LEFT JOIN marts.dim_parks d ON d.park_id = p.park_id"
+        ),
+        "columns": columns(
+            "park_id VARCHAR, park_name VARCHAR, day DATE, energy_type VARCHAR, energy_label VARCHAR, unit VARCHAR,"
+            "quantity DECIMAL, energy_tce DECIMAL, co2_t DECIMAL, enterprises BIGINT, completeness_sum DECIMAL,"
+            "intervals_received BIGINT"
+        ),
+        "dttm": "day",
+    },
+    "v_enterprise_energy_daily": {
+        "sql": LANG + (
+            f"SELECT x.credit_code, x.park_id, {name('e')} AS enterprise_name, x.day, x.energy_type,\n"
+            f"       {label('x.energy_type', 'energy_type')} AS energy_label, x.quantity, x.unit, x.energy_tce,\n"
+            "       x.co2_t, x.completeness\n"
+            "FROM marts.enterprise_energy_daily x LEFT JOIN marts.dim_enterprises e ON e.credit_code = x.credit_code"
+        ),
+        "columns": columns(
+            "credit_code VARCHAR, park_id VARCHAR, enterprise_name VARCHAR, day DATE, energy_type VARCHAR,"
+            "energy_label VARCHAR, quantity DOUBLE, unit VARCHAR, energy_tce DOUBLE, co2_t DOUBLE, completeness DOUBLE"
+        ),
+        "dttm": "day",
+    },
+    "v_meter_silent_days": {
+        "sql": LANG + (
+            f"SELECT s.day, s.meter_id, s.credit_code, s.park_id, {name('e')} AS enterprise_name,\n"
+            f"       {name('d')} AS park_name, s.energy_type, {label('s.energy_type', 'energy_type')} AS energy_label\n"
+            "FROM marts.meter_silent_days s\n"
+            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = s.credit_code\n"
+            "LEFT JOIN marts.dim_parks d ON d.park_id = s.park_id"
+        ),
+        "columns": columns(
+            "day DATE, meter_id VARCHAR, credit_code VARCHAR, park_id VARCHAR, enterprise_name VARCHAR,"
+            "park_name VARCHAR, energy_type VARCHAR, energy_label VARCHAR"
+        ),
+        "dttm": "day",
+    },
+    "v_quarantine_daily": {
+        "sql": LANG + (
+            f"SELECT q.day, q.source, {label('q.source', 'source')} AS source_label, q.reason_category, q.\"rows\"\n"
+            "FROM marts.quarantine_daily q"
+        ),
+        "columns": columns("day DATE, source VARCHAR, source_label VARCHAR, reason_category VARCHAR, rows BIGINT"),
+        "dttm": "day",
+    },
+    "v_certificate_claims": {
+        "sql": LANG + (
+            "SELECT c.certificate_id, c.project_id, c.generation_month, c.claimed_period, c.claimed_at,\n"
+            f"       c.is_double_claim, c.counted, {yes_no('c.counted')} AS counted_label, c.reason_not_counted,\n"
+            f"       {label('c.reason_not_counted', 'reason_not_counted')} AS reason_label,\n"
+            f"       c.owner_credit_code AS credit_code, e.park_id, {name('e')} AS enterprise_name\n"
+            "FROM marts.certificate_claims c\n"
+            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = c.owner_credit_code"
+        ),
+        "columns": columns(
+            "certificate_id VARCHAR, project_id VARCHAR, generation_month VARCHAR, claimed_period VARCHAR,"
+            "claimed_at TIMESTAMP, is_double_claim BOOLEAN, counted BOOLEAN, counted_label VARCHAR,"
+            "reason_not_counted VARCHAR, reason_label VARCHAR, credit_code VARCHAR, park_id VARCHAR,"
+            "enterprise_name VARCHAR"
+        ),
     },
     "v_warnings": {
         # The join keys are CASE expressions, not "ON w.level = ... AND key = ...": a LEFT JOIN condition
         # on the left table alone makes DuckDB fall back to a nested-loop join (warnings x enterprises:
         # seconds for a city of 10,000 enterprises); an equality on an expression stays a hash join.
-        "sql": (
-            "SELECT w.level, w.entity_id, w.as_of, w.metric, w.ytd_value, w.projected_year_end, w.budget,\n"
-            "       w.ratio, w.warning_level, w.label_zh, w.label_en,\n"
+        # Labels and colours of the levels come from the mart (seeds/warning_levels.csv); level_rank orders
+        # them by severity.
+        "sql": LANG + (
+            f"SELECT w.level, {label('w.level', 'entity_level')} AS level_label, w.entity_id,\n"
+            f"       CASE w.level WHEN 'enterprise' THEN {name('e')} WHEN 'park' THEN {name('p')}\n"
+            f"                    ELSE {text(CITY_NAME)} END AS entity_name,\n"
+            f"       w.as_of, w.metric, {label('w.metric', 'metric')} AS metric_label, w.ytd_value,\n"
+            "       w.projected_year_end, w.budget, w.ratio, w.warning_level,\n"
+            f"       {by_lang('w.label_zh', 'w.label_en')} AS warning_label, w.colour,\n"
+            f"       {level_rank('w.warning_level')} AS level_rank, w.is_provisional,\n"
+            f"       {status('w.is_provisional')} AS status,\n"
             "       CASE WHEN w.level = 'park' THEN w.entity_id ELSE e.park_id END AS park_id,\n"
             "       CASE WHEN w.level = 'enterprise' THEN w.entity_id END AS credit_code,\n"
-            "       coalesce(e.name_zh, p.name_zh) AS name_zh\n"
+            f"       CASE WHEN w.level = 'enterprise' THEN {name('e')} END AS enterprise_name,\n"
+            f"       {name('p')} AS park_name\n"
             "FROM marts.dual_control_warnings w\n"
             "LEFT JOIN marts.dim_enterprises e\n"
             "  ON e.credit_code = CASE WHEN w.level = 'enterprise' THEN w.entity_id END\n"
-            "LEFT JOIN marts.dim_parks p ON p.park_id = CASE WHEN w.level = 'park' THEN w.entity_id END"
+            "LEFT JOIN marts.dim_parks p\n"
+            "  ON p.park_id = CASE WHEN w.level = 'park' THEN w.entity_id WHEN w.level = 'enterprise' THEN e.park_id END"
         ),
         "columns": columns(
-            "level VARCHAR, entity_id VARCHAR, as_of DATE, metric VARCHAR, ytd_value DOUBLE,"
-            "projected_year_end DOUBLE, budget DOUBLE, ratio DOUBLE, warning_level VARCHAR,"
-            "label_zh VARCHAR, label_en VARCHAR, park_id VARCHAR, credit_code VARCHAR, name_zh VARCHAR"
+            "level VARCHAR, level_label VARCHAR, entity_id VARCHAR, entity_name VARCHAR, as_of DATE, metric VARCHAR,"
+            "metric_label VARCHAR, ytd_value DOUBLE, projected_year_end DOUBLE, budget DOUBLE, ratio DOUBLE,"
+            "warning_level VARCHAR, warning_label VARCHAR, colour VARCHAR, level_rank BIGINT,"
+            "is_provisional BOOLEAN, status VARCHAR, park_id VARCHAR, credit_code VARCHAR, enterprise_name VARCHAR,"
+            "park_name VARCHAR"
         ),
     },
     "v_open_findings": {
         # failed rows of the latest run of each suite (check_results keeps every run's rows)
-        "sql": (
-            "SELECT r.stage, r.suite, r.rule, r.severity, r.level, r.entity_id, r.meter_id, r.day,\n"
-            "       r.observed, r.expected, r.checked_at, r.run_id, r.message_zh, r.message_en,\n"
-            "       r.is_summary, r.unexpected_count, r.park_id, r.credit_code\n"
+        "sql": LANG + (
+            f"SELECT r.stage, r.suite, r.rule, r.severity, {label('r.severity', 'severity')} AS severity_label,\n"
+            "       r.level, r.entity_id, r.meter_id, r.day, r.observed, r.expected, r.checked_at, r.run_id,\n"
+            f"       r.message_zh, r.message_en, {by_lang('r.message_zh', 'coalesce(r.message_en, r.message_zh)')} AS message,\n"
+            f"       r.is_summary, r.unexpected_count, r.park_id, r.credit_code, {name('e')} AS enterprise_name\n"
             "FROM quality.check_results r\n"
+            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = r.credit_code\n"
             "WHERE NOT r.passed\n"
             "QUALIFY r.run_id = first_value(r.run_id) OVER (PARTITION BY r.suite ORDER BY r.checked_at DESC)"
         ),
         "columns": columns(
-            "stage VARCHAR, suite VARCHAR, rule VARCHAR, severity VARCHAR, level VARCHAR,"
+            "stage VARCHAR, suite VARCHAR, rule VARCHAR, severity VARCHAR, severity_label VARCHAR, level VARCHAR,"
             "entity_id VARCHAR, meter_id VARCHAR, day DATE, observed VARCHAR, expected VARCHAR,"
-            "checked_at TIMESTAMP, run_id VARCHAR, message_zh VARCHAR, message_en VARCHAR,"
-            "is_summary BOOLEAN, unexpected_count BIGINT, park_id VARCHAR, credit_code VARCHAR"
+            "checked_at TIMESTAMP, run_id VARCHAR, message_zh VARCHAR, message_en VARCHAR, message VARCHAR,"
+            "is_summary BOOLEAN, unexpected_count BIGINT, park_id VARCHAR, credit_code VARCHAR,"
+            "enterprise_name VARCHAR"
         ),
     },
 }
 
 
-# Column labels shown in tables and filters (bilingual where cheap).
+# Column labels shown in tables and filters: one per column in Superset, so bilingual.
 VERBOSE = {
-    "park_id": "园区 Park", "credit_code": "统一社会信用代码 Credit code", "name_zh": "名称 Name",
-    "name_en": "Name (EN)", "month": "月份 Month", "day": "日期 Day", "energy_type": "能源品种 Energy type",
-    "energy_tce": "能耗 tce", "co2_t": "碳排放 tCO2", "ytd_energy_tce": "年累计能耗 YTD tce",
-    "ytd_co2_t": "年累计碳排放 YTD tCO2", "level": "层级 Level", "entity_id": "对象 Entity",
-    "metric": "指标 Metric", "as_of": "截至 As of", "ytd_value": "年累计 YTD", "budget": "预算 Budget",
-    "ratio": "预计/预算 Projected/budget", "projected_year_end": "预计全年 Projected year-end",
-    "warning_level": "预警等级 Warning level", "label_zh": "预警 Warning", "label_en": "Warning (EN)",
+    "park_id": "园区编号 Park ID", "park_name": "园区 Park", "credit_code": "统一社会信用代码 Credit code",
+    "enterprise_name": "企业 Enterprise", "name_zh": "名称 Name", "name_en": "Name (EN)",
+    "month": "月份 Month", "month_label": "月份 Month", "status": "数据状态 Status", "day": "日期 Day",
+    "energy_type": "能源品种代码 Energy type code", "energy_label": "能源品种 Energy type",
+    "energy_tce": "能耗 tce", "energy_tce_dual_control": "双控能耗 tce (dual control)", "co2_t": "碳排放 tCO2",
+    "scope1_co2_t": "范围一 Scope 1 tCO2", "scope2_location_co2_t": "范围二（位置） Scope 2 location tCO2",
+    "scope2_market_co2_t": "范围二（市场） Scope 2 market tCO2", "ytd_energy_tce": "年累计能耗 YTD tce",
+    "ytd_co2_t": "年累计碳排放 YTD tCO2", "energy_intensity": "能耗强度 tce/万元 Energy intensity",
+    "carbon_intensity": "碳排放强度 tCO2/万元 Carbon intensity", "intensity_coverage": "强度覆盖率 Intensity coverage",
+    "value_added_10k_cny": "增加值（万元） Value added", "green_mwh": "绿电 Green MWh",
+    "green_mwh_unused": "未计入绿证 Unused green MWh", "green_share": "绿电占比 Green share",
+    "electricity_mwh": "用电量 Electricity MWh", "declaration": "申报状态 Declaration",
+    "level": "层级代码 Level code", "level_label": "层级 Level", "entity_id": "对象编号 Entity ID",
+    "entity_name": "对象 Entity", "metric": "指标代码 Metric code", "metric_label": "指标 Metric",
+    "as_of": "截至 As of", "ytd_value": "年累计 YTD", "budget": "目标 Budget",
+    "ratio": "预计/目标 Projected/budget", "projected_year_end": "预计全年 Projected year-end",
+    "warning_level": "预警等级代码 Level code", "warning_label": "预警等级 Warning level",
+    "level_rank": "严重程度 Severity rank", "label_zh": "预警 Warning", "label_en": "Warning (EN)",
     "energy_tce_last_month": "上月能耗 Last month tce", "energy_tce_last_year": "去年同期 Last year tce",
     "change_vs_last_month_tce": "环比变化 Change vs last month", "change_vs_last_year_tce": "同比变化 Change vs last year",
     "gap_pct_electricity": "电偏差% Electricity gap", "gap_pct_natural_gas": "气偏差% Gas gap",
     "gap_pct_heat": "热偏差% Heat gap", "gap_pct_steam": "汽偏差% Steam gap",
     "certificate_id": "绿证编号 Certificate", "generation_month": "发电月份 Generated",
-    "claimed_period": "申领期 Claimed for", "counted": "计入 Counted", "is_double_claim": "重复申领 Double claim",
-    "meter_id": "表计 Meter", "suite": "检查组 Suite", "rule": "规则 Rule", "severity": "严重性 Severity",
-    "observed": "实际 Observed", "expected": "期望 Expected", "source": "来源 Source",
-    "message_zh": "说明 Message", "reason_category": "原因 Reason",
+    "claimed_period": "申领期 Claimed for", "counted": "计入 Counted", "counted_label": "是否计入 Counted",
+    "reason_label": "未计入原因 Why not counted", "is_double_claim": "重复申领 Double claim",
+    "meter_id": "表计 Meter", "suite": "检查组 Suite", "rule": "规则 Rule", "severity": "严重性代码 Severity code",
+    "severity_label": "严重性 Severity", "observed": "实际 Observed", "expected": "期望 Expected",
+    "source": "来源代码 Source code", "source_label": "来源 Source", "message_zh": "说明 Message",
+    "message": "说明 Message", "reason_category": "原因 Reason", "is_provisional": "临时 Provisional",
 }
 
 # --------------------------------------------------------------------------------------
 # Charts
 # --------------------------------------------------------------------------------------
-def metric(sql: str, label: str) -> dict[str, Any]:
-    return {"expressionType": "SQL", "sqlExpression": sql, "label": label, "hasCustomLabel": True,
-            "optionName": "metric_" + uid("metric", sql + label)[:8]}
+def metric(sql: str, label_: str) -> dict[str, Any]:
+    return {"expressionType": "SQL", "sqlExpression": sql, "label": label_, "hasCustomLabel": True,
+            "optionName": "metric_" + uid("metric", sql + label_)[:8]}
 
 
 def where(sql: str) -> dict[str, Any]:
@@ -251,16 +502,19 @@ def where(sql: str) -> dict[str, Any]:
             "filterOptionName": "filter_" + uid("filter", sql)[:8]}
 
 
-PERCENT_COLUMNS = {"ratio", "completeness", "green_share"}
+PERCENT_COLUMNS = {"ratio", "completeness", "green_share", "intensity_coverage"}
+INTENSITY_COLUMNS = {"energy_intensity", "carbon_intensity"}
 
 
 def column_formats(dataset: str, columns: list[str]) -> dict[str, dict[str, str]]:
-    """Table number formats: 2 decimals, counts as integers, ratios as percentages."""
+    """Table number formats: 2 decimals (intensities 3), counts as integers, ratios as percentages."""
     types = {c: t for c, t, _ in DATASETS[dataset]["columns"]}
     out: dict[str, dict[str, str]] = {}
     for c in columns:
         if c in PERCENT_COLUMNS:
             out[c] = {"d3NumberFormat": ".1%"}
+        elif c in INTENSITY_COLUMNS:
+            out[c] = {"d3NumberFormat": ",.3f"}
         elif types.get(c) in ("DOUBLE", "DECIMAL"):
             out[c] = {"d3NumberFormat": ",.2f"}
         elif types.get(c) == "BIGINT":
@@ -273,9 +527,9 @@ class Chart:
     key: str
     title: str
     dataset: str
-    viz: str  # big_number | line | bar | table | agg_table
+    viz: str  # big_number | line | bar | table | agg_table | pie
     metrics: list[dict[str, Any]] = field(default_factory=list)
-    x: str | None = None  # time axis column
+    x: str | None = None  # x axis: a time column (with grain) or a label column (categories)
     grain: str = "P1M"
     groupby: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)  # raw table columns
@@ -286,30 +540,47 @@ class Chart:
     height: int = 50
     row_limit: int = 1000
     compare: bool = True  # big number: show change vs the previous month
+    description: str | None = None  # shown under the title: what it shows, why it can be empty
 
     @property
     def uuid(self) -> str:
         return uid("chart", self.key)
 
+    @property
+    def temporal_x(self) -> bool:
+        return bool(self.x) and any(c == self.x and dttm for c, _, dttm in DATASETS[self.dataset]["columns"])
+
     def params(self) -> dict[str, Any]:
         adhoc = [where(f) for f in self.filters]
-        viz_type = {"big_number": "big_number", "line": "echarts_timeseries_line",
+        viz_type = {"big_number": "big_number", "line": "echarts_timeseries_line", "pie": "pie",
                     "bar": "echarts_timeseries_bar", "table": "table", "agg_table": "table"}[self.viz]
         p: dict[str, Any] = {"viz_type": viz_type, "adhoc_filters": adhoc, "row_limit": self.row_limit,
                              "extra_form_data": {}, "dashboards": []}
         if self.viz == "big_number":
             p.update({"metric": self.metrics[0], "x_axis": self.x, "time_grain_sqla": self.grain,
                       "y_axis_format": self.fmt, "show_trend_line": True, "start_y_axis_at_zero": True,
-                      "header_font_size": 0.3, "subheader_font_size": 0.15})
+                      "header_font_size": 0.3, "subheader_font_size": 0.15, "show_timestamp": True,
+                      "time_format": "%Y-%m"})
             if self.compare:
                 p.update({"compare_lag": 1, "compare_suffix": "环比 MoM"})
         elif self.viz in ("line", "bar"):
-            p.update({"x_axis": self.x, "time_grain_sqla": self.grain, "metrics": self.metrics,
+            p.update({"x_axis": self.x, "metrics": self.metrics,
                       "groupby": self.groupby, "y_axis_format": self.fmt, "show_legend": True,
                       "legendType": "scroll", "legendOrientation": "top", "rich_tooltip": True,
                       "stack": self.viz == "bar" and bool(self.groupby),
-                      "x_axis_time_format": "%Y-%m" if self.grain == "P1M" else "smart_date",
-                      "truncate_metric": True, "sort_series_type": "sum", "order_desc": True})
+                      "truncate_metric": True, "sort_series_type": "sum", "order_desc": True,
+                      "show_value": self.viz == "bar" and not self.temporal_x})
+            if self.temporal_x:
+                p.update({"time_grain_sqla": self.grain,
+                          "x_axis_time_format": "%Y-%m" if self.grain == "P1M" else "%m-%d"})
+            else:  # label categories ("2026-02（临时）"), in label order; a month alone still shows a point
+                p.update({"x_axis_sort_asc": True, "xAxisLabelRotation": 0, "markerEnabled": True, "markerSize": 6})
+        elif self.viz == "pie":
+            p.update({"groupby": self.groupby, "metric": self.metrics[0], "sort_by_metric": True,
+                      "label_type": "key_value", "show_labels": True, "labels_outside": True, "label_line": True,
+                      "show_labels_threshold": 0, "show_legend": True, "legendType": "plain",
+                      "legendOrientation": "top", "donut": True, "innerRadius": 35, "outerRadius": 65,
+                      "show_total": True, "number_format": ",d"})
         elif self.viz == "table":
             p["column_config"] = column_formats(self.dataset, self.columns)
             p.update({"query_mode": "raw", "all_columns": self.columns,
@@ -331,10 +602,11 @@ class Chart:
                              "applied_time_extras": {}, "url_params": {}, "custom_params": {},
                              "custom_form_data": {}}
         if self.viz in ("big_number", "line", "bar"):
-            axis = {"columnType": "BASE_AXIS", "sqlExpression": self.x, "label": self.x,
-                    "expressionType": "SQL", "timeGrain": self.grain}
+            axis = {"columnType": "BASE_AXIS", "sqlExpression": self.x, "label": self.x, "expressionType": "SQL"}
+            if self.temporal_x:
+                axis["timeGrain"] = self.grain
             q.update({"columns": [axis, *self.groupby], "metrics": self.metrics,
-                      "orderby": [],
+                      "orderby": [] if self.temporal_x else [[self.x, True]],
                       "is_timeseries": False})
         elif self.viz == "table":
             # no "metrics" key: that is what makes a raw (ungrouped) query
@@ -351,106 +623,199 @@ TCE = ",.1f"
 DAILY_ROWS = 10_000
 ENERGY = metric("SUM(energy_tce)", "能耗 Energy (tce)")
 CO2_LOC = metric("SUM(co2_t)", "碳排放 CO2 (t)")
+COUNT = metric("COUNT(*)", "数量 Count")
 # the mean completeness of the enterprise rows summed into park_energy_daily (= AVG over enterprise_energy_daily)
 COMPLETENESS = metric("SUM(completeness_sum) / SUM(enterprises)", "完整率 Completeness")
+# the warning lists leave out the mildest level (on track): the summary above them counts it
+MILDEST = warning_levels()[0]["warning_level"]
+NOT_MILDEST = f"warning_level <> {lit(MILDEST)}"
+SEVERITY_ORDER = [("level_rank", False), ("ratio", False), ("entity_id", True), ("metric", True)]
+
+PROVISIONAL_NOTE = ("标“（临时）”的月份仍在等待企业申报（截止为次月15日），数字会变。"
+                    "Months marked “(provisional)” still wait for declarations (due the 15th of the next month): "
+                    "their figures will change.")
 
 CHARTS: list[Chart] = [
     # ---- City -------------------------------------------------------------------------
     Chart("city_energy_month", "本月能耗 Energy this month (tce)", "city_carbon_monthly", "big_number",
-          [ENERGY], x="month", width=3, height=40),
+          [ENERGY], x="month", width=3, height=40,
+          description="最新月份；是否临时见月度汇总。Latest month: provisional or not, see the monthly table."),
     Chart("city_co2_month", "本月碳排放 CO2 this month (t, location-based)", "city_carbon_monthly",
-          "big_number", [CO2_LOC], x="month", width=3, height=40),
+          "big_number", [CO2_LOC], x="month", width=3, height=40,
+          description="最新月份；是否临时见月度汇总。Latest month: provisional or not, see the monthly table."),
     Chart("city_energy_ytd", "年累计能耗 YTD energy (tce)", "city_carbon_monthly", "big_number",
           [metric("SUM(ytd_energy_tce)", "年累计能耗 YTD energy (tce)")], x="month", width=3, height=40,
-          compare=False),
+          compare=False, description="含临时月份。Includes provisional months."),
     Chart("city_co2_ytd", "年累计碳排放 YTD CO2 (t)", "city_carbon_monthly", "big_number",
           [metric("SUM(ytd_co2_t)", "年累计碳排放 YTD CO2 (t)")], x="month", width=3, height=40,
-          compare=False),
-    Chart("city_budget", "预算执行与预警 YTD vs budget, warning level", "v_warnings", "table",
-          columns=["entity_id", "metric", "as_of", "ytd_value", "budget", "ratio", "projected_year_end",
-                   "warning_level", "label_zh"],
-          filters=["level = 'city'"], order_by=[("metric", True)], width=12, height=30),
+          compare=False, description="含临时月份。Includes provisional months."),
+    Chart("city_monthly", "月度汇总 Monthly figures", "v_city_monthly", "table",
+          columns=["month_label", "status", "energy_tce", "energy_tce_dual_control", "co2_t", "ytd_energy_tce",
+                   "ytd_co2_t", "energy_intensity", "carbon_intensity", "intensity_coverage"],
+          order_by=[("month", False)], width=12, height=30,
+          description=PROVISIONAL_NOTE + " 强度只用已申报增加值的企业月份，覆盖率为其能耗占比；无申报时为空。"
+                      "Intensities use only enterprise-months with declared value added (coverage: their share "
+                      "of energy); blank before any declaration."),
+    Chart("city_budget", "全市预算执行与预警 City: YTD vs budget, warning level", "v_warnings", "table",
+          columns=["warning_label", "metric_label", "ratio", "projected_year_end", "budget", "ytd_value", "as_of",
+                   "status"],
+          filters=["level = 'city'"], order_by=SEVERITY_ORDER, width=12, height=36,
+          description="没有当年全市目标时为空。Empty while no city target for the year is loaded. "
+                      "预计全年 = 年累计 ÷ 已过天数 × 全年天数；强度按年累计。"
+                      "Projected = YTD / days elapsed x days in the year; intensities year to date."),
     Chart("city_intensity", "能耗与碳排放强度 Intensity trend (per 10k CNY value added)",
-          "city_carbon_monthly", "line",
+          "v_city_monthly", "line",
           [metric("MAX(energy_intensity)", "能耗强度 tce/万元"),
-           metric("MAX(carbon_intensity)", "碳排放强度 tCO2/万元")], x="month", fmt=",.3f", width=6),
+           metric("MAX(carbon_intensity)", "碳排放强度 tCO2/万元")], x="month_label", fmt=",.3f", width=6,
+          description="尚无企业申报增加值的月份没有强度（不是零）。A month without any declared value added "
+                      "has no intensity (not zero)."),
     Chart("city_location_vs_market", "外购电碳排放 Scope 2: location vs market (t CO2)",
-          "city_carbon_monthly", "bar",
+          "v_city_monthly", "bar",
           [metric("SUM(scope2_location_co2_t)", "基于位置 Location-based"),
-           metric("SUM(scope2_market_co2_t)", "基于市场 Market-based")], x="month", width=6),
-    Chart("city_green_share", "绿电占比 Green power share", "v_green_share", "line",
-          [metric("MAX(green_share)", "绿电占比 Green share")], x="month", fmt=".1%", width=6),
+           metric("SUM(scope2_market_co2_t)", "基于市场 Market-based")], x="month_label", width=6),
+    Chart("city_green_share", "绿电占比 Green power share", "v_city_monthly", "line",
+          [metric("MAX(green_share)", "绿电占比 Green share")], x="month_label", fmt=".1%", width=6,
+          description="只计有效绿证（每证1 MWh，首次申领有效）。没有绿证计入时为零或空。"
+                      "Counted certificates only (1 MWh each, first valid claim); zero or empty when none counted."),
     Chart("city_parks_ranked", "园区排名 Parks ranked by YTD energy", "v_park_latest", "table",
-          columns=["park_id", "name_zh", "month", "energy_tce", "co2_t", "ytd_energy_tce", "ytd_co2_t"],
+          columns=["park_name", "month_label", "status", "energy_tce", "co2_t", "ytd_energy_tce", "ytd_co2_t"],
           order_by=[("ytd_energy_tce", False)], width=6),
-    Chart("city_warnings", "双控预警 Dual-control warnings", "v_warnings", "table",
-          columns=["level", "entity_id", "name_zh", "metric", "as_of", "ytd_value", "budget", "ratio",
-                   "warning_level", "label_zh"],
-          order_by=[("ratio", False)], width=12),
+    Chart("city_warning_summary", "预警汇总 Warnings by level", "v_warnings", "pie",
+          [COUNT], groupby=["warning_label"], width=6, height=50,
+          description="全部对象（全市、园区、企业）与指标的预警个数。没有目标时为空。"
+                      "Count of every entity's and metric's position; empty while no targets are loaded."),
+    Chart("city_warning_by_metric", "各指标预警 Warnings by metric and level", "v_warnings", "bar",
+          [COUNT], x="metric_label", groupby=["warning_label"], width=6, height=50,
+          description="没有目标时为空。Empty while no targets are loaded."),
+    Chart("city_warnings", "预警清单（最严重在前） Warnings, most severe first", "v_warnings", "table",
+          columns=["warning_label", "level_label", "entity_name", "metric_label", "ratio", "projected_year_end",
+                   "budget", "ytd_value", "as_of", "status"],
+          filters=[NOT_MILDEST], order_by=SEVERITY_ORDER, width=12,
+          description="正常（绿色）的对象不列出，见上方汇总。没有预警时为空。On-track (green) positions are "
+                      "counted above, not listed; empty when nothing is off track."),
     # ---- Park -------------------------------------------------------------------------
-    Chart("park_energy_trend", "园区月度能耗 Park monthly energy (tce)", "park_carbon_monthly", "bar",
-          [ENERGY], x="month", width=6),
-    Chart("park_enterprises_ranked", "企业排名 Enterprises ranked (latest month)", "enterprise_energy_movers",
-          "table", columns=["credit_code", "name_zh", "month", "energy_tce", "co2_t"],
-          order_by=[("energy_tce", False)], width=6),
-    Chart("park_movers_month", "环比变化最大 Top movers vs last month (tce)", "enterprise_energy_movers",
-          "table", columns=["credit_code", "name_zh", "energy_tce", "energy_tce_last_month",
+    Chart("park_energy_trend", "园区月度能耗 Park monthly energy (tce)", "v_park_monthly", "bar",
+          [ENERGY], x="month_label", width=6, description=PROVISIONAL_NOTE),
+    Chart("park_enterprises_ranked", "企业排名 Enterprises ranked (latest month)", "v_enterprise_movers",
+          "table", columns=["enterprise_name", "month_label", "status", "energy_tce", "co2_t", "credit_code"],
+          order_by=[("energy_tce", False)], width=6,
+          description="每家企业最新有数据的月份。园区还没有企业数据时为空。Each enterprise's latest month; empty "
+                      "while the park has no enterprise data."),
+    Chart("park_movers_month", "环比变化最大 Top movers vs last month (tce)", "v_enterprise_movers",
+          "table", columns=["enterprise_name", "month_label", "energy_tce", "energy_tce_last_month",
                             "change_vs_last_month_tce"],
           order_by=[("abs_change_vs_last_month_tce", False)], filters=["energy_tce_last_month IS NOT NULL"],
-          width=6, row_limit=10),
-    Chart("park_movers_year", "同比变化最大 Top movers vs last year (tce)", "enterprise_energy_movers", "table",
-          columns=["credit_code", "name_zh", "energy_tce", "energy_tce_last_year", "change_vs_last_year_tce"],
+          width=6, row_limit=10,
+          description="需要连续两个月的数据：第一个月为空。Needs two consecutive months of data: empty in the first month."),
+    Chart("park_movers_year", "同比变化最大 Top movers vs last year (tce)", "v_enterprise_movers", "table",
+          columns=["enterprise_name", "month_label", "energy_tce", "energy_tce_last_year", "change_vs_last_year_tce"],
           order_by=[("abs_change_vs_last_year_tce", False)], filters=["energy_tce_last_year IS NOT NULL"],
-          width=6, row_limit=10),
-    Chart("park_completeness", "数据完整率 Completeness by day", "park_energy_daily", "line",
-          [COMPLETENESS], x="day", grain="P1D", fmt=".1%", width=12, row_limit=DAILY_ROWS),
+          width=6, row_limit=10,
+          description="需要去年同月的数据：上线满一年前为空。Needs the same month last year: empty until the "
+                      "warehouse holds a year of data."),
+    Chart("park_completeness", "数据完整率 Completeness by day", "v_park_energy_daily", "line",
+          [COMPLETENESS], x="day", grain="P1D", fmt=".1%", width=12, row_limit=DAILY_ROWS,
+          description="每日收到的15分钟读数占应收的比例（企业平均）；国家在线监测要求不低于90%。Intervals received "
+                      "of 96 a day, mean over the enterprises; the national monitoring rules ask for 90 % at least."),
     # ---- Enterprise ---------------------------------------------------------------------
-    Chart("ent_daily_profile", "日用能曲线 Daily energy by type (tce)", "enterprise_energy_daily", "bar",
-          [ENERGY], x="day", grain="P1D", groupby=["energy_type"], width=12,
-          row_limit=DAILY_ROWS),
-    Chart("ent_scope_monthly", "月度碳排放（按范围） Monthly CO2 by scope (t)", "enterprise_carbon_monthly",
+    Chart("ent_daily_profile", "日用能曲线 Daily energy by type (tce)", "v_enterprise_energy_daily", "bar",
+          [ENERGY], x="day", grain="P1D", groupby=["energy_label"], width=12,
+          row_limit=DAILY_ROWS,
+          description="仅计量的能源品种；煤、油品等按月申报，见月度数字。Metered energy types only; coal and oil "
+                      "products are declared monthly."),
+    Chart("ent_scope_monthly", "月度碳排放（按范围） Monthly CO2 by scope (t)", "v_enterprise_monthly",
           "bar", [metric("SUM(scope1_co2_t)", "范围一 Scope 1"),
-                  metric("SUM(scope2_location_co2_t)", "范围二 Scope 2 (location)")], x="month", width=6),
+                  metric("SUM(scope2_location_co2_t)", "范围二 Scope 2 (location)")], x="month_label", width=6,
+          description=PROVISIONAL_NOTE),
     Chart("ent_declared_vs_metered", "申报与计量偏差 Declared vs metered gap (%)",
-          "enterprise_carbon_monthly", "table",
-          columns=["credit_code", "month", "gap_pct_electricity", "gap_pct_natural_gas", "gap_pct_heat",
-                   "gap_pct_steam"], order_by=[("month", False), ("credit_code", True)], width=6),
+          "v_enterprise_monthly", "table",
+          columns=["month_label", "declaration", "gap_pct_electricity", "gap_pct_natural_gas", "gap_pct_heat",
+                   "gap_pct_steam", "enterprise_name"], order_by=[("month", False), ("credit_code", True)], width=6,
+          description="偏差 =（申报 − 计量）÷ 计量。申报到达前为空。(declared − metered) / metered; blank until the "
+                      "month's declaration arrives."),
     Chart("ent_certificates", "绿证申领 Green certificates claimed", "v_certificate_claims", "table",
-          columns=["credit_code", "certificate_id", "generation_month", "claimed_period", "counted",
-                   "is_double_claim"], order_by=[("claimed_period", False), ("certificate_id", True)], width=6),
+          columns=["certificate_id", "generation_month", "claimed_period", "counted_label", "reason_label",
+                   "enterprise_name"], order_by=[("claimed_period", False), ("certificate_id", True)], width=6,
+          description="企业未申领绿证时为空。Empty when the enterprise claimed no certificates."),
     Chart("ent_warnings", "企业预警 Enterprise warnings", "v_warnings", "table",
-          columns=["credit_code", "name_zh", "metric", "as_of", "ytd_value", "budget", "ratio", "warning_level"],
-          filters=["level = 'enterprise'"], order_by=[("ratio", False)], width=6),
+          columns=["warning_label", "metric_label", "ratio", "projected_year_end", "budget", "ytd_value", "as_of",
+                   "status", "enterprise_name"],
+          filters=["level = 'enterprise'"], order_by=SEVERITY_ORDER, width=6,
+          description="企业没有当年双控目标时为空。Empty when the enterprise has no target for the year."),
     Chart("ent_findings", "未关闭数据质量问题 Open data-quality findings", "v_open_findings", "table",
-          columns=["credit_code", "rule", "severity", "meter_id", "day", "observed", "expected", "message_zh"],
+          columns=["message", "severity_label", "meter_id", "day", "observed", "expected", "rule", "enterprise_name"],
           filters=["NOT coalesce(is_summary, false)"],
-          order_by=[("severity", True), ("day", False), ("rule", True), ("meter_id", True)], width=12),
+          order_by=[("severity", True), ("day", False), ("rule", True), ("meter_id", True)], width=12,
+          description="最近一次检查未通过的项目；为空表示全部通过。Failed checks of the latest run; empty means all passed."),
     # ---- Data quality -------------------------------------------------------------------
-    Chart("dq_completeness", "各园区日完整率 Completeness by park and day", "park_energy_daily",
+    Chart("dq_completeness", "各园区日完整率 Completeness by park and day", "v_park_energy_daily",
           "line", [COMPLETENESS], x="day", grain="P1D",
-          groupby=["park_id"], fmt=".1%", width=12, row_limit=DAILY_ROWS),
-    Chart("dq_silent_meters", "静默表计 Silent meters (no readings in a day)", "meter_silent_days", "table",
-          columns=["day", "meter_id", "credit_code", "park_id", "energy_type"],
-          order_by=[("day", False), ("meter_id", True)], width=6),
-    Chart("dq_quarantine", "隔离行数 Quarantined rows by source", "quarantine_daily", "bar",
-          [metric('SUM("rows")', "隔离行 Rows")], x="day", grain="P1D", groupby=["source"],
-          fmt=",d", width=6, row_limit=DAILY_ROWS),
+          groupby=["park_name"], fmt=".1%", width=12, row_limit=DAILY_ROWS),
+    Chart("dq_silent_meters", "静默表计 Silent meters (no readings in a day)", "v_meter_silent_days", "table",
+          columns=["day", "meter_id", "enterprise_name", "park_name", "energy_label"],
+          order_by=[("day", False), ("meter_id", True)], width=6,
+          description="某日没有任何读数的表计；为空表示每只表每天都有数据。Meters without a single reading on a day; "
+                      "empty means every meter reported every day."),
+    Chart("dq_quarantine", "隔离行数 Quarantined rows by source", "v_quarantine_daily", "bar",
+          [metric('SUM("rows")', "隔离行 Rows")], x="day", grain="P1D", groupby=["source_label"],
+          fmt=",d", width=6, row_limit=DAILY_ROWS,
+          description="无法入库的行（文件、行号和原因见隔离区）；为空表示没有坏数据。Rows refused at loading (file, row "
+                      "and reason in the quarantine); empty means nothing was refused."),
     Chart("dq_findings", "检查未通过 Failed checks (latest run)", "v_open_findings", "agg_table",
-          [metric("COUNT(*)", "数量 Count")], groupby=["suite", "rule", "severity"], width=12),
+          [metric("COUNT(*)", "数量 Count")], groupby=["suite", "rule", "severity_label"], width=12,
+          description="为空表示最近一次检查全部通过。Empty means every check of the latest run passed."),
 ]
+
+_LEVELS_MD = " · ".join(f"{r['label_zh']} {r['label_en']}" for r in warning_levels())
+NOTES = {
+    "city": (
+        "**如何阅读 How to read this dashboard**  \n"
+        "月份后标“（临时）”表示该月仍有企业申报未到（截止为次月15日），能耗、排放和强度会随申报更新；"
+        "数据状态列为“临时 / Provisional”。"
+        "A month suffixed “(provisional)” still waits for declarations (due the 15th of the next month): its "
+        "energy, CO2 and intensities will change; the Status column reads “临时 / Provisional”.  \n"
+        f"预警等级 Warning levels (预计全年 ÷ 目标 projected ÷ budget): {_LEVELS_MD}。"
+        "强度只用已申报增加值的企业月份，覆盖率见月度汇总。"
+        "Intensities use only enterprise-months with declared value added; see the coverage in the monthly table."
+    ),
+    "park": (
+        "**如何阅读 How to read**  \n"
+        "先在左侧筛选器选择园区。月份后标“（临时）”表示仍有企业申报未到，数字会变。"
+        "环比需要两个月、同比需要一年的数据，此前为空。"
+        "Pick a park in the filter bar. Months marked “(provisional)” still wait for declarations. Movers vs last "
+        "month need two months of data, vs last year a year."
+    ),
+    "enterprise": (
+        "**如何阅读 How to read**  \n"
+        "先在左侧筛选器选择企业。月份后标“（临时）”表示该月申报尚未到达，数字会变。"
+        "Pick an enterprise in the filter bar. Months marked “(provisional)” wait for the month's declaration; "
+        "their figures will change."
+    ),
+    "quality": (
+        "**如何阅读 How to read**  \n"
+        "完整率为每日实收15分钟读数 ÷ 96；隔离行为无法入库的行；检查为最近一次运行。"
+        "Completeness is intervals received / 96 a day; quarantined rows were refused at loading; checks are of "
+        "the latest run."
+    ),
+}
 
 DASHBOARDS: dict[str, dict[str, Any]] = {
     "city": {"title": "城市能碳双控 City dual control", "slug": "city",
              "charts": [c.key for c in CHARTS if c.key.startswith("city_")], "filters": []},
     "park": {"title": "园区 Park", "slug": "park",
              "charts": [c.key for c in CHARTS if c.key.startswith("park_")],
-             "filters": [("park_id", "园区 Park", "dim_parks")]},
+             "filters": [("park_name", "园区 Park", "v_park_monthly")]},
     "enterprise": {"title": "企业 Enterprise", "slug": "enterprise",
                    "charts": [c.key for c in CHARTS if c.key.startswith("ent_")],
-                   "filters": [("credit_code", "企业 Enterprise", "dim_enterprises")]},
+                   "filters": [("enterprise_name", "企业 Enterprise", "v_enterprise_monthly")]},
     "quality": {"title": "数据质量 Data quality", "slug": "data-quality",
                 "charts": [c.key for c in CHARTS if c.key.startswith("dq_")], "filters": []},
 }
+
+
+def label_colors() -> dict[str, str]:
+    """Each warning level's label, in both languages, in its colour from the seed."""
+    return {r[k]: r["colour"] for r in warning_levels() for k in ("label_zh", "label_en")}
 
 
 # --------------------------------------------------------------------------------------
@@ -493,10 +858,17 @@ def chart_yaml(c: Chart) -> dict[str, Any]:
     qc = {"datasource": {"id": 0, "type": "table"}, "force": False, "queries": [c.query()],
           "form_data": params, "result_format": "json", "result_type": "full"}
     return {
-        "slice_name": c.title, "description": None, "certified_by": None, "certification_details": None,
+        "slice_name": c.title, "description": c.description, "certified_by": None, "certification_details": None,
         "viz_type": params["viz_type"], "params": params, "query_context": json.dumps(qc, ensure_ascii=False),
         "cache_timeout": None, "uuid": c.uuid, "version": "1.0.0", "dataset_uuid": uid("dataset", c.dataset),
     }
+
+
+def note_height(c: Chart) -> int:
+    """Grid units (8 px) for a chart's note: a line holds about 7 CJK or 14 Latin characters per width unit."""
+    chars = sum(2 if ord(ch) > 0x2E80 else 1 for ch in c.description or "")
+    lines = -(-chars // (14 * c.width - 8))
+    return 4 + 3 * lines
 
 
 def dashboard_yaml(key: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -507,6 +879,14 @@ def dashboard_yaml(key: str, spec: dict[str, Any]) -> dict[str, Any]:
         "GRID_ID": {"type": "GRID", "id": "GRID_ID", "children": [], "parents": ["ROOT_ID"]},
         "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": spec["title"]}},
     }
+    if key in NOTES:  # a note above the charts: how to read them
+        position["GRID_ID"]["children"].append(f"ROW-{key}-note")
+        position[f"ROW-{key}-note"] = {"type": "ROW", "id": f"ROW-{key}-note", "children": [f"MARKDOWN-{key}-note"],
+                                       "parents": ["ROOT_ID", "GRID_ID"],
+                                       "meta": {"background": "BACKGROUND_TRANSPARENT"}}
+        position[f"MARKDOWN-{key}-note"] = {"type": "MARKDOWN", "id": f"MARKDOWN-{key}-note", "children": [],
+                                            "parents": ["ROOT_ID", "GRID_ID", f"ROW-{key}-note"],
+                                            "meta": {"width": 12, "height": 22, "code": NOTES[key]}}
     rows: list[list[Chart]] = [[]]
     for c in charts:
         if sum(x.width for x in rows[-1]) + c.width > 12:
@@ -520,9 +900,20 @@ def dashboard_yaml(key: str, spec: dict[str, Any]) -> dict[str, Any]:
         for c in row:
             cid = f"CHART-{c.key}"
             placeholder_id = CHARTS.index(c) + 1  # import maps it to the real id via the uuid
-            position[row_id]["children"].append(cid)
-            position[cid] = {"type": "CHART", "id": cid, "children": [],
-                             "parents": ["ROOT_ID", "GRID_ID", row_id],
+            parents = ["ROOT_ID", "GRID_ID", row_id]
+            if c.description:
+                # Superset 6.1 draws no chart description on a dashboard (expanded_slices reads a field its
+                # chart list does not fill), so the explanation is a note above the chart, in one column.
+                col_id, note_id = f"COLUMN-{c.key}", f"MARKDOWN-{c.key}-why"
+                position[row_id]["children"].append(col_id)
+                position[col_id] = {"type": "COLUMN", "id": col_id, "children": [note_id, cid], "parents": parents,
+                                    "meta": {"width": c.width, "background": "BACKGROUND_TRANSPARENT"}}
+                parents = [*parents, col_id]
+                position[note_id] = {"type": "MARKDOWN", "id": note_id, "children": [], "parents": parents,
+                                     "meta": {"width": c.width, "height": note_height(c), "code": c.description}}
+            else:
+                position[row_id]["children"].append(cid)
+            position[cid] = {"type": "CHART", "id": cid, "children": [], "parents": parents,
                              "meta": {"width": c.width, "height": c.height, "chartId": placeholder_id, "uuid": c.uuid,
                                       "sliceName": c.title}}
     native_filters = []
@@ -539,7 +930,8 @@ def dashboard_yaml(key: str, spec: dict[str, Any]) -> dict[str, Any]:
         })
     metadata = {
         "color_scheme": "supersetColors", "refresh_frequency": 0, "timed_refresh_immune_slices": [],
-        "expanded_slices": {}, "label_colors": {}, "shared_label_colors": [], "color_scheme_domain": [],
+        "expanded_slices": {},
+        "label_colors": label_colors(), "shared_label_colors": [], "color_scheme_domain": [],
         "cross_filters_enabled": False, "native_filter_configuration": native_filters,
         "chart_configuration": {}, "global_chart_configuration": {"scope": {"rootPath": ["ROOT_ID"],
                                                                             "excluded": []}},

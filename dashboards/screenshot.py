@@ -3,10 +3,13 @@
 Run with Superset's interpreter (it has selenium) and Debian's chromium + chromedriver:
 
     .venv-superset/bin/python dashboards/screenshot.py --url http://127.0.0.1:8088 \
-        --user admin --password-env SUPERSET_ADMIN_PASSWORD --out /tmp/shots city park
+        --user admin --password-env SUPERSET_ADMIN_PASSWORD --lang en --out /tmp/shots city park
 
-Prints one JSON object per dashboard: slug, png path, number of charts rendered and the
-text of any chart that ended in an error state. Exit code 1 if any dashboard had an error.
+Prints one JSON object per dashboard: slug, language, png path, number of charts rendered, the
+text of any chart that ended in an error state, and what a reader sees as text: per chart its
+title, description, table cells and search-box placeholder, the filter bar and the notes. (Axis and
+legend labels are drawn on a canvas: the tests read them from the chart-data API instead.)
+Exit code 1 if any dashboard had an error.
 """
 
 from __future__ import annotations
@@ -31,12 +34,27 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 # What a chart looks like in the DOM of Superset 6 (dashboard grid).
 _STATE_JS = """
-const charts = Array.from(document.querySelectorAll('.dashboard-component-chart-holder'));
+const charts = Array.from(document.querySelectorAll('.dashboard-component-chart-holder'))
+                    .filter(c => !(c.closest('.dashboard-markdown') || c.querySelector('.dashboard-markdown')));
 const loading = document.querySelectorAll('.dashboard-component-chart-holder .loading').length;
 const errors = charts.filter(c => c.querySelector('[role=alert], .ant-alert-error, [data-test=error-tooltip]'))
                      .map(c => c.innerText.slice(0, 300));
 const rendered = charts.filter(c => c.querySelector('canvas, svg, table, .superset-legacy-chart-big-number, [class*=BigNumber], .header-line')).length;
-return {charts: charts.length, loading: loading, errors: errors, rendered: rendered};
+const text = el => (el ? el.innerText.trim() : null);
+const details = charts.map(c => ({
+  title: text(c.querySelector('[data-test="editable-title"], .header-title, [data-test="slice-header"] .editable-title')),
+  // the note above a chart that can be empty: a markdown in the chart's column
+  description: text((c.closest('.grid-column') || document.createElement('div')).querySelector('.dashboard-markdown')),
+  cells: Array.from(c.querySelectorAll('td')).map(td => td.innerText.trim()),
+  headers: Array.from(c.querySelectorAll('th')).map(th => th.innerText.trim()),
+  placeholders: Array.from(c.querySelectorAll('input[placeholder]')).map(i => i.placeholder),
+  text: c.innerText.slice(0, 2000),
+}));
+const bar = document.querySelector('[data-test="filter-bar"], [data-test="dashboard-filters-panel"]');
+const notes = Array.from(document.querySelectorAll('.dashboard-markdown'))
+                   .filter(m => !m.closest('.grid-column')).map(m => m.innerText.trim());
+return {charts: charts.length, loading: loading, errors: errors, rendered: rendered, details: details,
+        filter_bar: text(bar), notes: notes};
 """
 
 
@@ -69,7 +87,13 @@ def login(drv: webdriver.Chrome, url: str, user: str, password: str, timeout: fl
     raise TimeoutError(f"login as {user} did not leave the login page")
 
 
-def shoot(drv: webdriver.Chrome, url: str, slug: str, out: Path, timeout: float = 90) -> dict:
+def set_language(drv: webdriver.Chrome, url: str, lang: str) -> None:
+    """Superset keeps the UI language in the session: /lang/<code> sets it, as the flag menu does."""
+    drv.get(f"{url.rstrip('/')}/lang/{lang}")
+    time.sleep(1)
+
+
+def shoot(drv: webdriver.Chrome, url: str, slug: str, out: Path, timeout: float = 90, lang: str = "zh") -> dict:
     drv.get(f"{url.rstrip('/')}/superset/dashboard/{slug}/")
     deadline = time.monotonic() + timeout
     state: dict = {}
@@ -85,9 +109,10 @@ def shoot(drv: webdriver.Chrome, url: str, slug: str, out: Path, timeout: float 
     height = drv.execute_script("return document.body.scrollHeight")
     drv.set_window_size(1600, max(1000, min(int(height) + 100, 4000)))
     time.sleep(1)
-    png = out / f"{slug}.png"
+    state = drv.execute_script(_STATE_JS)  # again, at the final size: every chart drawn
+    png = out / f"{slug}-{lang}.png"
     drv.save_screenshot(str(png))
-    return {"slug": slug, "png": str(png), "title": drv.title, **state}
+    return {"slug": slug, "lang": lang, "png": str(png), "title": drv.title, **state}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--user", required=True)
     ap.add_argument("--password-env", default="SUPERSET_ADMIN_PASSWORD")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--lang", default="zh", choices=["zh", "en"], help="the UI language to read the dashboards in")
     ap.add_argument("slugs", nargs="+")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -104,8 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         drv = driver(profile)
         try:
             login(drv, args.url, args.user, os.environ[args.password_env])
+            set_language(drv, args.url, args.lang)
             for slug in args.slugs:
-                result = shoot(drv, args.url, slug, args.out)
+                result = shoot(drv, args.url, slug, args.out, lang=args.lang)
                 failed |= bool(result["errors"]) or result["charts"] == 0
                 print(json.dumps(result, ensure_ascii=False), flush=True)
         finally:

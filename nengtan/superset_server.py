@@ -4,7 +4,8 @@ Superset needs SQLAlchemy 1.4 and Airflow 2.x, so it cannot be imported here; th
 drives it as a subprocess. ``start`` prepares the metadata DB (upgrade + init only when the
 installed Superset version changed since the last start), runs dashboards/bootstrap.py
 (admin, assets, roles, row-level security; idempotent) only when something it depends on
-changed, and then launches gunicorn on 127.0.0.1:PORT. A repeated start is just gunicorn.
+changed, and then launches gunicorn on 127.0.0.1:PORT (NENGTAN_SUPERSET_HOST to listen elsewhere).
+A repeated start is just gunicorn.
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ DASHBOARDS_DIR = REPO_ROOT / "dashboards"
 CONFIG_PATH = DASHBOARDS_DIR / "superset_config.py"
 _STAMP = ".nengtan_schema_stamp"
 _BOOTSTRAP_STAMP = ".nengtan_bootstrap_stamp"
+
+
+def bind_host(env: Mapping[str, str] | None = None) -> str:
+    """Where gunicorn listens: loopback unless NENGTAN_SUPERSET_HOST says otherwise (e.g. 0.0.0.0
+    behind a reverse proxy). The demo's admin password is public, so never all interfaces by default."""
+    env = os.environ if env is None else env
+    return env.get("NENGTAN_SUPERSET_HOST", "").strip() or "127.0.0.1"
 
 
 def superset_env(cfg: Settings | None = None, env_extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -159,13 +167,13 @@ def bootstrap_fingerprint(env: Mapping[str, str], version: str) -> str:
 
 def start(port: int, cfg: Settings | None = None, env_extra: Mapping[str, str] | None = None,
           workers: int = 1, threads: int = 8) -> subprocess.Popen[bytes]:
-    """Prepare, then launch gunicorn on 127.0.0.1:port; returns at once (see wait_ready)."""
+    """Prepare, then launch gunicorn on bind_host(env):port; returns at once (see wait_ready)."""
     cfg = cfg or settings()
     log = prepare(cfg, env_extra)
     env = superset_env(cfg, env_extra)
     args = [
         str(SUPERSET_VENV / "bin" / "gunicorn"),
-        "--bind", f"127.0.0.1:{port}",
+        "--bind", f"{bind_host(env)}:{port}",
         "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
         "--timeout", "120", "--limit-request-line", "0", "--limit-request-field_size", "0",
         "--no-control-socket",  # its default path is per-user: two servers would collide
