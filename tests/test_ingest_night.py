@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -308,3 +309,64 @@ def test_generated_city_accounts_for_every_row(tmp_path: Path, request, monkeypa
 
 
 DOOR_KINDS = {"misaligned_interval", "malformed_timestamp", "malformed_register", "unknown_meter"}
+
+
+def test_new_sources_through_staging_latest_wins(tmp_path: Path, monkeypatch) -> None:
+    """Real loads of the new sources and columns, then the real `dbt build --select staging` (models, data
+    tests, unit tests) on them: late and corrected files resolved as the contract says."""
+    from nengtan.config import settings
+    from nengtan.transform import run_dbt
+    from nengtan.warehouse import connect, ensure_raw_schema
+
+    monkeypatch.setenv("NENGTAN_DATA", str(tmp_path / "data"))
+    cfg = settings()
+    cfg.ensure_dirs()
+    landing = tmp_path / "landing"
+    write(landing, "registry/enterprises.csv",
+          "credit_code,name_zh,name_en,park_id,industry_code,key_energy_user,ets_covered,contact_email,"
+          f"industry_class\n{CC1},水泥,Cement,P01,30,true,true,a@x.cn,3011\n", datetime(2026, 1, 1))
+    write(landing, "registry/meters.csv",
+          "meter_id,credit_code,energy_type,unit,multiplier,register_max,register_at_install,installed_at,"
+          "removed_at,replaces_meter_id,steam_pressure_mpa,steam_temperature_c\n"
+          f"S1,{CC1},steam,t,1,100000,0,2025-01-01T00:00:00+08:00,,,1.0,\n"
+          f"S2,{CC1},steam,t,1,100000,0,2025-01-01T00:00:00+08:00,,,,\n", datetime(2026, 1, 1))
+    ets = ("credit_code,year,sector,verified_emissions_tco2,allowances_allocated_t,allowances_surrendered_t,"
+           "ccer_surrendered_t,compliance_deadline\n")
+    write(landing, "ets/year=2025/a.csv", ets + f"{CC1},2025,cement,1000,900,100,,2026-12-31\n",
+          datetime(2026, 2, 1))
+    write(landing, "ets/year=2025/b.csv", ets + f"{CC1},2025,cement,1000,900,950,40,2026-12-31\n",
+          datetime(2026, 2, 20))
+    weather = "district,date,temp_mean_c,temp_min_c,temp_max_c\n"
+    write(landing, "weather/date=2026-03-01/night.csv", weather + "新吴区,2026-03-01,5,1,9\n", datetime(2026, 3, 2, 1))
+    write(landing, "weather/date=2026-03-01/corrected.csv", weather + "新吴区,2026-03-01,5.5,1,9\n",
+          datetime(2026, 3, 2, 9))
+    projects = ("project_id,credit_code,name_zh,name_en,kind,measure,meter_ids,baseline_start,baseline_end,"
+                "commissioned_on,expected_annual_savings_tce,approved_annual_energy_tce,status,updated_at\n")
+    write(landing, "projects/feb.csv", projects + f"P1,{CC1},余热,WHR,retrofit,waste_heat_recovery,S1,2025-01-01,"
+          "2025-12-31,2026-02-01,300,,commissioned,2026-02-02T09:00:00+08:00\n", datetime(2026, 2, 3))
+    write(landing, "projects/resent.csv", projects + f"P1,{CC1},余热,WHR,retrofit,waste_heat_recovery,S1,2025-01-01,"
+          "2025-12-31,,300,,planned,2025-11-02T09:00:00+08:00\n", datetime(2026, 2, 10))
+    con = connect(cfg.warehouse_db)
+    ensure_raw_schema(con)
+    summary = load_night(con, landing, D1, "stg")
+    assert summary.rows_quarantined == 0 and summary.rows_loaded == 9
+    assert_accounting(con)
+    con.close()
+
+    counts = run_dbt(["build", "--select", "staging"], cfg=cfg)
+    assert counts["tests_failed"] == 0 and counts["unit_tests"] >= 10
+
+    con = connect(cfg.warehouse_db, read_only=True)
+    try:
+        assert con.execute("SELECT allowances_surrendered_t, ccer_surrendered_t FROM staging.stg_raw__ets"
+                           ).fetchall() == [(950, 40)]
+        assert con.execute("SELECT day, temp_mean_c FROM staging.stg_raw__weather").fetchall() == [
+            (D1, Decimal("5.5"))]
+        assert con.execute("SELECT status, version_number FROM staging.stg_raw__projects").fetchall() == [
+            ("commissioned", 2)]
+        assert con.execute("SELECT count(*) FROM staging.stg_raw__project_versions").fetchone()[0] == 2
+        steam = dict(con.execute("SELECT meter_id, steam_enthalpy_kj_kg FROM staging.stg_raw__meters").fetchall())
+        assert steam["S1"] == pytest.approx(2777.12, abs=0.01) and steam["S2"] is None
+        assert con.execute("SELECT industry_class FROM staging.stg_raw__enterprises").fetchall() == [("3011",)]
+    finally:
+        con.close()

@@ -67,6 +67,8 @@ READING_CASES = [
      "interval_start '2026-03-01T00:07:00+08:00' is not aligned to :00/:15/:30/:45"),
     ("M1,2026-03-01T00:15:30+08:00,10.5,ok", "has non-zero seconds"),
     ("M1,2026-03-01T00:15:00,10.5,ok", "is not an ISO-8601 timestamp with offset"),
+    ("M1,2026-03-01T24:00:00+08:00,10.5,ok", "interval_start '2026-03-01T24:00:00+08:00' is not an ISO-8601"),
+    ("M1,2026-02-28T24:00:00+08:00,10.5,ok", "is not an ISO-8601 timestamp with offset"),
     ("M1,2026-02-30T00:15:00+08:00,10.5,ok", "is not a valid date/time"),
     ("M1,2026-03-05T00:00:00+08:00,10.5,ok", "is in the future"),
     ("M1,2026-03-01T00:30:00+08:00,NaN,ok", "register_end 'NaN' is not a number (NaN)"),

@@ -20,7 +20,9 @@ import duckdb
 from nengtan.credit_code import invalid_reason
 from nengtan.ingest.sources import STEAM_ENTHALPY_UDF, STEAM_REASON_UDF, UNIT_ALIASES, Col, SourceSpec
 
-ISO_TS_RE = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)"
+# hour 00-23: DuckDB reads 24:00 as the next midnight, ISO 8601-1:2019 has no 24:00 (and the contract's
+# intervals start at 00:00)
+ISO_TS_RE = r"\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)"
 MONTH_RE = r"\d{4}-(0[1-9]|1[0-2])"
 DATE_RE = r"\d{4}-\d{2}-\d{2}"
 YEAR_RE = r"\d{4}"
@@ -80,6 +82,7 @@ def _parsed(col: Col) -> str | None:
         # fast path for the common local form 'YYYY-MM-DDTHH:MM:SS+08:00' (no ICU needed)
         return (f"CASE WHEN length({v}) = 25 AND suffix({v}, '+08:00') AND substr({v}, 5, 1) = '-'"
                 f" AND substr({v}, 8, 1) = '-' AND substr({v}, 14, 1) = ':' AND substr({v}, 17, 1) = ':'"
+                f" AND substr({v}, 12, 2) <= '23'"
                 f" THEN TRY_CAST(left({v}, 19) AS TIMESTAMP)"
                 f" WHEN regexp_full_match({v}, {lit(ISO_TS_RE)}) THEN "
                 f"timezone('Asia/Shanghai', TRY_CAST({v} AS TIMESTAMPTZ)) END")
