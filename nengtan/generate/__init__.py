@@ -36,16 +36,23 @@ from nengtan.config import LOCAL_TZ
 from nengtan.generate.certificates import certificates_month
 from nengtan.generate.city import CITY_ID, City, build_city
 from nengtan.generate.contract_check import check_landing
-from nengtan.generate.declarations import declare_month
+from nengtan.generate.declarations import DEADLINE_DAY, declare_history, declare_month, next_month
+from nengtan.generate.ets import write_ets
 from nengtan.generate.faults import FaultLog
 from nengtan.generate.plant import DayWriter, last_night
 from nengtan.generate.readings import simulate_day
-from nengtan.generate.targets import write_targets
+from nengtan.generate.targets import Truth, write_targets
+from nengtan.generate.weather import write_weather_day
 from nengtan.generate.writers import set_mtime, write_csv_rows
 
 __all__ = ["generate_city", "check_landing"]
 
-SOURCES = ("registry", "meter_readings", "declarations", "green_certificates", "targets")
+SOURCES = ("registry", "meter_readings", "declarations", "green_certificates", "targets", "ets", "weather")
+# a case city up to this size gets the base year's declarations for every enterprise; a larger
+# one (the benchmark's) only for the enterprises its cases need (the roles and the first
+# HISTORY_ETS_SAMPLE ETS-covered ones), to keep generation fast
+HISTORY_ALL_MAX = 2000
+HISTORY_ETS_SAMPLE = 40
 
 
 def _num(x: float) -> str:
@@ -62,13 +69,15 @@ def _write_registry(city: City, out: Path, fault_rate: float, log: FaultLog) -> 
     if parks_enc != "utf-8":
         log.add("gb18030_file", file="registry/parks.csv", line=None, detail="registry export in GB18030")
     write_csv_rows(out / "registry" / "enterprises.csv",
-                   ["credit_code", "name_zh", "name_en", "park_id", "industry_code", "key_energy_user",
-                    "ets_covered", "contact_email"],
+                   ["credit_code", "name_zh", "name_en", "park_id", "industry_code", "industry_class",
+                    "key_energy_user", "ets_covered", "contact_email"],
                    [[e["credit_code"], e["name_zh"], e["name_en"], e["park_id"], e["industry_code"],
-                     str(e["key_energy_user"]).lower(), str(e["ets_covered"]).lower(), e["contact_email"]]
+                     e["industry_class"], str(e["key_energy_user"]).lower(), str(e["ets_covered"]).lower(),
+                     e["contact_email"]]
                     for e in city.enterprises], landed)
     cols = ["meter_id", "credit_code", "energy_type", "unit", "multiplier", "register_max",
-            "register_at_install", "installed_at", "removed_at", "replaces_meter_id"]
+            "register_at_install", "installed_at", "removed_at", "replaces_meter_id", "steam_pressure_mpa",
+            "steam_temperature_c"]
     rows = []
     for r in city.m_rows:
         row = dict(r)
@@ -81,6 +90,31 @@ def _write_registry(city: City, out: Path, fault_rate: float, log: FaultLog) -> 
         log.add("meter_replacement", meter_id=city.meter_id[new], file="registry/meters.csv", line=new + 2,
                 day=(city.start + timedelta(days=t // 96)).isoformat(),
                 detail=f"replaces {city.meter_id[old]} (line {old + 2}) at {city.m_rows[new]['installed_at']}")
+
+
+def _write_history(city: City, out: Path, seed: int, log: FaultLog, state: dict) -> dict:
+    """The base year's declaration archive (case cities only): every enterprise up to
+    HISTORY_ALL_MAX enterprises, else those the cases need (roles, ETS-covered)."""
+    year = city.start.year - 1
+    if not city.cases:
+        return {"history_year": None, "history_enterprises": 0,
+                "history_why": "no base-year archive below the case-city size"}
+    rng = np.random.default_rng([seed, 12])
+    factors = rng.uniform(1.03, 1.09, len(city.enterprises))
+    if len(city.enterprises) <= HISTORY_ALL_MAX:
+        only = None
+        city.history = set(range(len(city.enterprises)))
+        city.history_all = True
+    else:
+        covered = [i for i, e in enumerate(city.enterprises) if e["ets_covered"]]
+        only = set(city.roles.values()) | set(covered[:HISTORY_ETS_SAMPLE])
+        city.history = only
+    for i in city.history:
+        city.enterprises[i]["base_intensity_factor"] = float(factors[i])
+    files = declare_history(city, out, year, seed, log, state, only)
+    return {"history_year": year, "history_enterprises": len(city.history), "history_files": files,
+            "history_why": f"{year} is the base year of the intensity-reduction targets and the ETS data year: "
+                           "its declarations (no meters in service then) let the warehouse compute both"}
 
 
 def _write_manifest(out: Path, report: dict, log: FaultLog, landed: datetime) -> Path:
@@ -125,15 +159,21 @@ def generate_city(out: Path, start: date, days: int, enterprises: int, *, parks:
         log.chance("meter_replacement", n_orig)
         log.chance("rollover", n_orig)
     _write_registry(city, out, fault_rate, log)
-    write_targets(city, out, seed)
+    decl_state: dict = {"truth": {}}
+    history = _write_history(city, out, seed, log, decl_state)
+    districts = sorted({p["district"] for p in city.parks})
+    weather_state: dict = {}
 
     reg = city.m_install_reg.copy()
     writer = DayWriter(city, out, fault_rate, log)
     n_ent = len(city.enterprises)
     month_acc = np.zeros(n_ent * 4)
     key = city.m_ent * 4 + city.m_type
-    decl_state: dict = {}
-    cert_state: dict = {}
+    year_acc: dict[int, np.ndarray] = {}
+    year_days: dict[int, int] = {}
+    cert_state: dict = {"green_counted": {}}
+    declared_months: list[str] = []
+    pending_months: list[str] = []
     decl_files = cert_files = 0
     day_seconds = []
     ids = pa.array(city.meter_id)
@@ -152,15 +192,23 @@ def generate_city(out: Path, start: date, days: int, enterprises: int, *, parks:
         tt = pa.table({"day": pa.array([d.day.isoformat()] * len(sel)), "meter_id": ids.take(sel),
                        "quantity": pa.array(np.round(d.consumption[live], 4)), "unit": units.take(sel)})
         pacsv.write_csv(tt, truth, pacsv.WriteOptions(include_header=False, quoting_style="none"))
-        month_acc += np.bincount(key, weights=d.consumption, minlength=n_ent * 4)
+        day_acc = np.bincount(key, weights=d.consumption, minlength=n_ent * 4)
+        month_acc += day_acc
+        if d.day.year not in year_acc:
+            year_acc[d.day.year] = np.zeros(n_ent * 4)
+        year_acc[d.day.year] += day_acc
+        year_days[d.day.year] = year_days.get(d.day.year, 0) + 1
+        write_weather_day(out, districts, d.day, seed, weather_state)
         tomorrow = d.day + timedelta(days=1)
         if tomorrow.month != d.day.month:
             month = d.day.replace(day=1)
             if month >= start:
                 mrng = np.random.default_rng([seed, 3, month.year, month.month])
                 acc = month_acc.reshape(n_ent, 4)
-                decl_files += declare_month(city, out, month, acc, d.day.day, mrng, fault_rate, log, decl_state)
+                n_files = declare_month(city, out, month, acc, d.day.day, mrng, fault_rate, log, decl_state)
+                decl_files += n_files
                 cert_files += certificates_month(city, out, month, acc[:, 0], mrng, fault_rate, log, cert_state)
+                (declared_months if n_files else pending_months).append(f"{month:%Y-%m}")
             month_acc[:] = 0
         secs = _time.perf_counter() - t0
         day_seconds.append(secs)
@@ -171,6 +219,16 @@ def generate_city(out: Path, start: date, days: int, enterprises: int, *, parks:
     writer.close()
     truth.close()
     truth_raw.close()
+    end = start + timedelta(days=days - 1)
+    if (end + timedelta(days=1)).month == end.month:
+        open_month = end.replace(day=1)
+        pending_months.append(f"{open_month:%Y-%m}")
+        log.add("declarations_pending", month=f"{open_month:%Y-%m}", file=None, line=None,
+                detail=f"the month is not over on the last generated day {end.isoformat()}: no declaration "
+                       f"exists (due {next_month(open_month).replace(day=DEADLINE_DAY).isoformat()})")
+    write_targets(city, out, seed, Truth(city, decl_state["truth"], cert_state["green_counted"], year_acc,
+                                         year_days), log)
+    ets = write_ets(city, out, seed, decl_state["truth"], log)
     report = {
         "generator": {"start": start.isoformat(), "days": days, "seed": seed, "fault_rate": fault_rate,
                       "meters_per_enterprise": mpe, "city_id": CITY_ID},
@@ -182,6 +240,12 @@ def generate_city(out: Path, start: date, days: int, enterprises: int, *, parks:
         "readings": writer.rows_written,
         "files": _count_files(out),
         "faults": log.summary(),
+        "cases": log.cases(),
+        "roles": {role: city.enterprises[i]["credit_code"] for role, i in sorted(city.roles.items())},
+        "declarations": {"deadline_day": DEADLINE_DAY, "declared_months": declared_months,
+                         "pending_months": pending_months,
+                         "first_month_not_generated": None if start.day == 1 else f"{start:%Y-%m}", **history},
+        "ets": ets,
     }
     log.close()
     _write_manifest(out, report, log, last_night(city))

@@ -14,14 +14,21 @@ import numpy as np
 
 from nengtan.config import LOCAL_TZ
 from nengtan.credit_code import ALPHABET, check_character
-from nengtan.generate import names
-from nengtan.generate.profiles import ENERGY_TYPES, INDUSTRIES, UNITS, expected_annual_factor
+from nengtan.generate import names, roles
+from nengtan.generate.profiles import CLASSES, ENERGY_TYPES, INDUSTRIES, PROCESS_CO2, UNITS, expected_annual_factor
+from nengtan.generate.steam import approx_heat_gj_per_t, saturation_temperature_c
 
-# GB/T 2589-2020 reference coefficients (tce per unit) and approximate CO2 factors (t per unit)
+# GB/T 2589-2020 reference coefficients (tce per unit) and approximate CO2 factors (t per unit):
+# location-based electricity at Jiangsu's 2023 factor, steam at its heat content (default
+# saturated 1.0 MPa; per meter once the meters are built), never at the tce coefficient
 TCE = {"electricity": 0.0001229, "natural_gas": 0.0012143, "heat": 0.03412, "steam": 0.1286,
        "raw_coal": 0.7143, "diesel": 1.4571, "gasoline": 1.4714, "fuel_oil": 1.4286, "lpg": 1.7143}
-CO2 = {"electricity": 0.0005827, "natural_gas": 0.002162, "heat": 0.11, "steam": 0.11 * 3.77,
+HEAT_CO2_T_PER_GJ = 0.11
+CO2 = {"electricity": 0.0005827, "natural_gas": 0.002162, "heat": HEAT_CO2_T_PER_GJ,
+       "steam": HEAT_CO2_T_PER_GJ * approx_heat_gj_per_t(None, None),
        "raw_coal": 1.900, "diesel": 3.096, "gasoline": 2.925, "fuel_oil": 3.170, "lpg": 3.101}
+COAL_NCV_GJ_PER_T = 20.908
+STEAM_PRESSURES_MPA = (0.6, 0.8, 1.0, 1.0, 1.3, 1.6)
 CT_RATIOS = (1, 40, 80, 200, 400, 800, 1000)
 FORMATS = ("csv", "csv.gz", "parquet")
 TYPE_ZH = {"electricity": "电表", "natural_gas": "气表", "heat": "热表", "steam": "汽表"}
@@ -70,6 +77,10 @@ class City:
     gateways: list[dict] = field(default_factory=list)
     replacements: list[tuple[int, int, int]] = field(default_factory=list)  # (old, new, interval)
     planted_rollover: list[int] = field(default_factory=list)
+    roles: dict[str, int] = field(default_factory=dict)  # planted case -> enterprise index
+    cases: bool = False  # large enough for the planted cases (roles, base-year history)
+    history: set[int] = field(default_factory=set)  # enterprises with the base year's declarations
+    history_all: bool = False  # the base year covers every enterprise
 
     @property
     def n_meters(self) -> int:
@@ -98,9 +109,65 @@ def expected_annual(ent: dict, year: int) -> dict[str, float]:
     return out
 
 
-def annual_tce_co2(ent: dict, year: int) -> tuple[float, float]:
+def chp_power_kwh(coal_t: float, heat_gj: float, efficiency: float) -> float:
+    """Electricity a CHP plant sends out from ``coal_t`` of coal while selling ``heat_gj`` of heat."""
+    return max(coal_t * COAL_NCV_GJ_PER_T - heat_gj / 0.88, 0.0) * efficiency / 0.0036
+
+
+def process_co2(ent: dict, driver_quantity: dict[str, float]) -> float:
+    """Process CO2 (t) of an enterprise for the given quantities of its driver item."""
+    rule = PROCESS_CO2.get(ent["industry_class"])
+    return driver_quantity.get(rule[0], 0.0) * rule[1] if rule else 0.0
+
+
+def month_figures(ent: dict, q: dict[str, float], exported: dict[str, float], process: float) -> dict[str, float]:
+    """tce and CO2 of quantities ``q`` (items and metered types) as the methodology counts them:
+    gross, exported, net, feedstock; scope 1 (with process, without feedstock) and scope 2
+    location-based; net CO2 = scope 1 + scope 2 - exported."""
+    fs = ent.get("feedstock", {})
+    steam_co2 = HEAT_CO2_T_PER_GJ * ent.get("steam_gj_per_t", approx_heat_gj_per_t(None, None))
+    gross = sum(TCE[k] * v for k, v in q.items())
+    feed = sum(TCE[k] * q.get(k, 0.0) * share for k, share in fs.items())
+    scope1 = process + sum(CO2[k] * v * (1 - fs.get(k, 0.0)) for k, v in q.items()
+                           if k not in ("electricity", "heat", "steam"))
+    scope2 = q.get("electricity", 0.0) * CO2["electricity"] + q.get("heat", 0.0) * CO2["heat"] + \
+        q.get("steam", 0.0) * steam_co2
+    exp_tce = exported.get("electricity", 0.0) * TCE["electricity"] + exported.get("heat", 0.0) * TCE["heat"]
+    exp_co2 = exported.get("electricity", 0.0) * CO2["electricity"] + exported.get("heat", 0.0) * CO2["heat"]
+    return {"tce_gross": gross, "tce_exported": exp_tce, "tce_net": gross - exp_tce, "tce_feedstock": feed,
+            "scope1": scope1, "scope2": scope2, "direct_co2": scope1, "co2_exported": exp_co2,
+            "co2_gross": scope1 + scope2, "co2_net": scope1 + scope2 - exp_co2}
+
+
+def annual_figures(ent: dict, year: int) -> dict[str, float]:
+    """Expected figures of a year (see :func:`month_figures`), cached on the enterprise
+    (``_annual``; drop it when the enterprise's quantities change). ``metered_*`` are the
+    figures of its metered types alone."""
+    cache = ent.setdefault("_annual", {})
+    if year not in cache:
+        cache[year] = _annual_figures(ent, year)
+    return cache[year]
+
+
+def _annual_figures(ent: dict, year: int) -> dict[str, float]:
     q = expected_annual(ent, year)
-    return sum(TCE[k] * v for k, v in q.items()), sum(CO2[k] * v for k, v in q.items())
+    exported: dict[str, float] = {}
+    customer = ent.get("heat_customer")
+    if customer is not None:
+        exported["heat"] = customer["metered"]["heat"] * expected_annual_factor(
+            customer["industry_code"], customer["shifts"], "heat", year)
+        exported["electricity"] = chp_power_kwh(q.get("raw_coal", 0.0), exported["heat"], ent["power_efficiency"])
+    f = month_figures(ent, q, exported, process_co2(ent, q))
+    fm = month_figures(ent, {et: v for et, v in q.items() if et in ent["metered"]}, {}, 0.0)
+    f["metered_tce_dc"] = fm["tce_net"] - fm["tce_feedstock"]
+    f["metered_co2"] = fm["co2_net"]
+    return f
+
+
+def annual_tce_co2(ent: dict, year: int) -> tuple[float, float]:
+    """Expected net tce and net CO2 of a year."""
+    f = annual_figures(ent, year)
+    return f["tce_net"], f["co2_net"]
 
 
 def build_city(start: date, days: int, n_enterprises: int, n_parks: int, seed: int,
@@ -118,11 +185,13 @@ def build_city(start: date, days: int, n_enterprises: int, n_parks: int, seed: i
     # chemicals and steel cluster in their parks; the rest spread evenly
     park_of = rng.integers(0, n_parks, n_enterprises)
     park_of[: min(n_parks, n_enterprises)] = np.arange(min(n_parks, n_enterprises))
-    start_year = start.year
+    city.cases = n_enterprises >= roles.MIN_CASE_ENTERPRISES
+    role_rng = np.random.default_rng([seed, 10])
+    planned = roles.plan(industries, park_of, role_rng) if city.cases else {}
     for i, ind_code in enumerate(industries):
         ind = INDUSTRIES[ind_code]
         park = city.parks[int(park_of[i])]
-        zh, en, slug = namer.name(i, ind_code)
+        zh, en, slug, word = namer.name(i, ind_code)
         code = credit_code(park["division"], rng)
         while code in used_codes:
             code = credit_code(park["division"], rng)
@@ -137,7 +206,8 @@ def build_city(start: date, days: int, n_enterprises: int, n_parks: int, seed: i
                  for item, (p_, med) in ind.fuels.items() if rng.random() < p_}
         ent = {
             "credit_code": code, "name_zh": zh, "name_en": en, "park": int(park_of[i]),
-            "park_id": park["park_id"], "industry_code": ind_code, "shifts": shifts, "size": size,
+            "park_id": park["park_id"], "industry_code": ind_code, "industry_class": CLASSES[ind_code][word],
+            "shifts": shifts, "size": size,
             "metered": metered, "fuels": fuels,
             "contact_email": f"energy@{slug}.example.cn",
             "green_direct": float(rng.uniform(0.05, 0.3)) if ind_code in ("39", "34") and rng.random() < 0.2 else 0.0,
@@ -145,15 +215,43 @@ def build_city(start: date, days: int, n_enterprises: int, n_parks: int, seed: i
             "intensity": ind.tce_per_10k_va * float(np.exp(rng.normal(0, 0.25))),
             "product_unit": ind.product_unit,
         }
-        tce, co2 = annual_tce_co2(ent, start_year)
-        ent["annual_tce"], ent["annual_co2"] = tce, co2
-        ent["key_energy_user"] = tce >= 10000 or (tce >= 5000 and rng.random() < 0.5)
-        ent["ets_covered"] = (ind_code == "31" and co2 >= 26000) or (ind_code == "26" and co2 >= 26000
-                                                                     and rng.random() < 0.5)
         city.enterprises.append(ent)
+    if city.cases:
+        city.roles = roles.finish(city, planned, role_rng)
+        chp = city.enterprises[city.roles["chp"]]
+        chp["heat_customer"] = city.enterprises[chp["heat_to"]]
+    roles.classify(city, city.roles, start.year, rng, city.cases)
 
     _build_meters(city, rng, fault_rate, meters_per_enterprise)
+    _steam_conditions(city, np.random.default_rng([seed, 11]))
     return city
+
+
+def _steam_conditions(city: City, rng: np.random.Generator) -> None:
+    """Steam meters: most give the absolute pressure, some also a superheated temperature,
+    some neither (the methodology's default applies); a replacement keeps its predecessor's."""
+    by_id = {r["meter_id"]: r for r in city.m_rows}
+    gj: dict[int, list[float]] = {}
+    for r in city.m_rows:
+        r.setdefault("steam_pressure_mpa", "")
+        r.setdefault("steam_temperature_c", "")
+        if r["energy_type"] != "steam":
+            continue
+        if r["replaces_meter_id"]:
+            old = by_id[r["replaces_meter_id"]]
+            r["steam_pressure_mpa"], r["steam_temperature_c"] = old["steam_pressure_mpa"], old["steam_temperature_c"]
+        else:
+            u = rng.random()
+            if u < 0.7:
+                p = STEAM_PRESSURES_MPA[int(rng.integers(0, len(STEAM_PRESSURES_MPA)))]
+                r["steam_pressure_mpa"] = f"{p:.1f}"
+                if u < 0.3:
+                    r["steam_temperature_c"] = f"{saturation_temperature_c(p) + float(rng.uniform(20, 80)):.0f}"
+        p = float(r["steam_pressure_mpa"]) if r["steam_pressure_mpa"] else None
+        t = float(r["steam_temperature_c"]) if r["steam_temperature_c"] else None
+        gj.setdefault(r["ent"], []).append(approx_heat_gj_per_t(p, t))
+    for i, vals in gj.items():
+        city.enterprises[i]["steam_gj_per_t"] = float(np.mean(vals))
 
 
 def _build_meters(city: City, rng: np.random.Generator, fault_rate: float, mpe: float) -> None:
@@ -220,7 +318,7 @@ def _build_meters(city: City, rng: np.random.Generator, fault_rate: float, mpe: 
                               ("max", rmax), ("reg", reg), ("base", d / mult), ("gw", gw)):
                     cols[k_].append(v)
                 city.m_rows.append({
-                    "meter_id": mid, "credit_code": e["credit_code"], "energy_type": et, "unit": UNITS[et],
+                    "meter_id": mid, "ent": i, "credit_code": e["credit_code"], "energy_type": et, "unit": UNITS[et],
                     "multiplier": mult, "register_max": rmax, "register_at_install": reg,
                     "installed_at": installed, "removed_at": "", "replaces_meter_id": ""})
     city.combos = [k for k, _ in sorted(combos.items(), key=lambda kv: kv[1])]

@@ -21,28 +21,50 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from nengtan.credit_code import invalid_reason
+from nengtan.generate.steam import saturation_temperature_c
 
 READINGS_COLS = ["meter_id", "interval_start", "register_end", "quality"]
 PARKS_COLS = ["park_id", "name_zh", "name_en", "district", "contact_email"]
-ENT_COLS = ["credit_code", "name_zh", "name_en", "park_id", "industry_code", "key_energy_user",
+ENT_COLS = ["credit_code", "name_zh", "name_en", "park_id", "industry_code", "industry_class", "key_energy_user",
             "ets_covered", "contact_email"]
+ENT_OPTIONAL = ["industry_class"]
 METER_COLS = ["meter_id", "credit_code", "energy_type", "unit", "multiplier", "register_max",
-              "register_at_install", "installed_at", "removed_at", "replaces_meter_id"]
+              "register_at_install", "installed_at", "removed_at", "replaces_meter_id", "steam_pressure_mpa",
+              "steam_temperature_c"]
+METER_OPTIONAL = ["steam_pressure_mpa", "steam_temperature_c"]
 DECL_COLS = ["credit_code", "period", "submission_id", "submitted_at", "item", "quantity", "unit"]
 DECL_COLS_ZH = ["统一社会信用代码", "统计期", "申报编号", "申报时间", "项目", "数量", "计量单位"]
 CERT_COLS = ["certificate_id", "project_id", "generation_month", "owner_credit_code", "claimed_period",
-             "claimed_at"]
+             "claimed_at", "trade_type", "trade_id"]
+CERT_OPTIONAL = ["trade_type", "trade_id"]
 TARGET_COLS = ["level", "entity_id", "year", "energy_budget_tce", "carbon_budget_tco2",
-               "energy_intensity_target", "carbon_intensity_target"]
+               "energy_intensity_target", "carbon_intensity_target", "base_year", "energy_intensity_reduction_pct",
+               "carbon_intensity_reduction_pct"]
+TARGET_OPTIONAL = ["base_year", "energy_intensity_reduction_pct", "carbon_intensity_reduction_pct"]
+ETS_COLS = ["credit_code", "year", "sector", "verified_emissions_tco2", "allowances_allocated_t",
+            "allowances_surrendered_t", "ccer_surrendered_t", "compliance_deadline"]
+ETS_SECTORS = ("power", "steel", "cement", "aluminium")
+PROJECT_COLS = ["project_id", "credit_code", "name_zh", "name_en", "kind", "measure", "meter_ids",
+                "baseline_start", "baseline_end", "commissioned_on", "expected_annual_savings_tce",
+                "approved_annual_energy_tce", "approved_annual_co2_t", "status", "updated_at"]
+PROJECT_OPTIONAL = ["approved_annual_co2_t"]
+WEATHER_COLS = ["district", "date", "temp_mean_c", "temp_min_c", "temp_max_c"]
 UNITS = {"electricity": "kWh", "natural_gas": "m3", "heat": "GJ", "steam": "t"}
 ITEM_UNITS = {"electricity_purchased": "kWh", "natural_gas": "m3", "heat_purchased": "GJ",
               "steam_purchased": "t", "raw_coal": "t", "diesel": "t", "gasoline": "t", "fuel_oil": "t",
               "lpg": "t", "green_electricity_direct": "kWh", "industrial_output_value": "万元",
-              "value_added": "万元", "product_output": None}
+              "value_added": "万元", "product_output": None,
+              "electricity_exported": "kWh", "heat_exported": "GJ", "steam_exported": "t",
+              "raw_coal_feedstock": "t", "natural_gas_feedstock": "m3", "fuel_oil_feedstock": "t",
+              "lpg_feedstock": "t", "process_emissions_tco2": "t", "raw_coal_stock_end": "t",
+              "diesel_stock_end": "t", "gasoline_stock_end": "t", "fuel_oil_stock_end": "t", "lpg_stock_end": "t"}
+FEEDSTOCK_OF = {"raw_coal_feedstock": "raw_coal", "natural_gas_feedstock": "natural_gas",
+                "fuel_oil_feedstock": "fuel_oil", "lpg_feedstock": "lpg"}
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 NUM_RE = re.compile(r"^-?\d+(\.\d+)?$")
-TOP = {"registry", "meter_readings", "declarations", "green_certificates", "targets"}
+TOP = {"registry", "meter_readings", "declarations", "green_certificates", "targets", "ets", "projects", "weather"}
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _is_ts(s: str) -> bool:
@@ -75,18 +97,31 @@ def _read_csv(path: Path, problems: list[str], rel: str) -> list[list[str]] | No
     return list(csv.reader(io.StringIO(text)))
 
 
-def _header(rows: list[list[str]] | None, expected: list[str], rel: str, problems: list[str]) -> bool:
+def _header(rows: list[list[str]] | None, columns: list[str], rel: str, problems: list[str],
+            optional: list[str] | tuple[str, ...] = ()) -> bool:
+    """The header is the contract's columns in contract order, any of the ``optional`` ones
+    left out; rows are rewritten to the full column list (an absent optional column is empty)."""
     if not rows:
-        problems.append(f"{rel}: empty file, expected header {expected}")
+        problems.append(f"{rel}: empty file, expected header {columns}")
         return False
-    if rows[0] != expected:
-        problems.append(f"{rel}: header {rows[0]} != {expected}")
+    head = rows[0]
+    if head != [c for c in columns if c in head or c not in optional] or not set(head) <= set(columns):
+        problems.append(f"{rel}: header {head} != {columns}" + (f" (optional: {list(optional)})" if optional else ""))
         return False
-    bad = [i + 1 for i, r in enumerate(rows) if len(r) != len(expected)]
+    bad = [i + 1 for i, r in enumerate(rows) if len(r) != len(head)]
     if bad:
         problems.append(f"{rel}: lines {bad[:5]} have the wrong number of fields")
         return False
+    if len(head) < len(columns):
+        pos = {c: head.index(c) for c in head}
+        for k in range(len(rows)):
+            r = rows[k]
+            rows[k] = [r[pos[c]] if c in pos else "" for c in columns]
     return True
+
+
+def _num(x: str) -> float | None:
+    return float(x) if NUM_RE.match(x) else None
 
 
 def check_landing(landing: Path, max_bad_row_share: float = 0.05) -> list[str]:
@@ -105,6 +140,9 @@ def check_landing(landing: Path, max_bad_row_share: float = 0.05) -> list[str]:
     _check_declarations(landing, codes, problems)
     _check_certificates(landing, codes, problems)
     _check_targets(landing, codes, parks, problems)
+    _check_ets(landing, codes, problems)
+    _check_projects(landing, codes, meters, problems)
+    _check_weather(landing, districts(landing), problems)
     return problems
 
 
@@ -129,7 +167,7 @@ def _check_registry(landing: Path, problems: list[str]) -> tuple[set[str], set[s
                     problems.append(f"registry/parks.csv line {i}: contact_email {r[4]!r} is not an address")
     if (reg / "enterprises.csv").exists():
         rows = _read_csv(reg / "enterprises.csv", problems, "registry/enterprises.csv")
-        if _header(rows, ENT_COLS, "registry/enterprises.csv", problems):
+        if _header(rows, ENT_COLS, "registry/enterprises.csv", problems, ENT_OPTIONAL):
             for i, r in enumerate(rows[1:], start=2):
                 where = f"registry/enterprises.csv line {i}"
                 why = invalid_reason(r[0])
@@ -142,14 +180,16 @@ def _check_registry(landing: Path, problems: list[str]) -> tuple[set[str], set[s
                     problems.append(f"{where}: park_id {r[3]!r} not in parks.csv")
                 if not re.fullmatch(r"\d{2}", r[4]):
                     problems.append(f"{where}: industry_code {r[4]!r} is not a two-digit division")
-                for c in (5, 6):
+                for c in (6, 7):
                     if r[c] not in ("true", "false"):
                         problems.append(f"{where}: {ENT_COLS[c]} {r[c]!r} is not true/false")
-                if "@" not in r[7]:
-                    problems.append(f"{where}: contact_email {r[7]!r} is not an address")
+                if "@" not in r[8]:
+                    problems.append(f"{where}: contact_email {r[8]!r} is not an address")
+                if r[5] and not (re.fullmatch(r"\d{4}", r[5]) and r[5][:2] == r[4]):
+                    problems.append(f"{where}: industry_class {r[5]!r} is not a four-digit class of division {r[4]}")
     if (reg / "meters.csv").exists():
         rows = _read_csv(reg / "meters.csv", problems, "registry/meters.csv")
-        if _header(rows, METER_COLS, "registry/meters.csv", problems):
+        if _header(rows, METER_COLS, "registry/meters.csv", problems, METER_OPTIONAL):
             ids = {r[0] for r in rows[1:]}
             for i, r in enumerate(rows[1:], start=2):
                 where = f"registry/meters.csv line {i}"
@@ -168,7 +208,28 @@ def _check_registry(landing: Path, problems: list[str]) -> tuple[set[str], set[s
                     problems.append(f"{where}: installed_at/removed_at not ISO-8601 with offset")
                 if r[9] and r[9] not in ids:
                     problems.append(f"{where}: replaces_meter_id {r[9]!r} is not a meter")
+                why = _steam_problem(r[2], r[10], r[11])
+                if why:
+                    problems.append(f"{where}: {why}")
     return codes, parks, meters
+
+
+def _steam_problem(energy_type: str, pressure: str, temperature: str) -> str | None:
+    """Steam conditions: only on steam meters; an absolute pressure within the saturation line;
+    a temperature only with a pressure, and above saturation (superheated)."""
+    if not pressure and not temperature:
+        return None
+    if energy_type != "steam":
+        return f"steam_pressure_mpa/steam_temperature_c on a {energy_type} meter"
+    p = _num(pressure)
+    if p is None or not 0.01 <= p <= 22.064:
+        return f"steam_pressure_mpa {pressure!r} is not an absolute pressure in MPa (0.01-22.064)"
+    if temperature:
+        t = _num(temperature)
+        if t is None or t <= saturation_temperature_c(p):
+            return (f"steam_temperature_c {temperature!r} is not above the saturation temperature "
+                    f"{saturation_temperature_c(p):.1f} °C at {p} MPa")
+    return None
 
 
 def _read_readings(path: Path) -> pa.Table:
@@ -261,11 +322,17 @@ def _check_declarations(landing: Path, codes: set[str], problems: list[str]) -> 
             else:
                 problems.append(f"{rel}: extension not .csv or .xlsx")
                 continue
+            subs: dict[tuple[str, str], dict[str, tuple[int, float]]] = {}
             for i, r in enumerate(rows[1:], start=2):
                 where = f"{rel} line {i}"
                 why = invalid_reason(r[0])
                 if why or (codes and r[0] not in codes):
                     problems.append(f"{where}: {why or 'credit code not in the registry'}")
+                q = _num(str(r[5]))
+                if q is not None and q < 0:
+                    problems.append(f"{where}: quantity {r[5]!r} is negative")
+                if q is not None:
+                    subs.setdefault((r[0], r[2]), {})[r[4]] = (i, q)
                 if r[1] != m.group(1):
                     problems.append(f"{where}: period {r[1]!r} outside folder {folder.name}")
                 if not r[2] or not _is_ts(r[3]):
@@ -274,8 +341,13 @@ def _check_declarations(landing: Path, codes: set[str], problems: list[str]) -> 
                     problems.append(f"{where}: unknown item {r[4]!r}")
                 elif ITEM_UNITS[r[4]] not in (None, r[6]) or not r[6]:
                     problems.append(f"{where}: unit {r[6]!r} for {r[4]}")
-                if not NUM_RE.match(r[5]):
+                if not NUM_RE.match(str(r[5])):
                     problems.append(f"{where}: quantity {r[5]!r} is not a decimal")
+            for (code, sub), items in subs.items():
+                for feed, fuel in FEEDSTOCK_OF.items():
+                    if feed in items and items[feed][1] > items.get(fuel, (0, 0.0))[1]:
+                        problems.append(f"{rel} line {items[feed][0]}: {feed} {items[feed][1]} exceeds {fuel} "
+                                        f"{items.get(fuel, (0, 0.0))[1]} of submission {sub}")
 
 
 def _check_certificates(landing: Path, codes: set[str], problems: list[str]) -> None:
@@ -288,7 +360,7 @@ def _check_certificates(landing: Path, codes: set[str], problems: list[str]) -> 
             problems.append(f"{rel}: not a .csv file")
             continue
         rows = _read_csv(f, problems, rel)
-        if not _header(rows, CERT_COLS, rel, problems):
+        if not _header(rows, CERT_COLS, rel, problems, CERT_OPTIONAL):
             continue
         for i, r in enumerate(rows[1:], start=2):
             where = f"{rel} line {i}"
@@ -298,6 +370,8 @@ def _check_certificates(landing: Path, codes: set[str], problems: list[str]) -> 
                 problems.append(f"{where}: owner_credit_code {r[3]!r} invalid or unknown")
             if bool(r[4]) != bool(r[5]) or (r[4] and (not MONTH_RE.match(r[4]) or not _is_ts(r[5]))):
                 problems.append(f"{where}: claimed_period/claimed_at must both be empty or YYYY-MM + timestamp")
+            if r[6] not in ("", "green_power", "standalone") or bool(r[7]) != (r[6] == "green_power"):
+                problems.append(f"{where}: trade_type {r[6]!r} / trade_id {r[7]!r}: a trade_id goes with green_power")
 
 
 def _check_targets(landing: Path, codes: set[str], parks: set[str], problems: list[str]) -> None:
@@ -315,7 +389,7 @@ def _check_targets(landing: Path, codes: set[str], parks: set[str], problems: li
                 problems.append(f"{rel}: not a .csv file")
                 continue
             rows = _read_csv(f, problems, rel)
-            if not _header(rows, TARGET_COLS, rel, problems):
+            if not _header(rows, TARGET_COLS, rel, problems, TARGET_OPTIONAL):
                 continue
             for i, r in enumerate(rows[1:], start=2):
                 where = f"{rel} line {i}"
@@ -326,5 +400,91 @@ def _check_targets(landing: Path, codes: set[str], parks: set[str], problems: li
                     problems.append(f"{where}: entity_id {r[1]!r} not in the registry")
                 if r[2] != m.group(1):
                     problems.append(f"{where}: year {r[2]!r} outside folder {folder.name}")
-                if not all(NUM_RE.match(x) and float(x) >= 0 for x in r[3:]):
-                    problems.append(f"{where}: budgets and targets must be non-negative decimals")
+                if not all(x == "" or (NUM_RE.match(x) and float(x) >= 0) for x in r[3:7] + r[8:]):
+                    problems.append(f"{where}: budgets and targets must be empty (not set) or non-negative decimals")
+                if r[7] and not (re.fullmatch(r"\d{4}", r[7]) and r[7] < r[2]):
+                    problems.append(f"{where}: base_year {r[7]!r} is not a year before {r[2]}")
+                if bool(r[7]) != bool(r[8] or r[9]):
+                    problems.append(f"{where}: a base_year goes with a reduction target and the other way round")
+
+
+def districts(landing: Path) -> set[str]:
+    rows = _read_csv(landing / "registry" / "parks.csv", [], "") if (landing / "registry" / "parks.csv").exists() else None
+    return {r[3] for r in rows[1:] if len(r) > 3} if rows else set()
+
+
+def _files_in(root: Path, kind: str, problems: list[str], top: str):
+    """(folder key, file, rel) of ``<root>/<kind>=KEY/*.csv`` (``kind`` None: files directly in root)."""
+    if not root.exists():
+        return
+    pattern = {"year": r"\d{4}", "date": r"\d{4}-\d{2}-\d{2}"}.get(kind or "")
+    for folder in sorted(root.iterdir()) if kind else [root]:
+        m = re.fullmatch(rf"{kind}=({pattern})", folder.name) if kind else None
+        if kind and (not m or not folder.is_dir()):
+            problems.append(f"{top}/{folder.name}: not a {kind}= folder")
+            continue
+        for f in sorted(folder.iterdir()):
+            rel = f"{top}/{folder.name}/{f.name}" if kind else f"{top}/{f.name}"
+            if f.suffix != ".csv" or not f.is_file():
+                problems.append(f"{rel}: not a .csv file")
+                continue
+            yield (m.group(1) if m else None), f, rel
+
+
+def _check_ets(landing: Path, codes: set[str], problems: list[str]) -> None:
+    for key, f, rel in _files_in(landing / "ets", "year", problems, "ets"):
+        rows = _read_csv(f, problems, rel)
+        if not _header(rows, ETS_COLS, rel, problems):
+            continue
+        for i, r in enumerate(rows[1:], start=2):
+            where = f"{rel} line {i}"
+            if invalid_reason(r[0]) or (codes and r[0] not in codes):
+                problems.append(f"{where}: credit_code {r[0]!r} invalid or unknown")
+            if r[1] != key:
+                problems.append(f"{where}: year {r[1]!r} outside folder year={key}")
+            if r[2] not in ETS_SECTORS:
+                problems.append(f"{where}: sector {r[2]!r} not one of {ETS_SECTORS}")
+            if not all(_num(x) is not None and float(x) >= 0 for x in r[3:7]):
+                problems.append(f"{where}: emissions, allowances and CCER must be non-negative decimals")
+            try:
+                date.fromisoformat(r[7])
+            except ValueError:
+                problems.append(f"{where}: compliance_deadline {r[7]!r} is not a date")
+
+
+def _check_projects(landing: Path, codes: set[str], meters: set[str], problems: list[str]) -> None:
+    for _key, f, rel in _files_in(landing / "projects", None, problems, "projects"):
+        rows = _read_csv(f, problems, rel)
+        if not _header(rows, PROJECT_COLS, rel, problems, PROJECT_OPTIONAL):
+            continue
+        for i, r in enumerate(rows[1:], start=2):
+            where = f"{rel} line {i}"
+            if not r[0] or invalid_reason(r[1]) or (codes and r[1] not in codes):
+                problems.append(f"{where}: project_id empty or credit_code {r[1]!r} invalid or unknown")
+            if r[4] not in ("retrofit", "new_facility"):
+                problems.append(f"{where}: kind {r[4]!r}")
+            unknown = [m for m in r[6].split() if meters and m not in meters]
+            if unknown:
+                problems.append(f"{where}: meter_ids {unknown} not in the registry")
+            if any(x and not DATE_RE.match(x) for x in (r[7], r[8], r[9])):
+                problems.append(f"{where}: baseline_start/baseline_end/commissioned_on not YYYY-MM-DD")
+            if any(x and (_num(x) is None or float(x) < 0) for x in (r[10], r[11], r[12])):
+                problems.append(f"{where}: savings/approved figures must be non-negative decimals")
+            if r[13] not in ("planned", "in_progress", "commissioned", "cancelled") or not _is_ts(r[14]):
+                problems.append(f"{where}: status {r[13]!r} or updated_at {r[14]!r}")
+
+
+def _check_weather(landing: Path, known: set[str], problems: list[str]) -> None:
+    for key, f, rel in _files_in(landing / "weather", "date", problems, "weather"):
+        rows = _read_csv(f, problems, rel)
+        if not _header(rows, WEATHER_COLS, rel, problems):
+            continue
+        for i, r in enumerate(rows[1:], start=2):
+            where = f"{rel} line {i}"
+            if known and r[0] not in known:
+                problems.append(f"{where}: district {r[0]!r} is not a district of parks.csv")
+            if r[1] != key:
+                problems.append(f"{where}: date {r[1]!r} outside folder date={key}")
+            t = [_num(x) for x in r[2:5]]
+            if None in t or not t[1] <= t[0] <= t[2]:
+                problems.append(f"{where}: temperatures must be decimals with min <= mean <= max")

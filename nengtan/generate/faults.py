@@ -32,6 +32,29 @@ KINDS: dict[str, tuple[str, float]] = {
     "certificate_double_claim": ("claimed certificate", 0.1),
 }
 
+# Planted cases: valid inputs that exercise an accounting rule (planted whatever the fault
+# rate, in cities of at least roles.MIN_CASE_ENTERPRISES enterprises unless marked generic).
+CASES: dict[str, str] = {
+    "energy_exported": "CHP plant declares heat_exported (= its customer's metered heat) and electricity_exported",
+    "feedstock": "chemical plant declares coal/gas feedstock, part of (<=) the fuel's item",
+    "process_emissions": "generic: cement, BF/BOF steel and aluminium declare process_emissions_tco2",
+    "late_declaration": "submitted after the 15th of the following month (late, still counts)",
+    "declarations_pending": "generic: a month whose declarations have not landed by the last generated day",
+    "green_power_trade": "generic: green_electricity_direct matched by green_power certificates of the trade",
+    "green_power_uncovered": "declared green-power volume above its green_power certificates",
+    "certificate_expired": "claim for a period after the certificate's validity",
+    "certificate_last_valid_month": "claim in the last month of validity (counted)",
+    "certificate_premature": "claim for a period before the generation month",
+    "certificate_over_consumption": "certificates claimed above the month's electricity",
+    "target_exceeded": "budget the projected year-end really exceeds (orange or red)",
+    "intensity_reduction_behind": "base-year reduction target the year to date falls short of",
+    "ets_shortfall": "ETS compliance gap with the deadline within 60 days of the last day",
+    "ets_ccer_over_cap": "CCER surrendered above the 5 % cap",
+    "ets_cross_check_mismatch": "verified emissions more than 10 % off the warehouse's scope 1 + 2",
+    "ets_candidate": "covered sector above the ETS threshold, not ets_covered",
+    "key_energy_user_candidate": "10,000 tce or more, not a key energy user",
+}
+
 
 def prob(kind: str, fault_rate: float) -> float:
     return min(0.5, KINDS[kind][1] * fault_rate)
@@ -52,13 +75,16 @@ class FaultLog:
 
     def add(self, kind: str, *, file: str | None = None, line: int | None = None, detail: str = "",
             **key: object) -> None:
-        assert kind in KINDS, kind
+        assert kind in KINDS or kind in CASES, kind
         rec = {"kind": kind, **key, "file": file, "line": line, "detail": detail}
         self._fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
         self.planted[kind] += 1
 
     def close(self) -> None:
         self._fh.close()
+
+    def cases(self) -> dict[str, dict]:
+        return {kind: {"planted": self.planted.get(kind, 0), "what": what} for kind, what in CASES.items()}
 
     def summary(self) -> dict[str, dict]:
         out = {}

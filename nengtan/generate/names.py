@@ -62,6 +62,9 @@ INDUSTRY_WORDS: dict[str, list[tuple[str, str]]] = {
            ("轴承", "Bearing"), ("液压", "Hydraulics")],
     "31": [("特钢", "Special Steel"), ("钢铁", "Iron and Steel"), ("金属制品", "Metal Products"),
            ("钢管", "Steel Pipe")],
+    "30": [("水泥", "Cement"), ("建材", "Building Materials")],
+    "32": [("铝业", "Aluminium"), ("有色金属", "Nonferrous Metals")],
+    "44": [("热电", "Thermal Power"), ("能源", "Energy"), ("电力", "Power")],
 }
 
 SUFFIXES: list[tuple[str, str]] = [("有限公司", "Co., Ltd."), ("股份有限公司", "Corp., Ltd.")]
@@ -101,7 +104,8 @@ class EnterpriseNamer:
         self.order: dict[str, list[tuple[int, int, int]]] = {}
         self.next: dict[str, int] = {}
 
-    def name(self, i: int, industry: str) -> tuple[str, str, str]:
+    def name(self, i: int, industry: str) -> tuple[str, str, str, int]:
+        """(name_zh, name_en, slug, index of the industry word used)."""
         words = INDUSTRY_WORDS[industry]
         if industry not in self.order:
             combos = [(t, w, s) for t in range(len(TRADE_NAMES)) for w in range(len(words))
@@ -117,5 +121,6 @@ class EnterpriseNamer:
         (tzh, ten), (wzh, wen), (szh, sen) = TRADE_NAMES[t], words[w], SUFFIXES[s]
         if plant < len(PLANT_ZH):
             return (f"无锡{tzh}{wzh}{szh}{PLANT_ZH[plant]}", f"Wuxi {ten} {wen} {sen}{PLANT_EN[plant]}",
-                    f"{ten.lower()}{i}")
-        return f"无锡{tzh}{wzh}{szh}第{plant + 1}工厂", f"Wuxi {ten} {wen} {sen} Plant {plant + 1}", f"{ten.lower()}{i}"
+                    f"{ten.lower()}{i}", w)
+        return (f"无锡{tzh}{wzh}{szh}第{plant + 1}工厂", f"Wuxi {ten} {wen} {sen} Plant {plant + 1}",
+                f"{ten.lower()}{i}", w)

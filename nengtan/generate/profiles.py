@@ -3,6 +3,8 @@
 A shape is 96 factors with mean 1 over a working weekday; a day factor scales it for
 weekends, the Spring Festival shutdown and the heating season. Sizes are chosen so that
 annual energy per plant lands in realistic ranges (GB/T 4754 divisions 17, 26, 31, 34, 39).
+Divisions 30 (cement), 32 (aluminium) and 44 (thermal power) have no share: the city gets
+them only as planted cases (see :mod:`nengtan.generate.roles`).
 """
 
 from __future__ import annotations
@@ -56,7 +58,38 @@ INDUSTRIES: dict[str, Industry] = {
     "31": Industry("31", "steel", 0.08, (0,), {"electricity": 220_000, "natural_gas": 45_000,
                    "heat": 100, "steam": 150}, {"electricity": 1.0, "natural_gas": 0.9, "heat": 0.1,
                    "steam": 0.4}, {"raw_coal": (0.6, 120.0), "diesel": (0.7, 1.5)}, 1.6, "吨", 2.2),
+    # planted only (share 0): a coal-fired CHP plant, a cement works, an aluminium smelter
+    "44": Industry("44", "thermal power", 0.0, (0,), {"electricity": 20_000, "natural_gas": 0,
+                   "heat": 0, "steam": 0}, {"electricity": 1.0, "natural_gas": 0.0, "heat": 0.0,
+                   "steam": 0.0}, {"raw_coal": (1.0, 400.0), "diesel": (1.0, 0.5)}, 3.0, "万千瓦时", 0.9),
+    "30": Industry("30", "cement", 0.0, (0,), {"electricity": 250_000, "natural_gas": 500,
+                   "heat": 0, "steam": 0}, {"electricity": 1.0, "natural_gas": 0.2, "heat": 0.0,
+                   "steam": 0.0}, {"raw_coal": (1.0, 320.0), "diesel": (0.8, 1.0)}, 2.2, "吨", 9.0),
+    "32": Industry("32", "aluminium", 0.0, (0,), {"electricity": 1_500_000, "natural_gas": 8_000,
+                   "heat": 0, "steam": 0}, {"electricity": 1.0, "natural_gas": 0.9, "heat": 0.0,
+                   "steam": 0.0}, {"diesel": (0.5, 0.5), "fuel_oil": (0.3, 3.0)}, 2.8, "吨", 0.5),
 }
+
+# GB/T 4754-2017 four-digit class for each industry word of :data:`nengtan.generate.names.INDUSTRY_WORDS`
+# (same order): the class an enterprise of that name would register under.
+CLASSES: dict[str, tuple[str, ...]] = {
+    "39": ("3982", "3973", "3972", "3976", "3921"),
+    "17": ("1711", "1713", "1712", "1751"),
+    "26": ("2614", "2662", "2651", "2661"),
+    "34": ("3499", "3484", "3411", "3451", "3444"),
+    "31": ("3120", "3110", "3130", "3130"),
+    "30": ("3011", "3011"),
+    "32": ("3216", "3216"),
+    "44": ("4411", "4411", "4411"),
+}
+# CO2 from industrial processes (t per day) per unit of a driver, for the classes that declare it:
+# cement clinker (~0.525 t/t clinker, ~4 t per t of kiln coal), BF-BOF iron and steel
+# (fluxes, ~0.15 t per t of coking coal), aluminium anodes (~1.6 t/t Al ≈ 0.00012 t per kWh)
+PROCESS_CO2: dict[str, tuple[str, float]] = {
+    "3011": ("raw_coal", 4.0), "3110": ("raw_coal", 0.15), "3120": ("raw_coal", 0.15),
+    "3216": ("electricity", 0.00012),
+}
+STORED_FUELS = ("raw_coal", "diesel", "gasoline", "fuel_oil", "lpg")
 
 DAY_TYPES = ("weekday", "saturday", "sunday")
 
@@ -169,4 +202,12 @@ def expected_annual_factor(industry: str, shifts: int, energy_type: str, year: i
     """Sum of day levels over a year: annual use = weekday median × this."""
     d0 = date(year, 1, 1)
     n = (date(year + 1, 1, 1) - d0).days
+    return sum(day_level(industry, shifts, energy_type, d0 + timedelta(i)) for i in range(n))
+
+
+@cache
+def month_level_sum(industry: str, shifts: int, energy_type: str, year: int, month: int) -> float:
+    """Sum of day levels over a calendar month: monthly use = weekday median × this."""
+    d0 = date(year, month, 1)
+    n = ((d0.replace(day=28) + timedelta(days=4)).replace(day=1) - d0).days
     return sum(day_level(industry, shifts, energy_type, d0 + timedelta(i)) for i in range(n))

@@ -1,7 +1,14 @@
-"""Annual dual-control targets for the city, its parks and its enterprises.
+"""Annual dual-control targets for the city, its parks and its enterprises, and the roadmap.
 
-Budgets are sized from each entity's expected use so that most end the year green, and a
-fixed share lands yellow, orange or red under the default thresholds (90/100/110 %).
+Budgets are sized from the generated truth the way the warehouse projects a year
+(methodology: metered energy ÷ days metered × days in the year, plus declared energy ÷
+declared months × 12, as the dual-control rules count it), so a budget's level reflects
+real use and never a declaration that has not arrived yet: most entities end green or
+yellow, and the few planted ones that really exceed (orange or red under the default
+90/100/110 %) are in the manifest (``target_exceeded``). Some target columns are left
+empty (not set). Enterprises with a base year on file get intensity-reduction targets
+against it (``intensity_reduction_behind`` records those the year to date falls short of).
+The year after the range is the roadmap, sized from the expected year.
 """
 
 from __future__ import annotations
@@ -12,56 +19,181 @@ from pathlib import Path
 import numpy as np
 
 from nengtan.config import LOCAL_TZ
-from nengtan.generate.city import CITY_ID, City, annual_tce_co2
+from nengtan.generate.city import CITY_ID, CO2, TCE, City, annual_figures, month_figures
+from nengtan.generate.faults import FaultLog
+from nengtan.generate.profiles import ENERGY_TYPES
 from nengtan.generate.writers import write_csv_rows
 
 HEADER = ["level", "entity_id", "year", "energy_budget_tce", "carbon_budget_tco2",
-          "energy_intensity_target", "carbon_intensity_target"]
+          "energy_intensity_target", "carbon_intensity_target", "base_year",
+          "energy_intensity_reduction_pct", "carbon_intensity_reduction_pct"]
+LEVELS = ((0.9, "green"), (1.0, "yellow"), (1.1, "orange"))
+
+
+def level_of(ratio: float) -> str:
+    return next((name for limit, name in LEVELS if ratio < limit), "red")
 
 
 def _ratio(rng: np.random.Generator) -> float:
-    """Projected use ÷ budget: mostly green, some yellow/orange/red."""
+    """Projected use ÷ budget: mostly green, some yellow, a few orange or red (clear of the limits)."""
     u = rng.random()
-    if u < 0.72:
+    if u < 0.78:
         return float(rng.uniform(0.55, 0.85))
-    if u < 0.84:
-        return float(rng.uniform(0.92, 0.98))
-    if u < 0.93:
-        return float(rng.uniform(1.02, 1.08))
-    return float(rng.uniform(1.15, 1.45))
+    if u < 0.92:
+        return float(rng.uniform(0.91, 0.97))
+    if u < 0.96:
+        return float(rng.uniform(1.02, 1.07))
+    return float(rng.uniform(1.15, 1.40))
 
 
-def write_targets(city: City, out: Path, seed: int) -> list[str]:
+def _f(x: float | None, nd: int = 2) -> str:
+    return "" if x is None else f"{x:.{nd}f}"
+
+
+class Truth:
+    """What the warehouse should compute for a year, from the generator's own records."""
+
+    def __init__(self, city: City, truth: dict, green: dict, year_acc: dict[int, np.ndarray],
+                 year_days: dict[int, int]) -> None:
+        self.city, self.truth, self.green, self.year_acc, self.year_days = city, truth, green, year_acc, year_days
+        self.months: dict[tuple[int, int], list[dict]] = {}
+        for (i, period), fig in truth.items():
+            self.months.setdefault((i, int(period[:4])), []).append({**fig, "green": green.get((i, period), 0.0)})
+
+    def declared(self, i: int, year: int) -> list[dict]:
+        return self.months.get((i, year), [])
+
+    def projection(self, i: int, year: int) -> tuple[float, float]:
+        """Projected year-end (energy as dual control counts it, tce; net CO2, t)."""
+        e = self.city.enterprises[i]
+        n_year = (date(year + 1, 1, 1) - date(year, 1, 1)).days
+        days = self.year_days.get(year, 0)
+        if days:
+            acc = self.year_acc[year].reshape(-1, len(ENERGY_TYPES))[i]
+            fm = month_figures(e, {et: float(acc[j]) for j, et in enumerate(ENERGY_TYPES) if et in e["metered"]},
+                               {}, 0.0)
+            tce = (fm["tce_net"] - fm["tce_feedstock"]) / days * n_year
+            co2 = fm["co2_net"] / days * n_year
+        else:
+            fa = annual_figures(e, year)
+            tce, co2 = fa["metered_tce_dc"], fa["metered_co2"]
+        months = self.declared(i, year)
+        if months:
+            tce += sum(m["decl_tce_dc"] - m["green"] * 1000 * TCE["electricity"] for m in months) / len(months) * 12
+            co2 += sum(m["decl_co2"] for m in months) / len(months) * 12
+        else:
+            fa = annual_figures(e, year)
+            tce += (fa["tce_net"] - fa["tce_feedstock"]) - fa["metered_tce_dc"]
+            co2 += fa["co2_net"] - fa["metered_co2"]
+        return tce, co2
+
+    def intensity(self, i: int, year: int) -> tuple[float, float, float] | None:
+        """(energy intensity, carbon intensity, value added) over the declared months of ``year``."""
+        months = self.declared(i, year)
+        va = sum(m["value_added"] for m in months)
+        if not months or va <= 0:
+            return None
+        tce = sum(m["tce_net"] - m["tce_feedstock"] - m["green"] * 1000 * TCE["electricity"] for m in months)
+        return tce / va, sum(m["co2_net"] for m in months) / va, va
+
+
+def write_targets(city: City, out: Path, seed: int, truth: Truth, log: FaultLog) -> list[str]:
     end = city.start + timedelta(days=city.days - 1)
     written = []
-    for year in range(city.start.year, end.year + 1):
+    base_year = city.start.year - 1
+    for year in range(city.start.year, end.year + 2):
+        roadmap = year > end.year
         rng = np.random.default_rng([seed, 4, year])
+        name = f"targets/year={year}/targets_{year}.csv"
         rows = []
         per_park: dict[str, list[float]] = {}
-        for e in city.enterprises:
-            tce, co2 = annual_tce_co2(e, year)
-            r = _ratio(rng)
-            va = tce / e["intensity"]
-            rows.append(["enterprise", e["credit_code"], year, f"{tce / r:.2f}",
-                         f"{co2 / (r * float(rng.uniform(0.97, 1.03))):.2f}",
-                         f"{e['intensity'] * float(rng.uniform(1.0, 1.25)):.6f}",
-                         f"{co2 / va * float(rng.uniform(1.0, 1.25)):.6f}"])
-            acc = per_park.setdefault(e["park_id"], [0.0, 0.0, 0.0])
+        base_sum: dict[str, list[float]] = {}
+        for i, e in enumerate(city.enterprises):
+            tce, co2 = truth.projection(i, year) if not roadmap else _expected_dc(e, year)
+            r = _ratio(rng) if not roadmap else float(rng.uniform(0.7, 0.9))
+            rc = r * float(rng.uniform(0.99, 1.01))
+            inten = truth.intensity(i, year) if not roadmap else None
+            ei, ci = (inten[0], inten[1]) if inten else (e["intensity"], co2 / max(tce, 1e-9) * e["intensity"])
+            exceeded = r > 1.0
+            k = float(rng.uniform(0.85, 0.95)) if exceeded else float(rng.uniform(1.03, 1.25))
+            cols: list[float | None] = [tce / r, co2 / rc, ei * k, ci * k]
+            if not exceeded:  # some targets not set (empty), never for the planted exceeders
+                for c, p in ((0, 0.08), (1, 0.25), (2, 0.15), (3, 0.2)):
+                    if rng.random() < p:
+                        cols[c] = None
+            red = _reduction(truth, i, year, base_year, rng) if e.get("base_intensity_factor") else None
+            by = er = cr = None
+            if red is not None:
+                by, er, cr, behind = red
+                if behind and not roadmap:
+                    log.add("intensity_reduction_behind", credit_code=e["credit_code"], file=name,
+                            line=len(rows) + 2, year=year, detail=behind)
+            rows.append(["enterprise", e["credit_code"], year, _f(cols[0]), _f(cols[1]), _f(cols[2], 6),
+                         _f(cols[3], 6), by or "", _f(er), _f(cr)])
+            if exceeded and not roadmap:
+                log.add("target_exceeded", credit_code=e["credit_code"], file=name, line=len(rows) + 1, year=year,
+                        detail=f"projected {tce:.1f} tce / {co2:.1f} tCO2 = {r:.0%} / {rc:.0%} of the budgets "
+                               f"({level_of(r)}); intensity targets {k:.0%} of the year to date")
+            acc = per_park.setdefault(e["park_id"], [0.0, 0.0, 0.0, 0.0])
             acc[0] += tce
             acc[1] += co2
-            acc[2] += va
-        tot = [0.0, 0.0, 0.0]
+            acc[2] += inten[2] if inten else 0.0
+            acc[3] += (inten[0] * inten[2]) if inten else 0.0
+            if red is not None:
+                b = base_sum.setdefault(e["park_id"], [0.0, 0.0])
+                b[0] += 1
+        tot = [0.0, 0.0, 0.0, 0.0]
         for p in city.parks:
-            tce, co2, va = per_park.get(p["park_id"], [0.0, 0.0, 0.0])
-            r = float(rng.uniform(0.7, 0.88)) if rng.random() < 0.75 else float(rng.uniform(0.92, 1.06))
-            rows.append(["park", p["park_id"], year, f"{tce / r:.2f}", f"{co2 / r:.2f}",
-                         f"{tce / va * 1.1 if va else 0:.6f}", f"{co2 / va * 1.1 if va else 0:.6f}"])
-            tot = [a + b for a, b in zip(tot, (tce, co2, va), strict=True)]
-        rows.append(["city", CITY_ID, year, f"{tot[0] / 0.86:.2f}", f"{tot[1] / 0.93:.2f}",
-                     f"{tot[0] / tot[2] * 1.08 if tot[2] else 0:.6f}",
-                     f"{tot[1] / tot[2] * 1.05 if tot[2] else 0:.6f}"])
-        landed_day = max(city.start - timedelta(days=1), date(year - 1, 12, 28))
-        name = f"targets/year={year}/targets_{year}.csv"
+            tce, co2, va, tce_va = per_park.get(p["park_id"], [0.0, 0.0, 0.0, 0.0])
+            r = float(rng.uniform(0.7, 0.88)) if rng.random() < 0.75 else float(rng.uniform(0.91, 0.97))
+            rows.append(["park", p["park_id"], year, _f(tce / r), _f(co2 / r) if len(rows) % 4 else "",
+                         _f(tce_va / va * 1.1, 6) if va else "", _f(co2 / tce * tce_va / va * 1.1, 6) if va and tce else "",
+                         "", "", ""])
+            tot = [a + b for a, b in zip(tot, (tce, co2, va, tce_va), strict=True)]
+        cby = cer = ccr = ""
+        if city.cases and city.history_all:
+            cby, cer, ccr = str(base_year), _f(3.0 if not roadmap else 6.0), _f(3.8 if not roadmap else 7.5)
+        rows.append(["city", CITY_ID, year, _f(tot[0] / 0.86), _f(tot[1] / 0.93),
+                     _f(tot[3] / tot[2] * 1.08, 6) if tot[2] else "",
+                     _f(tot[1] / tot[0] * tot[3] / tot[2] * 1.05, 6) if tot[2] and tot[0] else "", cby, cer, ccr])
+        landed_day = min(max(city.start - timedelta(days=1), date(year - 1, 12, 28)), end)
         write_csv_rows(out / name, HEADER, rows, datetime.combine(landed_day, time(10), LOCAL_TZ))
         written.append(name)
     return written
+
+
+def _expected_dc(e: dict, year: int) -> tuple[float, float]:
+    f = annual_figures(e, year)
+    return f["tce_net"] - f["tce_feedstock"], f["co2_net"]
+
+
+def _reduction(truth: Truth, i: int, year: int, base_year: int, rng: np.random.Generator
+               ) -> tuple[int, float, float, str] | None:
+    """(base year, energy and carbon intensity reduction targets %, why behind or '') for an
+    enterprise whose base year is on file; None when it has no base year."""
+    base = truth.intensity(i, base_year)
+    if base is None:
+        return None
+    now = truth.intensity(i, year)
+    roadmap = now is None and year > truth.city.start.year
+    if now is None:
+        factor = truth.city.enterprises[i]["base_intensity_factor"]
+        now = (base[0] / factor, base[1] / factor, 0.0)
+    got_e = (1 - now[0] / base[0]) * 100
+    got_c = (1 - now[1] / base[1]) * 100
+    if rng.random() < 0.95 or roadmap:
+        te = max(got_e * float(rng.uniform(0.3, 0.8)), 0.5)
+        tc = max(got_c * float(rng.uniform(0.3, 0.8)), 0.5)
+    else:
+        te, tc = got_e + float(rng.uniform(2, 4)), got_c + float(rng.uniform(2, 4))
+    if roadmap:
+        te, tc = te + 3.0, tc + 3.5
+    behind = []
+    if te > got_e:
+        behind.append(f"energy intensity {got_e:.2f} % below {base_year} against a target of {te:.2f} %")
+    if tc > got_c:
+        behind.append(f"carbon intensity {got_c:.2f} % below {base_year} against a target of {tc:.2f} %")
+    return base_year, te, tc, "; ".join(behind)
+
+
+__all__ = ["Truth", "write_targets", "level_of", "CO2"]
