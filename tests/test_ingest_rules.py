@@ -729,3 +729,20 @@ def test_new_sources_wait_for_their_night_and_reruns_change_nothing(env) -> None
         assert fn(con, landing, DAY, "n3").files_loaded == 0
     assert snapshot(con) == before
     assert_accounting(con)
+
+
+def test_old_and_new_layouts_in_one_batch(env) -> None:
+    """Files of one night with and without the optional columns are validated in one pass: each row
+    reads its own file's header."""
+    landing, con = env
+    write(landing, "green_certificates/old.csv", csv_text(CERT_HEADER, [f"G1,PRJ,2026-01,{CC1},,"]), LANDED)
+    write(landing, "green_certificates/new.csv", csv_text(
+        "trade_id,certificate_id,project_id,generation_month,owner_credit_code,claimed_period,claimed_at,trade_type",
+        ["T9,G2,PRJ,2026-01," + CC1 + ",2026-02,2026-02-10T08:00:00+08:00,green_power",
+         "T9,G3,PRJ,2026-01," + CC1 + ",,,standalone"]), LANDED)
+    summary = load_certificates(con, landing, DAY, "test")
+    assert (summary.files_loaded, summary.rows_read, summary.rows_loaded) == (2, 3, 2)
+    assert con.execute("SELECT certificate_id, trade_type, trade_id FROM raw.green_certificates ORDER BY 1"
+                       ).fetchall() == [("G1", None, None), ("G2", "green_power", "T9")]
+    assert "trade_id 'T9' is set but trade_type is 'standalone'" in quarantine(con, "green_certificates")[3]
+    assert_accounting(con)
