@@ -49,7 +49,10 @@ COMB = {  # NCV (GJ per unit), carbon content tC/TJ, oxidation
 JIANGSU_2023 = D("0.5827")
 NATIONAL_EXCL_MARKET_2023 = D("0.6096")
 HEAT = D("0.11")
-STEAM_GJ = D("3.77")
+# steam's heat content for CO2: (enthalpy - 83.74 kJ/kg feed water) / 1000, the enthalpy from IAPWS-IF97 at the
+# meter's pressure (nengtan.steam); C's steam meter delivers saturated steam at 1.0 MPa
+STEAM_ENTHALPY = D("2777.1195376846617")
+STEAM_GJ = (STEAM_ENTHALPY - D("83.74")) / 1000
 
 
 def scope1_per_unit(fuel: str) -> Decimal:
@@ -63,7 +66,12 @@ def expected_month(q: dict[str, Decimal], green_kwh: Decimal) -> dict[str, Decim
         tce += r6(qty * KGCE[t] * D("0.001"))
         if t in COMB:
             s1 += r6(qty * scope1_per_unit(t))
-        per2 = {"electricity": JIANGSU_2023 * D("0.001"), "heat": HEAT, "steam": STEAM_GJ * HEAT}.get(t, D(0))
+        if t == "steam":  # by its heat content, not per unit of the tce coefficient
+            s2 = r6(qty * STEAM_GJ * HEAT)
+            s2l += s2
+            s2m += s2
+            continue
+        per2 = {"electricity": JIANGSU_2023 * D("0.001"), "heat": HEAT}.get(t, D(0))
         s2l += r6(qty * per2)
         if t == "electricity":
             s2m += r6(max(qty - green_kwh, D(0)) * NATIONAL_EXCL_MARKET_2023 * D("0.001"))
@@ -78,6 +86,11 @@ class Raw:
         self.con = con
         self.n = 0
 
+    def insert(self, table: str, columns: str, rows: list[tuple]) -> None:
+        """Rows into a raw table by column name (the raw tables grow optional columns at their end)."""
+        marks = ", ".join("?" * len(columns.split(",")))
+        self.con.executemany(f"insert into raw.{table} ({columns}) values ({marks})", rows)
+
     def file(self, source: str, landed: datetime, rows: int = 0) -> str:
         self.n += 1
         fid = f"f{self.n:04d}"
@@ -89,9 +102,9 @@ class Raw:
 
     def readings(self, rows: list[tuple[str, datetime, Decimal, str]], landed: datetime) -> str:
         fid = self.file("meter_readings", landed, len(rows))
-        self.con.executemany(
-            "insert into raw.meter_readings values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(m, ts, ts.date(), reg, q, fid, landed, i + 2) for i, (m, ts, reg, q) in enumerate(rows)],
+        self.insert(
+            "meter_readings", "meter_id, interval_start, reading_day, register_end, quality, file_id, landed_at,"
+            " source_line", [(m, ts, ts.date(), reg, q, fid, landed, i + 2) for i, (m, ts, reg, q) in enumerate(rows)],
         )
         return fid
 
@@ -116,28 +129,28 @@ B_GAP = range(40, 48)  # B's electricity misses 10:00-11:45 on day 1 until the l
 
 
 def seed_registry(raw: Raw) -> None:
-    con = raw.con
     fid = raw.file("registry_parks", LANDED, 2)
-    con.executemany("insert into raw.parks values (?, ?, ?, ?, ?, ?, ?, ?)", [
+    raw.insert("parks", "park_id, name_zh, name_en, district, contact_email, file_id, landed_at, source_line", [
         ("P01", "一号园区", "Park One", "新吴区", "p01@x.cn", fid, LANDED, 2),
         ("P02", "二号园区", "Park Two", "滨湖区", "p02@x.cn", fid, LANDED, 3)])
     fid = raw.file("registry_enterprises", LANDED, 3)
-    con.executemany("insert into raw.enterprises values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+    raw.insert("enterprises", "credit_code, name_zh, name_en, park_id, industry_code, key_energy_user, ets_covered,"
+               " contact_email, file_id, landed_at, source_line", [
         (A, "甲", "Alpha", "P01", "39", True, False, "a@x.cn", fid, LANDED, 2),
         (B, "乙", "Beta", "P01", "26", True, True, "b@x.cn", fid, LANDED, 3),
         (C, "丙", "Gamma", "P02", "17", False, False, "c@x.cn", fid, LANDED, 4)])
     fid = raw.file("registry_meters", LANDED, 5)
     inst = datetime(2026, 3, 1)
-    con.executemany("insert into raw.meters values (?, ?, ?, ?, ?, ?, ?, ?, null, null, ?, ?, ?)", [
-        ("A-E1", A, "electricity", "kWh", D(10), D(99999), D(1000), inst, fid, LANDED, 2),
-        ("A-G1", A, "natural_gas", "m3", D(1), D(999999), D(999900), inst, fid, LANDED, 3),
-        ("B-E1", B, "electricity", "kWh", D(1), D(10000000), D(0), inst, fid, LANDED, 4),
-        ("C-H1", C, "heat", "GJ", D(1), D(1000000), D(0), inst, fid, LANDED, 5),
-        ("C-S1", C, "steam", "t", D(1), D(1000000), D(0), inst, fid, LANDED, 6)])
+    raw.insert("meters", "meter_id, credit_code, energy_type, unit, multiplier, register_max, register_at_install,"
+               " installed_at, steam_pressure_mpa, steam_enthalpy_kj_kg, file_id, landed_at, source_line", [
+        ("A-E1", A, "electricity", "kWh", D(10), D(99999), D(1000), inst, None, None, fid, LANDED, 2),
+        ("A-G1", A, "natural_gas", "m3", D(1), D(999999), D(999900), inst, None, None, fid, LANDED, 3),
+        ("B-E1", B, "electricity", "kWh", D(1), D(10000000), D(0), inst, None, None, fid, LANDED, 4),
+        ("C-H1", C, "heat", "GJ", D(1), D(1000000), D(0), inst, None, None, fid, LANDED, 5),
+        ("C-S1", C, "steam", "t", D(1), D(1000000), D(0), inst, D(1), float(STEAM_ENTHALPY), fid, LANDED, 6)])
 
 
 def seed_others(raw: Raw) -> None:
-    con = raw.con
     fid = raw.file("declarations", LANDED, 12)
     early, late = datetime(2026, 3, 2, 9), datetime(2026, 3, 2, 18)
     rows = [
@@ -149,18 +162,21 @@ def seed_others(raw: Raw) -> None:
         (C, "S4", late, "value_added", D(50), "10k CNY"), (C, "S4", late, "lpg", D(1), "t"),
         (C, "S4", late, "electricity_purchased", D(2000), "kWh"),
     ]
-    con.executemany("insert into raw.declarations values (?, '2026-03', ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(c, s, t, i, q, u, fid, LANDED, n + 2) for n, (c, s, t, i, q, u) in enumerate(rows)])
+    raw.insert("declarations", "credit_code, period, submission_id, submitted_at, item, quantity, unit, file_id,"
+               " landed_at, source_line",
+               [(c, "2026-03", s, t, i, q, u, fid, LANDED, n + 2) for n, (c, s, t, i, q, u) in enumerate(rows)])
     fid = raw.file("green_certificates", LANDED, 6)
     t1, t2 = datetime(2026, 3, 2, 10), datetime(2026, 3, 2, 11)
     certs = [("X1", A, t1), ("X1", B, t2), ("X2", B, t1), ("X3", C, t1), ("X4", C, t1), ("X5", C, t1)]
-    con.executemany("insert into raw.green_certificates values (?, 'PRJ', '2026-02', ?, '2026-03', ?, ?, ?, ?)",
-                    [(c, o, t, fid, LANDED, n + 2) for n, (c, o, t) in enumerate(certs)])
+    raw.insert("green_certificates", "certificate_id, project_id, generation_month, owner_credit_code,"
+               " claimed_period, claimed_at, file_id, landed_at, source_line",
+               [(c, "PRJ", "2026-02", o, "2026-03", t, fid, LANDED, n + 2) for n, (c, o, t) in enumerate(certs)])
     fid = raw.file("targets", LANDED, 3)
-    con.executemany("insert into raw.targets values (?, ?, 2026, ?, ?, ?, ?, ?, ?, ?)", [
-        ("city", "320200", D(40), D(120), D("0.2"), D("0.5"), fid, LANDED, 2),
-        ("park", "P01", D(20), D(50), D("0.01"), D("0.05"), fid, LANDED, 3),
-        ("enterprise", A, D("12.5"), D(60), D("0.02"), D("0.1"), fid, LANDED, 4)])
+    raw.insert("targets", "level, entity_id, year, energy_budget_tce, carbon_budget_tco2, energy_intensity_target,"
+               " carbon_intensity_target, file_id, landed_at, source_line", [
+        ("city", "320200", 2026, D(40), D(120), D("0.2"), D("0.5"), fid, LANDED, 2),
+        ("park", "P01", 2026, D(20), D(50), D("0.01"), D("0.05"), fid, LANDED, 3),
+        ("enterprise", A, 2026, D("12.5"), D(60), D("0.02"), D("0.1"), fid, LANDED, 4)])
 
 
 def seed_readings(raw: Raw, *, late: bool) -> None:
@@ -224,12 +240,17 @@ def test_marts_equal_hand_computation(city):
         B: {"electricity": D(9600), "natural_gas": D(1000)},
         C: {"heat": D(96), "steam": D(24), "lpg": D(1), "electricity": D(2000)},
     }
-    green = {A: D(1000 + 500), B: D(1000), C: D(3000)}
+    # Certificates count once, first valid claim, capped at the month's electricity: A's X1 (1 MWh; its declared
+    # 500 kWh of green-power trade has no green_power certificate behind it, so it is a finding, not a deduction),
+    # B's X2 (its claim of X1 is a double count), C's X3-X5 capped at its 2,000 kWh (1 MWh unused).
+    green = {A: D(1000), B: D(1000), C: D(2000)}
+    unused = {A: D(0), B: D(0), C: D(1)}
     value_added = {A: D(100), B: D(200), C: D(50)}
     with warehouse(cfg) as con:
         rows = {r[0]: r[1:] for r in query(con, f"""
             select credit_code, {', '.join(MONTHLY_COLS)}, green_mwh, value_added_10k_cny, park_id,
-                   gap_pct_electricity, energy_intensity, co2_t
+                   gap_pct_electricity, energy_intensity, co2_t, energy_tce_non_fossil, energy_tce_dual_control,
+                   green_mwh_unused, green_direct_uncovered_mwh, is_provisional, declaration_status
             from marts.enterprise_carbon_monthly where month = date '2026-03-01'""")}
         assert set(rows) == {A, B, C}
         for ent, q in quantities.items():
@@ -238,9 +259,15 @@ def test_marts_equal_hand_computation(city):
             assert got == exp, ent
             assert rows[ent][4] == green[ent] / 1000
             assert rows[ent][5] == value_added[ent]
-            assert rows[ent][8] == pytest.approx(float(exp["energy_tce"] / value_added[ent]))
+            non_fossil = r6(green[ent] * D("0.0001229"))  # 2026: out of the total and of intensity
+            assert rows[ent][10] == non_fossil
+            assert rows[ent][11] == exp["energy_tce"] - non_fossil
+            assert rows[ent][8] == pytest.approx(float((exp["energy_tce"] - non_fossil) / value_added[ent]))
             assert rows[ent][9] == exp["scope1_co2_t"] + exp["scope2_location_co2_t"]
-        # C's certificates exceed its electricity: market-based electricity floored at zero
+            assert rows[ent][12] == unused[ent]
+            assert rows[ent][14:] == (False, "on_time")
+        assert rows[A][13] == D("0.5") and rows[B][13] == 0
+        # C's certificates exceed its electricity: market-based electricity is zero, never negative
         assert expected_month({"electricity": D(2000)}, green[C])["scope2_market_co2_t"] == 0
         # declared 3000 kWh vs metered 2880 kWh
         assert rows[A][7] == pytest.approx(float((D(3000) - D(2880)) * 100 / D(2880)), abs=1e-4)
@@ -280,21 +307,29 @@ def test_marts_equal_hand_computation(city):
         p01 = query(con, "select energy_tce, ytd_energy_tce from marts.park_carbon_monthly where park_id='P01'")
         assert p01 == [(sum((expected_month(quantities[e], green[e])["energy_tce"] for e in (A, B)), D(0)),) * 2]
 
-        # double claim: X1's second claim (by B) is flagged and does not count
-        claims = query(con, """select owner_credit_code, is_double_claim, counted from marts.certificate_claims
-                               where certificate_id = 'X1' order by claim_rank""")
-        assert claims == [(A, False, True), (B, True, False)]
+        # double claim: X1's second claim (by B) is flagged and does not count; C's third certificate is over
+        # its month's electricity
+        claims = query(con, """select certificate_id, owner_credit_code, is_double_claim, counted, reason_not_counted
+                               from marts.certificate_claims order by certificate_id, claim_rank""")
+        assert claims == [("X1", A, False, True, None), ("X1", B, True, False, "double_claim"),
+                          ("X2", B, False, True, None), ("X3", C, False, True, None), ("X4", C, False, True, None),
+                          ("X5", C, False, False, "over_consumption")]
 
-        # warnings: as of 2026-03-02, 61 days elapsed of 365
-        warn = query(con, f"""select ytd_value, projected_year_end, ratio, warning_level
+        # warnings: as of 2026-03-02, 61 days elapsed of 365; per source over its own coverage: A's metered
+        # electricity and gas per day metered, its declared coal and diesel (less the non-fossil deduction) per
+        # declared month
+        warn = query(con, f"""select ytd_value, projected_year_end, ratio, warning_level, is_provisional
                              from marts.dual_control_warnings where level = 'enterprise'
                              and entity_id = '{A}' and metric = 'energy'""")
         exp_a = expected_month(quantities[A], green[A])
-        check = exp_a["energy_tce"] - r6(D(1500) * D("0.0001229"))  # renewable power deducted
-        assert warn[0][0] == pytest.approx(float(check))
-        assert warn[0][1] == pytest.approx(float(check) / 61 * 365)
-        ratio = float(check) / 61 * 365 / 12.5
+        metered = r6(D(2880) * KGCE["electricity"] / 1000) + r6(D(576) * KGCE["natural_gas"] / 1000)
+        declared = exp_a["energy_tce"] - metered - r6(green[A] * D("0.0001229"))
+        assert warn[0][0] == pytest.approx(float(metered + declared))
+        projected = float(metered) / 61 * 365 + float(declared) * 12
+        assert warn[0][1] == pytest.approx(projected)
+        ratio = projected / 12.5
         assert warn[0][2] == pytest.approx(ratio)
+        assert warn[0][4] is False
         level = "green" if ratio < 0.9 else "yellow" if ratio <= 1 else "orange" if ratio <= 1.1 else "red"
         assert warn[0][3] == level
 

@@ -18,3 +18,10 @@
 {%- endmacro %}
 
 {% macro default__type_double() -%}double{%- endmacro %}
+
+{#- The calendar year of a date, as an integer (dbt has no cross-database date_part). -#}
+{% macro year_of(date_expr) -%}
+    {{ return(adapter.dispatch('year_of', 'nengtan')(date_expr)) }}
+{%- endmacro %}
+
+{% macro default__year_of(date_expr) -%}cast(extract(year from {{ date_expr }}) as {{ dbt.type_int() }}){%- endmacro %}

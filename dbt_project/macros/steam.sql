@@ -9,6 +9,8 @@
 {#- Heat (GJ) of a steam quantity (t) of which `qty_known` tonnes carry a meter enthalpy, `qh_known` being the
     sum of tonnes x enthalpy (kJ/kg) over them; the rest is at the default GJ per tonne. -#}
 {% macro steam_heat_gj(qty, qty_known, qh_known, feedwater_kj_kg, default_gj_per_t) -%}
-    (coalesce({{ qh_known }}, 0) - {{ feedwater_kj_kg }} * coalesce({{ qty_known }}, 0)) / 1000
-    + (coalesce({{ qty }}, 0) - coalesce({{ qty_known }}, 0)) * {{ default_gj_per_t }}
+    (
+        (coalesce({{ qh_known }}, 0) - {{ feedwater_kj_kg }} * coalesce({{ qty_known }}, 0)) / 1000
+        + (coalesce({{ qty }}, 0) - coalesce({{ qty_known }}, 0)) * {{ default_gj_per_t }}
+    )
 {%- endmacro %}

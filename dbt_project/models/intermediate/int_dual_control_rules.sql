@@ -5,7 +5,7 @@
 with years as (
     select
         month,
-        cast({{ dbt.date_part('year', 'month') }} as {{ dbt.type_int() }}) as data_year
+        {{ year_of('month') }} as data_year
     from {{ ref('int_months') }}
 ),
 
