@@ -142,7 +142,9 @@ _item_unit = "CASE v_item " + " ".join(
 # DuckDB UDFs registered by nengtan.ingest.validate.ensure_udfs (implementation: nengtan.steam)
 STEAM_REASON_UDF = "nengtan_steam_reason"
 STEAM_ENTHALPY_UDF = "nengtan_steam_enthalpy"
-_steam_reason = f"nullif({STEAM_REASON_UDF}(v_energy_type, p_steam_pressure_mpa, p_steam_temperature_c), '')"
+# called only where a condition is given (a CASE fixes the order; a Python call costs ~20 us a row)
+_steam_reason = ("CASE WHEN p_steam_pressure_mpa IS NOT NULL OR p_steam_temperature_c IS NOT NULL THEN"
+                 f" nullif({STEAM_REASON_UDF}(v_energy_type, p_steam_pressure_mpa, p_steam_temperature_c), '') END")
 
 
 def _year(v: str) -> str:
@@ -213,7 +215,7 @@ METERS = SourceSpec(
             f" || ''' (expected ''' || {_expected_unit} || ''')'",
         ),
         (  # impossible or misplaced steam conditions (IAPWS-IF97, nengtan.steam)
-            f"(p_steam_pressure_mpa IS NOT NULL OR p_steam_temperature_c IS NOT NULL) AND {_steam_reason} IS NOT NULL",
+            f"{_steam_reason} IS NOT NULL",
             _steam_reason,
         ),
     ),
