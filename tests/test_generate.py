@@ -73,7 +73,8 @@ def test_credit_codes_valid_and_names_bilingual(small):
         assert is_valid(r["credit_code"]), r["credit_code"]
         assert r["credit_code"][:2] == "91" and r["credit_code"][2:4] == "32"
         assert re.search(r"[\u4e00-\u9fff]", r["name_zh"]) and r["name_en"].isascii()
-        assert r["industry_code"] in {"39", "17", "26", "34", "31"}
+        assert r["industry_code"] in {"39", "17", "26", "34", "31"}  # no planted cases below 20 enterprises
+        assert re.fullmatch(r"\d{4}", r["industry_class"]) and r["industry_class"][:2] == r["industry_code"]
 
 
 def test_readings_aligned_with_offset_and_mixed_formats(small):
@@ -183,6 +184,7 @@ def test_zero_fault_rate_plants_nothing(tmp_path):
     report = generate_city(tmp_path, date(2026, 6, 1), 2, 5, parks=1, seed=1, fault_rate=0.0)
     planted = {k: v["planted"] for k, v in report["faults"].items() if k != "rollover"}
     assert set(planted.values()) == {0}
+    assert report["roles"] == {}  # a five-enterprise city is too small for the planted cases
     assert check_landing(tmp_path, max_bad_row_share=0.0) == []
     for f in (tmp_path / "meter_readings").rglob("*.csv"):
         f.read_bytes().decode("utf-8")
@@ -299,3 +301,456 @@ def test_deterministic_across_processes(small, tmp_path):
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "p")], check=True, env=env)
     assert _files(tmp_path / "p") == _files(out)
+
+
+# --------------------------------------------------------------------------------------------
+# The planted cases of a city large enough for them (issues 13 and 14), checked against the
+# landing zone itself with the contract's and the methodology's rules, not the generator's code.
+
+CASE_START = date(2026, 1, 1)
+CASE_DAYS = 90  # the demo's range: the night of 2026-03-31; March's declarations are due 15 April
+CASE_END = date(2026, 3, 31)
+TCE = {"electricity": 0.0001229, "natural_gas": 0.0012143, "heat": 0.03412, "steam": 0.1286, "raw_coal": 0.7143,
+       "diesel": 1.4571, "gasoline": 1.4714, "fuel_oil": 1.4286, "lpg": 1.7143}
+FUEL_CO2 = {"natural_gas": 0.002162, "raw_coal": 1.900, "diesel": 3.096, "gasoline": 2.925, "fuel_oil": 3.170,
+            "lpg": 3.101}
+ITEM_TYPE = {"electricity_purchased": "electricity", "natural_gas": "natural_gas", "heat_purchased": "heat",
+             "steam_purchased": "steam"}
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory) -> tuple[Path, dict, dict]:
+    out = tmp_path_factory.mktemp("landing_cases")
+    report = generate_city(out, CASE_START, CASE_DAYS, 40, parks=2, seed=5, fault_rate=0.01)
+    manifest = json.loads((out / "_generator" / "manifest.json").read_text(encoding="utf-8"))
+    return out, report, manifest
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(_text(path))))
+
+
+def _declarations(out: Path) -> list[dict]:
+    """Every declaration row with its file and line (xlsx rows numbered as the CSV's)."""
+    rows = []
+    for f in sorted((out / "declarations").rglob("*")):
+        if f.suffix == ".csv":
+            got = _csv(f)
+        elif f.suffix == ".xlsx":
+            wb = load_workbook(f, read_only=True)
+            it = wb.worksheets[0].iter_rows(values_only=True)
+            next(it)
+            keys = ["credit_code", "period", "submission_id", "submitted_at", "item", "quantity", "unit"]
+            got = [dict(zip(keys, ["" if v is None else str(v) for v in r], strict=True)) for r in it]
+            wb.close()
+        else:
+            continue
+        for n, r in enumerate(got, start=2):
+            rows.append({**r, "quantity": float(r["quantity"]), "file": str(f.relative_to(out)), "line": n})
+    return rows
+
+
+def _latest(decl: list[dict]) -> dict[tuple[str, str], dict[str, float]]:
+    """(credit_code, period) -> item -> quantity of the latest submission."""
+    subs: dict[tuple[str, str], tuple[str, dict[str, float]]] = {}
+    for r in decl:
+        key = (r["credit_code"], r["period"])
+        at = r["submitted_at"]
+        if key not in subs or at > subs[key][0]:
+            subs[key] = (at, {})
+        if subs[key][0] == at:
+            subs[key][1][r["item"]] = r["quantity"]
+    return {k: v[1] for k, v in subs.items()}
+
+
+def _truth_by_type(out: Path) -> dict[tuple[str, str, str], float]:
+    """(credit_code, YYYY-MM, energy_type) -> true metered quantity."""
+    meters = {r["meter_id"]: r for r in _csv(out / "registry" / "meters.csv")}
+    acc: dict[tuple[str, str, str], float] = {}
+    with gzip.open(out / "_generator" / "truth_meter_daily.csv.gz", "rt", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            m = meters[r["meter_id"]]
+            key = (m["credit_code"], r["day"][:7], m["energy_type"])
+            acc[key] = acc.get(key, 0.0) + float(r["quantity"])
+    return acc
+
+
+def _records(manifest: dict, kind: str) -> list[dict]:
+    return [f for f in manifest["faults"] if f["kind"] == kind]
+
+
+def _month_after(period: str, k: int = 1) -> str:
+    y, m = divmod(int(period[:4]) * 12 + int(period[5:]) - 1 + k, 12)
+    return f"{y:04d}-{m + 1:02d}"
+
+
+def test_case_city_conforms_and_plants_every_case(cases):
+    out, report, manifest = cases
+    assert check_landing(out) == []
+    expected_roles = {"chp", "chp_heat_customer", "feedstock_chemical", "cement", "aluminium", "green_power_trader",
+                      "green_power_uncovered", "certificate_over_consumption", "certificate_expired_claim",
+                      "certificate_premature_claim", "late_declarer", "late_declarer_2", "ets_shortfall",
+                      "ets_ccer_over_cap", "ets_cross_check_mismatch", "ets_candidate", "key_energy_user_candidate",
+                      "budget_exceeded", "intensity_reduction_behind"}
+    assert expected_roles <= set(report["roles"])
+    assert [k for k, v in report["cases"].items() if v["planted"] == 0] == []
+    for source in ("ets", "weather", "targets"):
+        assert report["files"][source] > 0
+    assert sorted(p.name for p in (out / "targets").iterdir()) == ["year=2026", "year=2027"]  # with the roadmap
+    for f in manifest["faults"]:
+        if f["file"] and f["line"] and not f["file"].endswith((".parquet", ".xlsx")):
+            line = _text(out / f["file"]).splitlines()[f["line"] - 1]
+            key = f.get("credit_code") or f.get("meter_id") or f.get("certificate_id")
+            if f["kind"] in ("certificate_double_claim", "target_exceeded", "intensity_reduction_behind",
+                             "ets_shortfall", "ets_ccer_over_cap", "ets_cross_check_mismatch",
+                             "ets_candidate", "key_energy_user_candidate", "late_declaration",
+                             "energy_exported", "feedstock", "process_emissions", "green_power_uncovered",
+                             "certificate_over_consumption", "certificate_expired", "certificate_premature"):
+                assert key in line, (f, line)
+
+
+def test_registry_classes_and_steam_conditions(cases):
+    from iapws import IAPWS97
+
+    out, report, _ = cases
+    ents = {r["credit_code"]: r for r in _csv(out / "registry" / "enterprises.csv")}
+    for r in ents.values():
+        assert re.fullmatch(r"\d{4}", r["industry_class"]) and r["industry_class"][:2] == r["industry_code"]
+    roles = report["roles"]
+    assert [ents[roles[k]]["industry_class"] for k in ("chp", "cement", "aluminium", "feedstock_chemical")] == \
+        ["4411", "3011", "3216", "2621"]
+    meters = _csv(out / "registry" / "meters.csv")
+    steam = [m for m in meters if m["energy_type"] == "steam"]
+    kinds = {(bool(m["steam_pressure_mpa"]), bool(m["steam_temperature_c"])) for m in steam}
+    assert kinds == {(True, True), (True, False), (False, False)}  # superheated, saturated, default
+    for m in steam:
+        if m["steam_pressure_mpa"]:
+            p = float(m["steam_pressure_mpa"])
+            assert 0.6 <= p <= 1.6
+            if m["steam_temperature_c"]:
+                assert float(m["steam_temperature_c"]) > IAPWS97(P=p, x=1).T - 273.15 + 5
+    assert all(not m["steam_pressure_mpa"] and not m["steam_temperature_c"] for m in meters
+               if m["energy_type"] != "steam")
+
+
+def test_chp_exported_heat_is_the_neighbours_metered_heat(cases):
+    out, report, manifest = cases
+    chp, customer = report["roles"]["chp"], report["roles"]["chp_heat_customer"]
+    ents = {r["credit_code"]: r for r in _csv(out / "registry" / "enterprises.csv")}
+    assert ents[chp]["park_id"] == ents[customer]["park_id"]
+    truth = _truth_by_type(out)
+    latest = _latest(_declarations(out))
+    months = [p for (c, p) in latest if c == chp and p.startswith("2026")]
+    assert months == ["2026-01", "2026-02"]
+    for period in months:
+        items = latest[(chp, period)]
+        assert items["heat_exported"] == pytest.approx(truth[(customer, period, "heat")], abs=0.006)
+        assert items["heat_exported"] > 1000 and items["electricity_exported"] > 1e6 and items["raw_coal"] > 1000
+        assert "heat" not in {t for (c, _p, t) in truth if c == chp}  # the plant meters no heat itself
+        assert latest[(customer, period)]["heat_purchased"] == pytest.approx(items["heat_exported"], rel=0.3)
+    assert {r["month"] for r in _records(manifest, "energy_exported")} == set(months)
+
+
+def test_feedstock_never_above_its_fuel(cases):
+    out, report, _ = cases
+    subs: dict[str, dict[str, float]] = {}
+    for r in _declarations(out):
+        subs.setdefault(r["submission_id"], {})[r["item"]] = r["quantity"]
+    fed = 0
+    for sub, items in subs.items():
+        for feed, fuel in (("raw_coal_feedstock", "raw_coal"), ("natural_gas_feedstock", "natural_gas")):
+            if feed in items:
+                assert 0 < items[feed] <= items[fuel], (sub, items)
+                fed += 1
+    chem = report["roles"]["feedstock_chemical"]
+    latest = _latest(_declarations(out))
+    for period in ("2026-01", "2026-02", "2025-06"):
+        items = latest[(chem, period)]
+        assert 0.3 * items["raw_coal"] < items["raw_coal_feedstock"] < items["raw_coal"]
+        assert 0.2 * items["natural_gas"] < items["natural_gas_feedstock"] < items["natural_gas"]
+    assert fed >= 2 * 14  # both items, every month of the base year and the range
+
+
+def test_process_emissions_and_fuel_stocks(cases):
+    out, report, _ = cases
+    ents = {r["credit_code"]: r for r in _csv(out / "registry" / "enterprises.csv")}
+    latest = _latest(_declarations(out))
+    for role in ("cement", "aluminium"):
+        for period in ("2026-01", "2026-02"):
+            assert latest[(report["roles"][role], period)]["process_emissions_tco2"] > 1000
+    for (code, _period), items in latest.items():
+        has_process = "process_emissions_tco2" in items
+        assert has_process == (ents[code]["industry_class"] in ("3011", "3110", "3120", "3216")
+                               and ("raw_coal" in items or ents[code]["industry_class"] == "3216")), code
+        for fuel in ("raw_coal", "diesel", "gasoline", "fuel_oil", "lpg"):
+            assert (fuel in items) == (f"{fuel}_stock_end" in items)
+
+
+def test_declaration_timing_late_and_march_pending(cases):
+    """January and February land in early February / March; the planted late declarers after
+    the 15th; March's declarations do not exist on the night of 31 March (due 15 April)."""
+    from datetime import datetime
+
+    out, report, manifest = cases
+    assert sorted(p.name for p in (out / "declarations").iterdir() if p.name.startswith("month=2026")) == \
+        ["month=2026-01", "month=2026-02"]
+    assert report["declarations"]["pending_months"] == ["2026-03"]
+    assert [r["month"] for r in _records(manifest, "declarations_pending")] == ["2026-03"]
+    late_found = set()
+    for r in _declarations(out):
+        at = datetime.fromisoformat(r["submitted_at"])
+        nxt = _month_after(r["period"])
+        assert at.strftime("%Y-%m") == nxt and at.date() <= CASE_END, r
+        if at.day > 15:
+            late_found.add((r["credit_code"], r["period"]))
+    planted = {(f["credit_code"], f["month"]) for f in _records(manifest, "late_declaration")}
+    assert late_found == planted
+    late_roles = {report["roles"]["late_declarer"], report["roles"]["late_declarer_2"]}
+    assert {c for c, p in planted if p == "2026-02"} == late_roles
+
+
+def test_green_power_certificates_match_the_declared_trades(cases):
+    out, report, manifest = cases
+    latest = _latest(_declarations(out))
+    certs = [r for f in sorted((out / "green_certificates").iterdir()) for r in _csv(f)]
+    trades: dict[tuple[str, str], set[str]] = {}
+    n_trade: dict[tuple[str, str], int] = {}
+    for c in certs:
+        assert c["trade_type"] in ("green_power", "standalone", "")
+        assert bool(c["trade_id"]) == (c["trade_type"] == "green_power")
+        if c["trade_type"] == "green_power" and c["claimed_period"]:
+            key = (c["owner_credit_code"], c["claimed_period"])
+            trades.setdefault(key, set()).add(c["trade_id"])
+            n_trade[key] = n_trade.get(key, 0) + 1
+    declared = {k: v["green_electricity_direct"] for k, v in latest.items() if "green_electricity_direct" in v}
+    uncovered = report["roles"]["green_power_uncovered"]
+    assert declared and set(declared) >= {k for k in n_trade if k[0] != uncovered}
+    for key, kwh in declared.items():
+        got = n_trade.get(key, 0)
+        if key[0] == uncovered:
+            assert got < kwh / 1000, key
+        else:
+            # a double claim of a trade certificate by another holder is that holder's problem
+            assert got == kwh / 1000 and len(trades[key]) == 1, (key, got, kwh)
+    assert {f["credit_code"] for f in _records(manifest, "green_power_uncovered")} == {uncovered}
+
+
+def _cert_rows(out: Path, rec: dict) -> list[dict[str, str]]:
+    rows = _csv(out / rec["file"])
+    n = int(rec["detail"].split()[0])
+    return rows[rec["line"] - 2: rec["line"] - 2 + n]
+
+
+def _valid_through(gen: str) -> str:
+    return "2025-12" if gen < "2024-01" else _month_after(gen, 23)
+
+
+def test_expired_premature_and_last_valid_claims_really_are(cases):
+    out, _, manifest = cases
+    expired = _records(manifest, "certificate_expired")
+    assert len(expired) == 2  # two years old, and pre-2024 power claimed for 2026
+    for rec in expired:
+        for c in _cert_rows(out, rec):
+            assert c["claimed_period"] > _valid_through(c["generation_month"]), c
+    assert any(c["generation_month"] < "2024-01" for rec in expired for c in _cert_rows(out, rec))
+    for rec in _records(manifest, "certificate_last_valid_month"):
+        for c in _cert_rows(out, rec):
+            assert c["claimed_period"] == _valid_through(c["generation_month"]) and c["generation_month"] >= "2024-01"
+    premature = _records(manifest, "certificate_premature")
+    assert premature
+    for rec in premature:
+        for c in _cert_rows(out, rec):
+            assert c["claimed_period"] < c["generation_month"], c
+
+
+def test_certificates_above_the_months_electricity(cases):
+    out, report, manifest = cases
+    holder = report["roles"]["certificate_over_consumption"]
+    truth = _truth_by_type(out)
+    claims: dict[str, int] = {}
+    seen: set[str] = set()
+    for f in sorted((out / "green_certificates").iterdir()):
+        for c in sorted(_csv(f), key=lambda c: c["claimed_at"]):
+            if c["claimed_period"] and c["certificate_id"] not in seen:
+                seen.add(c["certificate_id"])
+                if c["owner_credit_code"] == holder and c["claimed_period"] <= _valid_through(c["generation_month"]):
+                    claims[c["claimed_period"]] = claims.get(c["claimed_period"], 0) + 1
+    recs = _records(manifest, "certificate_over_consumption")
+    assert {r["month"] for r in recs} == {"2026-01", "2026-02"}
+    for period in ("2026-01", "2026-02"):
+        assert claims[period] > truth[(holder, period, "electricity")] / 1000
+
+
+def _projection(out: Path, latest: dict, truth: dict, code: str) -> float:
+    """Projected 2026 energy (tce) as the methodology projects it on the last night: metered ÷ days
+    metered × 365 plus declared (fuels, less feedstock and exports) ÷ declared months × 12."""
+    metered = sum(TCE[t] * q for (c, p, t), q in truth.items() if c == code and p.startswith("2026"))
+    months = [items for (c, p), items in latest.items() if c == code and p.startswith("2026")]
+    decl = 0.0
+    for items in months:
+        decl += sum(TCE[f] * (items.get(f, 0.0) - items.get(f"{f}_feedstock", 0.0))
+                    for f in ("raw_coal", "diesel", "gasoline", "fuel_oil", "lpg"))
+        decl -= TCE["natural_gas"] * items.get("natural_gas_feedstock", 0.0)
+        decl -= TCE["heat"] * items.get("heat_exported", 0.0) + TCE["electricity"] * items.get("electricity_exported", 0.0)
+    return metered / CASE_DAYS * 365 + (decl / len(months) * 12 if months else 0.0)
+
+
+def test_budgets_sized_from_the_truth_no_false_reds(cases):
+    """Only the planted exceeders reach orange or red on the last night; every one of them really
+    does. Certificate holders are left out (their non-fossil deduction is the warehouse's to make)."""
+    out, report, manifest = cases
+    latest = _latest(_declarations(out))
+    truth = _truth_by_type(out)
+    holders = {c["owner_credit_code"] for f in (out / "green_certificates").iterdir() for c in _csv(f)}
+    planted = {r["credit_code"] for r in _records(manifest, "target_exceeded") if r["year"] == 2026}
+    assert report["roles"]["budget_exceeded"] in planted
+    targets = [r for r in _csv(out / "targets" / "year=2026" / "targets_2026.csv") if r["level"] == "enterprise"]
+    checked = 0
+    for t in targets:
+        if t["entity_id"] in holders or not t["energy_budget_tce"]:
+            continue
+        ratio = _projection(out, latest, truth, t["entity_id"]) / float(t["energy_budget_tce"])
+        if t["entity_id"] in planted:
+            assert ratio > 1.0, (t, ratio)
+        else:
+            assert ratio < 1.0, (t, ratio)
+        checked += 1
+    assert checked >= 15
+    empty = sum(1 for t in targets for c in ("energy_budget_tce", "carbon_budget_tco2", "energy_intensity_target",
+                                             "carbon_intensity_target") if not t[c])
+    assert empty > 0  # some targets are not set
+    with_base = [t for t in targets if t["base_year"]]
+    assert with_base and all(t["base_year"] == "2025" and t["energy_intensity_reduction_pct"] for t in with_base)
+    roadmap = _csv(out / "targets" / "year=2027" / "targets_2027.csv")
+    assert {r["level"] for r in roadmap} == {"enterprise", "park", "city"}
+
+
+def test_intensity_reduction_behind_really_is(cases):
+    """Against the base-year archive: 1 - (intensity 2026 YTD ÷ intensity 2025)."""
+    out, report, manifest = cases
+    latest = _latest(_declarations(out))
+    truth = _truth_by_type(out)
+    code = report["roles"]["intensity_reduction_behind"]
+    rec = [r for r in _records(manifest, "intensity_reduction_behind") if r["credit_code"] == code]
+    assert rec
+    target = next(t for t in _csv(out / "targets" / "year=2026" / "targets_2026.csv") if t["entity_id"] == code)
+
+    def intensity(periods, metered_from_truth):
+        energy = va = 0.0
+        for p in periods:
+            items = latest[(code, p)]
+            va += items["value_added"]
+            for item, q in items.items():
+                if item in ITEM_TYPE and not metered_from_truth:
+                    energy += TCE[ITEM_TYPE[item]] * q
+                elif item in TCE and item not in ("natural_gas",):
+                    energy += TCE[item] * (q - items.get(f"{item}_feedstock", 0.0))
+            if metered_from_truth:
+                energy += sum(TCE[t] * truth.get((code, p, t), 0.0) for t in ITEM_TYPE.values())
+        return energy / va
+
+    base = intensity([f"2025-{m:02d}" for m in range(1, 13)], False)
+    now = intensity(["2026-01", "2026-02"], True)
+    achieved = (1 - now / base) * 100
+    assert achieved < float(target["energy_intensity_reduction_pct"]), (achieved, target)
+
+
+def _scope12_2025(latest: dict, code: str) -> tuple[float, float, float]:
+    """(scope 1 + scope 2 location, scope 1 with process, net tce) of 2025 from the archive;
+    steam at the default saturated 1.0 MPa heat content (2.6934 GJ/t)."""
+    s1 = s2 = tce = 0.0
+    for m in range(1, 13):
+        items = latest[(code, f"2025-{m:02d}")]
+        for fuel, f in FUEL_CO2.items():
+            s1 += f * (items.get(fuel, 0.0) - items.get(f"{fuel}_feedstock", 0.0))
+        s1 += items.get("process_emissions_tco2", 0.0)
+        s2 += 0.5827e-3 * items.get("electricity_purchased", 0.0) + 0.11 * items.get("heat_purchased", 0.0) \
+            + 0.11 * 2.6934 * items.get("steam_purchased", 0.0)
+        for item, q in items.items():
+            key = ITEM_TYPE.get(item, item)
+            if key in TCE:
+                tce += TCE[key] * q
+        tce -= TCE["heat"] * items.get("heat_exported", 0.0) + TCE["electricity"] * items.get("electricity_exported", 0.0)
+    return s1 + s2, s1, tce
+
+
+def test_ets_cases(cases):
+    from datetime import timedelta
+
+    out, report, manifest = cases
+    ents = {r["credit_code"]: r for r in _csv(out / "registry" / "enterprises.csv")}
+    ets = {r["credit_code"]: r for r in _csv(out / "ets" / "year=2025" / "ets_2025.csv")}
+    sector = {"4411": "power", "3110": "steel", "3120": "steel", "3130": "steel", "3011": "cement", "3216": "aluminium"}
+    assert set(ets) == {c for c, e in ents.items() if e["ets_covered"] == "true"}
+    assert {r["sector"] for r in ets.values()} >= {"power", "cement", "aluminium"}
+    latest = _latest(_declarations(out))
+    roles = report["roles"]
+    for code, r in ets.items():
+        assert r["sector"] == sector[ents[code]["industry_class"]]
+        v = float(r["verified_emissions_tco2"])
+        gap = v - float(r["allowances_surrendered_t"]) - min(float(r["ccer_surrendered_t"]), 0.05 * v)
+        days_left = (date.fromisoformat(r["compliance_deadline"]) - CASE_END).days
+        warehouse = _scope12_2025(latest, code)[0]
+        diff = (warehouse - v) / v
+        if code == roles["ets_cross_check_mismatch"]:
+            assert abs(diff) > 0.10, diff
+        else:
+            assert abs(diff) < 0.05, (code, diff)
+        if code == roles["ets_shortfall"]:
+            assert gap > 0 and 0 < days_left <= 60
+        elif gap > 1:
+            assert days_left > 60, code  # no other gap is due within the alert window
+        if code == roles["ets_ccer_over_cap"]:
+            assert float(r["ccer_surrendered_t"]) > 0.05 * v and gap > 0
+    for role in ("ets_candidate", "ets_candidate_2"):
+        code = roles.get(role)
+        if code:
+            assert ents[code]["ets_covered"] == "false" and ents[code]["industry_class"] in sector
+            assert _scope12_2025(latest, code)[1] >= 26_000
+    keu = roles["key_energy_user_candidate"]
+    assert ents[keu]["key_energy_user"] == "false" and _scope12_2025(latest, keu)[2] >= 10_000
+    assert report["ets"]["cross_checkable"] == len(ets)
+    del timedelta
+
+
+def test_weather_per_district_and_day(cases):
+    out, _, _ = cases
+    districts = {r["district"] for r in _csv(out / "registry" / "parks.csv")}
+    days = sorted(p.name for p in (out / "weather").iterdir())
+    assert len(days) == CASE_DAYS and days[0] == "date=2026-01-01"
+    jan = [float(r["temp_mean_c"]) for d in days[:31] for f in (out / "weather" / d).iterdir() for r in _csv(f)]
+    assert {r["district"] for f in (out / "weather" / days[0]).iterdir() for r in _csv(f)} == districts
+    assert -5 < sum(jan) / len(jan) < 10  # a Wuxi January
+
+
+def test_case_city_deterministic(cases, tmp_path):
+    out, report, _ = cases
+    generate_city(tmp_path / "again", CASE_START, CASE_DAYS, 40, parks=2, seed=5, fault_rate=0.01)
+    assert _files(out) == _files(tmp_path / "again")
+
+
+def test_contract_check_catches_broken_new_fields(cases, tmp_path):
+    """The checker fails on what the contract forbids: a feedstock above its fuel, superheated
+    steam below saturation, a class outside its division, a green_power certificate without a trade."""
+    import shutil
+
+    out, report, _ = cases
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    ent = bad / "registry" / "enterprises.csv"
+    ent.write_text(ent.read_text(encoding="utf-8").replace(",4411,", ",3011,", 1), encoding="utf-8")
+    meters = bad / "registry" / "meters.csv"
+    lines = meters.read_text(encoding="utf-8").splitlines()
+    k = next(i for i, line in enumerate(lines) if line.split(",")[-1] and line.split(",")[-2] == "1.0")
+    lines[k] = ",".join(lines[k].split(",")[:-1] + ["150"])
+    meters.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    chem = report["roles"]["feedstock_chemical"]
+    for f in (bad / "declarations" / "month=2025-06").glob("*.csv"):
+        rows = f.read_text(encoding="utf-8").splitlines()
+        rows = [",".join(r.split(",")[:5] + ["99999999.00"] + r.split(",")[6:])
+                if r.startswith(chem) and ",raw_coal_feedstock," in r else r for r in rows]
+        f.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    problems = check_landing(bad)
+    assert any("industry_class '3011'" in p for p in problems), problems
+    assert any("not above the saturation temperature" in p for p in problems), problems
+    assert any("raw_coal_feedstock 99999999.0 exceeds raw_coal" in p for p in problems), problems

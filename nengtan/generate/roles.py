@@ -116,6 +116,8 @@ def finish(city: City, roles: dict[str, int], rng: np.random.Generator) -> dict[
     roles["late_declarer_2"] = pick(lambda e: True)
     for r in ("late_declarer", "late_declarer_2"):
         ents[roles[r]]["late"] = True
+    roles["budget_exceeded"] = pick(lambda e: True)  # its budget is planted red
+    roles["intensity_reduction_behind"] = pick(lambda e: True)  # its reduction target is out of reach
     return roles
 
 

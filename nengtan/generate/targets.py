@@ -111,6 +111,8 @@ def write_targets(city: City, out: Path, seed: int, truth: Truth, log: FaultLog)
         for i, e in enumerate(city.enterprises):
             tce, co2 = truth.projection(i, year) if not roadmap else _expected_dc(e, year)
             r = _ratio(rng) if not roadmap else float(rng.uniform(0.7, 0.9))
+            if i == city.roles.get("budget_exceeded") and not roadmap:
+                r = float(rng.uniform(1.15, 1.40))
             rc = r * float(rng.uniform(0.99, 1.01))
             inten = truth.intensity(i, year) if not roadmap else None
             ei, ci = (inten[0], inten[1]) if inten else (e["intensity"], co2 / max(tce, 1e-9) * e["intensity"])
@@ -121,7 +123,8 @@ def write_targets(city: City, out: Path, seed: int, truth: Truth, log: FaultLog)
                 for c, p in ((0, 0.08), (1, 0.25), (2, 0.15), (3, 0.2)):
                     if rng.random() < p:
                         cols[c] = None
-            red = _reduction(truth, i, year, base_year, rng) if e.get("base_intensity_factor") else None
+            red = _reduction(truth, i, year, base_year, rng, i == city.roles.get("intensity_reduction_behind")) \
+                if e.get("base_intensity_factor") else None
             by = er = cr = None
             if red is not None:
                 by, er, cr, behind = red
@@ -167,8 +170,8 @@ def _expected_dc(e: dict, year: int) -> tuple[float, float]:
     return f["tce_net"] - f["tce_feedstock"], f["co2_net"]
 
 
-def _reduction(truth: Truth, i: int, year: int, base_year: int, rng: np.random.Generator
-               ) -> tuple[int, float, float, str] | None:
+def _reduction(truth: Truth, i: int, year: int, base_year: int, rng: np.random.Generator,
+               force_behind: bool) -> tuple[int, float, float, str] | None:
     """(base year, energy and carbon intensity reduction targets %, why behind or '') for an
     enterprise whose base year is on file; None when it has no base year."""
     base = truth.intensity(i, base_year)
@@ -181,14 +184,14 @@ def _reduction(truth: Truth, i: int, year: int, base_year: int, rng: np.random.G
         now = (base[0] / factor, base[1] / factor, 0.0)
     got_e = (1 - now[0] / base[0]) * 100
     got_c = (1 - now[1] / base[1]) * 100
-    if rng.random() < 0.95 or roadmap:
+    if (rng.random() < 0.95 and not force_behind) or roadmap:
         te = max(got_e * float(rng.uniform(0.3, 0.8)), 0.5)
         tc = max(got_c * float(rng.uniform(0.3, 0.8)), 0.5)
     else:
         te, tc = got_e + float(rng.uniform(2, 4)), got_c + float(rng.uniform(2, 4))
     if roadmap:
         te, tc = te + 3.0, tc + 3.5
-    behind = []
+    behind: list[str] = []
     if te > got_e:
         behind.append(f"energy intensity {got_e:.2f} % below {base_year} against a target of {te:.2f} %")
     if tc > got_c:
