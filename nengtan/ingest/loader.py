@@ -192,7 +192,7 @@ def read_version(con: duckdb.DuckDBPyConnection, cand: Candidate,
 
 
 _SPLIT_CSV = """
-SELECT file_no, layout, landed_at, part, line, raw_text,
+SELECT file_no, layout, landed_at, CAST(part AS VARCHAR) AS part, line, raw_text,
   CASE
     WHEN parts IS NULL THEN string_split(raw_text, ',')
     WHEN array_to_string(parts, '') <> ',' || raw_text THEN NULL
@@ -232,7 +232,9 @@ def _stage_batch(con: duckdb.DuckDBPyConnection, batch: list[_Readable], of_file
     def tagged(k: int, n: int) -> dict[str, pa.Array]:
         return {"file_no": pa.array(np.full(n, k, np.int32)), "layout": pa.array(np.full(n, of_file[k], np.int32)),
                 "landed_at": pa.array(np.full(n, np.datetime64(batch[k].cand.landed_at, "us"))),
-                "part": pa.array([batch[k].cand.partition_key] * n, pa.string())}
+                # the partition key as a one-entry dictionary: no per-row string (a night has millions of rows)
+                "part": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)),
+                                                       pa.array([batch[k].cand.partition_key], pa.string()))}
 
     csv = [(k, r.staged) for k, r in enumerate(batch) if r.staged.lines is not None]
     if csv:
@@ -257,7 +259,7 @@ def _stage_batch(con: duckdb.DuckDBPyConnection, batch: list[_Readable], of_file
         names.append(name)
         fields = ", ".join(f'CAST(t."{i}" AS VARCHAR)' for i in range(r.staged.table.num_columns))
         selects.append(
-            f"SELECT file_no, layout, landed_at, part, __row + 2 AS line, "
+            f"SELECT file_no, layout, landed_at, CAST(part AS VARCHAR) AS part, __row + 2 AS line, "
             f"array_to_string(list_transform(f, x -> coalesce(x, '')), ',') AS raw_text, f "
             f"FROM (SELECT file_no, layout, landed_at, part, __row, [{fields}]::VARCHAR[] AS f FROM {name} t)")
     con.execute("CREATE OR REPLACE TEMP VIEW _ing_split AS " + "\nUNION ALL\n".join(selects))
