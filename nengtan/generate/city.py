@@ -15,7 +15,14 @@ import numpy as np
 from nengtan.config import LOCAL_TZ
 from nengtan.credit_code import ALPHABET, check_character
 from nengtan.generate import names, roles
-from nengtan.generate.profiles import CLASSES, ENERGY_TYPES, INDUSTRIES, PROCESS_CO2, UNITS, expected_annual_factor
+from nengtan.generate.profiles import (
+    CLASSES,
+    ENERGY_TYPES,
+    INDUSTRIES,
+    PROCESS_CO2,
+    UNITS,
+    expected_annual_factor,
+)
 from nengtan.generate.steam import approx_heat_gj_per_t, saturation_temperature_c
 
 # GB/T 2589-2020 reference coefficients (tce per unit) and approximate CO2 factors (t per unit):

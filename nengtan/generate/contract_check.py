@@ -343,7 +343,7 @@ def _check_declarations(landing: Path, codes: set[str], problems: list[str]) -> 
                     problems.append(f"{where}: unit {r[6]!r} for {r[4]}")
                 if not NUM_RE.match(str(r[5])):
                     problems.append(f"{where}: quantity {r[5]!r} is not a decimal")
-            for (code, sub), items in subs.items():
+            for (_code, sub), items in subs.items():
                 for feed, fuel in FEEDSTOCK_OF.items():
                     if feed in items and items[feed][1] > items.get(fuel, (0, 0.0))[1]:
                         problems.append(f"{rel} line {items[feed][0]}: {feed} {items[feed][1]} exceeds {fuel} "

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from nengtan.config import LOCAL_TZ
 from nengtan.generate.city import City, annual_figures
 from nengtan.generate.faults import FaultLog
 from nengtan.generate.roles import ETS_SECTOR, ETS_THRESHOLD_TCO2, KEY_USER_THRESHOLD_TCE
-from nengtan.config import LOCAL_TZ
 from nengtan.generate.writers import write_csv_rows
 
 HEADER = ["credit_code", "year", "sector", "verified_emissions_tco2", "allowances_allocated_t",
