@@ -459,6 +459,12 @@ def test_steam_conditions_checked_and_enthalpy_derived(env) -> None:
     assert got["S3"] is None
     assert con.execute("SELECT steam_pressure_mpa, steam_temperature_c FROM raw.meters WHERE meter_id = 'S2'"
                        ).fetchone() == (1, 250)
+    # the readings of a meter whose registry row was refused say where to look
+    write(landing, "meter_readings/date=2026-03-01/s.csv",
+          readings_csv(["S1,2026-03-01T00:00:00+08:00,1,ok", "S4,2026-03-01T00:00:00+08:00,1,ok"]), LANDED)
+    load_meter_readings(con, landing, DAY, "test")
+    assert "a row quarantined there, e.g. for impossible steam conditions" in quarantine(con, "meter_readings")[3]
+    assert_accounting(con)
 
 
 DECL_NEW_CASES = [

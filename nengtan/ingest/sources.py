@@ -240,7 +240,8 @@ METER_READINGS = SourceSpec(
     extra=(
         (
             "NOT known_meter",
-            "'meter_id ''' || v_meter_id || ''' is not in the meter registry (latest registry/meters.csv)'",
+            "'meter_id ''' || v_meter_id || ''' is not in the meter registry (latest registry/meters.csv;"
+            " a row quarantined there, e.g. for impossible steam conditions, does not count)'",
         ),
         (
             "date_part('microsecond', p_interval_start) <> 0",
