@@ -71,6 +71,18 @@ def build_landing(landing: Path) -> None:
     write(landing, "green_certificates/gec.csv",
           "certificate_id,project_id,generation_month,owner_credit_code,claimed_period,claimed_at\n"
           f"G1,P,2026-01,{CC1},,\n", datetime(2026, 2, 1))
+    write(landing, "ets/year=2026/e.csv",
+          "credit_code,year,sector,verified_emissions_tco2,allowances_allocated_t,allowances_surrendered_t,"
+          f"ccer_surrendered_t,compliance_deadline\n{CC1},2026,power,1,1,0,0,2027-12-31\n", datetime(2026, 2, 1))
+    write(landing, "projects/p.csv",
+          "project_id,credit_code,name_zh,name_en,kind,measure,meter_ids,baseline_start,baseline_end,"
+          "commissioned_on,expected_annual_savings_tce,approved_annual_energy_tce,status,updated_at\n"
+          f"P1,{CC1},照明,Lighting,retrofit,lighting,M1,,,,5,,planned,2026-02-01T09:00:00+08:00\n",
+          datetime(2026, 2, 1))
+    for day in (D1, D2):
+        write(landing, f"weather/date={day.isoformat()}/w.csv",
+              f"district,date,temp_mean_c,temp_min_c,temp_max_c\n区,{day.isoformat()},5,1,9\n",
+              datetime(day.year, day.month, day.day + 1, 0, 20))
     # noise outside the contract folders and markers inside them: never loaded
     write(landing, "_generator/state.json", "{}")
     write(landing, "meter_readings/notes.csv", "x\n")
@@ -105,10 +117,11 @@ def test_night_loads_only_folders_up_to_d_and_twice_is_idempotent(env) -> None:
     landing, con = env
     summary = load_night(con, landing, D1, "night1")
     paths = sorted(r[0] for r in con.execute("SELECT path FROM raw.load_log").fetchall())
-    assert paths == ["declarations/month=2026-03/d.csv", "green_certificates/gec.csv",
+    assert paths == ["declarations/month=2026-03/d.csv", "ets/year=2026/e.csv", "green_certificates/gec.csv",
                      "meter_readings/date=2026-03-01/gw1.csv", "meter_readings/date=2026-03-01/gw2.csv",
-                     "registry/meters.csv", "registry/parks.csv", "targets/year=2026/t.csv"]
-    assert summary.rows_read == 2 * 96 + 97 + 3 + 1 + 1 + 1 + 1 == summary.rows_loaded + summary.rows_quarantined
+                     "projects/p.csv", "registry/meters.csv", "registry/parks.csv", "targets/year=2026/t.csv",
+                     "weather/date=2026-03-01/w.csv"]
+    assert summary.rows_read == 2 * 96 + 97 + 3 + 1 + 1 + 1 + 1 + 3 == summary.rows_loaded + summary.rows_quarantined
     assert summary.rows_quarantined == 1
     assert con.execute("SELECT max(reading_day) FROM raw.meter_readings").fetchone()[0] == D1
     assert_accounting(con)
@@ -116,16 +129,17 @@ def test_night_loads_only_folders_up_to_d_and_twice_is_idempotent(env) -> None:
 
     again = load_night(con, landing, D1, "night1-retry")
     assert again.files_loaded == 0 and again.rows_read == 0
-    assert again.files_skipped == again.files_seen == 7
+    assert again.files_skipped == again.files_seen == 10
     assert snapshot(con) == before
 
     # the next night picks up its own folder and nothing twice
     n2 = load_night(con, landing, D2, "night2")
-    assert [f.path for f in n2.files if f.status != "skipped"] == ["meter_readings/date=2026-03-02/gw1.csv"]
+    assert [f.path for f in n2.files if f.status != "skipped"] == ["weather/date=2026-03-02/w.csv",
+                                                                   "meter_readings/date=2026-03-02/gw1.csv"]
     assert_accounting(con)
     as_json = json.loads(json.dumps(n2.as_dict()))  # the XCom must be JSON-serialisable
     new = [f for f in as_json["files"] if f["status"] == "loaded"]
-    assert len(new) == 1 and len(new[0]["sha256"]) == 64 and new[0]["partition_key"] == "2026-03-02"
+    assert len(new) == 2 and all(len(f["sha256"]) == 64 and f["partition_key"] == "2026-03-02" for f in new)
 
 
 def test_second_night_hashes_nothing_old(env, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,7 +154,7 @@ def test_second_night_hashes_nothing_old(env, monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(ingest_loader, "read_version", spy)
     load_night(con, landing, D2, "night2")
-    assert opened == ["meter_readings/date=2026-03-02/gw1.csv"]
+    assert opened == ["weather/date=2026-03-02/w.csv", "meter_readings/date=2026-03-02/gw1.csv"]
     # a touched file with the same bytes is read, recognised by its content and skipped
     p = landing / "meter_readings/date=2026-03-01/gw1.csv"
     os.utime(p, (p.stat().st_atime, p.stat().st_mtime + 3600))
