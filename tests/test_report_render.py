@@ -1,33 +1,45 @@
 """Monthly reports rendered from a frozen snapshot: figures equal the marts in both PDF and
 XLSX, re-rendering gives the same bytes, a restatement becomes version 2 with its changes
 listed while version 1 stays untouched, and each report is mailed to its owner over SMTP.
+Every PDF embeds its fonts and its Chinese text extracts; warning levels are the mart's;
+the sections a regulator files are there, in the edition's language, with names, not codes.
 
 Runs on a small serving copy built from numbers (nengtan.report.sample), so it needs no
-pipeline run; tests/test_report_dag.py covers the real city through Airflow.
+pipeline run; tests/test_report_dag.py covers the real city through Airflow, and
+tests/test_report_safe_runs.py the refused and provisional runs.
 """
 
 from __future__ import annotations
 
 import json
-import socket
+import re
 import subprocess
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
+from aiosmtpd.controller import Controller
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from nengtan.config import settings
+from nengtan.netutil import free_port
 from nengtan.report import archive
 from nengtan.report.figures import Num
 from nengtan.report.i18n import t
+from nengtan.report.places import DIVISIONS
 from nengtan.report.run import load_reports, render_reports, run_monthly_report
 from nengtan.report.sample import build_sample_serving
 from nengtan.report.snapshot import find_snapshot, freeze_snapshot, latest_complete_month
+from nengtan.report.xlsx import display_width
 
 MONTH = "2026-03"
+CITY = "320200"
+# Keys and codes that must never reach a page: they are translated or named.
+RAW_KEYS = ("tce_basis", "factor_kind", "factor_key", "natural_gas", "energy_conversion", "equal_value",
+            "scope2_location", "warning_level", "declaration_status", "on_time", "is_provisional",
+            "first computation", "green_mwh", "energy_tce", "national_excl", "_feedstock")
 
 
 @pytest.fixture(scope="module")
@@ -48,19 +60,36 @@ def cfg(data_root: Path, monkeypatch):
 @pytest.fixture()
 def v1(cfg) -> dict:
     """Version 1 of the month (made once per module; later calls find it unchanged)."""
-    return run_monthly_report(MONTH, run_id="test-v1", send=False, cfg=cfg)
+    return run_monthly_report(MONTH, run_id="test-v1", mail=False, cfg=cfg)
+
+
+@pytest.fixture()
+def v1_en(cfg, v1) -> dict:
+    return run_monthly_report(MONTH, run_id="test-en", language="en", mail=False, cfg=cfg)
 
 
 def pdf_text(path: Path) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(str(path)).pages)
 
 
-def sheet_row(path: Path, sheet: str, label: str) -> list:
-    ws = load_workbook(path)[sheet]
-    for row in ws.iter_rows(min_row=3, values_only=True):
+def poppler_text(path: Path) -> str:
+    """Text as poppler extracts it (what a viewer without CJK packs can read)."""
+    return subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True, text=True).stdout
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def sheet(path: Path, key: str, language: str = "zh"):
+    return load_workbook(path)[t(f"sheet.{key}", language)]
+
+
+def sheet_row(path: Path, key: str, label: str, language: str = "zh") -> list:
+    for row in sheet(path, key, language).iter_rows(min_row=3, values_only=True):
         if row[0] == label:
             return list(row)
-    raise AssertionError(f"{path.name}:{sheet} has no row {label!r}")
+    raise AssertionError(f"{path.name}:{key} has no row {label!r}")
 
 
 def mart(cfg, sql: str, params: list | None = None):
@@ -71,20 +100,27 @@ def mart(cfg, sql: str, params: list | None = None):
         con.close()
 
 
+def report_files(vdir: Path, language: str) -> dict[str, Path]:
+    """One PDF of each kind: an enterprise, a park, the city."""
+    return {"enterprise": sorted((vdir / "enterprise").glob(f"*.{language}.pdf"))[0],
+            "park": sorted((vdir / "park").glob(f"*.{language}.pdf"))[0],
+            "city": vdir / "city" / f"{CITY}.{language}.pdf"}
+
+
 def test_latest_complete_month_is_the_last_closed_month_covered(cfg) -> None:
     assert latest_complete_month(cfg, today=date(2026, 4, 11)) == "2026-03"
     assert latest_complete_month(cfg, today=date(2026, 3, 20)) == "2026-02"
 
 
 def test_first_run_writes_version_1_with_a_manifest(cfg, v1) -> None:
-    assert v1["version"] == 1
+    assert v1["version"] == 1 and v1["provisional"] is False
     manifest = archive.read_manifest(Path(v1["dir"]))
     assert manifest["snapshot_id"] == v1["snapshot_id"]
     assert (cfg.snapshots_dir / MONTH / f"{v1['snapshot_id']}.duckdb").exists()
     key_users = mart(cfg, "SELECT credit_code FROM marts.dim_enterprises WHERE key_energy_user ORDER BY 1")
     parks = mart(cfg, "SELECT park_id FROM marts.dim_parks ORDER BY 1")
     kinds = {(f["kind"], f["entity"]) for f in manifest["files"]}
-    assert {("enterprise", c) for (c,) in key_users} | {("park", p) for (p,) in parks} <= kinds
+    assert {("enterprise", c) for (c,) in key_users} | {("park", p) for (p,) in parks} | {("city", CITY)} <= kinds
     assert ("enterprise", mart(cfg, "SELECT credit_code FROM marts.dim_enterprises WHERE NOT key_energy_user "
                                     "LIMIT 1")[0][0]) not in kinds
     for entry in manifest["files"]:
@@ -94,60 +130,230 @@ def test_first_run_writes_version_1_with_a_manifest(cfg, v1) -> None:
         assert entry["run_id"] == "test-v1"
 
 
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_every_font_is_embedded_and_the_text_extracts(v1, v1_en, language) -> None:
+    """pdffonts: every font embedded (a subset); pdftotext: the title and the names come out."""
+    vdir = Path(v1["dir"])
+    for kind, pdf in report_files(vdir, language).items():
+        fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True).stdout
+        rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
+        assert rows, f"{pdf.name}: no font at all"
+        for row in rows:
+            emb, sub = row[-5], row[-4]
+            assert (emb, sub) == ("yes", "yes"), f"{pdf.name}: font {row[0]} not embedded as a subset"
+        text = poppler_text(pdf)
+        assert squeeze(t(f"title.{kind}", language)) in squeeze(text), (pdf.name, kind)
+        if language == "zh":
+            assert len(re.findall(r"[\u4e00-\u9fff]", text)) > 500, pdf.name
+            for needed in ("环比", "同比", "去年同期累计", "当量值", "等价值", "填表人", "审核人", "单位负责人"):
+                assert needed in squeeze(text), (pdf.name, needed)
+        else:
+            # the English edition is English throughout, but for names the registry gives
+            # only in Chinese (districts) and the bilingual provisional stamp
+            districts = {d for (d,) in mart(settings(), "SELECT district FROM marts.dim_parks")}
+            leftover = re.sub("|".join(districts), "", text)
+            assert not re.findall(r"[\u4e00-\u9fff]", leftover), pdf.name
+            for needed in ("MoM", "YoY", "Same period last year", "equivalent value", "equal value",
+                           "Prepared by", "Reviewed by", "Approved by"):
+                assert squeeze(needed) in squeeze(text), (pdf.name, needed)
+    city = poppler_text(vdir / "city" / f"{CITY}.{language}.pdf")
+    assert ("无锡市" if language == "zh" else "Wuxi") in city
+    assert CITY not in city  # the city is named, not coded
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_no_raw_key_reaches_a_page(v1, v1_en, language) -> None:
+    for pdf in sorted(Path(v1["dir"]).glob(f"*/*.{language}.pdf")):
+        text = poppler_text(pdf)
+        leaked = [k for k in RAW_KEYS if k in text]
+        assert not leaked, (pdf.name, leaked)
+
+
+def test_every_report_has_data_quality_factor_sources_and_sign_off(v1, v1_en) -> None:
+    for language in ("zh", "en"):
+        for pdf in sorted(Path(v1["dir"]).glob(f"*/*.{language}.pdf")):
+            text = squeeze(poppler_text(pdf))
+            for key in ("sec.gaps", "sec.completeness", "sec.findings", "sec.factors", "sec.coverage",
+                        "sec.budget", "sec.signoff", "sec.energy", "sec.shares"):
+                assert squeeze(t(key, language)) in text, (pdf.name, key)
+    # the factor sources name the documents in the edition's language
+    city = squeeze(poppler_text(Path(v1["dir"]) / "city" / f"{CITY}.zh.pdf"))
+    assert "生态环境部、国家统计局关于发布2023年电力二氧化碳排放因子的公告" in city
+    assert "GB/T2589-2020《综合能耗计算通则》" in city
+
+
 def test_enterprise_figures_in_pdf_and_xlsx_equal_the_marts(cfg, v1) -> None:
     vdir = Path(v1["dir"])
     rows = mart(cfg, "SELECT c.credit_code, c.energy_tce, c.scope1_co2_t, c.scope2_location_co2_t, "
-                     "c.scope2_market_co2_t, c.energy_intensity, c.gap_pct_natural_gas "
+                     "c.scope2_market_co2_t, c.co2_t, c.energy_intensity, c.gap_pct_natural_gas "
                      "FROM marts.enterprise_carbon_monthly c JOIN marts.dim_enterprises USING (credit_code) "
                      "WHERE key_energy_user AND month = DATE '2026-03-01' ORDER BY 1")
     assert len(rows) == 4
-    for code, tce, s1, s2l, s2m, intensity, gap in rows:
+    for code, tce, s1, s2l, s2m, co2, intensity, gap in rows:
         pdf, xlsx = vdir / "enterprise" / f"{code}.zh.pdf", vdir / "enterprise" / f"{code}.zh.xlsx"
         text = pdf_text(pdf)
-        for value, decimals in ((tce, 3), (s1, 3), (s2l, 3), (s2m, 3), (s1 + s2l, 3), (intensity, 4),
-                                (gap, 2)):
+        for value, decimals in ((tce, 3), (s1, 3), (s2l, 3), (s2m, 3), (co2, 3), (intensity, 4)):
             assert Num(value, decimals).text() in text, (code, value)
+        assert Num(gap / 100, 2, pct=True).text() in text
         assert code in text
-        carbon = {r[0]: r for r in load_workbook(xlsx)["carbon"].iter_rows(min_row=3, values_only=True)}
-        assert carbon[t("row.energy_tce", "zh")][1] == round(tce, 3)
+        carbon = {r[0]: r for r in sheet(xlsx, "carbon").iter_rows(min_row=3, values_only=True)}
+        assert carbon[t("row.energy_tce_net", "zh")][1] == round(tce, 3)
         assert carbon[t("row.scope1", "zh")][1] == round(s1, 3)
         assert carbon[t("row.scope2_location", "zh")][1] == round(s2l, 3)
         assert carbon[t("row.scope2_market", "zh")][1] == round(s2m, 3)
         ((ytd,),) = mart(cfg, "SELECT sum(energy_tce) FROM marts.enterprise_carbon_monthly "
-                              "WHERE credit_code = ? AND month <= DATE '2026-03-01'", [code])
-        assert carbon[t("row.energy_tce", "zh")][2] == round(ytd, 3)
-        # energy by type: the month's metered electricity in kWh
-        ((kwh,),) = mart(cfg, "SELECT sum(quantity) FROM marts.enterprise_energy_daily WHERE credit_code = ? "
-                              "AND energy_type = 'electricity' AND day BETWEEN '2026-03-01' AND '2026-03-31'",
+                              "WHERE credit_code = ? AND month BETWEEN DATE '2026-01-01' AND DATE '2026-03-01'",
                          [code])
-        assert sheet_row(xlsx, "energy", t("energy.electricity", "zh"))[3] == round(kwh, 3)
-        assert Num(kwh, 3).text() in text
-        # warning level at month end
-        ((ratio, level),) = mart(cfg, "SELECT ratio, warning_level FROM marts.dual_control_warnings WHERE "
-                                      "level = 'enterprise' AND entity_id = ? AND metric = 'energy' AND "
-                                      "as_of = DATE '2026-03-31'", [code])
+        assert carbon[t("row.energy_tce_net", "zh")][2] == round(ytd, 3)
+        # headline: this month, last month, MoM, same month last year, YoY, YTD, YTD last year, YTD YoY
+        ((prev,), (ly,), (ytd_ly,)) = [mart(cfg, "SELECT sum(energy_tce) FROM marts.enterprise_carbon_monthly "
+                                                 "WHERE credit_code = ? AND month BETWEEN ? AND ?", [code, a, b])[0]
+                                       for a, b in ((date(2026, 2, 1),) * 2, (date(2025, 3, 1),) * 2,
+                                                    (date(2025, 1, 1), date(2025, 3, 1)))]
+        head = sheet_row(xlsx, "headline", t("row.energy_tce", "zh"))
+        assert head[1:] == [round(tce, 3), round(prev, 3), round(tce / prev - 1, 3), round(ly, 3),
+                            round(tce / ly - 1, 3), round(ytd, 3), round(ytd_ly, 3), round(ytd / ytd_ly - 1, 3)]
+        # the energy balance as the mart states it: purchases are not a copy of consumption
+        balance = mart(cfg, "SELECT energy_type, purchased_qty, consumed_qty, stock_end_qty, "
+                            "consumed_tce_equivalent, consumed_tce_equal_value FROM marts.energy_balance_monthly "
+                            "WHERE credit_code = ? AND month = DATE '2026-03-01'", [code])
+        for et, purchased, consumed, stock, tce_eq, tce_ev in balance:
+            row = sheet_row(xlsx, "energy", t(f"energy.{et}", "zh"))
+            assert row[2:4] == [round(purchased, 3), round(consumed, 3)]
+            assert row[5] == (None if stock is None else round(stock, 3))
+            assert row[6:8] == [round(tce_eq, 3), round(tce_ev, 3)]
+        # warning level at month end, as the mart states it
+        ((ratio, level, label),) = mart(cfg, "SELECT ratio, warning_level, label_zh FROM marts.dual_control_warnings "
+                                             "WHERE level = 'enterprise' AND entity_id = ? AND metric = 'energy' AND "
+                                             "as_of = DATE '2026-03-31'", [code])
         budget = sheet_row(xlsx, "budget", t("metric.energy", "zh"))
-        assert budget[5] == round(ratio, 4) and budget[6] == t(f"level.{level}", "zh")
-        assert Num(ratio, 4).text() in text
+        assert budget[5] == round(ratio, 3) and budget[6] == label
+        assert isinstance(budget[1], datetime) and budget[1].date() == date(2026, 3, 31)
+
+
+def test_coal_stock_and_purchases_follow_the_declared_stocks(cfg, v1) -> None:
+    """Raw coal of the chemical plant: purchased = consumed + stock change, from the mart."""
+    ((code,),) = mart(cfg, "SELECT DISTINCT credit_code FROM marts.energy_balance_monthly WHERE energy_type = "
+                           "'raw_coal'")
+    row = sheet_row(Path(v1["dir"]) / "enterprise" / f"{code}.zh.xlsx", "energy", t("energy.raw_coal", "zh"))
+    ((stock_before,),) = mart(cfg, "SELECT stock_end_qty FROM marts.energy_balance_monthly WHERE credit_code = ? "
+                                   "AND energy_type = 'raw_coal' AND month = DATE '2026-02-01'", [code])
+    purchased, consumed, stock = row[2], row[3], row[5]
+    assert purchased != consumed
+    assert purchased == pytest.approx(consumed + stock - stock_before)
+    shares = sheet_row(Path(v1["dir"]) / "enterprise" / f"{code}.zh.xlsx", "shares", t("row.coal_share", "zh"))
+    ((coal, total),) = mart(cfg, "SELECT sum(consumed_tce_equivalent) FILTER (WHERE energy_type = 'raw_coal'), "
+                                 "sum(consumed_tce_equivalent) FROM marts.energy_balance_monthly "
+                                 "WHERE credit_code = ? AND month = DATE '2026-03-01'", [code])
+    assert shares[1] == round(coal / total, 4)
 
 
 def test_park_and_city_summaries_equal_the_marts_and_list_warned_enterprises(cfg, v1) -> None:
     vdir = Path(v1["dir"])
-    for park_id, tce, ytd in mart(cfg, "SELECT park_id, energy_tce, ytd_energy_tce FROM marts.park_carbon_monthly "
-                                       "WHERE month = DATE '2026-03-01'"):
+    for park_id, tce in mart(cfg, "SELECT park_id, energy_tce FROM marts.park_carbon_monthly "
+                                  "WHERE month = DATE '2026-03-01'"):
+        ((ytd,),) = mart(cfg, "SELECT sum(energy_tce) FROM marts.park_carbon_monthly WHERE park_id = ? "
+                              "AND month BETWEEN DATE '2026-01-01' AND DATE '2026-03-01'", [park_id])
         text = pdf_text(vdir / "park" / f"{park_id}.zh.pdf")
         assert Num(tce, 3).text() in text and Num(ytd, 3).text() in text
-        totals = sheet_row(vdir / "park" / f"{park_id}.zh.xlsx", "totals", t("row.energy_tce", "zh"))
-        assert totals[1:3] == [round(tce, 3), round(ytd, 3)]
-        warned = mart(cfg, "SELECT DISTINCT w.entity_id FROM marts.dual_control_warnings w JOIN "
+        head = sheet_row(vdir / "park" / f"{park_id}.zh.xlsx", "headline", t("row.energy_tce", "zh"))
+        assert (head[1], head[6]) == (round(tce, 3), round(ytd, 3))
+        # on alert: every enterprise-metric of the park above the lowest level, by the mart
+        warned = mart(cfg, "SELECT w.entity_id, w.metric, w.label_zh FROM marts.dual_control_warnings w JOIN "
                            "marts.dim_enterprises e ON e.credit_code = w.entity_id WHERE w.level = 'enterprise' "
                            "AND as_of = DATE '2026-03-31' AND warning_level <> 'green' AND e.park_id = ?", [park_id])
-        ws = load_workbook(vdir / "park" / f"{park_id}.zh.xlsx")["warned"]
-        listed = {r[0] for r in ws.iter_rows(min_row=3, values_only=True) if r[0]}
-        assert listed == {w for (w,) in warned}
-    ((city_id, tce),) = mart(cfg, "SELECT city_id, energy_tce FROM marts.city_carbon_monthly "
-                                  "WHERE month = DATE '2026-03-01'")
-    assert Num(tce, 3).text() in pdf_text(vdir / "city" / f"{city_id}.zh.pdf")
+        names = dict(mart(cfg, "SELECT credit_code, name_zh FROM marts.dim_enterprises"))
+        ws = sheet(vdir / "park" / f"{park_id}.zh.xlsx", "warned")
+        listed = {(r[0], r[2], r[6]) for r in ws.iter_rows(min_row=3, values_only=True) if r[1]}
+        assert listed == {(names[e], t(f"metric.{m}", "zh"), label) for e, m, label in warned}
+        # counts by level: enterprises at their worst level
+        counts = {r[0]: r[1] for r in sheet(vdir / "park" / f"{park_id}.zh.xlsx", "warning_counts")
+                  .iter_rows(min_row=3, values_only=True) if r[1] is not None}
+        assert sum(counts.values()) == len({e for (e,) in mart(
+            cfg, "SELECT DISTINCT entity_id FROM marts.dual_control_warnings w JOIN marts.dim_enterprises e "
+                 "ON e.credit_code = w.entity_id WHERE level = 'enterprise' AND as_of = DATE '2026-03-31' "
+                 "AND e.park_id = ?", [park_id])})
+    ((tce,),) = mart(cfg, "SELECT energy_tce FROM marts.city_carbon_monthly WHERE month = DATE '2026-03-01'")
+    assert Num(tce, 3).text() in pdf_text(vdir / "city" / f"{CITY}.zh.pdf")
+
+
+def test_city_breakdowns_by_industry_district_and_contributors(cfg, v1) -> None:
+    xlsx = Path(v1["dir"]) / "city" / f"{CITY}.zh.xlsx"
+    industry = {r[0]: r for r in sheet(xlsx, "industry").iter_rows(min_row=3, values_only=True) if r[2] is not None}
+    by_division = dict(mart(cfg, "SELECT left(e.industry_code, 2), sum(c.energy_tce) FROM "
+                                 "marts.enterprise_carbon_monthly c JOIN marts.dim_enterprises e USING (credit_code) "
+                                 "WHERE month = DATE '2026-03-01' GROUP BY 1"))
+    for code, tce in by_division.items():
+        row = industry[f"{code} {DIVISIONS[code][0]}"]
+        assert row[3] == round(tce, 3)
+        assert row[1] == t("yes" if code in ("25", "26", "30", "31", "32", "44") else "no", "zh")
+    assert "26 化学原料和化学制品制造业" in industry and "30 非金属矿物制品业" in industry
+    assert industry[t("row.energy_intensive_total", "zh")][3] == round(by_division["26"] + by_division["30"], 3)
+    district = {r[0]: r for r in sheet(xlsx, "district").iter_rows(min_row=3, values_only=True) if r[2] is not None}
+    by_district = dict(mart(cfg, "SELECT p.district, sum(c.energy_tce) FROM marts.enterprise_carbon_monthly c "
+                                 "JOIN marts.dim_parks p USING (park_id) WHERE month = DATE '2026-03-01' GROUP BY 1"))
+    assert {k: v[2] for k, v in district.items()} == {k: round(v, 3) for k, v in by_district.items()}
+    # contributors: the changes against the same month last year add up to the city's change
+    rows = [r for r in sheet(xlsx, "contributors").iter_rows(min_row=3, values_only=True) if r[5] is not None]
+    ((cur, ly),) = mart(cfg, "SELECT sum(energy_tce) FILTER (WHERE month = DATE '2026-03-01'), sum(energy_tce) "
+                             "FILTER (WHERE month = DATE '2025-03-01') FROM marts.enterprise_carbon_monthly")
+    assert sum(r[5] for r in rows) == pytest.approx(cur - ly, abs=0.01)
+    assert sum(r[6] for r in rows) == pytest.approx(cur / ly - 1, abs=1e-3)
+    assert abs(rows[0][5]) >= abs(rows[-1][5])
+    # coverage: the late declaration of the month is counted
+    coverage = {r[0]: r[1] for r in sheet(xlsx, "coverage").iter_rows(min_row=3, values_only=True)}
+    assert coverage[t("row.declarations_late", "zh")] == 1
+    assert coverage[t("row.declarations_on_time", "zh")] == 5
+    assert coverage[t("row.enterprises_in_scope", "zh")] == 6
+
+
+def test_warning_levels_are_read_from_the_mart_not_re_derived(cfg, tmp_path, monkeypatch) -> None:
+    """The report shows the mart's level and label, even one no Python threshold would give."""
+    monkeypatch.setenv("NENGTAN_DATA", str(tmp_path))
+    own = settings()
+    build_sample_serving(own.serving_db, through=date(2026, 3, 31))
+    con = duckdb.connect(str(own.serving_db))
+    code = con.execute("SELECT min(credit_code) FROM marts.dim_enterprises WHERE key_energy_user").fetchone()[0]
+    con.execute("UPDATE marts.dual_control_warnings SET ratio = 0.5, warning_level = 'red', label_zh = '一级预警', "
+                "label_en = 'Level I', colour = '#8e0000' WHERE level = 'enterprise' AND entity_id = ? "
+                "AND metric = 'carbon' AND as_of = DATE '2026-03-31'", [code])
+    con.close()
+    result = run_monthly_report(MONTH, run_id="test-levels", mail=False, cfg=own)
+    xlsx = Path(result["dir"]) / "enterprise" / f"{code}.zh.xlsx"
+    row = sheet_row(xlsx, "budget", t("metric.carbon", "zh"))
+    assert (row[5], row[6]) == (0.5, "一级预警")
+    assert load_workbook(xlsx)[t("sheet.budget", "zh")].cell(row=3 + [
+        r[0] for r in sheet(xlsx, "budget").iter_rows(min_row=3, values_only=True)].index(
+        t("metric.carbon", "zh")), column=7).fill.fgColor.rgb.endswith("8E0000")
+    assert "一级预警" in poppler_text(xlsx.with_suffix(".pdf"))
+
+
+def test_xlsx_sheets_are_named_in_the_language_with_real_dates_frozen_headers_and_fitting_widths(v1, v1_en) -> None:
+    vdir = Path(v1["dir"])
+    for language in ("zh", "en"):
+        wb = load_workbook(vdir / "city" / f"{CITY}.{language}.xlsx")
+        names = wb.sheetnames
+        assert names[0] == t("sheet.info", language)
+        assert t("sheet.headline", language) in names and t("sheet.energy", language) in names
+        if language == "zh":
+            assert all(re.search(r"[\u4e00-\u9fff]", n) for n in names), names
+        else:
+            assert not any(re.search(r"[\u4e00-\u9fff]", n) for n in names), names
+        info = {r[0]: r[1] for r in wb[names[0]].iter_rows(values_only=True) if r and r[0]}
+        assert info[t("meta.month", language)] == datetime(2026, 3, 1)
+        for ws in wb.worksheets[1:]:
+            assert ws.freeze_panes in ("A3", "B3"), ws.title
+            for row in ws.iter_rows(min_row=3):
+                if sum(c.value is not None for c in row) < 2:
+                    continue  # a note or an empty-table line runs across the sheet
+                for cell in row:
+                    if cell.value is None:
+                        continue
+                    assert not (isinstance(cell.value, str) and re.fullmatch(r"-?[\d,]+\.?\d*%?", cell.value)), \
+                        (ws.title, cell.coordinate, cell.value)  # numbers are numbers, not text
+                    if isinstance(cell.value, str) and len(cell.value) < 40:
+                        width = ws.column_dimensions[cell.column_letter].width
+                        assert width >= display_width(cell.value), (ws.title, cell.coordinate, width)
 
 
 def test_rerendering_the_snapshot_gives_identical_bytes(cfg, v1, tmp_path) -> None:
@@ -160,7 +366,7 @@ def test_rerendering_the_snapshot_gives_identical_bytes(cfg, v1, tmp_path) -> No
             assert archive.sha256_file(path) == manifest[path.relative_to(tmp_path / "a").as_posix()]
     # freezing again gives the same snapshot id; running again writes nothing new
     assert freeze_snapshot(MONTH, cfg).snapshot_id == v1["snapshot_id"]
-    again = run_monthly_report(MONTH, run_id="test-again", send=False, cfg=cfg)
+    again = run_monthly_report(MONTH, run_id="test-again", mail=False, cfg=cfg)
     assert (again["version"], again["changed"]) == (1, False)
     assert [v for v, _ in archive.versions(MONTH, cfg)] == [1]
 
@@ -177,16 +383,15 @@ def test_first_page_renders_as_a_non_blank_image(v1, tmp_path) -> None:
     assert img.width > 300 and dark > 0.005 * img.width * img.height
 
 
-def test_english_reports_are_added_to_the_same_version(cfg, v1) -> None:
-    en = run_monthly_report(MONTH, run_id="test-en", language="en", send=False, cfg=cfg)
-    assert (en["version"], en["changed"]) == (1, False)
-    pdf = next(Path(en["dir"]).glob("city/*.en.pdf"))
+def test_english_reports_are_added_to_the_same_version(cfg, v1, v1_en) -> None:
+    assert (v1_en["version"], v1_en["changed"]) == (1, False)
+    pdf = next(Path(v1_en["dir"]).glob("city/*.en.pdf"))
     assert t("title.city", "en") in pdf_text(pdf)
-    langs = {f.get("language") for f in archive.read_manifest(Path(en["dir"]))["files"]}
+    langs = {f.get("language") for f in archive.read_manifest(Path(v1_en["dir"]))["files"]}
     assert {"zh", "en"} <= langs
 
 
-def test_a_late_correction_becomes_version_2_and_v1_is_untouched(cfg, v1) -> None:
+def test_a_late_correction_becomes_version_2_and_v1_is_untouched(cfg, v1, v1_en) -> None:
     v1_manifest = archive.read_manifest(Path(v1["dir"]))
     code = mart(cfg, "SELECT min(credit_code) FROM marts.dim_enterprises WHERE key_energy_user")[0][0]
     ((old,),) = mart(cfg, "SELECT energy_tce FROM marts.enterprise_carbon_monthly WHERE credit_code = ? "
@@ -196,25 +401,25 @@ def test_a_late_correction_becomes_version_2_and_v1_is_untouched(cfg, v1) -> Non
     con.execute("INSERT INTO marts.enterprise_carbon_monthly SELECT * REPLACE (DATE '2026-04-01' AS month) "
                 "FROM marts.enterprise_carbon_monthly WHERE month = DATE '2026-03-01'")
     con.close()
-    assert run_monthly_report(MONTH, run_id="test-april", send=False, cfg=cfg)["version"] == 1
+    assert run_monthly_report(MONTH, run_id="test-april", mail=False, cfg=cfg)["version"] == 1
     # nor does a new contact address: no figure changes, so no new version
     con = duckdb.connect(str(cfg.serving_db))
     con.execute("UPDATE marts.dim_enterprises SET contact_email = 'new@ent.example' WHERE credit_code = ?", [code])
     con.close()
-    same = run_monthly_report(MONTH, run_id="test-contact", send=False, cfg=cfg)
+    same = run_monthly_report(MONTH, run_id="test-contact", mail=False, cfg=cfg)
     assert (same["version"], same["changed"], same["snapshot_id"]) == (1, False, v1["snapshot_id"])
     # the restatement: a corrected March figure lands in the serving copy
     con = duckdb.connect(str(cfg.serving_db))
     con.execute("UPDATE marts.enterprise_carbon_monthly SET energy_tce = energy_tce + 12.5 "
                 "WHERE credit_code = ? AND month = DATE '2026-03-01'", [code])
     con.close()
-    v2 = run_monthly_report(MONTH, run_id="test-v2", send=False, cfg=cfg)
+    v2 = run_monthly_report(MONTH, run_id="test-v2", mail=False, cfg=cfg)
     assert (v2["version"], v2["changed"]) == (2, True)
     assert v2["snapshot_id"] != v1["snapshot_id"]
     changes = json.loads((Path(v2["dir"]) / "changes.json").read_text())
     mine = {c["figure"]: c for c in changes if c["entity"] == code}
-    assert mine["carbon/energy_tce/month"]["old"] == round(old, 3)
-    assert mine["carbon/energy_tce/month"]["new"] == round(old + 12.5, 3)
+    assert mine["headline/energy_tce/month"]["old"] == round(old, 3)
+    assert mine["headline/energy_tce/month"]["new"] == round(old + 12.5, 3)
     assert all(c["entity"] == code for c in changes if c["kind"] == "enterprise")
     assert Num(old + 12.5, 3).text() in pdf_text(Path(v2["dir"]) / "enterprise" / f"{code}.zh.pdf")
     assert t("sec.changes", "zh") in pdf_text(Path(v2["dir"]) / "enterprise" / f"{code}.zh.pdf")
@@ -225,41 +430,41 @@ def test_a_late_correction_becomes_version_2_and_v1_is_untouched(cfg, v1) -> Non
     assert archive.read_manifest(Path(v2["dir"]))["previous"] == {"version": 1, "snapshot_id": v1["snapshot_id"]}
 
 
-def test_reports_are_mailed_to_their_owners(tmp_path, monkeypatch) -> None:
-    from aiosmtpd.controller import Controller
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list = []
 
-    class Inbox:
-        def __init__(self) -> None:
-            self.messages: list = []
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append(envelope)
+        return "250 OK"
 
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-            self.messages.append(envelope)
-            return "250 OK"
 
+@pytest.fixture()
+def smtp(monkeypatch):
     inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    try:
-        monkeypatch.setenv("NENGTAN_DATA", str(tmp_path))
-        monkeypatch.setenv("NENGTAN_ALERTS_ENABLED", "1")
-        monkeypatch.setenv("NENGTAN_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("NENGTAN_SMTP_PORT", str(port))
-        monkeypatch.setenv("NENGTAN_ONCALL_EMAIL", "city-oncall@nengtan.example")
-        cfg = settings()
-        build_sample_serving(cfg.serving_db, through=date(2026, 2, 28))
-        result = run_monthly_report("2026-02", run_id="test-mail", cfg=cfg)
-        assert result["sent"]["sent"] == 4 + 2 + 1 and result["sent"]["failed"] == 0
-        to = sorted(rcpt for env in inbox.messages for rcpt in env.rcpt_tos)
-        assert "energy1@ent.example" in to and "p01@park.example" in to and "city-oncall@nengtan.example" in to
-        assert "energy5@ent.example" not in to  # not a key energy user
-        mail = next(e for e in inbox.messages if "energy1@ent.example" in e.rcpt_tos).content
-        assert b".zh.pdf" in mail and b".zh.xlsx" in mail
-        # a rerun of an unchanged month sends nothing again
-        inbox.messages.clear()
-        again = run_monthly_report("2026-02", run_id="test-mail-2", cfg=cfg)
-        assert again["changed"] is False and inbox.messages == []
-    finally:
-        controller.stop()
+    monkeypatch.setenv("NENGTAN_ALERTS_ENABLED", "1")
+    monkeypatch.setenv("NENGTAN_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("NENGTAN_SMTP_PORT", str(port))
+    yield inbox
+    controller.stop()
+
+
+def test_reports_are_mailed_to_their_owners(tmp_path, monkeypatch, smtp) -> None:
+    monkeypatch.setenv("NENGTAN_DATA", str(tmp_path))
+    monkeypatch.setenv("NENGTAN_ONCALL_EMAIL", "city-oncall@nengtan.example")
+    cfg = settings()
+    build_sample_serving(cfg.serving_db, through=date(2026, 2, 28))
+    result = run_monthly_report("2026-02", run_id="test-mail", cfg=cfg)
+    assert result["sent"]["sent"] == 4 + 2 + 1 and result["sent"]["failed"] == 0
+    to = sorted(rcpt for env in smtp.messages for rcpt in env.rcpt_tos)
+    assert "energy1@ent.example" in to and "p01@park.example" in to and "city-oncall@nengtan.example" in to
+    assert "energy5@ent.example" not in to  # not a key energy user
+    mail = next(e for e in smtp.messages if "energy1@ent.example" in e.rcpt_tos).content
+    assert b".zh.pdf" in mail and b".zh.xlsx" in mail
+    # a rerun of an unchanged month sends nothing again
+    smtp.messages.clear()
+    again = run_monthly_report("2026-02", run_id="test-mail-2", cfg=cfg)
+    assert again["changed"] is False and smtp.messages == []

@@ -170,7 +170,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "col.published": ("发布日期", "Published"),
     # rows
     "row.total": ("合计", "Total"),
-    "row.energy_tce": ("综合能源消费量（当量值，tce）", "Energy consumption, equivalent value (tce)"),
+    "row.energy_tce": ("综合能源消费量（净，tce）", "Energy consumption, net (tce)"),
     "row.energy_tce_gross": ("综合能源消费量（含外供，tce）", "Energy consumption, gross (tce)"),
     "row.energy_tce_exported": ("减：外供能源（tce）", "Less: energy supplied to others (tce)"),
     "row.energy_tce_net": ("综合能源消费量（净，tce）", "Energy consumption, net (tce)"),
@@ -215,8 +215,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "row.no_findings": ("本月无校验问题", "No findings this month"),
     "row.no_quarantine": ("本月无隔离数据", "Nothing quarantined this month"),
     "row.no_warnings": ("无黄色及以上预警", "No enterprise on alert"),
-    "row.balance_missing": ("能源平衡数据表（marts.energy_balance_monthly）尚未发布，本表暂缺。",
-                            "The energy balance mart (marts.energy_balance_monthly) is not published yet."),
+    "row.balance_missing": ("平台尚未发布分品种能源平衡数据，本表暂缺。",
+                            "The platform has not published the energy balance by type yet."),
     "energy.electricity": ("电力", "Electricity"),
     "energy.natural_gas": ("天然气", "Natural gas"),
     "energy.heat": ("热力", "Heat"),
@@ -302,7 +302,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "applied.applied_reason": ("因子版本确定方式", "Why this factor version"),
     "value.equivalent": ("当量值", "Equivalent value"),
     "value.equal_value": ("等价值", "Equal value"),
-    "value.first computation": ("首次计算时锁定", "Pinned at first computation"),
+    "value.first computation": ("首次计算时锁定", "Pinned when first accounted"),
     "value.open month": ("当月（随因子更新）", "Open month (follows new factors)"),
     "value.restatement": ("更正重算", "Restatement"),
     "yes": ("是", "Yes"),
@@ -317,10 +317,10 @@ LABELS: dict[str, tuple[str, str]] = {
                     "deducts feedstock and non-fossil energy as the data year's rules require; net CO2 = scope 1 + "
                     "scope 2 (location-based) − CO2 of energy supplied to others."),
     "note.balance": ("注：购进量 = 消费量 + 外供量 + 库存增加量（储存燃料按申报的月末库存）；电力、天然气、热力、蒸汽无库存。"
-                     "当量值、等价值按 seeds/energy_conversion_factors.csv 的折标系数，见“折标系数与排放因子来源”。",
+                     "当量值、等价值按平台参考数据中的折标系数（见“折标系数与排放因子来源”）。",
                      "Note: purchases = consumption + supplied to others + stock increase (stored fuels, from the "
                      "declared month-end stocks); electricity, gas, heat and steam carry no stock. Equivalent and "
-                     "equal values use the coefficients of seeds/energy_conversion_factors.csv (see Factor sources)."),
+                     "equal values use the platform's reference coefficients (see Factor sources)."),
     "note.shares": ("注：煤炭占比、绿电比重按分品种消费量计算；非化石能源占比为非化石能源消费量占综合能源消费量（含外供）的比重。",
                     "Note: coal and green shares from consumption by type; non-fossil share of gross energy."),
     "note.industry": ("注：六大高耗能行业为 25、26、30、31、32、44 大类。",
@@ -331,9 +331,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "note.contributors_mom": ("注：去年同月无数据，与上月（{base}）比较；拉动增长 = 企业增减量 ÷ 对比期合计能耗。",
                               "Note: no data for the same month last year; against the previous month ({base}); "
                               "contribution = the enterprise's change ÷ the total of the comparison month."),
-    "note.budget": ("注：预警取自平台预警测算（测算日 {as_of}）；等级阈值、名称与颜色按 warning_levels 配置。",
+    "note.budget": ("注：预警取自平台预警测算（测算日 {as_of}）；等级阈值、名称与颜色按平台预警等级配置。",
                     "Note: warnings as computed by the platform on {as_of}; thresholds, labels and colours from "
-                    "the warning_levels configuration."),
+                    "the configured warning levels."),
     "note.budget_missing": ("注：本月内无预警测算记录。", "Note: no warning computation falls within the month."),
     "note.coverage": ("注：申报截止日为次月规定日期；接入率 = 本月有在线监测数据的企业 ÷ 统计范围内企业。",
                       "Note: declarations are due by the configured day of the following month; connection rate = "

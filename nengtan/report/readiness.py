@@ -96,8 +96,23 @@ def _covered_through(con: duckdb.DuckDBPyConnection) -> date | None:
     return covered.date() if isinstance(covered, datetime) else covered
 
 
-def _readiness(con: duckdb.DuckDBPyConnection, month: str, today: date, cfg: Settings | None) -> Readiness:
+def _readiness(con: duckdb.DuckDBPyConnection, month: str, today: date | None, cfg: Settings | None) -> Readiness:
+    """``today``: the day the decision is taken as of; by default the last data day the serving
+    copy holds (its nightly run happens after that day ended, so a deadline on that day has
+    passed), else the calendar. A backfill or the demo thus decides by its data day, not
+    by the wall clock."""
     first, last = month_bounds(month)
+    covered = _covered_through(con)
+    if today is not None:
+        deadline_passed = lambda d: today > d  # noqa: E731
+        ended = today > last
+    elif covered is not None:
+        deadline_passed = lambda d: covered >= d  # noqa: E731
+        ended = covered >= last
+    else:
+        clock = datetime.now(LOCAL_TZ).date()
+        deadline_passed = lambda d: clock > d  # noqa: E731
+        ended = clock > last
     deadline = declaration_deadline(month, cfg)
     cols = _columns(con, "marts", "enterprise_carbon_monthly")
     key = f"left(CAST(month AS VARCHAR), 7) = '{month}'"
@@ -117,14 +132,13 @@ def _readiness(con: duckdb.DuckDBPyConnection, month: str, today: date, cfg: Set
         f"SELECT count(*) FILTER (WHERE {outstanding_sql}) FROM marts.enterprise_carbon_monthly WHERE {key}"
     ).fetchone()[0]
     reasons, notes = [], []
-    if today <= last:
+    if not ended:
         reasons.append(f"the month has not ended (it ends {last.isoformat()}) / 统计期未结束")
-    covered = _covered_through(con)
-    if covered is not None and covered < last:
+    elif covered is not None and covered < last:
         reasons.append(f"the serving copy covers only through {covered.isoformat()} / 数据仅更新至 {covered.isoformat()}")
     if outstanding:
         text = f"{outstanding} of {rows} enterprise declarations outstanding"
-        if today <= deadline:
+        if not deadline_passed(deadline):
             reasons.append(f"{text} and the deadline {deadline.isoformat()} has not passed / "
                            f"{outstanding} 家企业未申报，申报截止日 {deadline.isoformat()} 未到")
         else:
@@ -135,9 +149,9 @@ def _readiness(con: duckdb.DuckDBPyConnection, month: str, today: date, cfg: Set
 
 def month_readiness(source: Any, month: str, today: date | None = None) -> Readiness:
     """Readiness of ``month`` from a DuckDB connection (the serving copy or a snapshot), a
-    path to one, or :class:`Settings` / ``None`` (the configured serving copy, read-only)."""
+    path to one, or :class:`Settings` / ``None`` (the configured serving copy, read-only).
+    ``today`` overrides the as-of day (default: the serving copy's last data day)."""
     month_bounds(month)
-    today = today or datetime.now(LOCAL_TZ).date()
     cfg = source if isinstance(source, Settings) else None
     if isinstance(source, duckdb.DuckDBPyConnection):
         return _readiness(source, month, today, None)
