@@ -251,6 +251,8 @@ def celery_airflow_environ(cfg: Settings, *, airflow_home: Path, metadata_url: s
         "AIRFLOW__API__SECRET_KEY": api_secret,
         "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret,
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+        # DAG files change with a deploy, not during a night: re-parse every 2 minutes, not 30 s.
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "120",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(cfg.logs_dir / "airflow"),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
@@ -435,3 +437,41 @@ class CeleryCluster:
             raise ClusterError(f"{method} {path}: HTTP {exc.code}: {exc.read().decode(errors='replace')[:2000]}"
                                ) from exc
         return json.loads(text) if text else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m nengtan.distributed``: the Celery deployment on this machine until Ctrl-C,
+    for trying the distributed executor without Docker (the DAGs start paused: unpause them in
+    the UI, or trigger a night with ``{"day": "YYYY-MM-DD"}``)."""
+    import argparse
+
+    from nengtan.config import settings
+
+    parser = argparse.ArgumentParser(prog="python -m nengtan.distributed", description=main.__doc__)
+    parser.add_argument("--workers", type=int, default=1, help="Celery workers (default 1)")
+    parser.add_argument("--concurrency", type=int, default=1, help="task slots per worker (default 1)")
+    args = parser.parse_args(argv)
+    cfg = settings()
+    stop = {"now": False}
+
+    def _stop(*_: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
+    with CeleryCluster(cfg, workers=args.workers, concurrency=args.concurrency) as cluster:
+        print(f"Airflow (CeleryExecutor) at {cluster.api}  user {ADMIN_USER}, password in "
+              f"{cluster.airflow_home / 'passwords.json'}\n"
+              f"data {cfg.data}, landing {cfg.landing}, logs {cluster.root}\nCtrl-C stops everything.",
+              flush=True)
+        try:
+            while not stop["now"]:
+                cluster.check_alive()
+                time.sleep(2)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

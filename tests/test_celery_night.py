@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import re
 import shlex
 import subprocess
@@ -173,7 +174,9 @@ def run_celery_night(cfg: Settings, day, cluster_root: Path) -> dict:
     """Start the cluster, trigger one night through the REST API, wait for the publish;
     everything is stopped on the way out, whatever happened."""
     started = time.monotonic()
-    with CeleryCluster(cfg, root=cluster_root, workers=1, concurrency=1) as cluster:
+    # A failed task fails the run at once (the DAGs' default is one retry after five minutes).
+    env = {**os.environ, "NENGTAN_TASK_RETRIES": "0"}
+    with CeleryCluster(cfg, root=cluster_root, workers=1, concurrency=1, base_env=env) as cluster:
         ready = time.monotonic()
         dags = _wait_for_dags(cluster)
         slot = dags["nengtan_nightly_load"]["next_dagrun_logical_date"]
