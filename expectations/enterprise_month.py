@@ -4,9 +4,10 @@ Months judged each night: the month of the data day (month to date) and the prev
 month (declarations for a month arrive in the next one).
 
 - ``daily_vs_monthly``: sum of ``marts.enterprise_energy_daily.energy_tce`` over the
-  month vs ``marts.enterprise_carbon_monthly.energy_tce``, within 5 %. The monthly total
-  also counts declared-only energy (coal, oil products, metered types without a meter),
-  so enterprise-months whose latest declaration has such items are not judged here.
+  month vs ``marts.enterprise_carbon_monthly.energy_tce_gross`` (before energy passed on
+  to others), within 5 %. The monthly total also counts declared-only energy (coal, oil
+  products, metered types without a meter) and, for a month the meters cover only in
+  part, the declared quantity, so such enterprise-months are not judged here.
 - ``declared_vs_metered``: the largest |gap_pct_*| of the month (percent, as the mart
   stores it) within ``NENGTAN_DECLARED_TOLERANCE_PCT`` (default 5).
 - ``declaration_on_time``: every key energy user has a declaration for the previous
@@ -15,8 +16,14 @@ month (declarations for a month arrive in the next one).
   night of that month until a submission arrives. Only months
   the warehouse holds from their first day are judged (a city whose data starts
   mid-month owes no declaration for that partial month).
+- ``green_power_covered``: the declared green-power trade volume
+  (``green_electricity_direct``) is covered by certificates of trade type ``green_power``
+  claimed for the month; an uncovered volume is not deducted and is reported to the owner.
 - ``certificate_single_claim``: a green certificate claimed more than once is reported
   to every holder (one finding per claim), with the other holders named.
+- ``certificate_claim_counts``: a claim that does not count because the certificate
+  expired, was claimed for a month before its generation, or exceeds the month's
+  electricity (over_consumption, the unused part) is reported to the holder.
 """
 
 from nengtan.quality.rules import Rule, Suite
@@ -60,10 +67,13 @@ WITH months AS (
 )
 SELECT b.credit_code AS entity_id, b.credit_code, b.park_id, NULL::VARCHAR AS meter_id,
        strftime(b.month, '%Y-%m') AS period,
-       c.energy_tce AS monthly_tce, y.daily_tce,
-       CASE WHEN c.energy_tce IS NOT NULL AND y.daily_tce IS NOT NULL AND u.has_unmetered IS NULL
-            THEN 100.0 * abs(y.daily_tce - c.energy_tce) / greatest(abs(c.energy_tce), 1e-9) END
+       c.energy_tce_gross AS monthly_tce, y.daily_tce,
+       CASE WHEN c.energy_tce_gross IS NOT NULL AND y.daily_tce IS NOT NULL AND u.has_unmetered IS NULL
+             AND NOT coalesce(c.meter_coverage_partial, false)
+            THEN 100.0 * abs(y.daily_tce - c.energy_tce_gross) / greatest(abs(c.energy_tce_gross), 1e-9) END
            AS daily_monthly_gap_pct,
+       coalesce(c.green_direct_uncovered_mwh, 0) AS green_direct_uncovered_mwh,
+       c.green_direct_declared_mwh,
        greatest(abs(c.gap_pct_electricity), abs(c.gap_pct_natural_gas),
                 abs(c.gap_pct_heat), abs(c.gap_pct_steam)) AS declared_gap_pct,
        concat_ws(', ',
@@ -109,6 +119,30 @@ FROM claims c LEFT JOIN marts.dim_enterprises e ON e.credit_code = c.owner_credi
 ORDER BY c.certificate_id, c.claim_rank
 """
 
+VALIDITY_SQL = """
+SELECT c.owner_credit_code AS entity_id, c.owner_credit_code AS credit_code, e.park_id,
+       NULL::VARCHAR AS meter_id, c.certificate_id, c.generation_month, c.claimed_period AS period,
+       strftime(c.valid_to_month, '%Y-%m') AS valid_to, c.reason_not_counted,
+       1 - c.counted_mwh AS not_counted_mwh,
+       CASE c.reason_not_counted
+           WHEN 'expired' THEN '已过有效期（有效至 ' || strftime(c.valid_to_month, '%Y-%m') || '）'
+           WHEN 'before_generation' THEN '认领期早于发电月份 ' || c.generation_month
+           WHEN 'over_consumption' THEN '超出当月用电量，未使用部分 ' || printf('%.3f', 1 - c.counted_mwh) || ' MWh'
+       END AS reason_zh,
+       CASE c.reason_not_counted
+           WHEN 'expired' THEN 'expired (valid to ' || strftime(c.valid_to_month, '%Y-%m') || ')'
+           WHEN 'before_generation' THEN 'claimed for a month before its generation month ' || c.generation_month
+           WHEN 'over_consumption' THEN 'above the month''s electricity, unused part '
+                || printf('%.3f', 1 - c.counted_mwh) || ' MWh'
+       END AS reason_en,
+       e.contact_email AS recipient
+FROM marts.certificate_claims c LEFT JOIN marts.dim_enterprises e ON e.credit_code = c.owner_credit_code
+WHERE c.reason_not_counted IN ('expired', 'before_generation', 'over_consumption')
+  AND c.claimed_period IN (strftime(CAST($day AS DATE), '%Y-%m'),
+                           strftime(CAST($day AS DATE) - INTERVAL 1 MONTH, '%Y-%m'))
+ORDER BY c.owner_credit_code, c.certificate_id
+"""
+
 SUITES = [
     Suite(
         name="enterprise_month", stage="marts", severity="routed", level="enterprise", sql=SQL,
@@ -147,6 +181,34 @@ SUITES = [
                 what_en="key energy user {credit_code} has not filed its {period} declaration by the deadline {deadline}",
                 todo_zh="请尽快在申报系统提交该月数据",
                 todo_en="file the month's declaration in the declaration system now",
+            ),
+            Rule(
+                name="green_power_covered",
+                column="green_direct_uncovered_mwh",
+                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
+                    column="green_direct_uncovered_mwh", max_value=0),
+                expected="0 MWh", fmt="{:.3f} MWh",
+                what_zh="企业 {credit_code} {period} 申报绿电交易电量 {green_direct_declared_mwh:.3f} MWh，其中 {observed} 没有对应的绿电交易绿证，未计入绿电消费",
+                what_en="enterprise {credit_code} {period}: of the {green_direct_declared_mwh:.3f} MWh of green-power trade declared, {observed} has no green_power certificate behind it and is not counted as green electricity",
+                todo_zh="核对绿证账户是否已收到该笔交易划转的绿证，或更正申报",
+                todo_en="check that the trade's certificates reached your certificate account, or correct the declaration",
+            ),
+        ),
+    ),
+    Suite(
+        name="certificate_validity", stage="marts", severity="routed", level="enterprise", sql=VALIDITY_SQL,
+        requires=("marts.certificate_claims", "marts.dim_enterprises"),
+        rules=(
+            Rule(
+                name="certificate_claim_counts",
+                column="not_counted_mwh",
+                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
+                    column="not_counted_mwh", max_value=0),
+                expected="0 MWh", fmt="{:.3f} MWh",
+                what_zh="绿证 {certificate_id}（{generation_month} 发电）在 {period} 的认领有 {observed} 不计入：{reason_zh}",
+                what_en="green certificate {certificate_id} (generated {generation_month}): {observed} of your {period} claim does not count: {reason_en}",
+                todo_zh="撤回无效认领，或将绿证用于有效期内、用电量以内的月份",
+                todo_en="withdraw the invalid claim, or use the certificate for a month within its validity and your consumption",
             ),
         ),
     ),

@@ -6,6 +6,8 @@ select
     p.name_zh as park_name_zh,
     p.name_en as park_name_en,
     e.industry_code,
+    e.industry_class,
+    p.district,
     e.key_energy_user,
     e.ets_covered,
     e.contact_email

@@ -57,21 +57,20 @@ enterprise_ytd as (
     group by e.credit_code, e.park_id, y.year, y.as_of, y.days_elapsed, y.days_in_year
 ),
 
+-- each projection rounded once to 6 decimals (DECIMAL), so parks and the city sum exactly, in any order
 enterprise_projected as (
     select
         *,
         coalesce(metered_energy, 0) + coalesce(declared_energy, 0) as ytd_energy,
-        cast(coalesce(metered_energy, 0) as {{ type_double() }}) * days_in_year / days_elapsed
-        + case
-            when declared_months > 0 then cast(declared_energy as {{ type_double() }}) / declared_months * 12
-            else 0
-        end as projected_energy,
+        {{ acct(
+            'cast(coalesce(metered_energy, 0) as ' ~ type_double() ~ ') * days_in_year / days_elapsed'
+            ~ ' + case when declared_months > 0 then cast(declared_energy as ' ~ type_double() ~ ')'
+            ~ ' / declared_months * 12 else 0 end') }} as projected_energy,
         coalesce(metered_co2, 0) + coalesce(declared_co2, 0) as ytd_co2,
-        cast(coalesce(metered_co2, 0) as {{ type_double() }}) * days_in_year / days_elapsed
-        + case
-            when declared_months > 0 then cast(declared_co2 as {{ type_double() }}) / declared_months * 12
-            else 0
-        end as projected_co2
+        {{ acct(
+            'cast(coalesce(metered_co2, 0) as ' ~ type_double() ~ ') * days_in_year / days_elapsed'
+            ~ ' + case when declared_months > 0 then cast(declared_co2 as ' ~ type_double() ~ ')'
+            ~ ' / declared_months * 12 else 0 end') }} as projected_co2
     from enterprise_ytd
 ),
 

@@ -58,6 +58,7 @@ quantities as (
         s.energy_type,
         s.source,
         s.partly_metered,
+        s.meter_coverage,
         s.metered_quantity,
         s.declared_quantity,
         s.has_meter,
@@ -77,6 +78,7 @@ per_type as (
         q.energy_type,
         q.source,
         q.partly_metered,
+        q.meter_coverage,
         q.metered_quantity,
         q.declared_quantity,
         q.has_meter,
@@ -137,6 +139,7 @@ totals as (
         sum(case when source = 'meter' then scope1_co2_before_feedstock_t + scope2_location_co2_t else 0 end)
             as co2_metered_t,
         max(case when partly_metered then 1 else 0 end) = 1 as partly_metered,
+        max(case when meter_coverage = 'partial' then 1 else 0 end) = 1 as meter_coverage_partial,
         -- sqlfluff mis-indents this whitespace-stripped loop body.
         -- noqa: disable=LT02
         {%- for t in gap_types %}
@@ -214,6 +217,7 @@ select
     cast(a.gap_pct_heat as {{ type_double() }}) as gap_pct_heat,
     cast(a.gap_pct_steam as {{ type_double() }}) as gap_pct_steam,
     a.partly_metered,
+    a.meter_coverage_partial,
     a.first_submitted_at is null as is_provisional,
     cast(
         case

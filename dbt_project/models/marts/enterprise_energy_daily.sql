@@ -8,14 +8,16 @@
 }}
 -- depends_on: {{ ref('stg_meta__rebuild_months') }}
 -- Metered energy per enterprise, day and energy type, with tce and location-based CO2 (scope 1 for gas,
--- scope 2 for electricity, heat, steam) at the enterprise-month's pinned factors.
+-- scope 2 for electricity, heat, steam) at the enterprise-month's pinned factors; steam's CO2 by its heat
+-- content from each meter's enthalpy (macro steam_heat_gj), as in the monthly mart.
 
 with meters as (
     select
         meter_id,
         credit_code,
         energy_type,
-        unit
+        unit,
+        steam_enthalpy_kj_kg
     from {{ ref('stg_raw__meters') }}
 ),
 
@@ -27,6 +29,9 @@ daily as (
         m.energy_type,
         m.unit,
         sum(d.quantity) as quantity,
+        sum(case when m.steam_enthalpy_kj_kg is not null then d.quantity end) as steam_qty_with_enthalpy,
+        sum(case when m.steam_enthalpy_kj_kg is not null then d.quantity * m.steam_enthalpy_kj_kg end)
+            as steam_qty_x_enthalpy,
         sum(d.intervals_received) as intervals_received,
         sum(d.intervals_estimated) as intervals_estimated,
         count(*) as meters
@@ -49,7 +54,12 @@ select
     d.quantity,
     d.unit,
     {{ acct('d.quantity * f.tce_per_unit') }} as energy_tce,
-    {{ acct('d.quantity * (f.scope1_co2_per_unit + f.scope2_location_co2_per_unit)') }} as co2_t,
+    case
+        when d.energy_type = 'steam' then {{ acct(steam_heat_gj(
+            'd.quantity', 'd.steam_qty_with_enthalpy', 'd.steam_qty_x_enthalpy', 'f.steam_feedwater_kj_kg',
+            'f.steam_gj_per_t') ~ ' * f.heat_co2_t_per_gj') }}
+        else {{ acct('d.quantity * (f.scope1_co2_per_unit + f.scope2_location_co2_per_unit)') }}
+    end as co2_t,
     cast(d.intervals_received as {{ dbt.type_int() }}) as intervals_received,
     cast(d.intervals_estimated as {{ dbt.type_int() }}) as intervals_estimated,
     cast(round(d.intervals_received / (96.0 * d.meters), 4) as decimal(9, 4)) as completeness,

@@ -49,3 +49,20 @@ select
     valid_to
 from {{ ref(seed) }}
 {%- endfor %}
+union all
+-- the dual-control deductions by data year, each with its notice (value 1 = deducted whole; unit says from what)
+select
+    'dual_control_deduction' as factor_kind,
+    deduction as factor_key,
+    cast(1 as decimal(18, 9)) as value,
+    case when from_intensity then 'out of the total and intensity' else 'out of the total only' end as unit,
+    rule as basis,
+    notice as source_document,
+    cast(first_data_year as {{ dbt.type_int() }}) as data_year,
+    published,
+    cast(cast(first_data_year as {{ dbt.type_string() }}) || '-01-01' as date) as valid_from,
+    case
+        when last_data_year is not null
+            then cast(cast(last_data_year as {{ dbt.type_string() }}) || '-12-31' as date)
+    end as valid_to
+from {{ ref('dual_control_deductions') }}
