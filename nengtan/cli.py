@@ -156,19 +156,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     month_end = date.fromisoformat(args.month + "-01")
     outcome = run_in_process("nengtan_monthly_report", day=month_end,
                              conf={"month": args.month, "language": args.language,
-                                   "provisional": args.provisional, "send": args.send})
+                                   "provisional": args.provisional, "send": args.mail})
     print(f"monthly report {args.month}: {outcome.state}"
           + ("" if readiness.final else " (provisional edition: every page stamped)"))
     for result in run_results(outcome.dag_id, outcome.run_id).get("report") or []:
         if not isinstance(result, dict):
             continue
-        version = result.get("version")
-        where = cfg.reports_dir / args.month / f"v{version}" if version else cfg.reports_dir / args.month
-        sent = result.get("sent")
-        mailed = (f"mailed: {sent}" if result.get("mailed") else "not mailed") if sent is not None else \
-            ("mailed" if result.get("mailed") else "not mailed")
-        print(f"  reports     {where} (version {version}, {'new' if result.get('changed') else 'unchanged'}); "
-              f"{mailed}")
+        sent = result.get("sent") or {}
+        mailed = f"mailed to {sent.get('sent', 0)} owners" if sent else "not mailed"
+        if sent.get("failed"):
+            mailed += f", {sent['failed']} FAILED"
+        print(f"  reports     {result.get('dir') or cfg.reports_dir / args.month} (version {result.get('version')}, "
+              f"{'new' if result.get('changed') else 'unchanged'}); {mailed}")
     print(f"  task logs   {cfg.logs_dir / 'airflow'} (and the Airflow UI)")
     return 0 if outcome.ok else 1
 
@@ -234,11 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--month", type=_month, required=True)
     p.add_argument("--language", choices=("zh", "en"), default="zh")
     p.add_argument("--provisional", action="store_true",
-                   help="render a month that is not final yet, every page stamped provisional (not mailed unless --send)")
+                   help="render a month that is not final yet, every page stamped provisional (not mailed unless --mail)")
     mail = p.add_mutually_exclusive_group()
-    mail.add_argument("--send", dest="send", action="store_true", default=None,
-                      help="mail the reports even when provisional")
-    mail.add_argument("--no-send", dest="send", action="store_false", help="mail nothing")
+    mail.add_argument("--mail", dest="mail", action="store_true", default=None,
+                      help="mail the reports even when provisional (a final month is mailed by default)")
+    mail.add_argument("--no-mail", dest="mail", action="store_false", help="mail nothing")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("rebuild", parents=[common], help="rebuild the warehouse from the landing zone into an empty database")

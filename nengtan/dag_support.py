@@ -133,27 +133,16 @@ def render_month(month: str, *, run_id: str, language: str = "zh", provisional: 
                  send: bool | None = None, cfg: Any = None) -> dict[str, Any]:
     """Render ``month`` if it may be: final, or not final and ``provisional`` asked (stamped).
 
-    ``send``: None mails a final edition to its owners and a provisional one to no one; True
-    mails either; False mails nothing. A month without data, or not final without
-    ``provisional``, raises ReportRefused with the reason."""
-    import inspect
-
+    Finality is judged as of the published night (:func:`report_as_of`). ``send``: None mails a
+    final edition to its owners and a provisional one to no one; True mails either; False mails
+    nothing. A month without data, or not final without ``provisional``, raises ReportRefused
+    with the reason (nothing written, nothing mailed, on-call not paged)."""
     from nengtan.report import run_monthly_report
-    from nengtan.report.readiness import ReportRefused, month_readiness
+    from nengtan.report.readiness import month_readiness
 
     as_of = report_as_of(cfg)
     readiness = month_readiness(cfg, month, today=as_of) if as_of else month_readiness(cfg, month)
-    if not readiness.allows(provisional):
-        raise ReportRefused(readiness)
-    is_provisional = not readiness.final
-    mail = (not is_provisional) if send is None else send
-    kwargs: dict[str, Any] = {"run_id": run_id, "language": language, "send": mail}
-    if "provisional" in inspect.signature(run_monthly_report).parameters:
-        kwargs["provisional"] = is_provisional
-    elif is_provisional:
-        raise RuntimeError("this build of nengtan.report cannot stamp a provisional edition")
-    if cfg is not None:
-        kwargs["cfg"] = cfg
-    result = run_monthly_report(month, **kwargs)
-    result.update(provisional=is_provisional, readiness=readiness.message(), mailed=mail)
+    kwargs: dict[str, Any] = {"cfg": cfg} if cfg is not None else {}
+    result = run_monthly_report(month, run_id=run_id, language=language, provisional=provisional, mail=send,
+                                readiness=readiness, **kwargs)
     return result

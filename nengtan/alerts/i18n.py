@@ -35,6 +35,15 @@ TEXT = {
                          "请查看该任务的日志和调度器日志",
         "webhook_title": "[能碳] {day} 夜间数据质量：{n_recipients} 位联系人共 {n} 项",
         "webhook_blocking": "阻断发布：{n} 项",
+        "webhook_provisional": "其中 {n} 项涉及临时数据（申报未齐且未过截止日的月份）",
+        "subject_warn": "[能碳] {day} 双控预警 {w} 项，数据质量提醒 {n} 项",
+        "provisional": "临时数据",
+        "provisional_note": "标注“临时数据”的月份申报尚未齐全且申报截止日未到，相关数字会随补报变化，请勿作为定论。",
+        "warnings": "能耗与碳排放双控预警",
+        "warning_line": "{who} {metric}：{label}，截至 {as_of} 预计全年 {projected} / 目标 {budget}（{ratio}）",
+        "metric.energy": "能源消费总量", "metric.carbon": "二氧化碳排放总量",
+        "metric.energy_intensity": "能耗强度", "metric.carbon_intensity": "碳排放强度",
+        "who.enterprise": "企业 {id}", "who.park": "园区 {id}", "who.city": "全市 {id}",
     },
     "en": {
         "subject": "[Nengtan] Data quality for {day}: {n} findings to act on",
@@ -54,6 +63,18 @@ TEXT = {
                          "lost its heartbeat, was killed, or its upstream failed); see the task's log and the scheduler's log",
         "webhook_title": "[Nengtan] Night checks for {day}: {n} findings for {n_recipients} contacts",
         "webhook_blocking": "Blocking the publish: {n}",
+        "webhook_provisional": "{n} of them concern provisional data (months whose declarations are not all in "
+                               "and not yet due)",
+        "subject_warn": "[Nengtan] {day}: {w} dual-control warnings, {n} data-quality findings",
+        "provisional": "provisional",
+        "provisional_note": "Months marked provisional are not final: declarations are outstanding and not yet "
+                            "due, so their figures will change as they arrive. Do not act on them as final.",
+        "warnings": "Energy and carbon dual-control warnings",
+        "warning_line": "{who} {metric}: {label} — projected {projected} for the year against {budget} ({ratio}), "
+                        "as of {as_of}",
+        "metric.energy": "energy use", "metric.carbon": "CO2 emissions",
+        "metric.energy_intensity": "energy intensity", "metric.carbon_intensity": "carbon intensity",
+        "who.enterprise": "enterprise {id}", "who.park": "park {id}", "who.city": "city {id}",
     },
 }
 
