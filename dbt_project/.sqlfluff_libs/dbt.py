@@ -23,6 +23,10 @@ def safe_cast(field: str, type: str) -> str:  # noqa: A002 - dbt's own argument 
     return f"try_cast({field} as {type})"
 
 
+def split_part(string_text: str, delimiter_text: str, part_number: Any) -> str:
+    return f"split_part({string_text}, {delimiter_text}, {part_number})"
+
+
 def _fixed(sql: str) -> Callable[[], str]:
     """A macro without arguments: its DuckDB SQL never varies, so one factory serves them all."""
 
