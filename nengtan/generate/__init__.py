@@ -78,13 +78,10 @@ def _write_registry(city: City, out: Path, fault_rate: float, log: FaultLog) -> 
     cols = ["meter_id", "credit_code", "energy_type", "unit", "multiplier", "register_max",
             "register_at_install", "installed_at", "removed_at", "replaces_meter_id", "steam_pressure_mpa",
             "steam_temperature_c"]
-    rows = []
-    for r in city.m_rows:
-        row = dict(r)
-        row["multiplier"] = _num(r["multiplier"])
-        row["register_max"] = _num(r["register_max"])
-        row["register_at_install"] = f"{r['register_at_install']:.2f}"
-        rows.append([row[c] for c in cols])
+    rows = [[r["meter_id"], r["credit_code"], r["energy_type"], r["unit"], _num(r["multiplier"]),
+             _num(r["register_max"]), f"{r['register_at_install']:.2f}", r["installed_at"], r["removed_at"],
+             r["replaces_meter_id"], r.get("steam_pressure_mpa", ""), r.get("steam_temperature_c", "")]
+            for r in city.m_rows]
     write_csv_rows(out / "registry" / "meters.csv", cols, rows, landed)
     for old, new, t in city.replacements:
         log.add("meter_replacement", meter_id=city.meter_id[new], file="registry/meters.csv", line=new + 2,

@@ -127,20 +127,34 @@ def process_co2(ent: dict, driver_quantity: dict[str, float]) -> float:
     return driver_quantity.get(rule[0], 0.0) * rule[1] if rule else 0.0
 
 
+_INDIRECT = {"electricity": CO2["electricity"], "heat": HEAT_CO2_T_PER_GJ}
+DEFAULT_STEAM_GJ_PER_T = approx_heat_gj_per_t(None, None)
+
+
 def month_figures(ent: dict, q: dict[str, float], exported: dict[str, float], process: float) -> dict[str, float]:
     """tce and CO2 of quantities ``q`` (items and metered types) as the methodology counts them:
     gross, exported, net, feedstock; scope 1 (with process, without feedstock) and scope 2
     location-based; net CO2 = scope 1 + scope 2 - exported."""
-    fs = ent.get("feedstock", {})
-    steam_co2 = HEAT_CO2_T_PER_GJ * ent.get("steam_gj_per_t", approx_heat_gj_per_t(None, None))
-    gross = sum(TCE[k] * v for k, v in q.items())
-    feed = sum(TCE[k] * q.get(k, 0.0) * share for k, share in fs.items())
-    scope1 = process + sum(CO2[k] * v * (1 - fs.get(k, 0.0)) for k, v in q.items()
-                           if k not in ("electricity", "heat", "steam"))
-    scope2 = q.get("electricity", 0.0) * CO2["electricity"] + q.get("heat", 0.0) * CO2["heat"] + \
-        q.get("steam", 0.0) * steam_co2
-    exp_tce = exported.get("electricity", 0.0) * TCE["electricity"] + exported.get("heat", 0.0) * TCE["heat"]
-    exp_co2 = exported.get("electricity", 0.0) * CO2["electricity"] + exported.get("heat", 0.0) * CO2["heat"]
+    fs = ent.get("feedstock") or {}
+    steam_co2 = HEAT_CO2_T_PER_GJ * ent.get("steam_gj_per_t", DEFAULT_STEAM_GJ_PER_T)
+    gross = scope1 = scope2 = feed = 0.0
+    for k, v in q.items():
+        gross += TCE[k] * v
+        if k == "steam":
+            scope2 += v * steam_co2
+        elif k in _INDIRECT:
+            scope2 += v * _INDIRECT[k]
+        elif k in fs:
+            scope1 += CO2[k] * v * (1 - fs[k])
+            feed += TCE[k] * v * fs[k]
+        else:
+            scope1 += CO2[k] * v
+    scope1 += process
+    exp_tce = exp_co2 = 0.0
+    if exported:
+        e_kwh, e_gj = exported.get("electricity", 0.0), exported.get("heat", 0.0)
+        exp_tce = e_kwh * TCE["electricity"] + e_gj * TCE["heat"]
+        exp_co2 = e_kwh * CO2["electricity"] + e_gj * CO2["heat"]
     return {"tce_gross": gross, "tce_exported": exp_tce, "tce_net": gross - exp_tce, "tce_feedstock": feed,
             "scope1": scope1, "scope2": scope2, "direct_co2": scope1, "co2_exported": exp_co2,
             "co2_gross": scope1 + scope2, "co2_net": scope1 + scope2 - exp_co2}
@@ -237,13 +251,11 @@ def build_city(start: date, days: int, n_enterprises: int, n_parks: int, seed: i
 def _steam_conditions(city: City, rng: np.random.Generator) -> None:
     """Steam meters: most give the absolute pressure, some also a superheated temperature,
     some neither (the methodology's default applies); a replacement keeps its predecessor's."""
-    by_id = {r["meter_id"]: r for r in city.m_rows}
+    steam = [r for r in city.m_rows if r["energy_type"] == "steam"]
+    by_id = {r["meter_id"]: r for r in steam}
     gj: dict[int, list[float]] = {}
-    for r in city.m_rows:
-        r.setdefault("steam_pressure_mpa", "")
-        r.setdefault("steam_temperature_c", "")
-        if r["energy_type"] != "steam":
-            continue
+    for r in steam:
+        r["steam_pressure_mpa"] = r["steam_temperature_c"] = ""
         if r["replaces_meter_id"]:
             old = by_id[r["replaces_meter_id"]]
             r["steam_pressure_mpa"], r["steam_temperature_c"] = old["steam_pressure_mpa"], old["steam_temperature_c"]

@@ -118,12 +118,13 @@ def declare_month(city: City, out: Path, month: date, metered: np.ndarray, n_day
     recs: list[tuple[str, dict]] = []
     truth: dict = state.setdefault("truth", {})
     ents = city.enterprises
-    landings = [nxt + timedelta(days=int(d)) for d in rng.integers(4, DEADLINE_DAY, len(ents))]
-    for i, e in enumerate(ents):
-        if e.get("late"):
+    idx = list(range(len(ents))) if only is None else sorted(only)
+    landings = {i: nxt + timedelta(days=int(d)) for i, d in zip(idx, rng.integers(4, DEADLINE_DAY, len(idx)),
+                                                                   strict=True)}
+    for i in idx:
+        if ents[i].get("late"):
             landings[i] = deadline + timedelta(days=int(rng.integers(1, 11)))
-    keys = [i for i, e in enumerate(ents) if e["key_energy_user"] and landings[i] <= end
-            and (only is None or i in only)]
+    keys = [i for i in idx if ents[i]["key_energy_user"] and landings[i] <= end]
     skip: set[int] = set()
     if f > 0 and keys:
         log.chance("missing_declaration", len(keys))
@@ -131,14 +132,13 @@ def declare_month(city: City, out: Path, month: date, metered: np.ndarray, n_day
         if not skip and not state.get("missing_done"):
             skip = {keys[int(rng.integers(0, len(keys)))]}
     pending = 0
-    for i, e in enumerate(ents):
-        if only is not None and i not in only:
-            continue
+    for i in idx:
+        e = ents[i]
         landing = landings[i]
-        submitted = datetime.combine(landing, time(9), LOCAL_TZ) + timedelta(minutes=int(rng.integers(0, 510)))
         if landing > end:
             pending += 1
             continue
+        submitted = datetime.combine(landing, time(9), LOCAL_TZ) + timedelta(minutes=int(rng.integers(0, 510)))
         if i in skip:
             state["missing_done"] = True
             log.add("missing_declaration", credit_code=e["credit_code"], month=period, file=None, line=None,

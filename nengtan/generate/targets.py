@@ -8,7 +8,8 @@ yellow, and the few planted ones that really exceed (orange or red under the def
 90/100/110 %) are in the manifest (``target_exceeded``). Some target columns are left
 empty (not set). Enterprises with a base year on file get intensity-reduction targets
 against it (``intensity_reduction_behind`` records those the year to date falls short of).
-The year after the range is the roadmap, sized from the expected year.
+The year after the range is the roadmap: the last year's projections and intensities
+tightened by 1-4 %, with larger reductions against the same base year.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from nengtan.config import LOCAL_TZ
-from nengtan.generate.city import CITY_ID, CO2, TCE, City, annual_figures, month_figures
+from nengtan.generate.city import CITY_ID, CO2, DEFAULT_STEAM_GJ_PER_T, TCE, City, annual_figures
 from nengtan.generate.faults import FaultLog
 from nengtan.generate.profiles import ENERGY_TYPES
 from nengtan.generate.writers import write_csv_rows
@@ -34,16 +35,13 @@ def level_of(ratio: float) -> str:
     return next((name for limit, name in LEVELS if ratio < limit), "red")
 
 
-def _ratio(rng: np.random.Generator) -> float:
-    """Projected use ÷ budget: mostly green, some yellow, a few orange or red (clear of the limits)."""
-    u = rng.random()
-    if u < 0.78:
-        return float(rng.uniform(0.55, 0.85))
-    if u < 0.92:
-        return float(rng.uniform(0.91, 0.97))
-    if u < 0.96:
-        return float(rng.uniform(1.02, 1.07))
-    return float(rng.uniform(1.15, 1.40))
+def _ratios(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Projected use ÷ budget per entity: mostly green, some yellow, a few orange or red, each
+    clear of the 90/100/110 % limits."""
+    u = rng.random(n)
+    lo = np.select([u < 0.80, u < 0.94, u < 0.97], [0.55, 0.91, 1.02], 1.15)
+    hi = np.select([u < 0.80, u < 0.94, u < 0.97], [0.85, 0.97, 1.07], 1.40)
+    return lo + (hi - lo) * rng.random(n)
 
 
 def _f(x: float | None, nd: int = 2) -> str:
@@ -59,6 +57,17 @@ class Truth:
         self.months: dict[tuple[int, int], list[dict]] = {}
         for (i, period), fig in truth.items():
             self.months.setdefault((i, int(period[:4])), []).append({**fig, "green": green.get((i, period), 0.0)})
+        # metered energy (tce, dual control) and CO2 per enterprise and year, vectorised
+        ents = city.enterprises
+        gas_feed = np.array([e.get("feedstock", {}).get("natural_gas", 0.0) for e in ents])
+        steam_co2 = np.array([e.get("steam_gj_per_t", DEFAULT_STEAM_GJ_PER_T) for e in ents]) * CO2["heat"]
+        self.metered: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for year, acc in year_acc.items():
+            q = acc.reshape(-1, len(ENERGY_TYPES))
+            tce = q @ np.array([TCE[et] for et in ENERGY_TYPES]) - q[:, 1] * gas_feed * TCE["natural_gas"]
+            co2 = q[:, 0] * CO2["electricity"] + q[:, 1] * (1 - gas_feed) * CO2["natural_gas"] + \
+                q[:, 2] * CO2["heat"] + q[:, 3] * steam_co2
+            self.metered[year] = (tce, co2)
 
     def declared(self, i: int, year: int) -> list[dict]:
         return self.months.get((i, year), [])
@@ -69,11 +78,8 @@ class Truth:
         n_year = (date(year + 1, 1, 1) - date(year, 1, 1)).days
         days = self.year_days.get(year, 0)
         if days:
-            acc = self.year_acc[year].reshape(-1, len(ENERGY_TYPES))[i]
-            fm = month_figures(e, {et: float(acc[j]) for j, et in enumerate(ENERGY_TYPES) if et in e["metered"]},
-                               {}, 0.0)
-            tce = (fm["tce_net"] - fm["tce_feedstock"]) / days * n_year
-            co2 = fm["co2_net"] / days * n_year
+            tce = float(self.metered[year][0][i]) / days * n_year
+            co2 = float(self.metered[year][1][i]) / days * n_year
         else:
             fa = annual_figures(e, year)
             tce, co2 = fa["metered_tce_dc"], fa["metered_co2"]
@@ -101,28 +107,36 @@ def write_targets(city: City, out: Path, seed: int, truth: Truth, log: FaultLog)
     end = city.start + timedelta(days=city.days - 1)
     written = []
     base_year = city.start.year - 1
+    last: dict[int, tuple[float, float, float, float, float]] = {}
     for year in range(city.start.year, end.year + 2):
         roadmap = year > end.year
         rng = np.random.default_rng([seed, 4, year])
         name = f"targets/year={year}/targets_{year}.csv"
         rows = []
         per_park: dict[str, list[float]] = {}
-        base_sum: dict[str, list[float]] = {}
+        n = len(city.enterprises)
+        ratios = _ratios(rng, n) if not roadmap else rng.uniform(0.7, 0.9, n)
+        if not roadmap and "budget_exceeded" in city.roles:
+            ratios[city.roles["budget_exceeded"]] = rng.uniform(1.15, 1.40)
+        carbon = ratios * rng.uniform(0.99, 1.01, n)
+        k_ok, k_over = rng.uniform(1.03, 1.25, n), rng.uniform(0.85, 0.95, n)
+        unset = rng.random((n, 4)) < np.array([0.08, 0.25, 0.15, 0.2])  # some targets not set (empty)
+        cut = rng.uniform(0.96, 0.99, n)  # the roadmap tightens the year before
         for i, e in enumerate(city.enterprises):
-            tce, co2 = truth.projection(i, year) if not roadmap else _expected_dc(e, year)
-            r = _ratio(rng) if not roadmap else float(rng.uniform(0.7, 0.9))
-            if i == city.roles.get("budget_exceeded") and not roadmap:
-                r = float(rng.uniform(1.15, 1.40))
-            rc = r * float(rng.uniform(0.99, 1.01))
-            inten = truth.intensity(i, year) if not roadmap else None
-            ei, ci = (inten[0], inten[1]) if inten else (e["intensity"], co2 / max(tce, 1e-9) * e["intensity"])
+            if roadmap:
+                tce, co2, ei, ci = (x * float(cut[i]) for x in last[i][:4])
+                inten = (ei, ci, last[i][4]) if last[i][4] else None
+            else:
+                tce, co2 = truth.projection(i, year)
+                inten = truth.intensity(i, year)
+                ei, ci = (inten[0], inten[1]) if inten else (e["intensity"], co2 / max(tce, 1e-9) * e["intensity"])
+                last[i] = (tce, co2, ei, ci, inten[2] if inten else 0.0)
+            r, rc = float(ratios[i]), float(carbon[i])
             exceeded = r > 1.0
-            k = float(rng.uniform(0.85, 0.95)) if exceeded else float(rng.uniform(1.03, 1.25))
+            k = float(k_over[i] if exceeded else k_ok[i])
             cols: list[float | None] = [tce / r, co2 / rc, ei * k, ci * k]
-            if not exceeded:  # some targets not set (empty), never for the planted exceeders
-                for c, p in ((0, 0.08), (1, 0.25), (2, 0.15), (3, 0.2)):
-                    if rng.random() < p:
-                        cols[c] = None
+            if not exceeded:  # never unset for the planted exceeders
+                cols = [None if unset[i, c] else v for c, v in enumerate(cols)]
             red = _reduction(truth, i, year, base_year, rng, i == city.roles.get("intensity_reduction_behind")) \
                 if e.get("base_intensity_factor") else None
             by = er = cr = None
@@ -142,9 +156,6 @@ def write_targets(city: City, out: Path, seed: int, truth: Truth, log: FaultLog)
             acc[1] += co2
             acc[2] += inten[2] if inten else 0.0
             acc[3] += (inten[0] * inten[2]) if inten else 0.0
-            if red is not None:
-                b = base_sum.setdefault(e["park_id"], [0.0, 0.0])
-                b[0] += 1
         tot = [0.0, 0.0, 0.0, 0.0]
         for p in city.parks:
             tce, co2, va, tce_va = per_park.get(p["park_id"], [0.0, 0.0, 0.0, 0.0])
@@ -165,11 +176,6 @@ def write_targets(city: City, out: Path, seed: int, truth: Truth, log: FaultLog)
     return written
 
 
-def _expected_dc(e: dict, year: int) -> tuple[float, float]:
-    f = annual_figures(e, year)
-    return f["tce_net"] - f["tce_feedstock"], f["co2_net"]
-
-
 def _reduction(truth: Truth, i: int, year: int, base_year: int, rng: np.random.Generator,
                force_behind: bool) -> tuple[int, float, float, str] | None:
     """(base year, energy and carbon intensity reduction targets %, why behind or '') for an
@@ -188,7 +194,7 @@ def _reduction(truth: Truth, i: int, year: int, base_year: int, rng: np.random.G
         te = max(got_e * float(rng.uniform(0.3, 0.8)), 0.5)
         tc = max(got_c * float(rng.uniform(0.3, 0.8)), 0.5)
     else:
-        te, tc = got_e + float(rng.uniform(2, 4)), got_c + float(rng.uniform(2, 4))
+        te, tc = max(got_e, 0.0) + float(rng.uniform(2, 4)), max(got_c, 0.0) + float(rng.uniform(2, 4))
     if roadmap:
         te, tc = te + 3.0, tc + 3.5
     behind: list[str] = []
