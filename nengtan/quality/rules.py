@@ -89,6 +89,8 @@ class QualityConfig:
     band_history_days: int = 28
     band_min_history: int = 4
     band_floor_pct: float = 10.0                  # MAD floor as % of the median (flat loads)
+    # the city's ecology bureau: carbon-market gaps, cross-check findings and candidate lists go there too
+    ecology_bureau_email: str = ""                # NENGTAN_ECOLOGY_BUREAU_EMAIL ('' = on-call receives them)
 
     @property
     def oncall_email(self) -> str:
@@ -110,6 +112,7 @@ class QualityConfig:
             "band_history_days": self.band_history_days,
             "band_min_history": self.band_min_history,
             "band_floor": self.band_floor_pct / 100.0,
+            "ecology_email": self.ecology_bureau_email or self.oncall_email,
         }
 
 
@@ -126,4 +129,5 @@ def quality_config(cfg: Settings | QualityConfig | None = None) -> QualityConfig
         declaration_deadline_day=_env_int("NENGTAN_DECLARATION_DEADLINE_DAY", 15),
         silent_park_share=_env_float("NENGTAN_SILENT_PARK_SHARE", 0.20),
         band_k=_env_float("NENGTAN_BAND_K", 6.0),
+        ecology_bureau_email=os.environ.get("NENGTAN_ECOLOGY_BUREAU_EMAIL", ""),
     )
