@@ -379,6 +379,8 @@ def test_new_sources_through_staging_latest_wins(tmp_path: Path, monkeypatch) ->
         assert con.execute("SELECT status, version_number FROM staging.stg_raw__projects").fetchall() == [
             ("commissioned", 2)]
         assert con.execute("SELECT count(*) FROM staging.stg_raw__project_versions").fetchone()[0] == 2
+        assert con.execute("SELECT project_id, meter_id, position FROM staging.stg_raw__project_meters"
+                           ).fetchall() == [("P1", "S1", 1)]
         steam = dict(con.execute("SELECT meter_id, steam_enthalpy_kj_kg FROM staging.stg_raw__meters").fetchall())
         assert steam["S1"] == pytest.approx(2777.12, abs=0.01) and steam["S2"] is None
         assert con.execute("SELECT industry_class FROM staging.stg_raw__enterprises").fetchall() == [("3011",)]
