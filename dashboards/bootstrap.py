@@ -209,15 +209,18 @@ class Bootstrap:
 
         parks, enterprises = registry(int(os.environ.get("NENGTAN_SUPERSET_ENTERPRISE_USERS", "3")))
         restricted: list[tuple[Any, str, str]] = []  # (role, column, value)
+        own_park: dict[str, str] = {}  # enterprise role -> its park, whose name it may read
         for park in parks:
             role = self.ensure_role(f"park_manager_{park}")
             restricted.append((role, "park_id", park))
             name = f"park_{park}"
             created[name] = passwords.setdefault(name, _new_password())
             self.ensure_user(name, created[name], [gamma, role], f"{name}@nengtan.local")
-        for credit_code, _park in enterprises:
+        for credit_code, park_of in enterprises:
             role = self.ensure_role(f"enterprise_{credit_code}")
             restricted.append((role, "credit_code", credit_code))
+            if park_of:
+                own_park[role.name] = park_of
             name = f"ent_{credit_code}"
             created[name] = passwords.setdefault(name, _new_password())
             self.ensure_user(name, created[name], [gamma, role], f"{name}@nengtan.local")
@@ -226,6 +229,13 @@ class Bootstrap:
             with_col = [ds for ds in datasets if column in cols(ds)]
             without = [ds for ds in datasets if column not in cols(ds)]
             self.grant_datasets(role, with_col)
+            if role.name in own_park:
+                # The enterprise's own park row of dim_parks, so the virtual datasets can show its park's
+                # name; dim_parks itself is not granted, and no park aggregate is.
+                names = [ds for ds in without if ds.table_name == "dim_parks"]
+                without = [ds for ds in without if ds.table_name != "dim_parks"]
+                self.ensure_rls(f"nengtan {role.name} own park", role, names,
+                                f"park_id = {_sql_literal(own_park[role.name])}")
             # Rows of their own park/enterprise only; tables without that key show nothing,
             # however the user reaches them (dashboard RBAC, a shared link, the API).
             self.ensure_rls(f"nengtan {role.name} {column}", role, with_col,

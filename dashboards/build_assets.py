@@ -57,6 +57,26 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "before_generation": ("早于发电月份", "Before generation"),
         "over_consumption": ("超过当月用电量", "Above the month's electricity"),
     },
+    "rule": {
+        "no_null_keys": ("关键字段非空", "Keys present"),
+        "load_log_balanced": ("行数平衡（入库＋隔离＝收到）", "Rows balance (loaded + quarantined = received)"),
+        "park_equals_sum_of_enterprises": ("园区等于企业之和", "Park equals its enterprises"),
+        "city_equals_sum_of_parks": ("全市等于园区之和", "City equals its parks"),
+        "no_negative_values": ("无负值", "No negative values"),
+        "certificate_counted_once": ("绿证只计一次", "Certificate counted once"),
+        "daily_vs_monthly": ("日数与月数一致", "Daily and monthly totals agree"),
+        "declared_vs_metered": ("申报与计量一致", "Declared and metered agree"),
+        "declaration_on_time": ("按时申报", "Declaration on time"),
+        "green_power_covered": ("绿电交易有绿证覆盖", "Green-power trade covered by certificates"),
+        "certificate_validity": ("绿证在有效期内", "Certificate valid"),
+        "certificate_claim_counts": ("绿证申领计数", "Certificate claim counts"),
+        "certificate_single_claim": ("绿证只申领一次", "Certificate claimed once"),
+        "completeness_min": ("完整率不低于90%", "Completeness at least 90 %"),
+        "register_not_backwards": ("表码不倒走", "Register never runs backwards"),
+        "meter_not_silent": ("表计有读数", "Meter reporting"),
+        "quantity_plausible": ("用量合理", "Quantity plausible"),
+        "park_silent_share": ("园区静默表计占比", "Share of silent meters in the park"),
+    },
     "severity": {"blocking": ("阻断发布", "Blocks publishing"), "routed": ("已转责任方", "Routed to the owner")},
     "declaration_status": {"on_time": ("按时申报", "On time"), "late": ("逾期申报", "Late"),
                            "outstanding": ("尚未申报", "Outstanding")},
@@ -436,7 +456,8 @@ DATASETS: dict[str, dict[str, Any]] = {
     "v_open_findings": {
         # failed rows of the latest run of each suite (check_results keeps every run's rows)
         "sql": LANG + (
-            f"SELECT r.stage, r.suite, r.rule, r.severity, {label('r.severity', 'severity')} AS severity_label,\n"
+            f"SELECT r.stage, r.suite, r.rule, {label('r.rule', 'rule')} AS rule_label, r.severity,\n"
+            f"       {label('r.severity', 'severity')} AS severity_label,\n"
             "       r.level, r.entity_id, r.meter_id, r.day, r.observed, r.expected, r.checked_at, r.run_id,\n"
             f"       r.message_zh, r.message_en, {by_lang('r.message_zh', 'coalesce(r.message_en, r.message_zh)')} AS message,\n"
             f"       r.is_summary, r.unexpected_count, r.park_id, r.credit_code, {name('e')} AS enterprise_name\n"
@@ -446,7 +467,8 @@ DATASETS: dict[str, dict[str, Any]] = {
             "QUALIFY r.run_id = first_value(r.run_id) OVER (PARTITION BY r.suite ORDER BY r.checked_at DESC)"
         ),
         "columns": columns(
-            "stage VARCHAR, suite VARCHAR, rule VARCHAR, severity VARCHAR, severity_label VARCHAR, level VARCHAR,"
+            "stage VARCHAR, suite VARCHAR, rule VARCHAR, rule_label VARCHAR, severity VARCHAR, severity_label VARCHAR,"
+            "level VARCHAR,"
             "entity_id VARCHAR, meter_id VARCHAR, day DATE, observed VARCHAR, expected VARCHAR,"
             "checked_at TIMESTAMP, run_id VARCHAR, message_zh VARCHAR, message_en VARCHAR, message VARCHAR,"
             "is_summary BOOLEAN, unexpected_count BIGINT, park_id VARCHAR, credit_code VARCHAR,"
@@ -484,7 +506,7 @@ VERBOSE = {
     "claimed_period": "申领期 Claimed for", "counted": "计入 Counted", "counted_label": "是否计入 Counted",
     "reason_label": "未计入原因 Why not counted", "is_double_claim": "重复申领 Double claim",
     "meter_id": "表计 Meter", "suite": "检查组 Suite", "rule": "规则 Rule", "severity": "严重性代码 Severity code",
-    "severity_label": "严重性 Severity", "observed": "实际 Observed", "expected": "期望 Expected",
+    "severity_label": "严重性 Severity", "rule_label": "检查规则 Check", "observed": "实际 Observed", "expected": "期望 Expected",
     "source": "来源代码 Source code", "source_label": "来源 Source", "message_zh": "说明 Message",
     "message": "说明 Message", "reason_category": "原因 Reason", "is_provisional": "临时 Provisional",
 }
@@ -743,7 +765,8 @@ CHARTS: list[Chart] = [
           filters=["level = 'enterprise'"], order_by=SEVERITY_ORDER, width=6,
           description="企业没有当年双控目标时为空。Empty when the enterprise has no target for the year."),
     Chart("ent_findings", "未关闭数据质量问题 Open data-quality findings", "v_open_findings", "table",
-          columns=["message", "severity_label", "meter_id", "day", "observed", "expected", "rule", "enterprise_name"],
+          columns=["message", "rule_label", "severity_label", "meter_id", "day", "observed", "expected",
+                   "enterprise_name"],
           filters=["NOT coalesce(is_summary, false)"],
           order_by=[("severity", True), ("day", False), ("rule", True), ("meter_id", True)], width=12,
           description="最近一次检查未通过的项目；为空表示全部通过。Failed checks of the latest run; empty means all passed."),
@@ -762,7 +785,7 @@ CHARTS: list[Chart] = [
           description="无法入库的行（文件、行号和原因见隔离区）；为空表示没有坏数据。Rows refused at loading (file, row "
                       "and reason in the quarantine); empty means nothing was refused."),
     Chart("dq_findings", "检查未通过 Failed checks (latest run)", "v_open_findings", "agg_table",
-          [metric("COUNT(*)", "数量 Count")], groupby=["suite", "rule", "severity_label"], width=12,
+          [metric("COUNT(*)", "数量 Count")], groupby=["rule_label", "severity_label"], width=12,
           description="为空表示最近一次检查全部通过。Empty means every check of the latest run passed."),
 ]
 
@@ -864,11 +887,12 @@ def chart_yaml(c: Chart) -> dict[str, Any]:
     }
 
 
-def note_height(c: Chart) -> int:
-    """Grid units (8 px) for a chart's note: a line holds about 7 CJK or 14 Latin characters per width unit."""
-    chars = sum(2 if ord(ch) > 0x2E80 else 1 for ch in c.description or "")
-    lines = -(-chars // (14 * c.width - 8))
-    return 4 + 3 * lines
+def note_height(text: str, width: int) -> int:
+    """Grid units (8 px) for a note: a line holds about 7 CJK or 14 Latin characters per width unit."""
+    chars = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    lines = sum(-(-max(1, len(part)) // (14 * width - 8)) for part in text.split("  \n"))
+    lines = max(lines, -(-chars // (14 * width - 8)))
+    return 6 + 3 * lines
 
 
 def dashboard_yaml(key: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -886,7 +910,7 @@ def dashboard_yaml(key: str, spec: dict[str, Any]) -> dict[str, Any]:
                                        "meta": {"background": "BACKGROUND_TRANSPARENT"}}
         position[f"MARKDOWN-{key}-note"] = {"type": "MARKDOWN", "id": f"MARKDOWN-{key}-note", "children": [],
                                             "parents": ["ROOT_ID", "GRID_ID", f"ROW-{key}-note"],
-                                            "meta": {"width": 12, "height": 22, "code": NOTES[key]}}
+                                            "meta": {"width": 12, "height": note_height(NOTES[key], 12), "code": NOTES[key]}}
     rows: list[list[Chart]] = [[]]
     for c in charts:
         if sum(x.width for x in rows[-1]) + c.width > 12:
@@ -910,7 +934,8 @@ def dashboard_yaml(key: str, spec: dict[str, Any]) -> dict[str, Any]:
                                     "meta": {"width": c.width, "background": "BACKGROUND_TRANSPARENT"}}
                 parents = [*parents, col_id]
                 position[note_id] = {"type": "MARKDOWN", "id": note_id, "children": [], "parents": parents,
-                                     "meta": {"width": c.width, "height": note_height(c), "code": c.description}}
+                                     "meta": {"width": c.width, "height": note_height(c.description, c.width),
+                                              "code": c.description}}
             else:
                 position[row_id]["children"].append(cid)
             position[cid] = {"type": "CHART", "id": cid, "children": [], "parents": parents,

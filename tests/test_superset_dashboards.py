@@ -403,7 +403,7 @@ RAW_CODES = ({code for pairs in ASSETS.LABELS.values() for code in pairs}
              | {r["warning_level"] for r in _seed_levels()} | {"true", "false", "True", "False"})
 # The label columns charts show and how each language must read. Names and months are checked apart.
 LABEL_COLUMNS = {"energy_label", "metric_label", "warning_label", "level_label", "status", "declaration",
-                 "counted_label", "reason_label", "severity_label", "source_label"}
+                 "counted_label", "reason_label", "severity_label", "source_label", "rule_label"}
 NAME_COLUMNS = {"park_name", "enterprise_name", "entity_name"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 MONTH_LABEL = {"zh": re.compile(r"^\d{4}-\d{2}(（临时）)?$"), "en": re.compile(r"^\d{4}-\d{2}( \(provisional\))?$")}
@@ -531,8 +531,12 @@ def test_warnings_summary_above_the_list_in_severity_order(superset, admin, char
     dash = next(d for d in admin.get(f"{url}/api/v1/dashboard/", timeout=30).json()["result"] if d["slug"] == "city")
     detail = admin.get(f"{url}/api/v1/dashboard/{dash['id']}", timeout=30).json()["result"]
     layout = json.loads(detail["position_json"])
-    rows = [layout[r] for r in layout["GRID_ID"]["children"]]
-    row_of = {layout[c]["meta"].get("chartId"): i for i, r in enumerate(rows) for c in r["children"]}
+    def charts_under(node_id: str) -> list[int]:
+        node = layout[node_id]
+        found = [node["meta"]["chartId"]] if node["type"] == "CHART" else []
+        return found + [c for child in node.get("children", []) for c in charts_under(child)]
+
+    row_of = {chart: i for i, row in enumerate(layout["GRID_ID"]["children"]) for chart in charts_under(row)}
     assert row_of[chart_ids[by_key["city_warning_summary"].title]] < row_of[chart_ids[by_key["city_warnings"].title]]
     colours = json.loads(detail["json_metadata"])["label_colors"]
     for level in levels:
