@@ -15,6 +15,9 @@ KEYS = {
     "raw.declarations": ("credit_code", "period", "submission_id", "item"),
     "raw.green_certificates": ("certificate_id",),
     "raw.targets": ("level", "entity_id", "year"),
+    "raw.ets": ("credit_code", "year"),
+    "raw.projects": ("project_id", "credit_code", "updated_at"),
+    "raw.weather": ("district", "date"),
 }
 
 

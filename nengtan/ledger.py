@@ -591,10 +591,12 @@ def _is_delivery(name: str) -> bool:
 
 def _landing_files(landing: Path) -> set[str]:
     """Every path the loader would consider on some night (nengtan.ingest.discovery): the
-    three registry files, files directly in ``<kind>=KEY/`` folders, and certificate files
-    at the top of their folder. Files elsewhere never reach the warehouse."""
+    three registry files, files directly in ``<kind>=KEY/`` folders, and certificate and
+    project files at the top of their folders. Files elsewhere never reach the warehouse."""
     found = {rel for rel in REGISTRY_FILES if (landing / rel).is_file()}
-    layout = {"meter_readings": "date", "declarations": "month", "targets": "year", "green_certificates": "year"}
+    layout = {"meter_readings": "date", "declarations": "month", "targets": "year", "green_certificates": "year",
+              "ets": "year", "weather": "date", "projects": "none"}
+    top_level = {"green_certificates", "projects"}
     for folder, kind in layout.items():
         root = landing / folder
         if not root.is_dir():
@@ -604,7 +606,7 @@ def _landing_files(landing: Path) -> set[str]:
             if entry.is_dir() and m and entry.name.startswith(kind + "="):
                 found.update(f"{folder}/{entry.name}/{f.name}" for f in os.scandir(entry.path)
                              if f.is_file() and _is_delivery(f.name))
-            elif folder == "green_certificates" and entry.is_file() and _is_delivery(entry.name):
+            elif folder in top_level and entry.is_file() and _is_delivery(entry.name):
                 found.add(f"{folder}/{entry.name}")
     return found
 

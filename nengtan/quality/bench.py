@@ -51,24 +51,43 @@ def build_city(con: duckdb.DuckDBPyConnection, *, meters: int, day: date, histor
         FROM marts.meter_daily GROUP BY ALL""")
     con.execute("""CREATE OR REPLACE TABLE marts.enterprise_carbon_monthly AS
         SELECT credit_code, park_id, CAST(date_trunc('month', day) AS DATE) AS month,
-               sum(energy_tce) AS energy_tce, 0.0 AS scope1_co2_t, sum(co2_t) AS scope2_location_co2_t,
+               sum(energy_tce) AS energy_tce, sum(energy_tce) AS energy_tce_gross,
+               sum(energy_tce) AS energy_tce_dual_control, sum(co2_t) AS co2_t, false AS meter_coverage_partial,
+               false AS is_provisional, 0.0 AS green_direct_uncovered_mwh, NULL::DOUBLE AS green_direct_declared_mwh,
+               0.0 AS scope1_co2_t, sum(co2_t) AS scope2_location_co2_t,
                sum(co2_t) AS scope2_market_co2_t, 1.0 AS gap_pct_electricity, NULL::DOUBLE AS gap_pct_natural_gas,
                NULL::DOUBLE AS gap_pct_heat, NULL::DOUBLE AS gap_pct_steam
         FROM marts.enterprise_energy_daily GROUP BY ALL""")
     con.execute("""CREATE OR REPLACE TABLE marts.park_carbon_monthly AS
-        SELECT park_id, month, sum(energy_tce) AS energy_tce, sum(scope1_co2_t) AS scope1_co2_t,
+        SELECT park_id, month, sum(energy_tce) AS energy_tce, sum(energy_tce_gross) AS energy_tce_gross,
+               sum(energy_tce_dual_control) AS energy_tce_dual_control, sum(co2_t) AS co2_t,
+               sum(scope1_co2_t) AS scope1_co2_t,
                sum(scope2_location_co2_t) AS scope2_location_co2_t,
                sum(scope2_market_co2_t) AS scope2_market_co2_t
         FROM marts.enterprise_carbon_monthly GROUP BY ALL""")
     con.execute("""CREATE OR REPLACE TABLE marts.city_carbon_monthly AS
-        SELECT month, sum(energy_tce) AS energy_tce, sum(scope1_co2_t) AS scope1_co2_t,
+        SELECT month, sum(energy_tce) AS energy_tce, sum(energy_tce_gross) AS energy_tce_gross,
+               sum(energy_tce_dual_control) AS energy_tce_dual_control, sum(co2_t) AS co2_t,
+               sum(scope1_co2_t) AS scope1_co2_t,
                sum(scope2_location_co2_t) AS scope2_location_co2_t,
                sum(scope2_market_co2_t) AS scope2_market_co2_t
         FROM marts.park_carbon_monthly GROUP BY ALL""")
     con.execute("""CREATE OR REPLACE TABLE marts.certificate_claims AS
         SELECT printf('GEC%06d', i) AS certificate_id, printf('9132%014d', i) AS owner_credit_code,
                '2026-03' AS claimed_period, TIMESTAMP '2026-03-05 10:00' AS claimed_at, 1 AS claim_rank,
-               false AS is_double_claim, true AS counted FROM range(1000) t(i)""")
+               false AS is_double_claim, true AS counted, 1.0 AS counted_mwh, NULL::VARCHAR AS reason_not_counted,
+               '2026-02' AS generation_month, DATE '2028-01-01' AS valid_to_month FROM range(1000) t(i)""")
+    con.execute("""CREATE OR REPLACE TABLE marts.ets_compliance AS
+        SELECT printf('9132%014d', i) AS credit_code, NULL::VARCHAR AS park_id, 2025 AS year, 'power' AS sector,
+               1000000.0 AS verified_emissions_tco2, 1000000.0 AS allowances_surrendered_t, 0.0 AS ccer_usable_t,
+               0.0 AS ccer_over_cap_t, 0.0 AS compliance_gap_t, DATE '2026-12-31' AS compliance_deadline,
+               30 AS days_to_deadline, false AS gap_near_deadline, 1000000.0 AS warehouse_co2_t,
+               12 AS warehouse_months, 0.0 AS cross_check_diff_pct, false AS cross_check_finding
+        FROM range(100) t(i)""")
+    con.execute("""CREATE OR REPLACE TABLE marts.regulatory_candidates AS
+        SELECT printf('9132%014d', i) AS credit_code, NULL::VARCHAR AS name_zh, NULL::VARCHAR AS name_en,
+               NULL::VARCHAR AS park_id, 2026 AS year, 'key_energy_user' AS list, 12000.0 AS figure,
+               10000.0 AS threshold, 'tce' AS unit, NULL::VARCHAR AS sector FROM range(10) t(i)""")
 
 
 def main(argv: list[str] | None = None) -> dict:

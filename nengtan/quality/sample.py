@@ -109,6 +109,11 @@ def build_sample_warehouse(con: duckdb.DuckDBPyConnection, *, faults: bool = Tru
         SELECT credit_code, park_id, CAST(date_trunc('month', day) AS DATE) AS month,
                sum(energy_tce * CASE WHEN credit_code = '{E3}' AND day >= DATE '2026-03-01'
                                      THEN {e3_factor} ELSE 1 END) AS energy_tce,
+               sum(energy_tce * CASE WHEN credit_code = '{E3}' AND day >= DATE '2026-03-01'
+                                     THEN {e3_factor} ELSE 1 END) AS energy_tce_gross,
+               sum(energy_tce) AS energy_tce_dual_control, sum(co2_t) AS co2_t,
+               false AS meter_coverage_partial, false AS is_provisional,
+               0.0 AS green_direct_uncovered_mwh, NULL::DOUBLE AS green_direct_declared_mwh,
                0.0 AS scope1_co2_t, sum(co2_t) AS scope2_location_co2_t, sum(co2_t) * 0.9 AS scope2_market_co2_t,
                0.0 AS green_mwh, 1000.0 AS value_added_10k_cny,
                NULL::DOUBLE AS energy_intensity, NULL::DOUBLE AS carbon_intensity,
@@ -123,13 +128,15 @@ def build_sample_warehouse(con: duckdb.DuckDBPyConnection, *, faults: bool = Tru
         CREATE OR REPLACE TABLE marts.park_carbon_monthly AS
         SELECT park_id, month, sum(energy_tce) + CASE WHEN park_id = 'P01' THEN {park_bias} ELSE 0 END
                    AS energy_tce,
-               sum(scope1_co2_t) AS scope1_co2_t, sum(scope2_location_co2_t) AS scope2_location_co2_t,
+               sum(energy_tce_gross) AS energy_tce_gross, sum(energy_tce_dual_control) AS energy_tce_dual_control,
+               sum(co2_t) AS co2_t, sum(scope1_co2_t) AS scope1_co2_t, sum(scope2_location_co2_t) AS scope2_location_co2_t,
                sum(scope2_market_co2_t) AS scope2_market_co2_t, 0.0 AS ytd_energy_tce, 0.0 AS ytd_co2_t
         FROM marts.enterprise_carbon_monthly GROUP BY park_id, month""")
     con.execute(f"""
         CREATE OR REPLACE TABLE marts.city_carbon_monthly AS
         SELECT 'CITY' AS city_id, month, sum(energy_tce) - {park_bias} * 2 AS energy_tce,
-               sum(scope1_co2_t) AS scope1_co2_t, sum(scope2_location_co2_t) AS scope2_location_co2_t,
+               sum(energy_tce_gross) AS energy_tce_gross, sum(energy_tce_dual_control) AS energy_tce_dual_control,
+               sum(co2_t) AS co2_t, sum(scope1_co2_t) AS scope1_co2_t, sum(scope2_location_co2_t) AS scope2_location_co2_t,
                sum(scope2_market_co2_t) AS scope2_market_co2_t, 0.0 AS ytd_energy_tce, 0.0 AS ytd_co2_t
         FROM marts.park_carbon_monthly GROUP BY month""")
     claims = [("GEC0001", E1, "2026-03", datetime(2026, 3, 5, 10), 1, False, True),
@@ -139,7 +146,19 @@ def build_sample_warehouse(con: duckdb.DuckDBPyConnection, *, faults: bool = Tru
     con.register("_claims", pd.DataFrame(claims, columns=[
         "certificate_id", "owner_credit_code", "claimed_period", "claimed_at", "claim_rank",
         "is_double_claim", "counted"]))
-    con.execute("CREATE OR REPLACE TABLE marts.certificate_claims AS SELECT * FROM _claims")
+    con.execute("CREATE OR REPLACE TABLE marts.certificate_claims AS SELECT *, '2026-02' AS generation_month, "
+                "CASE WHEN counted THEN NULL ELSE 'double_claim' END AS reason_not_counted, "
+                "CASE WHEN counted THEN 1.0 ELSE 0.0 END AS counted_mwh, DATE '2028-01-01' AS valid_to_month "
+                "FROM _claims")
+    # the carbon market: nothing covered in the sample city (the suites run on empty tables)
+    con.execute("""CREATE OR REPLACE TABLE marts.ets_compliance (credit_code VARCHAR, park_id VARCHAR,
+        year INTEGER, sector VARCHAR, verified_emissions_tco2 DECIMAL(20,4), allowances_surrendered_t DECIMAL(20,4),
+        ccer_usable_t DECIMAL(20,4), ccer_over_cap_t DECIMAL(20,4), compliance_gap_t DECIMAL(20,4),
+        compliance_deadline DATE, days_to_deadline INTEGER, gap_near_deadline BOOLEAN, warehouse_co2_t DECIMAL(38,6),
+        warehouse_months INTEGER, cross_check_diff_pct DOUBLE, cross_check_finding BOOLEAN)""")
+    con.execute("""CREATE OR REPLACE TABLE marts.regulatory_candidates (credit_code VARCHAR, name_zh VARCHAR,
+        name_en VARCHAR, park_id VARCHAR, year INTEGER, list VARCHAR, figure DECIMAL(38,6), threshold DECIMAL(18,6),
+        unit VARCHAR, sector VARCHAR)""")
 
     # raw: declarations for February (E2, a key user, has not declared when faults=True)
     now = datetime(2026, 3, 21, 1)
