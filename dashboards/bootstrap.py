@@ -21,6 +21,7 @@ import logging
 import os
 import secrets
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ DB_NAME = "nengtan_serving"
 URI_PLACEHOLDER = "${NENGTAN_SERVING_URI}"
 DEMO_PASSWORD = "nengtan-demo"
 CITY_ROLE = "city_analyst"
+# build_assets.py's uuid namespace: a dataset whose uuid is uuid5(this, "dataset:<name>") came from a bundle
+BUILD_NAMESPACE = uuid.UUID("6f1c3a52-9d0e-4c1e-8a57-0d7b3c2e1a10")
 log = logging.getLogger("nengtan.superset.bootstrap")
 
 
@@ -168,6 +171,26 @@ class Bootstrap:
         database = self.db.session.query(Database).filter_by(database_name=DB_NAME).one()
         return self.db.session.query(SqlaTable).filter_by(database_id=database.id).all()
 
+    def drop_retired_datasets(self, datasets: list[Any]) -> list[Any]:
+        """Remove datasets an earlier bundle imported and this one no longer has (a renamed or folded
+        virtual dataset), so restricted roles get no grant or RLS on a stale view. Only datasets whose
+        uuid is the one build_assets.py gives their name (never one a user made) and that no chart uses."""
+        import yaml
+        from superset.models.slice import Slice
+
+        current = {yaml.safe_load(p.read_text(encoding="utf-8"))["uuid"]
+                   for p in (ASSETS / "datasets").rglob("*.yaml")}
+        kept = []
+        for ds in datasets:
+            ours = str(ds.uuid) == str(uuid.uuid5(BUILD_NAMESPACE, f"dataset:{ds.table_name}"))
+            used = self.db.session.query(Slice).filter_by(datasource_id=ds.id, datasource_type="table").count()
+            if ours and str(ds.uuid) not in current and not used:
+                log.info("dropping retired dataset %s", ds.table_name)
+                self.db.session.delete(ds)
+            else:
+                kept.append(ds)
+        return kept
+
     def sync_columns(self, datasets: list[Any]) -> None:
         """Add columns the marts have but the YAML does not list (marts grow; YAML lags)."""
         if not serving_db().exists():
@@ -191,7 +214,8 @@ class Bootstrap:
             self.import_assets()
         self.db.session.commit()
 
-        datasets = self.our_datasets()
+        datasets = self.drop_retired_datasets(self.our_datasets())
+        self.db.session.commit()
         self.sync_columns(datasets)
         self.db.session.commit()
 
