@@ -40,6 +40,7 @@ from nengtan.generate.declarations import DEADLINE_DAY, declare_history, declare
 from nengtan.generate.ets import write_ets
 from nengtan.generate.faults import FaultLog
 from nengtan.generate.plant import DayWriter, last_night
+from nengtan.generate.projects import plan_projects, write_projects
 from nengtan.generate.readings import simulate_day
 from nengtan.generate.targets import Truth, write_targets
 from nengtan.generate.weather import write_weather_day
@@ -47,7 +48,8 @@ from nengtan.generate.writers import set_mtime, write_csv_rows
 
 __all__ = ["generate_city", "check_landing"]
 
-SOURCES = ("registry", "meter_readings", "declarations", "green_certificates", "targets", "ets", "weather")
+SOURCES = ("registry", "meter_readings", "declarations", "green_certificates", "targets", "ets", "projects",
+           "weather")
 # a case city up to this size gets the base year's declarations for every enterprise; a larger
 # one (the benchmark's) only for the enterprises its cases need (the roles and the first
 # HISTORY_ETS_SAMPLE ETS-covered ones), to keep generation fast
@@ -156,6 +158,7 @@ def generate_city(out: Path, start: date, days: int, enterprises: int, *, parks:
         log.chance("meter_replacement", n_orig)
         log.chance("rollover", n_orig)
     _write_registry(city, out, fault_rate, log)
+    write_projects(city, out, plan_projects(city, np.random.default_rng([seed, 16])), log)
     decl_state: dict = {"truth": {}}
     history = _write_history(city, out, seed, log, decl_state)
     districts = sorted({p["district"] for p in city.parks})

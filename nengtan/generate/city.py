@@ -88,6 +88,8 @@ class City:
     cases: bool = False  # large enough for the planted cases (roles, base-year history)
     history: set[int] = field(default_factory=set)  # enterprises with the base year's declarations
     history_all: bool = False  # the base year covers every enterprise
+    m_save_from: np.ndarray = None    # energy-saving projects: first day (index) of a meter's savings
+    m_save_factor: np.ndarray = None  # and the share of its use that remains
 
     @property
     def n_meters(self) -> int:

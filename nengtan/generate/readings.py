@@ -50,6 +50,8 @@ def simulate_day(city: City, k: int, reg: np.ndarray, rng: np.random.Generator) 
         shapes.append(s / s.mean())
     shape_tab = np.stack(shapes) if shapes else np.zeros((0, 96))
     per_interval = city.m_base_raw * levels[city.m_combo] * np.exp(rng.normal(0.0, 0.08, n)) / 96.0
+    if city.m_save_factor is not None:  # energy-saving projects in service (see projects.py)
+        per_interval *= np.where(city.m_save_from <= k, city.m_save_factor, 1.0)
     cons = shape_tab[city.m_combo] * per_interval[:, None]
     noise = rng.standard_normal((n, 96), dtype=np.float32)
     noise *= 0.05

@@ -1,0 +1,159 @@
+"""Energy-saving and new fixed-asset projects (``projects/``), with savings that really happen.
+
+A case city gets: two commissioned retrofits whose boundary meters really use less from the
+commissioning day (the true fraction is in the manifest, ``project_savings``, for checking
+the measured savings; the owners' expected savings are optimistic), a planned and a cancelled
+retrofit, and two new facilities commissioned before the range, one using more than its
+approved annual energy (``new_facility_over_approval``), one within it. Each project is
+exported as versions (the row with the latest ``updated_at`` is the project): the commissioned
+retrofits first appear in progress. The baseline is what the range holds before commissioning
+(the methodology asks 12 months, at least 90 days: a shorter one is reported as not qualified).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from nengtan.config import LOCAL_TZ
+from nengtan.generate.city import CO2, TCE, City, expected_annual_factor
+from nengtan.generate.faults import FaultLog
+from nengtan.generate.profiles import ENERGY_TYPES
+from nengtan.generate.writers import write_csv_rows
+
+HEADER = ["project_id", "credit_code", "name_zh", "name_en", "kind", "measure", "meter_ids", "baseline_start",
+          "baseline_end", "commissioned_on", "expected_annual_savings_tce", "approved_annual_energy_tce",
+          "approved_annual_co2_t", "status", "updated_at"]
+NAMES = {"motor_vfd": ("电机变频改造", "Motor variable-frequency drives"),
+         "waste_heat_recovery": ("余热回收利用", "Waste heat recovery"),
+         "lighting": ("照明节能改造", "LED lighting retrofit"),
+         "compressed_air": ("空压系统优化", "Compressed-air system optimisation"),
+         "process": ("新建生产线", "New production line")}
+
+
+def plan_projects(city: City, rng: np.random.Generator) -> list[dict]:
+    """Choose the projects and their meters; set the meters' savings (``city.m_save_*``)."""
+    n = city.n_meters
+    city.m_save_from = np.full(n, 10**9, dtype=np.int64)  # first day (index) of the savings
+    city.m_save_factor = np.ones(n)
+    if not city.cases or city.days < 20:
+        return []
+    busy = set(city.roles.values())
+    by_ent: dict[int, list[int]] = {}
+    for m in range(n):
+        if not city.m_rows[m]["replaces_meter_id"] and not city.m_rows[m]["removed_at"]:
+            by_ent.setdefault(int(city.m_ent[m]), []).append(m)
+    order = [int(i) for i in rng.permutation(len(city.enterprises))]
+    free = [i for i in order if i not in busy and i in by_ent]
+    elec = ENERGY_TYPES.index("electricity")
+    projects: list[dict] = []
+
+    def meters_of(i: int, et: int) -> list[int]:
+        return sorted((m for m in by_ent.get(i, []) if city.m_type[m] == et), key=lambda m: -city.m_base_raw[m])
+
+    specs = [("retrofit", "motor_vfd", elec, 0.55, 0.12, "commissioned"),
+             ("retrofit", "waste_heat_recovery", None, 0.7, 0.08, "commissioned"),
+             ("retrofit", "lighting", elec, None, 0.0, "planned"),
+             ("retrofit", "compressed_air", elec, None, 0.0, "cancelled"),
+             ("new_facility", "process", elec, None, 1.18, "commissioned"),
+             ("new_facility", "process", elec, None, 0.85, "commissioned")]
+    for k, (kind, measure, et, at, saving, status) in enumerate(specs):
+        i = m = None
+        for cand in free:
+            types = [et] if et is not None else [ENERGY_TYPES.index("steam"), ENERGY_TYPES.index("natural_gas")]
+            ms = [x for t in types for x in meters_of(cand, t)]
+            if ms:
+                i, m = cand, ms[0]
+                break
+        if i is None:
+            continue
+        free.remove(i)
+        e = city.enterprises[i]
+        p = {"project_id": f"PRJ-{city.start.year}-{k + 1:03d}", "i": i, "kind": kind, "measure": measure,
+             "meters": [m], "status": status, "saving": saving}
+        if kind == "retrofit" and at is not None:
+            day = max(int(city.days * at), 1)
+            city.m_save_from[m] = day
+            city.m_save_factor[m] = 1 - saving
+            p["commissioned"] = city.start + timedelta(days=day)
+            annual = _annual_tce(city, [m], city.start.year)
+            p["expected_tce"] = annual * saving * float(rng.uniform(1.2, 1.5))
+            p["true_tce"] = annual * saving
+        elif kind == "new_facility":
+            p["meters"] = meters_of(i, elec)[:2]
+            p["commissioned"] = city.start - timedelta(days=60)
+            annual = _annual_tce(city, p["meters"], city.start.year)
+            p["approved_tce"] = annual / saving  # for a new facility: expected use ÷ approved use
+            p["approved_co2"] = _annual_co2(city, p["meters"], city.start.year) / saving
+            p["use_tce"] = annual
+        else:
+            p["expected_tce"] = e["annual_tce"] * 0.01
+        projects.append(p)
+    return projects
+
+
+def _annual_tce(city: City, meters: list[int], year: int) -> float:
+    return sum(_annual_q(city, m, year) * TCE[ENERGY_TYPES[city.m_type[m]]] for m in meters)
+
+
+def _annual_co2(city: City, meters: list[int], year: int) -> float:
+    return sum(_annual_q(city, m, year) * CO2[ENERGY_TYPES[city.m_type[m]]] for m in meters)
+
+
+def _annual_q(city: City, m: int, year: int) -> float:
+    ind, shifts, et = city.combos[int(city.m_combo[m])]
+    return float(city.m_base_raw[m] * city.m_mult[m]) * expected_annual_factor(ind, shifts, et, year)
+
+
+def write_projects(city: City, out: Path, projects: list[dict], log: FaultLog) -> int:
+    """One export per change: the projects as registered before the range, then each
+    commissioning; returns the number of files."""
+    end = city.start + timedelta(days=city.days - 1)
+    exports: dict[date, list[list[str]]] = {}
+    first = city.start - timedelta(days=10)
+    for p in projects:
+        e = city.enterprises[p["i"]]
+        zh, en = NAMES[p["measure"]]
+        ids = " ".join(city.meter_id[m] for m in p["meters"])
+        row = {"project_id": p["project_id"], "credit_code": e["credit_code"], "name_zh": f"{e['name_zh']}{zh}",
+               "name_en": f"{en}, {e['name_en']}", "kind": p["kind"], "measure": p["measure"], "meter_ids": ids,
+               "baseline_start": "", "baseline_end": "", "commissioned_on": "", "expected_annual_savings_tce": "",
+               "approved_annual_energy_tce": "", "approved_annual_co2_t": "", "status": p["status"],
+               "updated_at": ""}
+        if p["kind"] == "retrofit":
+            row["expected_annual_savings_tce"] = f"{p['expected_tce']:.2f}"
+        if p["kind"] == "retrofit" and "commissioned" in p:
+            c = p["commissioned"]
+            row.update(baseline_start=city.start.isoformat(), baseline_end=(c - timedelta(days=1)).isoformat())
+            _add(exports, first, {**row, "status": "in_progress"})
+            if c <= end:
+                _add(exports, c + timedelta(days=1) if c < end else end, {**row, "commissioned_on": c.isoformat()})
+                log.add("project_savings", credit_code=e["credit_code"], file=None, line=None,
+                        day=c.isoformat(), meter_id=ids,
+                        detail=f"{p['project_id']} ({p['measure']}): {ids} use {p['saving']:.0%} less from "
+                               f"{c.isoformat()} (true {p['true_tce']:.1f} tce a year; owner expects "
+                               f"{p['expected_tce']:.1f}); baseline {(c - city.start).days} days")
+        elif p["kind"] == "new_facility":
+            row.update(commissioned_on=p["commissioned"].isoformat(),
+                       approved_annual_energy_tce=f"{p['approved_tce']:.2f}",
+                       approved_annual_co2_t=f"{p['approved_co2']:.2f}")
+            _add(exports, first, row)
+            if p["saving"] > 1:  # here: expected use ÷ approved
+                log.add("new_facility_over_approval", credit_code=e["credit_code"], file=None, line=None,
+                        meter_id=ids, detail=f"{p['project_id']}: expected use {p['use_tce']:.1f} tce a year "
+                                             f"against {p['approved_tce']:.1f} tce approved "
+                                             f"({p['use_tce'] / p['approved_tce'] - 1:+.0%})")
+        else:
+            _add(exports, first, row)
+    for landing, rows in sorted(exports.items()):
+        at = datetime.combine(landing, time(16), LOCAL_TZ)
+        name = f"projects/projects_{landing:%Y%m%d}.csv"
+        out_rows = [[r[c] if c != "updated_at" else at.isoformat() for c in HEADER] for r in rows]
+        write_csv_rows(out / name, HEADER, out_rows, at + timedelta(hours=1))
+    return len(exports)
+
+
+def _add(exports: dict[date, list[dict]], day: date, row: dict) -> None:
+    exports.setdefault(day, []).append(row)
