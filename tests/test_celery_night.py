@@ -20,13 +20,15 @@ import shlex
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
 
-from nengtan.config import REPO_ROOT, Settings
+from nengtan.config import LOCAL_TZ, REPO_ROOT, Settings
+from nengtan.dag_support import NIGHTLY_CRON
 from nengtan.distributed import DEPLOYMENT_SETTINGS, CeleryCluster, ClusterError
 from nengtan.rebuild import RUN_BOOKKEEPING_COLUMNS
 from nengtan.warehouse import sql_string
@@ -170,9 +172,23 @@ def _celery_results(cluster: CeleryCluster, expected: int, timeout: float = 60) 
         time.sleep(1)
 
 
+def _clear_of_the_nightly_cron(budget_s: float = 12 * 60) -> None:
+    """Start only when no fire of the nightly cron (02:00 Asia/Shanghai) falls inside the test: a
+    fire during it would schedule that night's own run on top of the one under test. Waits (at
+    most ``budget_s`` plus two minutes, in one test run of about a hundred) if one is due."""
+    minute, hour = (int(f) for f in NIGHTLY_CRON.split()[:2])
+    now = datetime.now(LOCAL_TZ)
+    fire = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if fire <= now:
+        fire += timedelta(days=1)
+    if (fire - now).total_seconds() < budget_s:
+        time.sleep((fire - now).total_seconds() + 120)
+
+
 def run_celery_night(cfg: Settings, day, cluster_root: Path) -> dict:
     """Start the cluster, trigger one night through the REST API, wait for the publish;
     everything is stopped on the way out, whatever happened."""
+    _clear_of_the_nightly_cron()
     started = time.monotonic()
     # A failed task fails the run at once (the DAGs' default is one retry after five minutes).
     env = {**os.environ, "NENGTAN_TASK_RETRIES": "0"}
