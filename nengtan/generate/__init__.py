@@ -16,6 +16,16 @@ where the fault is an absence (gap, silent meter, late file, missing declaration
 
 Generated meters are on the platform from ``start`` 00:00 (``installed_at``), so the first
 reading is measured from ``register_at_install`` without any history before the range.
+
+Planted cases (valid inputs exercising an accounting rule, see :mod:`nengtan.generate.roles`)
+are records in the same ``faults`` list, with their kinds counted under ``cases``; ``roles``
+maps each role (``chp``, ``chp_heat_customer``, ``feedstock_chemical``, ``cement``,
+``aluminium``, ``green_power_uncovered``, ``ets_shortfall``, ...) to its credit code.
+``declarations`` says which months were declared, which are pending on the last night (a
+month whose submissions land after the last day, e.g. March on the night of 31 March) and
+the base-year archive (the year before the range: every enterprise's twelve months, so the
+warehouse has the base year of the reduction targets and the ETS data year); ``ets`` says
+which data year the registry reports and how many of its records can be cross-checked.
 """
 
 from __future__ import annotations
