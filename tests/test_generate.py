@@ -134,7 +134,7 @@ def test_every_fault_kind_planted_with_file_and_line(faulty):
             continue
         lines = cache.setdefault(f["file"], _text(path).splitlines())
         text = lines[f["line"] - 1]
-        key = f.get("meter_id") or f.get("credit_code") or f.get("certificate_id")
+        key = f.get("meter_id") or f.get("credit_code") or f.get("certificate_id") or f.get("entity_id")
         assert key in text, (f, text)
         checked += 1
     assert checked > 20
@@ -401,7 +401,7 @@ def test_case_city_conforms_and_plants_every_case(cases):
     for f in manifest["faults"]:
         if f["file"] and f["line"] and not f["file"].endswith((".parquet", ".xlsx")):
             line = _text(out / f["file"]).splitlines()[f["line"] - 1]
-            key = f.get("credit_code") or f.get("meter_id") or f.get("certificate_id")
+            key = f.get("credit_code") or f.get("meter_id") or f.get("certificate_id") or f.get("entity_id")
             if f["kind"] in ("certificate_double_claim", "target_exceeded", "intensity_reduction_behind",
                              "ets_shortfall", "ets_ccer_over_cap", "ets_cross_check_mismatch",
                              "ets_candidate", "key_energy_user_candidate", "late_declaration",

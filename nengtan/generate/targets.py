@@ -93,6 +93,18 @@ class Truth:
             co2 += fa["co2_net"] - fa["metered_co2"]
         return tce, co2
 
+    def matched(self, i: int, year: int, base_year: int) -> np.ndarray | None:
+        """(energy, CO2, value added) of ``year`` then of ``base_year`` when both have declared months."""
+        now, base = self._sums(i, year), self._sums(i, base_year)
+        return None if now is None or base is None else np.array(now + base)
+
+    def _sums(self, i: int, year: int) -> tuple[float, float, float] | None:
+        months = self.declared(i, year)
+        if not months:
+            return None
+        return (sum(m["tce_net"] - m["tce_feedstock"] - m["green"] * 1000 * TCE["electricity"] for m in months),
+                sum(m["co2_net"] for m in months), sum(m["value_added"] for m in months))
+
     def intensity(self, i: int, year: int) -> tuple[float, float, float] | None:
         """(energy intensity, carbon intensity, value added) over the declared months of ``year``."""
         months = self.declared(i, year)
@@ -114,6 +126,7 @@ def write_targets(city: City, out: Path, seed: int, truth: Truth, log: FaultLog)
         name = f"targets/year={year}/targets_{year}.csv"
         rows = []
         per_park: dict[str, list[float]] = {}
+        matched: dict[str, np.ndarray] = {}  # park / city -> energy, CO2, value added: now, then base year
         n = len(city.enterprises)
         ratios = _ratios(rng, n) if not roadmap else rng.uniform(0.7, 0.9, n)
         if not roadmap and "budget_exceeded" in city.roles:
@@ -156,24 +169,48 @@ def write_targets(city: City, out: Path, seed: int, truth: Truth, log: FaultLog)
             acc[1] += co2
             acc[2] += inten[2] if inten else 0.0
             acc[3] += (inten[0] * inten[2]) if inten else 0.0
+            both = truth.matched(i, year if not roadmap else year - 1, base_year)
+            if both is not None:
+                for key in (e["park_id"], CITY_ID):
+                    m = matched.setdefault(key, np.zeros(6))
+                    m += both
         tot = [0.0, 0.0, 0.0, 0.0]
         for p in city.parks:
             tce, co2, va, tce_va = per_park.get(p["park_id"], [0.0, 0.0, 0.0, 0.0])
             r = float(rng.uniform(0.7, 0.88)) if rng.random() < 0.75 else float(rng.uniform(0.91, 0.97))
             rows.append(["park", p["park_id"], year, _f(tce / r), _f(co2 / r) if len(rows) % 4 else "",
                          _f(tce_va / va * 1.1, 6) if va else "", _f(co2 / tce * tce_va / va * 1.1, 6) if va and tce else "",
-                         "", "", ""])
+                         *_area_reduction(matched.get(p["park_id"]), "park", p["park_id"], year, base_year, roadmap,
+                                          rng, log, name, len(rows) + 2)])
             tot = [a + b for a, b in zip(tot, (tce, co2, va, tce_va), strict=True)]
-        cby = cer = ccr = ""
-        if city.cases and city.history_all:
-            cby, cer, ccr = str(base_year), _f(3.0 if not roadmap else 6.0), _f(3.8 if not roadmap else 7.5)
         rows.append(["city", CITY_ID, year, _f(tot[0] / 0.86), _f(tot[1] / 0.93),
                      _f(tot[3] / tot[2] * 1.08, 6) if tot[2] else "",
-                     _f(tot[1] / tot[0] * tot[3] / tot[2] * 1.05, 6) if tot[2] and tot[0] else "", cby, cer, ccr])
+                     _f(tot[1] / tot[0] * tot[3] / tot[2] * 1.05, 6) if tot[2] and tot[0] else "",
+                     *_area_reduction(matched.get(CITY_ID), "city", CITY_ID, year, base_year, roadmap, rng, log, name,
+                                      len(rows) + 2)])
         landed_day = min(max(city.start - timedelta(days=1), date(year - 1, 12, 28)), end)
         write_csv_rows(out / name, HEADER, rows, datetime.combine(landed_day, time(10), LOCAL_TZ))
         written.append(name)
     return written
+
+
+def _area_reduction(m: np.ndarray | None, level: str, entity: str, year: int, base_year: int, roadmap: bool,
+                    rng: np.random.Generator, log: FaultLog, name: str, line: int) -> list[str]:
+    """base_year and reduction targets of a park or the city, from the enterprises with months in
+    both years (intensity over matched enterprise-months); on pace unless the data say otherwise."""
+    if m is None or m[2] <= 0 or m[5] <= 0:
+        return ["", "", ""]
+    got_e = (1 - (m[0] / m[2]) / (m[3] / m[5])) * 100
+    got_c = (1 - (m[1] / m[2]) / (m[4] / m[5])) * 100
+    te = max(got_e * float(rng.uniform(0.4, 0.8)), 0.5)
+    tc = max(got_c * float(rng.uniform(0.4, 0.8)), 0.5)
+    if roadmap:
+        te, tc = te + 3.0, tc + 3.5
+    elif te > got_e or tc > got_c:
+        log.add("intensity_reduction_behind", file=name, line=line, year=year, level=level, entity_id=entity,
+                detail=f"{level} {entity}: energy intensity {got_e:.2f} % / carbon intensity {got_c:.2f} % below "
+                       f"{base_year} over matched enterprise-months, targets {te:.2f} % / {tc:.2f} %")
+    return [str(base_year), _f(te), _f(tc)]
 
 
 def _reduction(truth: Truth, i: int, year: int, base_year: int, rng: np.random.Generator,
