@@ -261,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet(getattr(args, "verbose", False))
+    from nengtan.orchestrate import use_airflow_environ
+
+    use_airflow_environ()  # before any import of Airflow: it reads its settings once
     return int(args.func(args) or 0)
 
 

@@ -137,8 +137,8 @@ def render_month(month: str, *, run_id: str, language: str = "zh", provisional: 
     final edition to its owners and a provisional one to no one; True mails either; False mails
     nothing. A month without data, or not final without ``provisional``, raises ReportRefused
     with the reason (nothing written, nothing mailed, on-call not paged)."""
-    from nengtan.report import run_monthly_report
     from nengtan.report.readiness import month_readiness
+    from nengtan.report.run import run_monthly_report  # takes the readiness judged here
 
     as_of = report_as_of(cfg)
     readiness = month_readiness(cfg, month, today=as_of) if as_of else month_readiness(cfg, month)

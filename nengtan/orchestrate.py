@@ -65,17 +65,26 @@ def airflow_environ(cfg: Settings) -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{url_host}:{cfg.airflow_port}/execution/",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(cfg.logs_dir / "airflow"),
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": cfg.airflow_host,
         "NENGTAN_LANDING": str(cfg.landing),
         "NENGTAN_DATA": str(cfg.data),
     }
 
 
-def prepare_airflow(cfg: Settings | None = None) -> Settings:
-    """Point Airflow at our home and DAGs, migrate its DB once, create the writer pool."""
+def use_airflow_environ(cfg: Settings | None = None) -> Settings:
+    """Put our Airflow settings in this process's environment (what is set already wins).
+
+    Must run before anything imports Airflow, which reads its configuration once, at import."""
     cfg = cfg or settings()
-    cfg.ensure_dirs()
     for key, value in airflow_environ(cfg).items():
         os.environ.setdefault(key, value)
+    return cfg
+
+
+def prepare_airflow(cfg: Settings | None = None) -> Settings:
+    """Point Airflow at our home and DAGs, migrate its DB once, create the writer pool."""
+    cfg = use_airflow_environ(cfg)
+    cfg.ensure_dirs()
     # An interactive or test run fails fast instead of sleeping through retry delays.
     os.environ.setdefault("NENGTAN_TASK_RETRIES", "0")
     home = Path(os.environ["AIRFLOW_HOME"])
