@@ -145,9 +145,20 @@ def check_exposure(cfg: Settings, password: str) -> None:
                          "password: set NENGTAN_DEMO_PASSWORD, or keep the default 127.0.0.1")
 
 
-def start_airflow(cfg: Settings, password: str) -> subprocess.Popen:
-    """``airflow standalone`` (scheduler, DAG processor, triggerer, API server) with the demo's
-    settings: bound to ``cfg.airflow_host`` (127.0.0.1), LocalExecutor slots = cores, DAGs paused."""
+AIRFLOW_COMPONENTS = (
+    ("api-server", ["api-server"]),
+    # Their log servers would listen on every interface; with the LocalExecutor the API server
+    # reads task logs from the shared log folder, so they are not needed.
+    ("scheduler", ["scheduler", "--skip-serve-logs"]),
+    ("dag-processor", ["dag-processor"]),
+    ("triggerer", ["triggerer", "--skip-serve-logs"]),
+)
+
+
+def start_airflow(cfg: Settings, password: str) -> list[subprocess.Popen]:
+    """Airflow's API server (UI), scheduler, DAG processor and triggerer with the demo's settings:
+    bound to ``cfg.airflow_host`` (127.0.0.1), LocalExecutor with one slot per core, the DAGs
+    paused. One log per component under the log folder."""
     from nengtan.orchestrate import airflow_environ
 
     check_exposure(cfg, password)
@@ -160,26 +171,30 @@ def start_airflow(cfg: Settings, password: str) -> subprocess.Popen:
     env = {
         **os.environ,
         **airflow_environ(cfg),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(pw_file),
         "AIRFLOW__API_AUTH__JWT_SECRET": _persistent_secret(airflow_home / ".jwt_secret"),
         "AIRFLOW__API__SECRET_KEY": _persistent_secret(airflow_home / ".api_secret"),
-        # `airflow standalone` starts its components as `airflow ...` from PATH.
+        # The executor's task processes start `airflow ...` from PATH.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    _say(f"starting Airflow (standalone) on {airflow_url(cfg)} with {cfg.airflow_parallelism} task slots "
-         f"— log: {logs / 'airflow-standalone.log'}")
-    with open(logs / "airflow-standalone.log", "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+    _say(f"starting Airflow on {airflow_url(cfg)} with {cfg.airflow_parallelism} task slots "
+         f"— logs: {logs}/airflow-*.log")
+    procs = []
+    for name, args in AIRFLOW_COMPONENTS:
+        with open(logs / f"airflow-{name}.log", "ab") as out:
+            procs.append(subprocess.Popen([sys.executable, "-m", "airflow", *args], env=env, stdout=out,
+                                          stderr=subprocess.STDOUT, start_new_session=True))
+    return procs
 
 
 def serve_uis(cfg: Settings, password: str, mail: Path | None = None) -> int:
     from nengtan import superset_server
 
-    procs: list[subprocess.Popen] = []
+    procs: list[subprocess.Popen] = start_airflow(cfg, password)
     logs = cfg.logs_dir
-    procs.append(start_airflow(cfg, password))
 
     os.environ.setdefault("SUPERSET_SECRET_KEY", _persistent_secret(cfg.superset_home / ".secret_key"))
     os.environ.setdefault("SUPERSET_ADMIN_USER", "admin")
