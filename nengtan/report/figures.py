@@ -83,7 +83,7 @@ class Period:
         return date(int(self.month[:4]), int(self.month[5:7]), 1)
 
 
-Cell = str | Num | Label | Name | Level | Period | date | None
+Cell = str | int | Num | Label | Name | Level | Period | date | None  # int: a year, a rank
 
 
 @dataclass

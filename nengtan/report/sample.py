@@ -154,7 +154,7 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
                        b.kwh * 0.5827e-3 AS s2l,
                        greatest(b.kwh / 1000 - coalesce(g.green_mwh, 0), 0) * 0.6096 AS s2m,
                        CASE WHEN b.credit_code = '{ents[2][0]}' THEN 30.0 ELSE 0.0 END AS process,
-                       rank() OVER (ORDER BY b.credit_code) AS n
+                       dense_rank() OVER (ORDER BY b.credit_code) AS n
                 FROM b JOIN e USING (credit_code) LEFT JOIN g USING (credit_code, month))
             SELECT credit_code, park_id, month,
                    gross AS energy_tce_gross, exported AS energy_tce_exported, gross - exported AS energy_tce,

@@ -418,7 +418,7 @@ def ranking_table(m: Marts, s: Scope, names: dict[str, dict[str, Any]], worst: d
         label = lambda i: next((Name(str(r["name_zh"] or i), str(r["name_en"] or r["name_zh"] or i))  # noqa: E731
                                 for r in rows if r["id"] == i), Name(i))
         title, first = "sec.park_ranking", "col.park"
-    body = [[str(i + 1), label(r["id"]), Num(f(r["energy_tce"]), 3), Num(f(r["co2"]), 3), Num(f(r["ei"]), 4),
+    body = [[i + 1, label(r["id"]), Num(f(r["energy_tce"]), 3), Num(f(r["co2"]), 3), Num(f(r["ei"]), 4),
              worst.get(r["id"]) or "—", _status(r["prov"])] for i, r in enumerate(rows)]
     return Table("ranking", title, ["col.rank", first, "col.tce", "col.co2_t", "col.energy_intensity",
                                     "col.warning_level", "col.data_status"], body, [r["id"] for r in rows])
@@ -693,7 +693,7 @@ def applied_table(m: Marts, s: Scope) -> Table:
         if isinstance(value, str):
             cell = Label(f"value.{value}", value)
         elif isinstance(value, int) and not isinstance(value, bool):
-            cell = str(value)
+            cell = value
         else:
             cell = Num(f(value), 6)
         table.rows.append([Label(f"applied.{col}", col), cell])
@@ -722,7 +722,7 @@ def factors_table(m: Marts, month: str) -> Table:
     for r in rows:
         k = str(r["key"] or "")
         body.append([Label(f"factor_kind.{r['kind']}", str(r["kind"])), Label(f"factor.{k}", k),
-                     Num(f(r["value"]), 4), str(r["unit"] or ""), "" if r["data_year"] is None else str(r["data_year"]),
+                     Num(f(r["value"]), 4), str(r["unit"] or ""), None if r["data_year"] is None else int(r["data_year"]),
                      r["published"], Label(f"source:{r['source']}", str(r["source"] or ""))])
         keys.append(f"{r['kind']}/{k}/{r['data_year']}")
     return Table("factors", "sec.factors", columns, body, keys, note="note.factors")

@@ -77,6 +77,10 @@ def _write_cell(sh, row: int, col: int, cell, language: str, widths: dict[int, i
         if cell.value is not None:
             target.number_format = _number_format(cell)
         text = cell.text()
+    elif isinstance(cell, int) and not isinstance(cell, bool):
+        target.value = cell
+        target.number_format = "0"
+        text = str(cell)
     elif isinstance(cell, Period):
         target.value = cell.as_date()
         target.number_format = "yyyy-mm"
