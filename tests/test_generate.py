@@ -794,3 +794,29 @@ def test_projects_versions_and_real_savings(cases):
     project_meters = [city.meter_id.index(r["meter_id"]) for r in saved]
     assert sorted(np.flatnonzero(np.abs(ratio - 1) > 1e-9)) == sorted(project_meters)
     assert sorted(np.round(ratio[project_meters], 6)) == [0.88, 0.92]
+
+
+def test_heat_follows_the_weather(cases):
+    """Heat use responds to the day's temperature (heating degrees), so a baseline against
+    weather has something to fit: daily heat relative to the profile's expectation falls on
+    warmer-than-normal days."""
+    from nengtan.generate.weather import normal_temperature
+
+    out, _, _ = cases
+    heat_meters = {r["meter_id"] for r in _csv(out / "registry" / "meters.csv") if r["energy_type"] == "heat"}
+    daily: dict[str, float] = {}
+    with gzip.open(out / "_generator" / "truth_meter_daily.csv.gz", "rt", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["meter_id"] in heat_meters:
+                daily[r["day"]] = daily.get(r["day"], 0.0) + float(r["quantity"])
+    anomaly, use = [], []
+    for d in sorted((out / "weather").iterdir()):
+        day = d.name.removeprefix("date=")
+        temps = [float(r["temp_mean_c"]) for f in d.iterdir() for r in _csv(f)]
+        anomaly.append(sum(temps) / len(temps) - normal_temperature(date.fromisoformat(day)))
+        use.append(daily[day])
+    # compare each day with its neighbours' mean: removes the season and the Spring Festival shape
+    use_a, anom_a = np.array(use), np.array(anomaly)
+    rel = use_a[1:-1] / ((use_a[:-2] + use_a[2:]) / 2)
+    rel_t = anom_a[1:-1] - (anom_a[:-2] + anom_a[2:]) / 2
+    assert np.corrcoef(rel, rel_t)[0, 1] < -0.3

@@ -195,7 +195,8 @@ def generate_city(out: Path, start: date, days: int, enterprises: int, *, parks:
     for k in range(days):
         t0 = _time.perf_counter()
         rng = np.random.default_rng([seed, 2, k])
-        d = simulate_day(city, k, reg, rng)
+        hf = write_weather_day(out, districts, start + timedelta(days=k), seed, weather_state)
+        d = simulate_day(city, k, reg, rng, hf)
         rows = writer.write_day(d, rng)
         live = d.keep.any(axis=1) | (d.consumption > 0)
         sel = pa.array(np.flatnonzero(live))
@@ -208,7 +209,6 @@ def generate_city(out: Path, start: date, days: int, enterprises: int, *, parks:
             year_acc[d.day.year] = np.zeros(n_ent * 4)
         year_acc[d.day.year] += day_acc
         year_days[d.day.year] = year_days.get(d.day.year, 0) + 1
-        write_weather_day(out, districts, d.day, seed, weather_state)
         tomorrow = d.day + timedelta(days=1)
         if tomorrow.month != d.day.month:
             month = d.day.replace(day=1)

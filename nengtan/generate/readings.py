@@ -38,12 +38,14 @@ class Day:
     ts: list[str]
 
 
-def simulate_day(city: City, k: int, reg: np.ndarray, rng: np.random.Generator) -> Day:
-    """Advance ``reg`` (unwrapped registers, modified in place) by day ``k`` of the period."""
+def simulate_day(city: City, k: int, reg: np.ndarray, rng: np.random.Generator, heat_factor: float = 1.0) -> Day:
+    """Advance ``reg`` (unwrapped registers, modified in place) by day ``k`` of the period.
+    ``heat_factor`` scales heat use for the day's weather (see :func:`weather.heat_factor`)."""
     day = city.start + timedelta(days=k)
     n = city.n_meters
     dt = day_type(day)
-    levels = np.array([day_level(ind, sh, et, day) for ind, sh, et in city.combos])
+    levels = np.array([day_level(ind, sh, et, day) * (heat_factor if et == "heat" else 1.0)
+                       for ind, sh, et in city.combos])
     shapes = []
     for _ind, sh, et in city.combos:
         s = heat_shape() if et == "heat" else electricity_shapes(sh)[dt]
