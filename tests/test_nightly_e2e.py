@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import duckdb
 
-from nengtan.orchestrate import run_night
 from tests.conftest import CITY_LAST_DAY
 from tests.digests import table_digest
 
@@ -45,10 +44,54 @@ def test_every_row_is_loaded_or_quarantined(published_city) -> None:
 
 
 def test_rerunning_the_night_changes_nothing(published_city) -> None:
+    """Also as in production, the asset chain unpaused and no scheduler up: the CLI runs each DAG
+    once and takes the asset-queue entries its runs created, so a scheduler started later does
+    not run the chain a second time; the monthly report's entry stays queued for it."""
+    from nengtan.orchestrate import NIGHT_DAGS, REPORT_DAG, _session, run_night_dags, set_paused
+
     before = table_digest(published_city.warehouse_db)
-    assert run_night(CITY_LAST_DAY)
+    set_paused((*NIGHT_DAGS, REPORT_DAG), False)
+    try:
+        outcomes = run_night_dags(CITY_LAST_DAY)
+        queued = _queued()
+    finally:
+        set_paused((*NIGHT_DAGS, REPORT_DAG), True)
+    assert [(o.dag_id, o.state, o.how) for o in outcomes] == [(d, "success", "in-process") for d in NIGHT_DAGS]
     after = table_digest(published_city.warehouse_db)
     assert before == after
+    assert queued == {REPORT_DAG}, queued  # transform and checks/publish: taken by the CLI's own runs
+    # each downstream run consumed its upstream run's asset event (the UI shows the chain)
+    from airflow.models.asset import AssetEvent, association_table
+    from airflow.models.dagrun import DagRun
+    from sqlalchemy import select
+
+    with _session() as session:
+        for upstream, downstream in zip(outcomes, outcomes[1:], strict=False):
+            consumed = session.scalars(
+                select(AssetEvent.source_run_id).join(association_table, association_table.c.event_id == AssetEvent.id)
+                .join(DagRun, DagRun.id == association_table.c.dag_run_id)
+                .where(DagRun.dag_id == downstream.dag_id, DagRun.run_id == downstream.run_id)).all()
+            assert consumed == [upstream.run_id], (downstream.dag_id, consumed)
+        _clear_queue(session)
+
+
+def _queued() -> set[str]:
+    from airflow.models.asset import AssetDagRunQueue
+    from sqlalchemy import select
+
+    from nengtan.orchestrate import _session
+
+    with _session() as session:
+        return set(session.scalars(select(AssetDagRunQueue.target_dag_id)))
+
+
+def _clear_queue(session) -> None:
+    """Leave the session's Airflow as the other tests expect it: nothing queued."""
+    from airflow.models.asset import AssetDagRunQueue
+    from sqlalchemy import delete
+
+    session.execute(delete(AssetDagRunQueue))
+    session.commit()
 
 
 def test_intensities_and_every_warning_level_are_computed(published_city) -> None:
