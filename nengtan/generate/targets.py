@@ -150,8 +150,8 @@ def write_targets(city: City, out: Path, seed: int, truth: Truth, log: FaultLog)
             cols: list[float | None] = [tce / r, co2 / rc, ei * k, ci * k]
             if not exceeded:  # never unset for the planted exceeders
                 cols = [None if unset[i, c] else v for c, v in enumerate(cols)]
-            red = _reduction(truth, i, year, base_year, rng, i == city.roles.get("intensity_reduction_behind")) \
-                if e.get("base_intensity_factor") else None
+            red = _reduction(truth, i, year, base_year, rng, i == city.roles.get("intensity_reduction_behind"),
+                             roadmap) if e.get("base_intensity_factor") else None
             by = er = cr = None
             if red is not None:
                 by, er, cr, behind = red
@@ -214,30 +214,32 @@ def _area_reduction(m: np.ndarray | None, level: str, entity: str, year: int, ba
 
 
 def _reduction(truth: Truth, i: int, year: int, base_year: int, rng: np.random.Generator,
-               force_behind: bool) -> tuple[int, float, float, str] | None:
+               force_behind: bool, roadmap: bool) -> tuple[int, float, float, str] | None:
     """(base year, energy and carbon intensity reduction targets %, why behind or '') for an
-    enterprise whose base year is on file; None when it has no base year."""
+    enterprise whose base year is on file; None when it has no base year. A year without
+    declared months (the roadmap, or one whose declarations have not landed) gets targets on
+    the expected pace and is never reported behind."""
     base = truth.intensity(i, base_year)
     if base is None:
         return None
     now = truth.intensity(i, year)
-    roadmap = now is None and year > truth.city.start.year
+    measured = now is not None and not roadmap
     if now is None:
         factor = truth.city.enterprises[i]["base_intensity_factor"]
         now = (base[0] / factor, base[1] / factor, 0.0)
     got_e = (1 - now[0] / base[0]) * 100
     got_c = (1 - now[1] / base[1]) * 100
-    if (rng.random() < 0.95 and not force_behind) or roadmap:
+    if measured and (force_behind or rng.random() >= 0.95):
+        te, tc = max(got_e, 0.0) + float(rng.uniform(2, 4)), max(got_c, 0.0) + float(rng.uniform(2, 4))
+    else:
         te = max(got_e * float(rng.uniform(0.3, 0.8)), 0.5)
         tc = max(got_c * float(rng.uniform(0.3, 0.8)), 0.5)
-    else:
-        te, tc = max(got_e, 0.0) + float(rng.uniform(2, 4)), max(got_c, 0.0) + float(rng.uniform(2, 4))
     if roadmap:
         te, tc = te + 3.0, tc + 3.5
     behind: list[str] = []
-    if te > got_e:
+    if measured and te > got_e:
         behind.append(f"energy intensity {got_e:.2f} % below {base_year} against a target of {te:.2f} %")
-    if tc > got_c:
+    if measured and tc > got_c:
         behind.append(f"carbon intensity {got_c:.2f} % below {base_year} against a target of {tc:.2f} %")
     return base_year, te, tc, "; ".join(behind)
 
