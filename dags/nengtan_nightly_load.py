@@ -3,6 +3,11 @@
 Loads the registry first (readings are validated against it), then targets, certificate
 claims, declarations and meter readings (the night's own and whatever landed late), then
 runs the raw-stage checks. Emits the RAW asset that triggers the transform.
+
+Scheduled at 02:00 local for the day before, without catch-up: a scheduler that was down runs
+the latest night once, never a backlog (``nengtan backfill`` does that, in steps). Like every
+Nengtan DAG it starts paused: a deployment unpauses the chain once it reads the real landing
+zone; the demo keeps it paused (its city is history, there is no "last night" to load).
 """
 
 from __future__ import annotations

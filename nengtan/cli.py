@@ -102,6 +102,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         fault_rate=args.fault_rate, progress=None if args.quiet else print,
     )
     print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    print(f"landing zone written to {Path(args.out).resolve()}")
     return 0
 
 
