@@ -8,6 +8,7 @@ import pytest
 
 from nengtan.quality import run_checks
 from nengtan.quality.sample import DAY, PLANTED, PLANTED_BLOCKING, RUN_ID, build_sample_warehouse
+from nengtan.quality.suites import load_suites
 
 
 @pytest.fixture()
@@ -46,7 +47,7 @@ def test_each_planted_fault_is_caught_by_its_rule_and_routed_to_its_owner(tmp_pa
     summary = dict(con.execute("""SELECT rule, observed FROM quality.check_results
                                   WHERE is_summary AND stage = 'marts'""").fetchall())
     assert summary["meter_not_silent"] == "2/9"
-    assert summary["certificate_counted_once"] == "0/2"
+    assert summary["certificate_counted_once"] == "0/3"
     index = data_dir / "data_docs" / "marts" / "index.html"
     assert index.exists() and "meter_day" in index.read_text(encoding="utf-8")
 
@@ -71,7 +72,8 @@ def test_clean_night_passes_every_rule(tmp_path, data_dir):
         outcome = run_checks(con, run_id=RUN_ID, day=DAY, stage=stage)
         assert outcome.ok and outcome.routed_failures == [], outcome.as_dict()
     rows = con.execute("SELECT count(*), bool_and(passed), bool_and(is_summary) FROM quality.check_results").fetchone()
-    assert rows[0] == 15 and rows[1] and rows[2]
+    rules = sum(len(s.rules) for stage in ("raw", "marts") for s in load_suites(stage))
+    assert rules >= 20 and rows[0] == rules and rows[1] and rows[2]  # one passing summary row per rule
 
 
 def test_rerun_replaces_its_own_rows_only(tmp_path, data_dir):
@@ -89,7 +91,7 @@ def test_missing_mart_is_a_blocking_pipeline_failure(tmp_path, data_dir):
     con.execute("DROP TABLE marts.certificate_claims")
     outcome = run_checks(con, run_id=RUN_ID, day=DAY, stage="marts")
     missing = [f for f in outcome.blocking_failures if f["rule"] == "suite_ran"]
-    assert {f["entity_id"] for f in missing} == {"certificate_claims", "certificates_counted"}
+    assert {f["entity_id"] for f in missing} == {"certificate_claims", "certificate_validity", "certificates_counted"}
     assert "marts.certificate_claims" in missing[0]["message_en"]
 
 

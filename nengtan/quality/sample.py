@@ -43,6 +43,8 @@ PLANTED = [
     ("daily_vs_monthly", E3, "e3@ent.example.cn"),
     ("certificate_single_claim", E1, "e1@ent.example.cn"),
     ("certificate_single_claim", E3, "e3@ent.example.cn"),
+    ("green_power_covered", E4, "e4@ent.example.cn"),
+    ("certificate_claim_counts", E4, "e4@ent.example.cn"),
 ]
 PLANTED_BLOCKING = [
     ("park_equals_sum_of_enterprises", "P01"),
@@ -113,7 +115,10 @@ def build_sample_warehouse(con: duckdb.DuckDBPyConnection, *, faults: bool = Tru
                                      THEN {e3_factor} ELSE 1 END) AS energy_tce_gross,
                sum(energy_tce) AS energy_tce_dual_control, sum(co2_t) AS co2_t,
                false AS meter_coverage_partial, false AS is_provisional,
-               0.0 AS green_direct_uncovered_mwh, NULL::DOUBLE AS green_direct_declared_mwh,
+               CASE WHEN {faults} AND credit_code = '{E4}' AND CAST(date_trunc('month', day) AS DATE) = DATE '2026-03-01'
+                    THEN 10.0 ELSE 0.0 END AS green_direct_uncovered_mwh,
+               CASE WHEN {faults} AND credit_code = '{E4}' AND CAST(date_trunc('month', day) AS DATE) = DATE '2026-03-01'
+                    THEN 12.0 END AS green_direct_declared_mwh,
                0.0 AS scope1_co2_t, sum(co2_t) AS scope2_location_co2_t, sum(co2_t) * 0.9 AS scope2_market_co2_t,
                0.0 AS green_mwh, 1000.0 AS value_added_10k_cny,
                NULL::DOUBLE AS energy_intensity, NULL::DOUBLE AS carbon_intensity,
@@ -143,13 +148,18 @@ def build_sample_warehouse(con: duckdb.DuckDBPyConnection, *, faults: bool = Tru
               ("GEC0002", E4, "2026-03", datetime(2026, 3, 6, 10), 1, False, True)]
     if faults:
         claims.append(("GEC0001", E3, "2026-03", datetime(2026, 3, 19, 9), 2, True, False))
+        # generated in 2023: valid to 2025-12, not for March 2026
+        claims.append(("GEC0099", E4, "2026-03", datetime(2026, 3, 7, 9), 1, False, False))
     con.register("_claims", pd.DataFrame(claims, columns=[
         "certificate_id", "owner_credit_code", "claimed_period", "claimed_at", "claim_rank",
         "is_double_claim", "counted"]))
-    con.execute("CREATE OR REPLACE TABLE marts.certificate_claims AS SELECT *, '2026-02' AS generation_month, "
-                "CASE WHEN counted THEN NULL ELSE 'double_claim' END AS reason_not_counted, "
-                "CASE WHEN counted THEN 1.0 ELSE 0.0 END AS counted_mwh, DATE '2028-01-01' AS valid_to_month "
-                "FROM _claims")
+    con.execute("CREATE OR REPLACE TABLE marts.certificate_claims AS SELECT *, "
+                "CASE WHEN certificate_id = 'GEC0099' THEN '2023-05' ELSE '2026-02' END AS generation_month, "
+                "CASE WHEN counted THEN NULL WHEN certificate_id = 'GEC0099' THEN 'expired' "
+                "ELSE 'double_claim' END AS reason_not_counted, "
+                "CASE WHEN counted THEN 1.0 ELSE 0.0 END AS counted_mwh, "
+                "CASE WHEN certificate_id = 'GEC0099' THEN DATE '2025-12-01' ELSE DATE '2028-01-01' END "
+                "AS valid_to_month FROM _claims")
     # the carbon market: nothing covered in the sample city (the suites run on empty tables)
     con.execute("""CREATE OR REPLACE TABLE marts.ets_compliance (credit_code VARCHAR, park_id VARCHAR,
         year INTEGER, sector VARCHAR, verified_emissions_tco2 DECIMAL(20,4), allowances_surrendered_t DECIMAL(20,4),
