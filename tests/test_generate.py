@@ -406,7 +406,8 @@ def test_case_city_conforms_and_plants_every_case(cases):
                              "ets_shortfall", "ets_ccer_over_cap", "ets_cross_check_mismatch",
                              "ets_candidate", "key_energy_user_candidate", "late_declaration",
                              "energy_exported", "feedstock", "process_emissions", "green_power_uncovered",
-                             "certificate_over_consumption", "certificate_expired", "certificate_premature"):
+                             "certificate_over_consumption", "certificate_expired", "certificate_premature",
+                             "project_savings", "new_facility_over_approval"):
                 assert key in line, (f, line)
 
 

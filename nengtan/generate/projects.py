@@ -129,8 +129,9 @@ def write_projects(city: City, out: Path, projects: list[dict], log: FaultLog) -
             row.update(baseline_start=city.start.isoformat(), baseline_end=(c - timedelta(days=1)).isoformat())
             _add(exports, first, {**row, "status": "in_progress"})
             if c <= end:
-                _add(exports, c + timedelta(days=1) if c < end else end, {**row, "commissioned_on": c.isoformat()})
-                log.add("project_savings", credit_code=e["credit_code"], file=None, line=None,
+                where = _add(exports, c + timedelta(days=1) if c < end else end,
+                             {**row, "commissioned_on": c.isoformat()})
+                log.add("project_savings", credit_code=e["credit_code"], file=where[0], line=where[1],
                         day=c.isoformat(), meter_id=ids,
                         detail=f"{p['project_id']} ({p['measure']}): {ids} use {p['saving']:.0%} less from "
                                f"{c.isoformat()} (true {p['true_tce']:.1f} tce a year; owner expects "
@@ -139,9 +140,9 @@ def write_projects(city: City, out: Path, projects: list[dict], log: FaultLog) -
             row.update(commissioned_on=p["commissioned"].isoformat(),
                        approved_annual_energy_tce=f"{p['approved_tce']:.2f}",
                        approved_annual_co2_t=f"{p['approved_co2']:.2f}")
-            _add(exports, first, row)
+            where = _add(exports, first, row)
             if p["saving"] > 1:  # here: expected use ÷ approved
-                log.add("new_facility_over_approval", credit_code=e["credit_code"], file=None, line=None,
+                log.add("new_facility_over_approval", credit_code=e["credit_code"], file=where[0], line=where[1],
                         meter_id=ids, detail=f"{p['project_id']}: expected use {p['use_tce']:.1f} tce a year "
                                              f"against {p['approved_tce']:.1f} tce approved "
                                              f"({p['use_tce'] / p['approved_tce'] - 1:+.0%})")
@@ -149,11 +150,18 @@ def write_projects(city: City, out: Path, projects: list[dict], log: FaultLog) -
             _add(exports, first, row)
     for landing, rows in sorted(exports.items()):
         at = datetime.combine(landing, time(16), LOCAL_TZ)
-        name = f"projects/projects_{landing:%Y%m%d}.csv"
+        name = _name(landing)
         out_rows = [[r[c] if c != "updated_at" else at.isoformat() for c in HEADER] for r in rows]
         write_csv_rows(out / name, HEADER, out_rows, at + timedelta(hours=1))
     return len(exports)
 
 
-def _add(exports: dict[date, list[dict]], day: date, row: dict) -> None:
-    exports.setdefault(day, []).append(row)
+def _add(exports: dict[date, list[dict]], day: date, row: dict) -> tuple[str, int]:
+    """Queue ``row`` for the export of ``day``; returns its file and line (header = 1)."""
+    rows = exports.setdefault(day, [])
+    rows.append(row)
+    return _name(day), len(rows) + 1
+
+
+def _name(day: date) -> str:
+    return f"projects/projects_{day:%Y%m%d}.csv"
