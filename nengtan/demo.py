@@ -114,9 +114,10 @@ def run_pipeline(cfg: Settings, enterprises: int, days: int) -> bool:
         return False
     _say("rendering the monthly reports of every month that is final (declarations in, or their deadline passed)")
     outcome = run_in_process(REPORT_DAG, day=last)
-    _say(f"monthly report run: {outcome.state}; reports under {cfg.reports_dir}")
     if not outcome.ok:
+        _say(f"monthly report run: {outcome.state}; see the task log above and under {cfg.logs_dir / 'airflow'}")
         return False
+    _say(f"monthly report run: {outcome.state}; reports under {cfg.reports_dir}")
     from nengtan.dag_support import report_as_of
     from nengtan.report.readiness import month_readiness
 
@@ -127,7 +128,8 @@ def run_pipeline(cfg: Settings, enterprises: int, days: int) -> bool:
         _say(f"{readiness.message()}")
         _say(f"rendering {month}'s provisional edition (stamped 临时数据, mailed to no one)")
         outcome = run_in_process(REPORT_DAG, day=last, conf={"month": month, "provisional": True})
-        _say(f"provisional report run: {outcome.state}")
+        _say(f"provisional report run: {outcome.state}"
+             + (f"; under {cfg.reports_dir / 'provisional' / month}" if outcome.ok else ""))
         if not outcome.ok:
             return False
     return True
