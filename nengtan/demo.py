@@ -239,6 +239,8 @@ def serve_uis(cfg: Settings, password: str, mail: Path | None = None) -> int:
             f"    Park managers and enterprise users: see {cfg.superset_home / 'demo_users.txt'}\n"
             f"    Data: {cfg.data}   Landing zone: {cfg.landing}\n"
             + (f"    Mail sent (digests, alerts): {mail}\n" if mail else "")
+            + "    Another night from a second terminal: .venv/bin/nengtan nightly --date YYYY-MM-DD\n"
+            + "      (each DAG runs once; its mail lands in the same folder)\n"
             + "  Ctrl-C stops everything.\n",
             flush=True,
         )
