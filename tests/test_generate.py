@@ -732,8 +732,17 @@ def test_weather_per_district_and_day(cases):
 
 
 def test_case_city_deterministic(cases, tmp_path):
+    """Same bytes and mtimes from a second generation, in another process with another string hash seed."""
+    import os
+    import subprocess
+    import sys
+
     out, report, _ = cases
-    generate_city(tmp_path / "again", CASE_START, CASE_DAYS, 40, parks=2, seed=5, fault_rate=0.01)
+    code = ("import sys; from datetime import date; from pathlib import Path; "
+            "from nengtan.generate import generate_city; "
+            "generate_city(Path(sys.argv[1]), date(2026, 1, 1), 90, 40, parks=2, seed=5, fault_rate=0.01)")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "again")], check=True,
+                   env={**os.environ, "PYTHONHASHSEED": "4242"})
     assert _files(out) == _files(tmp_path / "again")
 
 
