@@ -688,10 +688,10 @@ CHARTS: list[Chart] = [
           description="没有当年全市目标时为空。Empty while no city target for the year is loaded. "
                       "预计全年 = 年累计 ÷ 已过天数 × 全年天数；强度按年累计。"
                       "Projected = YTD / days elapsed x days in the year; intensities year to date."),
-    Chart("city_intensity", "能耗与碳排放强度 Intensity trend (per 10k CNY value added)",
+    Chart("city_intensity", "能耗与碳排放强度（每万元增加值） Intensity (tce, tCO2 per 10k CNY value added)",
           "v_city_monthly", "line",
-          [metric("MAX(energy_intensity)", "能耗强度 tce/万元"),
-           metric("MAX(carbon_intensity)", "碳排放强度 tCO2/万元")], x="month_label", fmt=",.3f", width=6,
+          [metric("MAX(energy_intensity)", "能耗强度 Energy intensity"),
+           metric("MAX(carbon_intensity)", "碳排放强度 Carbon intensity")], x="month_label", fmt=",.3f", width=6,
           description="尚无企业申报增加值的月份没有强度（不是零）。A month without any declared value added "
                       "has no intensity (not zero)."),
     Chart("city_location_vs_market", "外购电碳排放 Scope 2: location vs market (t CO2)",
