@@ -28,7 +28,6 @@ import pytest
 import yaml
 
 from nengtan.config import LOCAL_TZ, REPO_ROOT, Settings
-from nengtan.dag_support import NIGHTLY_CRON
 from nengtan.distributed import DEPLOYMENT_SETTINGS, CeleryCluster, ClusterError
 from nengtan.rebuild import RUN_BOOKKEEPING_COLUMNS
 from nengtan.warehouse import sql_string
@@ -176,6 +175,10 @@ def _clear_of_the_nightly_cron(budget_s: float = 12 * 60) -> None:
     """Start only when no fire of the nightly cron (02:00 Asia/Shanghai) falls inside the test: a
     fire during it would schedule that night's own run on top of the one under test. Waits (at
     most ``budget_s`` plus two minutes, in one test run of about a hundred) if one is due."""
+    # Imported here, not at collection: importing Airflow before the session's Airflow home is
+    # migrated breaks the in-process dag.test() nights (`no such table: dag`).
+    from nengtan.dag_support import NIGHTLY_CRON
+
     minute, hour = (int(f) for f in NIGHTLY_CRON.split()[:2])
     now = datetime.now(LOCAL_TZ)
     fire = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
