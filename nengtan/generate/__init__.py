@@ -80,13 +80,19 @@ def _write_registry(city: City, out: Path, fault_rate: float, log: FaultLog) -> 
                     for p in city.parks], landed, encoding=parks_enc)
     if parks_enc != "utf-8":
         log.add("gb18030_file", file="registry/parks.csv", line=None, detail="registry export in GB18030")
+    no_class = city.roles.get("ets_candidate_2")  # its class is known to us, not to the registry
     write_csv_rows(out / "registry" / "enterprises.csv",
                    ["credit_code", "name_zh", "name_en", "park_id", "industry_code", "industry_class",
                     "key_energy_user", "ets_covered", "contact_email"],
                    [[e["credit_code"], e["name_zh"], e["name_en"], e["park_id"], e["industry_code"],
-                     e["industry_class"], str(e["key_energy_user"]).lower(), str(e["ets_covered"]).lower(),
-                     e["contact_email"]]
-                    for e in city.enterprises], landed)
+                     "" if i == no_class else e["industry_class"], str(e["key_energy_user"]).lower(),
+                     str(e["ets_covered"]).lower(), e["contact_email"]]
+                    for i, e in enumerate(city.enterprises)], landed)
+    if no_class is not None:
+        e = city.enterprises[no_class]
+        log.add("industry_class_missing", credit_code=e["credit_code"], file="registry/enterprises.csv",
+                line=no_class + 2, detail=f"industry_class left empty (an older registry row): division "
+                                          f"{e['industry_code']} alone must place it (31 counts as steel)")
     cols = ["meter_id", "credit_code", "energy_type", "unit", "multiplier", "register_max",
             "register_at_install", "installed_at", "removed_at", "replaces_meter_id", "steam_pressure_mpa",
             "steam_temperature_c"]

@@ -53,6 +53,7 @@ CASES: dict[str, str] = {
     "ets_cross_check_mismatch": "verified emissions more than 10 % off the warehouse's scope 1 + 2",
     "ets_candidate": "covered sector above the ETS threshold, not ets_covered",
     "key_energy_user_candidate": "10,000 tce or more, not a key energy user",
+    "industry_class_missing": "registry row without industry_class: the division alone places it (31 = steel)",
     "project_savings": "retrofit whose boundary meters really use less from commissioning (true fraction)",
     "new_facility_over_approval": "new facility using more than its approved annual energy",
 }
