@@ -16,15 +16,20 @@ SUPERSET_ENV_DIR := dashboards/superset_env
 # OpenDSM (the CalTRACK daily model for measured savings) needs pandas < 3 and multimethod < 2: its own
 # environment (.venv-mv), which Airflow runs nengtan/mv in through @task.external_python.
 MV_ENV_DIR := mv_env
+# dbt-spark + pyspark 4.0 in their own environment (.venv-spark): the same dbt-core as .venv, so the one
+# dbt project builds on DuckDB (default) and on Spark (NENGTAN_ENGINE=spark). Spark 4 runs on Java 17.
+SPARK_ENV_DIR := spark_env
 # Redis and PostgreSQL: the Celery executor's broker and Airflow's metadata DB, which the
 # Celery test (tests/test_celery_night.py) starts on its own ports from Debian's binaries.
 APT_PACKAGES := chromium chromium-driver fonts-noto-cjk poppler-utils redis-server postgresql
+# Java 17 for Spark (tests/test_spark_*.py: the session method and the Thrift server in pyspark).
+APT_PACKAGES += openjdk-17-jre-headless
 # Optional dependency groups synced into .venv (pyproject.toml): the tools the tests use, and the
 # distributed executor (Celery provider, Postgres driver, celery 5.6.x): a few MB, always installed.
 VENV_EXTRAS := dev distributed
 PYTEST_ARGS ?=
 
-.PHONY: help setup system uv env superset-env mv-env demo test test-fast lint bench bench-quick clean
+.PHONY: help setup system uv env superset-env spark-env mv-env demo test test-fast lint bench bench-quick clean
 
 help:
 	@echo "make demo        generate the demo city, run it through Airflow/dbt/GX, serve Airflow + Superset"
@@ -33,7 +38,7 @@ help:
 	@echo "make bench       city-scale benchmark (10,000 enterprises, 100,000 meters)"
 	@echo "make bench-quick a smaller benchmark for everyday use (about 10 minutes on 2 cores)"
 
-setup: system env superset-env mv-env
+setup: system env superset-env spark-env mv-env
 
 # Debian packages: headless Chromium for dashboard screenshots, CJK fonts for reports,
 # poppler for looking at report PDFs, Redis and PostgreSQL for the Celery night. Installed
@@ -66,6 +71,12 @@ mv-env: uv .venv-mv/.synced
 .venv-mv/.synced: $(MV_ENV_DIR)/uv.lock $(MV_ENV_DIR)/pyproject.toml Makefile
 	@echo "[setup] M&V environment (.venv-mv: OpenDSM) from its own uv.lock"
 	@cd $(MV_ENV_DIR) && UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-mv $(UV) sync --frozen --quiet
+	@touch $@
+
+spark-env: uv .venv-spark/.synced
+.venv-spark/.synced: $(SPARK_ENV_DIR)/uv.lock $(SPARK_ENV_DIR)/pyproject.toml Makefile
+	@echo "[setup] Spark environment (.venv-spark) from its own uv.lock"
+	@cd $(SPARK_ENV_DIR) && UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-spark $(UV) sync --frozen --quiet
 	@touch $@
 
 demo: setup
