@@ -141,11 +141,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from nengtan.config import settings
+    from nengtan.orchestrate import use_airflow_environ
+
+    cfg = use_airflow_environ(settings())  # before dag_support imports Airflow: it reads its settings once
     from nengtan.dag_support import report_as_of
     from nengtan.orchestrate import prepare_airflow, run_in_process, run_results
     from nengtan.report.readiness import month_readiness
 
-    cfg = settings()
     as_of = report_as_of(cfg)
     readiness = month_readiness(cfg, args.month, today=as_of) if as_of else month_readiness(cfg, args.month)
     if not readiness.allows(args.provisional):
@@ -262,9 +264,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet(getattr(args, "verbose", False))
-    from nengtan.orchestrate import use_airflow_environ
-
-    use_airflow_environ()  # before any import of Airflow: it reads its settings once
     return int(args.func(args) or 0)
 
 
