@@ -166,6 +166,10 @@
 {#- The latest registry version of each key in `relation` (raw.meters / raw.enterprises), with `columns`;
     transformed_only: among the files already transformed (what the last successful run built with). -#}
 {% macro registry_version(relation, key, columns, transformed_only=false) -%}
+    {{ return(adapter.dispatch('registry_version', 'nengtan')(relation, key, columns, transformed_only)) }}
+{%- endmacro %}
+
+{% macro default__registry_version(relation, key, columns, transformed_only=false) -%}
     select
         {{ key }},
         {{ columns | join(', ') }}
@@ -178,6 +182,28 @@
         )
         {%- endif %}
     qualify row_number() over (partition by {{ key }} order by landed_at desc, source_line desc) = 1
+{%- endmacro %}
+
+{#- Spark has no QUALIFY: the same latest version ranked in a subquery. -#}
+{% macro spark__registry_version(relation, key, columns, transformed_only=false) -%}
+    select
+        {{ key }},
+        {{ columns | join(', ') }}
+    from (
+        select
+            {{ key }},
+            {{ columns | join(', ') }},
+            row_number() over (partition by {{ key }} order by landed_at desc, source_line desc) as version_rank
+        from {{ relation }}
+        where
+            {{ key }} is not null
+            {%- if transformed_only %}
+            and file_id not in (
+                select file_id from {{ source('raw', 'load_log') }} where transformed_run_id is null
+            )
+            {%- endif %}
+    ) as versions
+    where version_rank = 1
 {%- endmacro %}
 
 {#- Meters whose registry values that meter_daily carries (credit_code, energy_type, unit, and the park of
@@ -200,7 +226,8 @@
     ) as chg on cm.credit_code = chg.credit_code
     where
         pm.meter_id is null
-        or row(cm.credit_code, cm.energy_type, cm.unit) is distinct from row(pm.credit_code, pm.energy_type, pm.unit)
+        or {{ row_value(['cm.credit_code', 'cm.energy_type', 'cm.unit']) }}
+        is distinct from {{ row_value(['pm.credit_code', 'pm.energy_type', 'pm.unit']) }}
         or chg.credit_code is not null
 {%- endmacro %}
 
@@ -229,7 +256,7 @@
         {{- return('') -}}
     {%- endif -%}
     {%- set span = query_value(
-        'select max(day) - min(day) from ' ~ source('meta', 'rebuild_meter_days')) -%}
+        'select ' ~ days_between('min(day)', 'max(day)') ~ ' from ' ~ source('meta', 'rebuild_meter_days')) -%}
     {%- if not execute or flags.FULL_REFRESH or span is none or span > 2 -%}
         order by {{ column }}
     {%- endif -%}

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', full_refresh=false) }}
+{{ config(materialized=incremental_materialization(), full_refresh=false) }}
 -- 0 .. 999,999: spreads a delta over up to ~28 years of missing 15-minute intervals, and builds calendars.
 with digits as (
     select 0 as d

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ month_of('day') }} in (select month from {{ ref('stg_meta__rebuild_months') }}){% else %}select 1{% endif %}"

@@ -23,7 +23,7 @@ with causes as (
 select
     source,
     day,
-    regexp_replace(cause, '''[^'']*''', '''…''', 'g') as reason_category,
+    {{ regexp_replace_all('cause', "'''[^'']*'''", "'''…'''") }} as reason_category,
     cast(count(*) as {{ dbt.type_bigint() }}) as rows
 from causes
-group by source, day, regexp_replace(cause, '''[^'']*''', '''…''', 'g')
+group by source, day, {{ regexp_replace_all('cause', "'''[^'']*'''", "'''…'''") }}

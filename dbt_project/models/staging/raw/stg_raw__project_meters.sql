@@ -42,7 +42,7 @@ projects as (
 select
     p.project_id,
     p.credit_code,
-    {{ dbt.split_part('p.meter_ids', "' '", 'n.position') }} as meter_id,
+    {{ split_part_at('p.meter_ids', "' '", 'n.position') }} as meter_id,
     n.position,
     p.n_meters as meters_in_boundary
 from projects as p
