@@ -12,3 +12,13 @@
         {%- endif -%}
     {%- endfor %})
 {%- endmacro %}
+
+{#- The factor columns a year is pinned with (int_factor_year_pins) and each enterprise-month carries
+    (marts.factor_applied). -#}
+{% macro pinned_factor_columns() -%}
+    {{ return([
+        'tce_basis', 'electricity_kgce_per_kwh', 'grid_location_data_year', 'grid_location_factor',
+        'grid_market_data_year', 'grid_market_factor', 'grid_market_note', 'heat_co2_t_per_gj',
+        'steam_gj_per_t', 'steam_feedwater_kj_kg',
+    ]) }}
+{%- endmacro %}

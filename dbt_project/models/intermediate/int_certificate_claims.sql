@@ -45,7 +45,8 @@ ranked as (
         -- rank among the serial's valid claims (invalid claims rank after every valid one)
         row_number() over (
             partition by c.certificate_id
-            order by case when c.reason_invalid is null then 0 else 1 end, c.claimed_at, c.owner_credit_code,
+            order by
+                case when c.reason_invalid is null then 0 else 1 end, c.claimed_at, c.owner_credit_code,
                 c.claimed_period
         ) as valid_rank
     from checked as c

@@ -87,7 +87,10 @@ declared_items as (
         case when item in ('electricity_exported', 'electricity_purchased') then 'kWh' else unit end as unit,
         quantity
     from {{ ref('stg_raw__declarations') }}
-    where item in ({% for item in declared_items %}'{{ item }}'{{ ', ' if not loop.last }}{% endfor %})
+    where
+        item in (
+            {% for item in declared_items %}'{{ item }}'{{ ', ' if not loop.last }}{% endfor %}
+        )
 ),
 
 declared as (
@@ -183,7 +186,7 @@ partial_candidates as (
             mm.credit_code = h.credit_code and mm.month = h.month and mm.energy_type = h.energy_type
             and h.one_meter_covers = 0
     inner join {{ ref('int_calendar') }} as c
-        on c.day >= mm.month and c.day <= mm.month_end and c.day >= mm.first_day and c.day <= mm.last_day
+        on mm.month <= c.day and mm.month_end >= c.day and mm.first_day <= c.day and mm.last_day >= c.day
     group by mm.credit_code, mm.month, mm.energy_type
 ),
 

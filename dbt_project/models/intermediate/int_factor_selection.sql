@@ -72,8 +72,11 @@ select
     coalesce(gm.factor, me.factor) as grid_market_factor,
     case
         when gm.factor is null and me.factor is not null
-            then 'no factor excluding market-traded non-fossil power was published for this period: '
-            || 'the earliest published one (data year ' || cast(me.data_year as {{ dbt.type_string() }}) || ') applies'
+            then
+                'no factor excluding market-traded non-fossil power was published for this period: '
+                || 'the earliest published one (data year '
+                || cast(me.data_year as {{ dbt.type_string() }})
+                || ') applies'
     end as grid_market_note,
     hc.value as heat_co2_t_per_gj,
     {{ steam_gj_per_t('sd.value', 'sf.value') }} as steam_gj_per_t,

@@ -11,11 +11,7 @@
 -- then, for its earliest month), and never changed afterwards except by an explicit restatement of one of its
 -- months (var restate_months), which re-pins the whole year to today's factors. So one year never mixes
 -- vintages, and a newer publication is a recorded restatement. full_refresh=false: rebuilds keep the pins.
-{%- set factor_columns = [
-    'tce_basis', 'electricity_kgce_per_kwh', 'grid_location_data_year', 'grid_location_factor',
-    'grid_market_data_year', 'grid_market_factor', 'grid_market_note', 'heat_co2_t_per_gj',
-    'steam_gj_per_t', 'steam_feedwater_kj_kg',
-] %}
+{%- set factor_columns = pinned_factor_columns() %}
 
 with years as (
     select

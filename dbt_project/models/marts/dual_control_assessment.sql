@@ -67,19 +67,20 @@ rated as (
             as energy_intensity_reduction_pct,
         (1 - {{ safe_divide('s.carbon_intensity', 's.base_carbon_intensity') }}) * 100
             as carbon_intensity_reduction_pct,
-        {%- for kind in ['energy', 'carbon'] %}
-        case
-            when s.{{ kind }}_intensity_target is not null and s.target_{{ kind }}_intensity_reduction_pct is not null
-                and s.base_{{ kind }}_intensity is not null
-                then least(
-                    s.{{ kind }}_intensity_target,
-                    s.base_{{ kind }}_intensity * (1 - s.target_{{ kind }}_intensity_reduction_pct / 100.0)
+    {%- for kind in ['energy', 'carbon'] %}
+    case
+        when
+            s.{{ kind }}_intensity_target is not null and s.target_{{ kind }}_intensity_reduction_pct is not null
+            and s.base_{{ kind }}_intensity is not null
+            then least(
+                s.{{ kind }}_intensity_target,
+                s.base_{{ kind }}_intensity * (1 - s.target_{{ kind }}_intensity_reduction_pct / 100.0)
                 )
-            when s.target_{{ kind }}_intensity_reduction_pct is not null and s.base_{{ kind }}_intensity is not null
-                then s.base_{{ kind }}_intensity * (1 - s.target_{{ kind }}_intensity_reduction_pct / 100.0)
-            else s.{{ kind }}_intensity_target
-        end as allowed_{{ kind }}_intensity{{ ',' if not loop.last }}
-        {%- endfor %}
+        when s.target_{{ kind }}_intensity_reduction_pct is not null and s.base_{{ kind }}_intensity is not null
+            then s.base_{{ kind }}_intensity * (1 - s.target_{{ kind }}_intensity_reduction_pct / 100.0)
+        else s.{{ kind }}_intensity_target
+    end as allowed_{{ kind }}_intensity{{ ',' if not loop.last }}
+    {%- endfor %}
     from assessed as s
 ),
 

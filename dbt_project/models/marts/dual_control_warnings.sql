@@ -137,7 +137,8 @@ metrics as (
         cast({{ ytd_expr }} as {{ type_double() }}) as ytd_value,
         cast({{ projected_expr }} as {{ type_double() }}) as projected_year_end,
         cast({{ budget }} as {{ type_double() }}) as budget,
-        {{ 'intensity_coverage' if 'intensity' in metric else 'cast(null as ' ~ type_double() ~ ')' }} as intensity_coverage,
+        {{ 'intensity_coverage' if 'intensity' in metric else 'cast(null as ' ~ type_double() ~ ')' }}
+            as intensity_coverage,
         declared_months,
         is_provisional
     from ytd

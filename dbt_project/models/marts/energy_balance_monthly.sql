@@ -16,7 +16,10 @@ with stocks as (
         end as energy_type,
         sum(quantity) as stock_end_qty
     from {{ ref('stg_raw__declarations') }}
-    where item in ({% for fuel in stocked %}'{{ fuel }}_stock_end'{{ ', ' if not loop.last }}{% endfor %})
+    where
+        item in (
+            {% for fuel in stocked %}'{{ fuel }}_stock_end'{{ ', ' if not loop.last }}{% endfor %}
+        )
     group by credit_code, month, item
 ),
 
@@ -62,11 +65,22 @@ select
     e.park_id,
     w.month,
     w.energy_type,
-    coalesce(w.unit, case when w.energy_type in ('{{ stocked | join("', '") }}') then 't' end) as unit,
+    coalesce(
+        w.unit,
+        case
+            when
+                w.energy_type in (
+                    '{{ stocked | join("', '") }}'
+                )
+                then 't'
+        end
+    )
+        as unit,
     w.source,
     cast(
         case
-            when w.stock_end_qty is not null and w.previous_stock is not null
+            when
+                w.stock_end_qty is not null and w.previous_stock is not null
                 and w.previous_month = {{ dbt.dateadd('month', -1, 'w.month') }}
                 then coalesce(w.consumed_qty, 0) + w.stock_end_qty - w.previous_stock
             else w.consumed_qty

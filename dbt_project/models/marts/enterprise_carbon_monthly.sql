@@ -88,8 +88,9 @@ per_type as (
         {{ acct('q.feedstock_quantity * f.tce_per_unit') }} as energy_tce_feedstock,
         case
             when q.energy_type = 'electricity'
-                then {{ acct('(q.quantity - q.exported_quantity) * f.electricity_tce_per_kwh_equal_value') }}
-                - {{ acct('(q.quantity - q.exported_quantity) * f.tce_per_unit') }}
+                then
+                    {{ acct('(q.quantity - q.exported_quantity) * f.electricity_tce_per_kwh_equal_value') }}
+                    - {{ acct('(q.quantity - q.exported_quantity) * f.tce_per_unit') }}
             else {{ acct('0') }}
         end as equal_value_adjustment_tce,
         {{ acct('(q.quantity - q.feedstock_quantity) * f.scope1_co2_per_unit') }} as scope1_co2_t,

@@ -12,11 +12,7 @@
 -- (int_factor_year_pins), so one year never mixes vintages. A month is written once, when first computed; it
 -- changes only through an explicit restatement (var restate_months), recorded in marts.restatements, which
 -- takes today's factors. full_refresh=false: `nengtan rebuild` keeps the pins.
-{%- set factor_columns = [
-    'tce_basis', 'electricity_kgce_per_kwh', 'grid_location_data_year', 'grid_location_factor',
-    'grid_market_data_year', 'grid_market_factor', 'grid_market_note', 'heat_co2_t_per_gj',
-    'steam_gj_per_t', 'steam_feedwater_kj_kg',
-] %}
+{%- set factor_columns = pinned_factor_columns() %}
 
 with months as (
     select distinct

@@ -26,8 +26,10 @@ sectors as (
         on
             y.year >= s.first_data_year
             and (
-                (y.industry_class is not null and y.industry_class >= s.industry_class_from
-                    and y.industry_class <= s.industry_class_to)
+                (
+                    y.industry_class is not null and y.industry_class >= s.industry_class_from
+                    and y.industry_class <= s.industry_class_to
+                )
                 or (y.industry_class is null and y.industry_code = s.industry_division)
             )
     group by y.credit_code, y.year
@@ -77,11 +79,16 @@ select
     c.months_provisional > 0 as is_provisional,
     cast(
         case c.list
-            when 'ets' then 'direct emissions of ' || cast(c.year as {{ dbt.type_string() }}) || ' (scope 1 incl. process, '
-                || cast(c.months as {{ dbt.type_string() }}) || ' months) at or above the inclusion threshold in the '
-                || c.sector || ' sector, not covered by the national carbon market'
-            else 'comprehensive energy of ' || cast(c.year as {{ dbt.type_string() }}) || ' ('
-                || cast(c.months as {{ dbt.type_string() }}) || ' months) at or above the key energy user threshold, not a key energy user'
+            when 'ets'
+                then
+                    'direct emissions of ' || cast(c.year as {{ dbt.type_string() }}) || ' (scope 1 incl. process, '
+                    || cast(c.months as {{ dbt.type_string() }})
+                    || ' months) at or above the inclusion threshold in the '
+                    || c.sector || ' sector, not covered by the national carbon market'
+            else
+                'comprehensive energy of ' || cast(c.year as {{ dbt.type_string() }}) || ' ('
+                || cast(c.months as {{ dbt.type_string() }})
+                || ' months) at or above the key energy user threshold, not a key energy user'
         end as {{ dbt.type_string() }}
     ) as reason,
     {{ current_run_id() }} as built_run_id

@@ -48,8 +48,7 @@ core as (
 ),
 
 clean as (
-    select
-        max(threshold) as threshold
+    select max(threshold) as threshold
     from {{ ref('zero_carbon_park_thresholds') }}
     where indicator = 'clean_energy_share'
 )
