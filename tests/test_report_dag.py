@@ -1,11 +1,15 @@
 """The monthly report DAG through real Airflow (dag.test on a migrated metadata DB): on the
-schedule it picks the latest complete month itself, with ``params.month`` it reports that
-month, and on the real test city every report's figures equal the published marts."""
+schedule it picks the final months itself, with ``params.month`` it reports that month, and
+on the real test city every report's figures equal the published marts, every PDF embeds
+its fonts and the Chinese text extracts."""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+
+import re
+import subprocess
 
 import duckdb
 import pytest
@@ -86,8 +90,9 @@ def test_real_city_reports_match_the_published_marts(airflow_ready, published_ci
         if code not in keys:
             continue
         xlsx = Path(vdir) / "enterprise" / f"{code}.zh.xlsx"
-        carbon = {r[0]: r for r in load_workbook(xlsx)["carbon"].iter_rows(min_row=3, values_only=True)}
-        assert carbon[t("row.energy_tce", "zh")][1] == (None if tce is None else round(float(tce), 3))
+        carbon = {r[0]: r for r in load_workbook(xlsx)[t("sheet.carbon", "zh")].iter_rows(min_row=3,
+                                                                                          values_only=True)}
+        assert carbon[t("row.energy_tce_net", "zh")][1] == (None if tce is None else round(float(tce), 3))
         assert carbon[t("row.scope1", "zh")][1] == (None if s1 is None else round(float(s1), 3))
         assert carbon[t("row.scope2_location", "zh")][1] == (None if s2 is None else round(float(s2), 3))
         text = "\n".join(p.extract_text() for p in PdfReader(str(Path(vdir) / "enterprise" / f"{code}.zh.pdf")).pages)
@@ -95,6 +100,19 @@ def test_real_city_reports_match_the_published_marts(airflow_ready, published_ci
         checked += 1
     assert checked == len(keys)
     for park_id, tce in parks:
-        totals = {r[0]: r for r in load_workbook(Path(vdir) / "park" / f"{park_id}.zh.xlsx")["totals"]
+        totals = {r[0]: r for r in load_workbook(Path(vdir) / "park" / f"{park_id}.zh.xlsx")[t("sheet.headline", "zh")]
                   .iter_rows(min_row=3, values_only=True)}
         assert totals[t("row.energy_tce", "zh")][1] == round(float(tce), 3)
+    # every PDF of the real city embeds its fonts, and its Chinese text comes out
+    for entry in manifest["files"]:
+        if not entry["file"].endswith(".pdf"):
+            continue
+        pdf = Path(vdir) / entry["file"]
+        fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True).stdout
+        rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
+        assert rows and all(r[-5] == "yes" for r in rows), (pdf.name, fonts)
+        text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+        assert re.sub(r"\s+", "", t(f"title.{entry['kind']}", "zh")) in re.sub(r"\s+", "", text), pdf.name
+    city = subprocess.run(["pdftotext", str(next(Path(vdir).glob("city/*.zh.pdf"))), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    assert "无锡市" in city and "320200" not in city

@@ -215,7 +215,7 @@ def test_enterprise_figures_in_pdf_and_xlsx_equal_the_marts(cfg, v1) -> None:
                             round(tce / ly - 1, 3), round(ytd, 3), round(ytd_ly, 3), round(ytd / ytd_ly - 1, 3)]
         # the energy balance as the mart states it: purchases are not a copy of consumption
         balance = mart(cfg, "SELECT energy_type, purchased_qty, consumed_qty, stock_end_qty, "
-                            "consumed_tce_equivalent, consumed_tce_equal_value FROM marts.energy_balance_monthly "
+                            "consumed_tce, consumed_tce_equal_value FROM marts.energy_balance_monthly "
                             "WHERE credit_code = ? AND month = DATE '2026-03-01'", [code])
         for et, purchased, consumed, stock, tce_eq, tce_ev in balance:
             row = sheet_row(xlsx, "energy", t(f"energy.{et}", "zh"))
@@ -242,8 +242,8 @@ def test_coal_stock_and_purchases_follow_the_declared_stocks(cfg, v1) -> None:
     assert purchased != consumed
     assert purchased == pytest.approx(consumed + stock - stock_before)
     shares = sheet_row(Path(v1["dir"]) / "enterprise" / f"{code}.zh.xlsx", "shares", t("row.coal_share", "zh"))
-    ((coal, total),) = mart(cfg, "SELECT sum(consumed_tce_equivalent) FILTER (WHERE energy_type = 'raw_coal'), "
-                                 "sum(consumed_tce_equivalent) FROM marts.energy_balance_monthly "
+    ((coal, total),) = mart(cfg, "SELECT sum(consumed_tce) FILTER (WHERE energy_type = 'raw_coal'), "
+                                 "sum(consumed_tce) FROM marts.energy_balance_monthly "
                                  "WHERE credit_code = ? AND month = DATE '2026-03-01'", [code])
     assert shares[1] == round(coal / total, 4)
 

@@ -120,24 +120,23 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
                        CASE WHEN credit_code = '{ents[1][0]}' THEN 40.0 + 5 * (month(month) - 1) ELSE 0.5 END
                            AS stock_before
                 FROM months)
-            SELECT credit_code, month, energy_type, unit, qty AS purchased_qty, qty AS consumed_qty,
-                   CASE WHEN energy_type = 'heat' THEN 0.0 ELSE 0.0 END AS exported_qty, NULL::DOUBLE AS stock_end_qty,
-                   qty * CASE energy_type WHEN 'electricity' THEN 0.1229e-3 ELSE 1.2143e-3 END
-                       AS consumed_tce_equivalent,
+            SELECT credit_code, month, energy_type, unit, 'meter' AS source, qty AS purchased_qty,
+                   qty AS consumed_qty, 0.0 AS exported_qty, NULL::DOUBLE AS stock_end_qty,
+                   qty * CASE energy_type WHEN 'electricity' THEN 0.1229e-3 ELSE 1.2143e-3 END AS consumed_tce,
                    qty * CASE energy_type WHEN 'electricity' THEN 0.3e-3 ELSE 1.2143e-3 END
                        AS consumed_tce_equal_value
             FROM metered
             UNION ALL
-            SELECT credit_code, month, energy_type, unit, qty + stock - stock_before, qty, 0.0, stock,
+            SELECT credit_code, month, energy_type, unit, 'declaration', qty + stock - stock_before, qty, 0.0, stock,
                    qty * CASE energy_type WHEN 'raw_coal' THEN 0.7143 ELSE 1.4571 END,
                    qty * CASE energy_type WHEN 'raw_coal' THEN 0.7143 ELSE 1.4571 END
             FROM fuel""")
         con.execute(f"""
             CREATE TABLE marts.enterprise_carbon_monthly AS
             WITH b AS (
-                SELECT credit_code, month, sum(consumed_tce_equivalent) AS gross,
+                SELECT credit_code, month, sum(consumed_tce) AS gross,
                        sum(consumed_qty) FILTER (WHERE energy_type = 'electricity') AS kwh,
-                       sum(consumed_tce_equivalent) FILTER (WHERE energy_type = 'electricity') AS elec_tce,
+                       sum(consumed_tce) FILTER (WHERE energy_type = 'electricity') AS elec_tce,
                        sum(consumed_qty) FILTER (WHERE energy_type = 'natural_gas') * 2.162e-3
                        + coalesce(sum(consumed_qty) FILTER (WHERE energy_type = 'raw_coal'), 0) * 1.9
                        + coalesce(sum(consumed_qty) FILTER (WHERE energy_type = 'diesel'), 0) * 3.096 AS s1
@@ -169,7 +168,7 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
                    va IS NULL AS is_provisional,
                    CASE WHEN va IS NULL THEN 'outstanding' WHEN credit_code = '{ents[4][0]}' AND month = ?
                         THEN 'late' ELSE 'on_time' END AS declaration_status,
-                   FALSE AS partly_metered,
+                   FALSE AS partly_metered, (month + INTERVAL 1 MONTH + INTERVAL 14 DAY)::DATE AS declaration_due,
                    1.25 AS gap_pct_electricity, -7.5 AS gap_pct_natural_gas,
                    NULL::DOUBLE AS gap_pct_heat, NULL::DOUBLE AS gap_pct_steam
             FROM (SELECT *, CASE WHEN month = ? AND n <= ? THEN NULL

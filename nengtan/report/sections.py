@@ -194,10 +194,19 @@ def composition_table(m: Marts, s: Scope) -> Table:
 # Energy balance (purchases, consumption, stocks; 当量值 and 等价值 side by side)
 
 
+def tce_equivalent(m: Marts) -> str:
+    """The balance's consumption in tce at 当量值: ``consumed_tce_equivalent``, or ``consumed_tce``
+    (the basis in use, 当量值 unless a regulator configured otherwise)."""
+    return "consumed_tce_equivalent" if m.has(BALANCE, "consumed_tce_equivalent") else "consumed_tce"
+
+
 def _balance_rows(m: Marts, s: Scope, start: str, end: str) -> list[dict[str, Any]]:
     where, params = s.filter(m, BALANCE)
-    cols = ["purchased_qty", "consumed_qty", "exported_qty", "consumed_tce_equivalent", "consumed_tce_equal_value"]
+    cols = ["purchased_qty", "consumed_qty", "exported_qty", "consumed_tce_equal_value"]
     select = ", ".join(f'{_sum_expr(m, BALANCE, c)} AS "{c}"' for c in cols)
+    select += f', {_sum_expr(m, BALANCE, tce_equivalent(m))} AS "consumed_tce_equivalent"'
+    source = "string_agg(DISTINCT source, ',' ORDER BY source)" if m.has(BALANCE, "source") else "NULL"
+    select += f", {source} AS source"
     stock = (f"sum(stock_end_qty) FILTER (WHERE {month_key('month')} = ?)" if m.has(BALANCE, "stock_end_qty")
              else "NULL")
     return m.rows(f"SELECT energy_type, {m.expr(BALANCE, 'unit', default='NULL')} AS unit, {select}, "
@@ -212,7 +221,8 @@ def _energy_sort(energy_type: str) -> tuple[int, str]:
 
 def balance_table(m: Marts, s: Scope) -> Table:
     columns = ["col.energy_type", "col.unit", "col.purchased", "col.consumed", "col.exported", "col.stock",
-               "col.tce_equivalent", "col.tce_equal_value", "col.ytd_consumed", "col.ytd_tce_equivalent"]
+               "col.tce_equivalent", "col.tce_equal_value", "col.ytd_consumed", "col.ytd_tce_equivalent",
+               "col.balance_source"]
     if not m.has(BALANCE):
         return Table("energy", "sec.energy", columns, [], [], empty="row.balance_missing")
     month = {(r["energy_type"], r["unit"]): r for r in _balance_rows(m, s, s.month, s.month)}
@@ -226,7 +236,7 @@ def balance_table(m: Marts, s: Scope) -> Table:
                      Num(f(cur.get("consumed_qty")), 3), Num(f(cur.get("exported_qty")), 3),
                      Num(f(cur.get("stock_end_qty")), 3), Num(f(cur.get("consumed_tce_equivalent")), 3),
                      Num(f(cur.get("consumed_tce_equal_value")), 3), Num(f(year.get("consumed_qty")), 3),
-                     Num(f(year.get("consumed_tce_equivalent")), 3)])
+                     Num(f(year.get("consumed_tce_equivalent")), 3), _sources(cur.get("source"))])
         keys.append(et)
         for i, col in enumerate(("consumed_tce_equivalent", "consumed_tce_equal_value")):
             totals[i] += f(cur.get(col)) or 0.0
@@ -234,9 +244,17 @@ def balance_table(m: Marts, s: Scope) -> Table:
         totals[3] = True
     if totals[3]:
         body.append([Label("row.total"), "tce", None, None, None, None, Num(totals[0], 3), Num(totals[1], 3), None,
-                     Num(totals[2], 3)])
+                     Num(totals[2], 3), None])
         keys.append("total")
     return Table("energy", "sec.energy", columns, body, keys, note="note.balance")
+
+
+def _sources(value: Any) -> Label | str:
+    """Where a month's quantity comes from: meters, declaration, or both (across enterprises)."""
+    kinds = sorted(set(str(value).split(","))) if value else []
+    if not kinds:
+        return ""
+    return Label(f"source_kind.{'+'.join(kinds)}", "+".join(kinds))
 
 
 def shares_table(m: Marts, s: Scope) -> Table:
@@ -248,8 +266,9 @@ def shares_table(m: Marts, s: Scope) -> Table:
         if not m.has(BALANCE):
             return None
         where, params = s.filter(m, BALANCE)
-        r = m.rows(f"SELECT sum(CASE WHEN {numerator} THEN consumed_tce_equivalent END) AS n, "
-                   f"sum(CASE WHEN {denominator} THEN consumed_tce_equivalent END) AS d "
+        tce = tce_equivalent(m)
+        r = m.rows(f"SELECT sum(CASE WHEN {numerator} THEN {tce} END) AS n, "
+                   f"sum(CASE WHEN {denominator} THEN {tce} END) AS d "
                    f"FROM marts.{BALANCE} WHERE {where} AND {month_key('month')} BETWEEN ? AND ?",
                    [*params, start, end])[0]
         return div(f(r["n"]) or (0.0 if f(r["d"]) else None), f(r["d"]))
@@ -446,6 +465,7 @@ def coverage_table(m: Marts, s: Scope) -> Table:
                f"count(*) FILTER (WHERE {m.expr(ECM, 'is_provisional')}) AS provisional, "
                f"count(*) FILTER (WHERE {m.expr(ECM, 'partly_metered')}) AS partly_metered, "
                f"any_value({status}) AS status, any_value({m.expr(ECM, 'is_provisional')}) AS prov, "
+               f"max({m.expr(ECM, 'declaration_due')}) AS due, "
                f"sum({m.expr(ECM, 'energy_tce_gross', default='energy_tce')}) AS gross "
                f"FROM marts.{ECM} WHERE {where} AND {month_key('month')} = ?", [*params, s.month])[0]
     dwhere, dparams = s.filter(m, "enterprise_energy_daily")
@@ -474,12 +494,19 @@ def coverage_table(m: Marts, s: Scope) -> Table:
         add("enterprises_in_scope", Num(f(scope["n"]), 0))
         add("key_energy_users", Num(f(scope["key_users"]), 0))
         add("enterprises_with_data", Num(f(r["n"]), 0))
-        for k in ("on_time", "late", "outstanding", "overdue"):
+        for k in ("on_time", "late"):
             add(f"declarations_{k}", Num(f(r[k]), 0) if has_status else Num(None, 0))
+        add("declarations_missing", Num(f(r["outstanding"]) + f(r["overdue"]), 0) if has_status else Num(None, 0))
         add("enterprises_provisional", Num(f(r["provisional"]), 0))
         add("enterprises_partly_metered", Num(f(r["partly_metered"]), 0))
         add("connection_rate", Num(div(f(meters["connected"]), f(scope["n"])), 1, pct=True))
     add("metered_share", Num(div(f(metered), f(r["gross"])), 1, pct=True))
+    due = r["due"]
+    if due is None:
+        from nengtan.report.readiness import declaration_deadline  # the configured day, if the mart lacks it
+
+        due = declaration_deadline(s.month)
+    add("declaration_deadline", due)
     table, own_where, own_params = s.own(m)
     if m.has(table, "intensity_coverage"):
         cov = m.rows(f"SELECT intensity_coverage AS c FROM marts.{table} WHERE {own_where} "
