@@ -14,9 +14,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "title.park": ("园区能源消费与碳排放月报", "Monthly energy and carbon report of the park"),
     "title.city": ("全市能源消费与碳排放月报", "Monthly energy and carbon report of the city"),
     "stamp.provisional": ("临时数据 / PROVISIONAL", "临时数据 / PROVISIONAL"),
-    "stamp.provisional_note": ("本报告含未最终确认的数据（申报未齐或未过申报截止日），仅供参考，不作为正式报送依据。",
-                               "This report contains data that are not final (declarations outstanding or the "
-                               "deadline not passed): for information only, not for filing."),
+    "stamp.provisional_note": ("本报告含临时数据（企业月度申报尚未全部到齐），仅供参考，不作为正式报送依据。",
+                               "This report contains provisional figures (not every enterprise's monthly "
+                               "declaration is in): for information only, not for filing."),
     "meta.month": ("统计期", "Period"),
     "meta.snapshot": ("数据快照", "Snapshot"),
     "meta.version": ("版本", "Version"),
@@ -178,6 +178,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "row.energy_tce_gross": ("综合能源消费量（含外供，tce）", "Energy consumption, gross (tce)"),
     "row.energy_tce_exported": ("减：外供能源（tce）", "Less: energy supplied to others (tce)"),
     "row.energy_tce_net": ("综合能源消费量（净，tce）", "Energy consumption, net (tce)"),
+    "row.energy_tce_equal_value": ("综合能源消费量（净，电力按等价值，tce）",
+                                   "Energy consumption, net, electricity at equal value (tce)"),
     "row.energy_tce_feedstock": ("其中：原料用能（tce）", "Of which feedstock (tce)"),
     "row.energy_tce_non_fossil": ("其中：非化石能源（tce）", "Of which non-fossil energy (tce)"),
     "row.energy_tce_dual_control": ("纳入能耗双控的能源消费量（tce）", "Energy counted for dual control (tce)"),
@@ -269,6 +271,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "factor_kind.combustion": ("燃料燃烧排放因子", "Combustion emission factor"),
     "factor_kind.heat_steam": ("热力与蒸汽参数", "Heat and steam"),
     "factor_kind.grid": ("电网排放因子", "Grid emission factor"),
+    "factor_kind.dual_control_deduction": ("能耗双控扣减规则", "Dual-control deduction"),
+    "factor.feedstock": ("原料用能", "Feedstock energy"),
+    "factor.non_fossil": ("非化石能源消费", "Non-fossil energy"),
     "factor.electricity:equivalent": ("电力（当量值）", "Electricity (equivalent value)"),
     "factor.electricity:equal_value": ("电力（等价值）", "Electricity (equal value)"),
     "factor.natural_gas:equivalent": ("天然气", "Natural gas"),
@@ -304,6 +309,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "applied.steam_gj_per_t": ("蒸汽热量（GJ/t）", "Steam heat (GJ/t)"),
     "applied.steam_co2_t_per_t": ("蒸汽排放因子（tCO2/t）", "Steam factor (tCO2/t)"),
     "applied.applied_reason": ("因子版本确定方式", "Why this factor version"),
+    "applied.grid_market_note": ("基于市场的电网因子说明", "Market-based grid factor: note"),
+    "applied.steam_feedwater_kj_kg": ("给水焓值（kJ/kg）", "Feed-water enthalpy (kJ/kg)"),
+    "value.year pinned": ("按年度锁定（首次计算时的因子版本）", "Pinned for the year (the version in force when first computed)"),
     "value.equivalent": ("当量值", "Equivalent value"),
     "value.equal_value": ("等价值", "Equal value"),
     "value.first computation": ("首次计算时锁定", "Pinned when first accounted"),
@@ -388,6 +396,22 @@ SOURCES: list[tuple[str, tuple[str, str]]] = [
                       "IAPWS-IF97 (steam heat by enthalpy per the MEE sector guidelines)")),
     (r"^MEE sector GHG", ("生态环境部行业温室气体核算指南（以焓值计算蒸汽热量）",
                           "MEE sector GHG accounting guidelines (steam heat by enthalpy)")),
+    (r"^发改环资〔2022〕803号", ("发改环资〔2022〕803号 关于进一步做好原料用能不纳入能源消费总量控制有关工作的通知",
+                             "NDRC notice Fagai Huanzi [2022] No. 803 on excluding feedstock energy from the "
+                             "control of total energy consumption")),
+    (r"^发改运行〔2022〕1258号", ("发改运行〔2022〕1258号 关于进一步做好新增可再生能源消费不纳入能源消费总量控制有关工作的通知",
+                              "NDRC notice Fagai Yunxing [2022] No. 1258 on excluding new renewable energy "
+                              "consumption from the control of total energy consumption")),
+    (r"^发改环资〔2024〕113号", ("发改环资〔2024〕113号 关于加强绿色电力证书与节能降碳政策衔接 大力促进非化石能源消费的通知",
+                             "NDRC notice Fagai Huanzi [2024] No. 113 on linking green electricity certificates "
+                             "with energy-saving and carbon-reduction policy")),
+    (r"^no factor excluding market-traded non-fossil power was published for this period: the earliest "
+     r"published one \(data year (\d{4})\) applies", ("本期未公布不含市场化交易非化石能源电量的全国电力排放因子，采用最早公布的（{0}年）因子",
+                                                   "no factor excluding market-traded non-fossil power was "
+                                                   "published for this period: the earliest one (data year {0}) "
+                                                   "applies")),
+    (r"^out of the total and intensity$", ("不纳入能源消费总量和强度考核", "out of the total and the intensity")),
+    (r"^out of the total only$", ("仅不纳入能源消费总量考核", "out of the total only")),
 ]
 
 

@@ -134,7 +134,8 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
         con.execute(f"""
             CREATE TABLE marts.enterprise_carbon_monthly AS
             WITH b AS (
-                SELECT credit_code, month, sum(consumed_tce) AS gross,
+                SELECT credit_code, month, sum(consumed_tce) AS gross, sum(consumed_tce_equal_value) AS gross_ev,
+                       sum(consumed_tce) FILTER (WHERE source = 'meter') AS metered,
                        sum(consumed_qty) FILTER (WHERE energy_type = 'electricity') AS kwh,
                        sum(consumed_tce) FILTER (WHERE energy_type = 'electricity') AS elec_tce,
                        sum(consumed_qty) FILTER (WHERE energy_type = 'natural_gas') * 2.162e-3
@@ -157,6 +158,7 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
                 FROM b JOIN e USING (credit_code) LEFT JOIN g USING (credit_code, month))
             SELECT credit_code, park_id, month,
                    gross AS energy_tce_gross, exported AS energy_tce_exported, gross - exported AS energy_tce,
+                   gross_ev - exported AS energy_tce_equal_value, metered AS energy_tce_metered,
                    feedstock AS energy_tce_feedstock, non_fossil AS energy_tce_non_fossil,
                    gross - exported - feedstock - non_fossil AS energy_tce_dual_control,
                    s1 + process AS scope1_co2_t, process AS process_co2_t, s2l AS scope2_location_co2_t,
@@ -178,7 +180,7 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
             con.execute(f"""
                 CREATE TABLE marts.{table} AS
                 WITH m AS (
-                    SELECT {key}month, sum(energy_tce) AS energy_tce,
+                    SELECT {key}month, sum(energy_tce) AS energy_tce, sum(energy_tce_equal_value) AS energy_tce_equal_value,
                            sum(energy_tce_dual_control) AS energy_tce_dual_control,
                            sum(scope1_co2_t) AS scope1_co2_t,
                            sum(scope2_location_co2_t) AS scope2_location_co2_t,

@@ -29,6 +29,7 @@ from nengtan.report.figures import (
     month_key,
     shift,
 )
+from nengtan.report.i18n import LABELS
 from nengtan.report.places import ENERGY_INTENSIVE, city_name, division
 from nengtan.report.snapshot import month_bounds
 
@@ -114,6 +115,7 @@ def _intensity(m: Marts, s: Scope, column: str, start: str, end: str) -> float |
 
 HEADLINE = [  # key, label, column, decimals
     ("energy_tce", "row.energy_tce", "energy_tce", 3),
+    ("energy_tce_equal_value", "row.energy_tce_equal_value", "energy_tce_equal_value", 3),
     ("energy_tce_dual_control", "row.energy_tce_dual_control", "energy_tce_dual_control", 3),
     ("co2_t", "row.co2_t", "co2_t", 3),
     ("value_added", "row.value_added", "value_added_10k_cny", 2),
@@ -160,6 +162,7 @@ COMPOSITION = [  # key, label, column, decimals
     ("energy_tce_gross", "row.energy_tce_gross", "energy_tce_gross", 3),
     ("energy_tce_exported", "row.energy_tce_exported", "energy_tce_exported", 3),
     ("energy_tce", "row.energy_tce_net", "energy_tce", 3),
+    ("energy_tce_equal_value", "row.energy_tce_equal_value", "energy_tce_equal_value", 3),
     ("energy_tce_feedstock", "row.energy_tce_feedstock", "energy_tce_feedstock", 3),
     ("energy_tce_non_fossil", "row.energy_tce_non_fossil", "energy_tce_non_fossil", 3),
     ("energy_tce_dual_control", "row.energy_tce_dual_control", "energy_tce_dual_control", 3),
@@ -468,10 +471,15 @@ def coverage_table(m: Marts, s: Scope) -> Table:
                f"max({m.expr(ECM, 'declaration_due')}) AS due, "
                f"sum({m.expr(ECM, 'energy_tce_gross', default='energy_tce')}) AS gross "
                f"FROM marts.{ECM} WHERE {where} AND {month_key('month')} = ?", [*params, s.month])[0]
-    dwhere, dparams = s.filter(m, "enterprise_energy_daily")
-    metered = m.rows(f"SELECT sum(energy_tce) AS t FROM marts.enterprise_energy_daily WHERE {dwhere} "
-                     f"AND day BETWEEN ? AND ?", [*dparams, first, last])[0]["t"] \
-        if m.has("enterprise_energy_daily", "energy_tce") else None
+    if m.has(ECM, "energy_tce_metered"):  # the mart's own metered part of the energy that counts
+        metered = m.rows(f"SELECT sum(energy_tce_metered) AS t FROM marts.{ECM} WHERE {where} "
+                         f"AND {month_key('month')} = ?", [*params, s.month])[0]["t"]
+    elif m.has("enterprise_energy_daily", "energy_tce"):
+        dwhere, dparams = s.filter(m, "enterprise_energy_daily")
+        metered = m.rows(f"SELECT sum(energy_tce) AS t FROM marts.enterprise_energy_daily WHERE {dwhere} "
+                         f"AND day BETWEEN ? AND ?", [*dparams, first, last])[0]["t"]
+    else:
+        metered = None
     mwhere, mparams = s.filter(m, "meter_daily")
     meters = m.rows(f"SELECT count(DISTINCT meter_id) AS meters, count(DISTINCT meter_id) FILTER "
                     f"(WHERE intervals_received > 0) AS reporting, count(DISTINCT credit_code) FILTER "
@@ -718,7 +726,7 @@ def applied_table(m: Marts, s: Scope) -> Table:
         if col in ("credit_code", "month") or col.endswith("_run_id") or col.endswith("_at"):
             continue
         if isinstance(value, str):
-            cell = Label(f"value.{value}", value)
+            cell = Label(f"value.{value}" if f"value.{value}" in LABELS else f"source:{value}", value)
         elif isinstance(value, int) and not isinstance(value, bool):
             cell = value
         else:
@@ -749,7 +757,7 @@ def factors_table(m: Marts, month: str) -> Table:
     for r in rows:
         k = str(r["key"] or "")
         body.append([Label(f"factor_kind.{r['kind']}", str(r["kind"])), Label(f"factor.{k}", k),
-                     Num(f(r["value"]), 4), str(r["unit"] or ""), None if r["data_year"] is None else int(r["data_year"]),
+                     Num(f(r["value"]), 4), Label(f"source:{r['unit'] or ''}", str(r["unit"] or "")), None if r["data_year"] is None else int(r["data_year"]),
                      r["published"], Label(f"source:{r['source']}", str(r["source"] or ""))])
         keys.append(f"{r['kind']}/{k}/{r['data_year']}")
     return Table("factors", "sec.factors", columns, body, keys, note="note.factors")
