@@ -5,11 +5,10 @@ its fonts and the Chinese text extracts."""
 
 from __future__ import annotations
 
-from datetime import date
-from pathlib import Path
-
 import re
 import subprocess
+from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest

@@ -19,8 +19,7 @@ from pypdf import PdfReader
 
 from nengtan.config import REPO_ROOT, settings
 from nengtan.netutil import free_port
-from nengtan.report import ReportRefused, declaration_deadline, month_readiness, run_monthly_report
-from nengtan.report import archive
+from nengtan.report import ReportRefused, archive, declaration_deadline, month_readiness, run_monthly_report
 from nengtan.report.i18n import t
 from nengtan.report.sample import build_sample_serving
 

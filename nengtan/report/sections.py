@@ -373,8 +373,8 @@ def district_table(m: Marts, s: Scope) -> Table:
 
 def _names(m: Marts) -> dict[str, dict[str, Any]]:
     return {r["credit_code"]: r for r in m.rows(
-        f"SELECT e.credit_code, e.name_zh, e.name_en, e.park_id, e.industry_code, p.name_zh AS park_zh, "
-        f"p.name_en AS park_en FROM marts.dim_enterprises e LEFT JOIN marts.dim_parks p USING (park_id)")}
+        "SELECT e.credit_code, e.name_zh, e.name_en, e.park_id, e.industry_code, p.name_zh AS park_zh, "
+        "p.name_en AS park_en FROM marts.dim_enterprises e LEFT JOIN marts.dim_parks p USING (park_id)")}
 
 
 def _ent_name(names: dict[str, dict[str, Any]], code: str) -> Name:

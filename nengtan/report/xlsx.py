@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
-from datetime import datetime
-from pathlib import Path
-
 import unicodedata
-from datetime import date
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
