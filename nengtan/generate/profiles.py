@@ -197,17 +197,24 @@ def day_level(industry: str, shifts: int, energy_type: str, day: date) -> float:
     return f
 
 
-@cache
 def expected_annual_factor(industry: str, shifts: int, energy_type: str, year: int) -> float:
-    """Sum of day levels over a year: annual use = weekday median × this."""
-    d0 = date(year, 1, 1)
-    n = (date(year + 1, 1, 1) - d0).days
-    return sum(day_level(industry, shifts, energy_type, d0 + timedelta(i)) for i in range(n))
+    """Sum of day levels over a year: annual use = weekday median × this (the level does not
+    depend on the industry beyond its shift pattern, so the sums are shared)."""
+    return _annual_level_sum(shifts, energy_type, year)
 
 
 @cache
+def _annual_level_sum(shifts: int, energy_type: str, year: int) -> float:
+    return sum(_month_level_sum(shifts, energy_type, year, m) for m in range(1, 13))
+
+
 def month_level_sum(industry: str, shifts: int, energy_type: str, year: int, month: int) -> float:
     """Sum of day levels over a calendar month: monthly use = weekday median × this."""
+    return _month_level_sum(shifts, energy_type, year, month)
+
+
+@cache
+def _month_level_sum(shifts: int, energy_type: str, year: int, month: int) -> float:
     d0 = date(year, month, 1)
     n = ((d0.replace(day=28) + timedelta(days=4)).replace(day=1) - d0).days
-    return sum(day_level(industry, shifts, energy_type, d0 + timedelta(i)) for i in range(n))
+    return sum(day_level("", shifts, energy_type, d0 + timedelta(i)) for i in range(n))
