@@ -51,6 +51,13 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "energy": ("能源消费总量", "Total energy"), "carbon": ("碳排放总量", "Total CO2"),
         "energy_intensity": ("能耗强度", "Energy intensity"), "carbon_intensity": ("碳排放强度", "Carbon intensity"),
     },
+    "series": {  # what a multi-series monthly chart plots, one row per series (v_*_series)
+        "energy_intensity": ("能耗强度（tce/万元）", "Energy intensity (tce/10k CNY)"),
+        "carbon_intensity": ("碳排放强度（tCO2/万元）", "Carbon intensity (tCO2/10k CNY)"),
+        "scope1": ("范围一：燃料燃烧与工业过程", "Scope 1: fuels and processes"),
+        "scope2_location": ("范围二：外购电热（基于位置）", "Scope 2: purchased, location-based"),
+        "scope2_market": ("范围二：外购电热（基于市场）", "Scope 2: purchased, market-based"),
+    },
     "entity_level": {"city": ("全市", "City"), "park": ("园区", "Park"), "enterprise": ("企业", "Enterprise")},
     "reason_not_counted": {
         "double_claim": ("重复申领", "Already claimed"), "expired": ("已过有效期", "Expired"),
@@ -142,6 +149,18 @@ def month_label(month: str, provisional: str) -> str:
 
 def name(alias: str) -> str:
     return by_lang(f"{alias}.name_zh", f"coalesce({alias}.name_en, {alias}.name_zh)")
+
+
+def series_sql(source: str, alias: str, keys: list[str], series: dict[str, str]) -> str:
+    """One SELECT per series (UNION ALL): keys, the month with its label and status, series code, label, value."""
+    selects = []
+    for code, expr in series.items():
+        cols = [*keys, f"{alias}.month", f"{month_label(alias + '.month', alias + '.is_provisional')} AS month_label",
+                f"{alias}.is_provisional", f"{status(alias + '.is_provisional')} AS status",
+                f"{lit(code)} AS series", f"{text(LABELS['series'][code])} AS series_label",
+                f"CAST({expr} AS DOUBLE) AS value"]
+        selects.append("SELECT " + ",\n       ".join(cols) + f"\nFROM {source}")
+    return "\nUNION ALL\n".join(selects)
 
 
 def yes_no(expr: str) -> str:
@@ -288,6 +307,26 @@ DATASETS: dict[str, dict[str, Any]] = {
             "energy_intensity DOUBLE, carbon_intensity DOUBLE, intensity_coverage DOUBLE, green_mwh DOUBLE,"
             "electricity_mwh DOUBLE, green_share DOUBLE"
         ),
+        "dttm": "month",
+    },
+    "v_city_series": {
+        # the city's monthly figures a chart draws as several series, one row per month and series, so the
+        # legend names each series in the user's language (a metric's label is one fixed string)
+        "sql": LANG + series_sql(
+            "marts.city_carbon_monthly c", "c", [],
+            {"energy_intensity": "c.energy_intensity", "carbon_intensity": "c.carbon_intensity",
+             "scope2_location": "c.scope2_location_co2_t", "scope2_market": "c.scope2_market_co2_t"}),
+        "columns": columns(f"{_MONTHLY}, series VARCHAR, series_label VARCHAR, value DOUBLE"),
+        "dttm": "month",
+    },
+    "v_enterprise_series": {
+        "sql": LANG + series_sql(
+            "marts.enterprise_carbon_monthly c LEFT JOIN marts.dim_enterprises e ON e.credit_code = c.credit_code",
+            "c", ["c.credit_code", "c.park_id", f"{name('e')} AS enterprise_name"],
+            {"scope1": "c.scope1_co2_t", "scope2_location": "c.scope2_location_co2_t"}),
+        "columns": columns(
+            f"credit_code VARCHAR, park_id VARCHAR, enterprise_name VARCHAR, {_MONTHLY}, series VARCHAR,"
+            "series_label VARCHAR, value DOUBLE"),
         "dttm": "month",
     },
     "v_park_monthly": {
@@ -509,7 +548,8 @@ VERBOSE = {
     "claimed_period": "申领期 Claimed for", "counted": "计入 Counted", "counted_label": "是否计入 Counted",
     "reason_label": "未计入原因 Why not counted", "is_double_claim": "重复申领 Double claim",
     "meter_id": "表计 Meter", "suite": "检查组 Suite", "rule": "规则 Rule", "severity": "严重性代码 Severity code",
-    "severity_label": "严重性 Severity", "rule_label": "检查规则 Check", "observed": "实际 Observed", "expected": "期望 Expected",
+    "severity_label": "严重性 Severity", "rule_label": "检查规则 Check", "series": "系列代码 Series code",
+    "series_label": "系列 Series", "value": "数值 Value", "observed": "实际 Observed", "expected": "期望 Expected",
     "source": "来源代码 Source code", "source_label": "来源 Source", "message_zh": "说明 Message",
     "message": "说明 Message", "reason_category": "原因 Reason", "is_provisional": "临时 Provisional",
 }
@@ -565,7 +605,8 @@ class Chart:
     height: int = 50
     row_limit: int = 1000
     compare: bool = True  # big number: show change vs the previous month
-    description: str | None = None  # shown under the title: what it shows, why it can be empty
+    description: str | None = None  # a note above the chart: what it shows, why it can be empty
+    stack: bool = True  # bars with series: stacked (parts of a whole) or side by side (alternatives)
 
     @property
     def uuid(self) -> str:
@@ -590,9 +631,11 @@ class Chart:
                 p.update({"compare_lag": 1, "compare_suffix": "环比 MoM"})
         elif self.viz in ("line", "bar"):
             p.update({"x_axis": self.x, "metrics": self.metrics,
-                      "groupby": self.groupby, "y_axis_format": self.fmt, "show_legend": True,
+                      "groupby": self.groupby, "y_axis_format": self.fmt,
+                      # one unnamed series needs no legend (its title says what it is)
+                      "show_legend": bool(self.groupby) or len(self.metrics) > 1,
                       "legendType": "scroll", "legendOrientation": "top", "rich_tooltip": True,
-                      "stack": self.viz == "bar" and bool(self.groupby),
+                      "stack": self.viz == "bar" and bool(self.groupby) and self.stack,
                       "truncate_metric": True, "sort_series_type": "sum", "order_desc": True,
                       "show_value": self.viz == "bar" and not self.temporal_x})
             if self.temporal_x:
@@ -688,16 +731,16 @@ CHARTS: list[Chart] = [
           description="没有当年全市目标时为空。Empty while no city target for the year is loaded. "
                       "预计全年 = 年累计 ÷ 已过天数 × 全年天数；强度按年累计。"
                       "Projected = YTD / days elapsed x days in the year; intensities year to date."),
-    Chart("city_intensity", "能耗与碳排放强度（每万元增加值） Intensity (tce, tCO2 per 10k CNY value added)",
-          "v_city_monthly", "line",
-          [metric("MAX(energy_intensity)", "能耗强度 Energy intensity"),
-           metric("MAX(carbon_intensity)", "碳排放强度 Carbon intensity")], x="month_label", fmt=",.3f", width=6,
+    Chart("city_intensity", "能耗与碳排放强度（每万元增加值） Intensity per 10k CNY value added",
+          "v_city_series", "line", [metric("MAX(value)", "强度 Intensity")], x="month_label",
+          groupby=["series_label"], filters=["series IN ('energy_intensity', 'carbon_intensity')"],
+          fmt=",.3f", width=6,
           description="尚无企业申报增加值的月份没有强度（不是零）。A month without any declared value added "
                       "has no intensity (not zero)."),
     Chart("city_location_vs_market", "外购电碳排放 Scope 2: location vs market (t CO2)",
-          "v_city_monthly", "bar",
-          [metric("SUM(scope2_location_co2_t)", "基于位置 Location-based"),
-           metric("SUM(scope2_market_co2_t)", "基于市场 Market-based")], x="month_label", width=6),
+          "v_city_series", "bar", [metric("SUM(value)", "碳排放 CO2 (t)")], x="month_label",
+          groupby=["series_label"], filters=["series IN ('scope2_location', 'scope2_market')"], width=6,
+          stack=False),
     Chart("city_green_share", "绿电占比 Green power share", "v_city_monthly", "line",
           [metric("MAX(green_share)", "绿电占比 Green share")], x="month_label", fmt=".1%", width=6,
           description="只计有效绿证（每证1 MWh，首次申领有效）。没有绿证计入时为零或空。"
@@ -748,9 +791,9 @@ CHARTS: list[Chart] = [
           row_limit=DAILY_ROWS,
           description="仅计量的能源品种；煤、油品等按月申报，见月度数字。Metered energy types only; coal and oil "
                       "products are declared monthly."),
-    Chart("ent_scope_monthly", "月度碳排放（按范围） Monthly CO2 by scope (t)", "v_enterprise_monthly",
-          "bar", [metric("SUM(scope1_co2_t)", "范围一 Scope 1"),
-                  metric("SUM(scope2_location_co2_t)", "范围二 Scope 2 (location)")], x="month_label", width=6,
+    Chart("ent_scope_monthly", "月度碳排放（按范围） Monthly CO2 by scope (t)", "v_enterprise_series",
+          "bar", [metric("SUM(value)", "碳排放 CO2 (t)")], x="month_label", groupby=["series_label"],
+          filters=["series IN ('scope1', 'scope2_location')"], width=6, stack=False,
           description=PROVISIONAL_NOTE),
     Chart("ent_declared_vs_metered", "申报与计量偏差 Declared vs metered gap (%)",
           "v_enterprise_monthly", "table",

@@ -403,7 +403,7 @@ RAW_CODES = ({code for pairs in ASSETS.LABELS.values() for code in pairs}
              | {r["warning_level"] for r in _seed_levels()} | {"true", "false", "True", "False"})
 # The label columns charts show and how each language must read. Names and months are checked apart.
 LABEL_COLUMNS = {"energy_label", "metric_label", "warning_label", "level_label", "status", "declaration",
-                 "counted_label", "reason_label", "severity_label", "source_label", "rule_label"}
+                 "counted_label", "reason_label", "severity_label", "source_label", "rule_label", "series_label"}
 NAME_COLUMNS = {"park_name", "enterprise_name", "entity_name"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 MONTH_LABEL = {"zh": re.compile(r"^\d{4}-\d{2}(（临时）)?$"), "en": re.compile(r"^\d{4}-\d{2}( \(provisional\))?$")}
@@ -455,7 +455,7 @@ def test_labels_in_the_users_language(superset, admin, chart_ids) -> None:
                     if value is not None:
                         checked.setdefault(col, {"zh": set(), "en": set()})[lang].add(value)
     for col in ("energy_label", "metric_label", "warning_label", "level_label", "status", "park_name",
-                "enterprise_name"):
+                "enterprise_name", "series_label"):
         assert col in checked and checked[col]["zh"], f"no chart showed {col}: nothing was checked"
         assert checked[col]["zh"] != checked[col]["en"], f"{col} reads the same in both languages"
     # the examples, by name: energy types, metrics and levels come out as words
