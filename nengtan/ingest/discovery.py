@@ -100,7 +100,8 @@ def declaration_files(landing: Path, day: date) -> list[Candidate]:
 
 
 def target_files(landing: Path, day: date) -> list[Candidate]:
-    return partitioned(landing, "targets", "targets", "year", f"{day.year:04d}")
+    """Every ``year=YYYY/`` folder, future years included: the roadmap's targets may land at any time."""
+    return partitioned(landing, "targets", "targets", "year", "9999")
 
 
 def certificate_files(landing: Path, day: date) -> list[Candidate]:
