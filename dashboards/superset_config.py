@@ -105,13 +105,20 @@ def nengtan_lang() -> str:
 
 JINJA_CONTEXT_ADDONS = {"nengtan_lang": nengtan_lang}
 
-# Superset's Chinese catalogue translates the table search box's "%s record" as "%s 异常"
-# ("816 异常" above a table of 816 rows). Entries here replace the catalogue's, per language.
+# Superset's Chinese catalogue gets a few strings of the dashboards wrong: the table search box's
+# "%s record" reads "%s 异常" ("816 异常" above a table of 816 rows), "entries per page" reads "序列"
+# (a sequence), an empty chart says "要显示的可视化类型" (a visualisation type to show). Entries here
+# replace the catalogue's, per language.
 TRANSLATION_FIXES = {
     "zh": {
         "%s record": ["共 %s 行"],
         "%s records...": ["共 %s 行"],
         "Search %s records": ["在 %s 行中搜索"],
+        "entries per page": ["行/页"],
+        "entries": ["行"],
+        "There is currently no information to display.": ["当前没有可显示的数据。"],
+        "Filters and controls": ["筛选器"],
+        "Select all": ["全选"],
     },
 }
 
