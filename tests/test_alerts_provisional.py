@@ -53,7 +53,7 @@ def _warehouse(tmp_path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
     build_sample_warehouse(con, faults=True)
     for table in ("enterprise_carbon_monthly", "park_carbon_monthly", "city_carbon_monthly"):
-        con.execute(f"ALTER TABLE marts.{table} ADD COLUMN is_provisional BOOLEAN")
+        con.execute(f"ALTER TABLE marts.{table} ADD COLUMN IF NOT EXISTS is_provisional BOOLEAN")
         con.execute(f"UPDATE marts.{table} SET is_provisional = month >= DATE '2026-03-01'")
     con.execute("""
         CREATE TABLE marts.dual_control_warnings AS SELECT * FROM (VALUES
