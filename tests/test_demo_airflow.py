@@ -28,7 +28,7 @@ DEMO_DAYS = 59  # the demo's nights: 1 January .. 28 February (January final, Fe
 LANDED_DAYS = 61  # the landing zone holds two more days: the CLI nights of 1 and 2 March
 PASSWORD = "demo-test-password"
 NIGHT_DAGS = ("nengtan_nightly_load", "nengtan_transform", "nengtan_checks_publish")
-QUIET_WAIT_S = 40  # scheduler loops to let pass before counting (it would have acted by then)
+QUIET_WAIT_S = 30  # scheduler loops to let pass before counting (it would have acted by then)
 
 
 class DemoAirflow:
