@@ -30,7 +30,17 @@
 {%- endmacro %}
 
 {% macro spark__regexp_replace_all(string_text, pattern, replacement) -%}
-    regexp_replace({{ string_text }}, {{ pattern }}, {{ replacement }})
+    regexp_replace({{ string_text }}, {{ spark_string_literal(pattern) }}, {{ spark_string_literal(replacement) }})
+{%- endmacro %}
+
+{#- A standard SQL string literal ('it''s') in Spark's spelling ('it\'s'): Spark reads '' inside a literal as two
+    adjacent literals, concatenated ('it' 's'), so the quote would vanish. Anything not a literal passes as is. -#}
+{% macro spark_string_literal(sql_text) -%}
+    {%- set t = sql_text | trim -%}
+    {%- if t | length >= 2 and t[0] == "'" and t[-1] == "'" -%}
+        {{- return("'" ~ t[1:-1].replace("\\", "\\\\").replace("''", "\\'") ~ "'") -}}
+    {%- endif -%}
+    {{- return(sql_text) -}}
 {%- endmacro %}
 
 {#- Whole days from `first_day` to `last_day` (dates) as an integer (DuckDB: date - date; Spark's is an interval). -#}
@@ -73,4 +83,18 @@
 
 {% macro spark__incremental_materialization() -%}
     {{ return('table') }}
+{%- endmacro %}
+
+{#- The last non-null value of `expr` in the window that follows (DuckDB: IGNORE NULLS inside the call;
+    Spark: last_value's second argument). Use: {{ last_value_ignore_nulls('z.zone') }} over (...). -#}
+{% macro last_value_ignore_nulls(expr) -%}
+    {{ return(adapter.dispatch('last_value_ignore_nulls', 'nengtan')(expr)) }}
+{%- endmacro %}
+
+{% macro default__last_value_ignore_nulls(expr) -%}
+    last_value({{ expr }} ignore nulls)
+{%- endmacro %}
+
+{% macro spark__last_value_ignore_nulls(expr) -%}
+    last_value({{ expr }}, true)
 {%- endmacro %}

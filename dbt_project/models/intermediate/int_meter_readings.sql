@@ -283,14 +283,14 @@ wrap_zoned as (
             when
                 not z.is_anchor
                 and z.zone = 'low'
-                and last_value(z.zone ignore nulls) over (
+                and {{ last_value_ignore_nulls('z.zone') }} over (
                     partition by z.meter_id order by z.interval_start
                     rows between unbounded preceding and 1 preceding
                 ) = 'high'
                 then 1
             else 0
         end as is_wrap,
-        last_value(z.zone ignore nulls) over (
+        {{ last_value_ignore_nulls('z.zone') }} over (
             partition by z.meter_id order by z.interval_start
             rows between unbounded preceding and current row
         ) as zone_carry
