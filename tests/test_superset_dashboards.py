@@ -669,6 +669,40 @@ def test_bootstrap_refuses_the_demo_password(tmp_path) -> None:
     assert "demo password" in proc.stderr + proc.stdout
 
 
+_RETIRE = """
+import sys, uuid
+sys.path.insert(0, sys.argv[1])
+import bootstrap
+from superset.app import create_app
+with create_app().app_context():
+    from superset import db
+    from superset.connectors.sqla.models import SqlaTable
+    b = bootstrap.Bootstrap()
+    database = b.our_datasets()[0].database
+    retired = SqlaTable(table_name="v_retired_view", sql="SELECT 1 AS x", database=database, schema="marts",
+                        uuid=uuid.uuid5(bootstrap.BUILD_NAMESPACE, "dataset:v_retired_view"))
+    users = SqlaTable(table_name="v_analysts_own", sql="SELECT 1 AS x", database=database, schema="marts")
+    db.session.add_all([retired, users])
+    db.session.commit()
+    b.drop_retired_datasets(b.our_datasets())
+    db.session.commit()
+    names = {d.table_name for d in b.our_datasets()}
+    print("RESULT", "v_retired_view" in names, "v_analysts_own" in names, len(names))
+    db.session.delete(next(d for d in b.our_datasets() if d.table_name == "v_analysts_own"))
+    db.session.commit()
+"""
+
+
+def test_bootstrap_drops_retired_datasets(superset, city) -> None:
+    """A dataset an earlier bundle imported and this one no longer has goes; one a user made stays."""
+    env = superset_server.superset_env(city, superset["env"])
+    proc = subprocess.run([str(superset_server.SUPERSET_VENV / "bin" / "python"), "-c", _RETIRE,
+                           str(REPO_ROOT / "dashboards")], env=env, capture_output=True, text=True, timeout=300)
+    result = [line.split()[1:] for line in proc.stdout.splitlines() if line.startswith("RESULT")]
+    assert result, f"retire script failed: {proc.stdout[-500:]} {proc.stderr[-2000:]}"
+    assert result[0] == ["False", "True", str(len(ASSETS.DATASETS) + 1)], result
+
+
 def test_restart_skips_what_is_already_done(superset, city) -> None:
     """A second prepare with nothing changed runs neither the migrations nor the bootstrap."""
     log = superset["home"] / "superset.log"
