@@ -75,7 +75,19 @@ def _night_outputs(outcomes: list[Any]) -> list[str]:
                      f"ledger {cfg.ledger_path}")
     elif "nengtan_checks_publish" in results:
         lines.append(f"  serving     not published: {cfg.serving_db} keeps the last good night")
-    lines.append(f"  task logs   {cfg.logs_dir / 'airflow'} (and the Airflow UI)")
+    lines += _log_lines(outcomes, cfg)
+    return lines
+
+
+def _log_lines(outcomes: list[Any], cfg: Any) -> list[str]:
+    """Where the task logs are: the scheduler's workers write files (the UI shows them); tasks run
+    here by dag.test() log to this terminal only."""
+    lines = []
+    if any(o.how == "scheduler" for o in outcomes):
+        lines.append(f"  task logs   {cfg.logs_dir / 'airflow'} and the Airflow UI (runs the scheduler executed)")
+    if any(o.how == "in-process" for o in outcomes):
+        lines.append("  task logs   printed above for the runs this process executed (warnings and errors; "
+                     "--verbose for every line)")
     return lines
 
 
@@ -171,7 +183,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             mailed += f", {sent['failed']} FAILED"
         print(f"  reports     {result.get('dir') or cfg.reports_dir / args.month} (version {result.get('version')}, "
               f"{'new' if result.get('changed') else 'unchanged'}); {mailed}")
-    print(f"  task logs   {cfg.logs_dir / 'airflow'} (and the Airflow UI)")
+    print("\n".join(_log_lines([outcome], cfg)))
     return 0 if outcome.ok else 1
 
 
