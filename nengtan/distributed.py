@@ -41,10 +41,14 @@ from nengtan.orchestrate import DAGS_DIR
 # shared secrets, and the nengtan data roots.
 DEPLOYMENT_SETTINGS = (
     "AIRFLOW__CORE__EXECUTOR", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__BROKER_URL",
-    "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "AIRFLOW__API_AUTH__JWT_SECRET",
-    "AIRFLOW__API__SECRET_KEY", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION",
-    "AIRFLOW__CORE__DEFAULT_TIMEZONE", "AIRFLOW__CORE__LOAD_EXAMPLES", "NENGTAN_LANDING", "NENGTAN_DATA",
+    "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS",
+    "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+    "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__CORE__DAGS_FOLDER",
+    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "AIRFLOW__CORE__DEFAULT_TIMEZONE", "AIRFLOW__CORE__LOAD_EXAMPLES",
+    "NENGTAN_LANDING", "NENGTAN_DATA",
 )
+# Airflow's Celery settings plus the workers' preload of the tasks' heavy imports.
+CELERY_CONFIG_OPTIONS = "nengtan.celery_support.CELERY_CONFIG"
 DUCKDB_POOL_ARGS = ("nengtan_duckdb", "1", "DuckDB allows one writer process")
 ADMIN_USER = "nengtan"
 
@@ -244,6 +248,9 @@ def celery_airflow_environ(cfg: Settings, *, airflow_home: Path, metadata_url: s
         "AIRFLOW__CELERY__BROKER_URL": broker_url,
         "AIRFLOW__CELERY__RESULT_BACKEND": result_backend,
         "AIRFLOW__CELERY__SYNC_PARALLELISM": "1",
+        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": CELERY_CONFIG_OPTIONS,
+        # A message not acknowledged in this long is redelivered: longer than any night's task.
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "86400",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(api_port),
         "AIRFLOW__API__WORKERS": "1",

@@ -247,6 +247,9 @@ def test_a_night_on_celery_equals_the_dag_test_night(published_city, city_landin
     assert by_dag["nengtan_nightly_load"][0]["dag_run_id"] == result["load_run_id"]
     assert {by_dag[d][0]["run_type"] for d in NIGHT_DAGS[1:]} == {"asset_triggered"}
 
+    # The worker took the deployment's Celery settings: its pool process preloaded the tasks' imports.
+    assert "preloaded" in (tmp_path / "cluster" / "celery-worker-0.log").read_text(errors="replace")
+
     # Every task ran, and ran through Celery: one successful Celery result per task instance.
     tis = result["task_instances"]
     assert tis and all(ti["state"] == "success" for ti in tis), [(t["task_id"], t["state"]) for t in tis]
