@@ -310,6 +310,8 @@ def test_the_compose_file_runs_every_celery_service_from_the_locked_image(tmp_pa
     # The image installs from the lock file with the distributed extra, never with pip.
     assert "uv sync --frozen" in dockerfile and "--extra distributed" in dockerfile
     assert "pip install" not in dockerfile.split("uv sync", 1)[1]
+    superset = (REPO_ROOT / "docker" / "Dockerfile.superset").read_text()
+    assert "uv sync --frozen" in superset and "pip install" not in superset.split("uv sync", 1)[1]
 
     # Every pipeline service's command exists in an environment built from the same lock and extra
     # (this .venv): the executable is there and Airflow's own CLI parser accepts the arguments.
