@@ -91,11 +91,12 @@ def run_spark_dbt(args: list[str], *, cfg: Settings | None = None, method: str =
     cfg = cfg or settings()
     base = spark_dir(cfg)
     target = base / "dbt-target"
-    full = [str(spark_dbt()), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(target), "--log-path", str(base / "dbt-logs")]
+    full = [str(spark_dbt()), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    # Through the environment: not every dbt command takes --target-path (debug does not).
+    paths = {"DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(base / "dbt-logs")}
     started = time.monotonic()
-    proc = subprocess.run(full, cwd=DBT_PROJECT_DIR, env=_env(cfg, method, env), capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(full, cwd=DBT_PROJECT_DIR, env=_env(cfg, method, {**paths, **(env or {})}),
+                          capture_output=True, text=True, timeout=timeout)
     result = DbtResult(args=args, seconds=round(time.monotonic() - started, 3))
     results_file = target / "run_results.json"
     counts = {"models": 0, "seeds": 0, "tests_passed": 0, "tests_failed": 0, "unit_tests": 0, "errors": 0}
