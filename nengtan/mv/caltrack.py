@@ -125,8 +125,12 @@ def fit_baseline(energy: pd.Series, temp_c: pd.Series, *, start: date | None, en
         base.reasons.append(f"only {with_data} baseline days have both energy and temperature "
                             f"({MIN_BASELINE_DAYS} required)")
         return base
-    data = DailyBaselineData.from_series(e.to_frame("observed"), c_to_f(t).to_frame("temperature"),
-                                         is_electricity_data=is_electricity)
+    try:
+        data = DailyBaselineData.from_series(e.to_frame("observed"), c_to_f(t).to_frame("temperature"),
+                                             is_electricity_data=is_electricity)
+    except ValueError as exc:  # OpenDSM refuses the data itself (misaligned, empty after trimming)
+        base.reasons.append(f"OpenDSM refused the baseline data: {exc}")
+        return base
     disq = [w.qualified_name for w in data.disqualification]
     if SHORT_BASELINE in disq:
         base.short = True

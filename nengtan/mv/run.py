@@ -36,7 +36,7 @@ PROJECTS_SQL = """
 BOUNDARY_SQL = """
     select pm.project_id, pm.meter_id, m.energy_type, m.unit
     from staging.stg_raw__project_meters pm
-    join staging.stg_raw__meters m on m.meter_id = pm.meter_id
+    left join staging.stg_raw__meters m on m.meter_id = pm.meter_id
     where pm.project_id in (select unnest(?::varchar[]))
 """
 DAILY_SQL = """
@@ -120,8 +120,16 @@ def run(warehouse: str, out: str, as_of: str) -> dict[str, Any]:
         b_end = (None if pd.isna(p.baseline_end) else pd.Timestamp(p.baseline_end).date()) or (
             commissioned - timedelta(days=1) if commissioned else None)
         b_start = None if pd.isna(p.baseline_start) else pd.Timestamp(p.baseline_start).date()
-        groups = boundary[boundary["project_id"] == p.project_id].groupby(["energy_type", "unit"])
-        for (energy_type, unit), g in groups:
+        mine = boundary[boundary["project_id"] == p.project_id]
+        unknown = sorted(mine.loc[mine["energy_type"].isna(), "meter_id"])
+        if unknown or mine.empty:
+            fits.append({"project_id": p.project_id, "credit_code": p.credit_code, "measure": p.measure,
+                         "status": p.status, "district": p.district, "commissioned_on": commissioned, "as_of": day,
+                         "baseline_qualified": False, "refit": False,
+                         "reasons": f"boundary meters not in the registry: {' '.join(unknown)}" if unknown
+                         else "no boundary meters"})
+            continue
+        for (energy_type, unit), g in mine.groupby(["energy_type", "unit"]):
             key = {"project_id": p.project_id, "credit_code": p.credit_code, "energy_type": energy_type,
                    "unit": unit}
             row: dict[str, Any] = {**key, "measure": p.measure, "status": p.status, "district": p.district,
@@ -148,8 +156,13 @@ def run(warehouse: str, out: str, as_of: str) -> dict[str, Any]:
                        model_version=base.model_version if base.model_json else None, library=base.library,
                        data_hash=base.data_hash, model_json=base.model_json)
             if base.model_json and commissioned and commissioned <= day:
-                days = caltrack.predict(base, energy, temp, start=commissioned, end=day,
-                                        is_electricity=energy_type == "electricity")
+                try:
+                    days = caltrack.predict(base, energy, temp, start=commissioned, end=day,
+                                            is_electricity=energy_type == "electricity")
+                except ValueError as exc:  # e.g. no metered reporting day yet
+                    row["reasons"] = "; ".join(filter(None, [row["reasons"], f"no reporting prediction: {exc}"]))
+                    fits.append(row)
+                    continue
                 tot = caltrack.total(base, days)
                 row.update(reporting_start=commissioned, reporting_end=day, reporting_days=tot["reporting_days"],
                            predicted_total=tot["predicted"], metered_total=tot["metered"],
