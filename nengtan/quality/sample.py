@@ -169,6 +169,18 @@ def build_sample_warehouse(con: duckdb.DuckDBPyConnection, *, faults: bool = Tru
     con.execute("""CREATE OR REPLACE TABLE marts.regulatory_candidates (credit_code VARCHAR, name_zh VARCHAR,
         name_en VARCHAR, park_id VARCHAR, year INTEGER, list VARCHAR, figure DECIMAL(38,6), threshold DECIMAL(18,6),
         unit VARCHAR, sector VARCHAR)""")
+    # energy-saving projects (issue 15, expectations/projects.py): none in the sample city (empty tables)
+    con.execute("CREATE SCHEMA IF NOT EXISTS intermediate")
+    con.execute("""CREATE OR REPLACE TABLE marts.project_savings_monthly (project_id VARCHAR, credit_code VARCHAR,
+        measure VARCHAR, month DATE, baseline_qualified BOOLEAN, savings_tce DECIMAL(38,6),
+        savings_uncertainty_tce DECIMAL(38,6), expected_savings_tce DECIMAL(38,6), days_metered INTEGER)""")
+    con.execute("""CREATE OR REPLACE TABLE marts.new_facility_tracking (project_id VARCHAR, credit_code VARCHAR,
+        commissioned_on DATE, period_end DATE, days_metered INTEGER, actual_energy_tce DECIMAL(38,6),
+        approved_pro_rata_tce DECIMAL(38,6), actual_co2_t DECIMAL(38,6), approved_pro_rata_co2_t DECIMAL(38,6),
+        energy_ratio DECIMAL(12,4), co2_ratio DECIMAL(12,4))""")
+    con.execute("""CREATE OR REPLACE TABLE intermediate.int_project_mv_fits (project_id VARCHAR, credit_code VARCHAR,
+        energy_type VARCHAR, unit VARCHAR, baseline_start DATE, baseline_end DATE, baseline_days INTEGER,
+        baseline_qualified BOOLEAN, cvrmse DECIMAL(12,6), reasons VARCHAR, as_of DATE)""")
 
     # raw: declarations for February (E2, a key user, has not declared when faults=True)
     now = datetime(2026, 3, 21, 1)
