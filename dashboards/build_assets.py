@@ -762,6 +762,14 @@ CHARTS: list[Chart] = [
           description="正常（绿色）的对象不列出，见上方汇总。没有预警时为空。On-track (green) positions are "
                       "counted above, not listed; empty when nothing is off track."),
     # ---- Park -------------------------------------------------------------------------
+    Chart("park_monthly", "园区月度汇总 Park monthly figures", "v_park_monthly", "table",
+          columns=["month_label", "status", "energy_tce", "energy_tce_dual_control", "co2_t", "ytd_energy_tce",
+                   "energy_intensity", "carbon_intensity", "intensity_coverage"],
+          order_by=[("month", False)], width=12, height=30,
+          description="强度只用已申报增加值的企业月份，覆盖率为其能耗占比；无申报时为空。双控能耗扣除原料用能和非化石能源。"
+                      "Intensities use only enterprise-months with declared value added (coverage: their share of "
+                      "energy); blank before any declaration. Dual-control energy leaves out feedstock and "
+                      "non-fossil energy."),
     Chart("park_energy_trend", "园区月度能耗 Park monthly energy (tce)", "v_park_monthly", "bar",
           [ENERGY], x="month_label", width=6, description=PROVISIONAL_NOTE),
     Chart("park_enterprises_ranked", "企业排名 Enterprises ranked (latest month)", "v_enterprise_movers",
@@ -791,6 +799,13 @@ CHARTS: list[Chart] = [
           row_limit=DAILY_ROWS,
           description="仅计量的能源品种；煤、油品等按月申报，见月度数字。Metered energy types only; coal and oil "
                       "products are declared monthly."),
+    Chart("ent_monthly", "企业月度汇总 Enterprise monthly figures", "v_enterprise_monthly", "table",
+          columns=["month_label", "declaration", "energy_tce", "energy_tce_dual_control", "co2_t", "green_mwh",
+                   "green_mwh_unused"],
+          order_by=[("month", False)], width=12, height=30,
+          description="申报未到的月份为临时（只有计量数据）。绿证超过当月用电的部分不计入，列为未计入。A month whose "
+                      "declaration has not arrived is provisional (meters only). Certificates above the month's "
+                      "electricity are not counted: shown as unused."),
     Chart("ent_scope_monthly", "月度碳排放（按范围） Monthly CO2 by scope (t)", "v_enterprise_series",
           "bar", [metric("SUM(value)", "碳排放 CO2 (t)")], x="month_label", groupby=["series_label"],
           filters=["series IN ('scope1', 'scope2_location')"], width=6, stack=False,
