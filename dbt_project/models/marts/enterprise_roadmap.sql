@@ -180,5 +180,6 @@ select
         else
             coalesce(projected_energy_tce <= target_energy_tce, true)
             and coalesce(projected_co2_t <= target_co2_t, true)
-    end as on_track
+    end as on_track,
+    {{ current_run_id() }} as built_run_id
 from gaps

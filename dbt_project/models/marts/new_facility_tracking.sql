@@ -97,5 +97,6 @@ select
     coalesce(actual_energy_tce > approved_pro_rata_tce, false) as energy_over_approval,
     coalesce(actual_co2_t > approved_pro_rata_co2_t, false) as co2_over_approval,
     coalesce(actual_energy_tce > approved_pro_rata_tce or actual_co2_t > approved_pro_rata_co2_t, false)
-        as over_approval
+        as over_approval,
+    {{ current_run_id() }} as built_run_id
 from compared

@@ -63,7 +63,8 @@ select
     m.days_in_month,
     m.days_in_period = m.days_in_month as is_complete_month,
     m.mean_temperature_c,
-    m.as_of
+    m.as_of,
+    {{ current_run_id() }} as built_run_id
 from months as m
 left join projects as p on m.project_id = p.project_id
 left join factors as f on m.credit_code = f.credit_code and m.month = f.month and m.energy_type = f.energy_type
