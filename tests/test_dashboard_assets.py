@@ -1,0 +1,47 @@
+"""The committed Superset bundle (dashboards/assets) is what dashboards/build_assets.py writes now.
+
+The bundle is generated from the spec and from seeds/warning_levels.csv (the levels' order and
+colours), so an edited spec or seed without a rebuild would import stale dashboards. No server needed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from nengtan.config import REPO_ROOT
+
+ASSETS = REPO_ROOT / "dashboards" / "assets"
+
+
+def _build_assets():
+    spec = importlib.util.spec_from_file_location("nengtan_build_assets_check", REPO_ROOT / "dashboards" / "build_assets.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _files(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.yaml"))}
+
+
+def test_committed_assets_are_built_from_the_spec_and_seed(tmp_path) -> None:
+    _build_assets().write(tmp_path / "assets")
+    built, committed = _files(tmp_path / "assets"), _files(ASSETS)
+    assert sorted(built) == sorted(committed), "run .venv-superset/bin/python dashboards/build_assets.py"
+    stale = [name for name in built if built[name] != committed[name]]
+    assert not stale, f"stale assets (rebuild with dashboards/build_assets.py): {stale[:5]}"
+
+
+def test_warning_levels_come_from_the_seed() -> None:
+    """Each level of the seed orders the warnings (level_rank) and colours its labels in both languages."""
+    module = _build_assets()
+    levels = module.warning_levels()
+    assert [int(r["rank"]) for r in levels] == sorted(int(r["rank"]) for r in levels)
+    sql = module.DATASETS["v_warnings"]["sql"]
+    for r in levels:
+        assert f"WHEN '{r['warning_level']}' THEN {int(r['rank'])}" in sql
+    assert module.label_colors() == {r[k]: r["colour"] for r in levels for k in ("label_zh", "label_en")}
+    assert module.NOT_MILDEST == f"warning_level <> '{levels[0]['warning_level']}'"
