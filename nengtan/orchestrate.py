@@ -35,7 +35,8 @@ from nengtan.config import REPO_ROOT, Settings, settings
 DAGS_DIR = REPO_ROOT / "dags"
 NIGHT_DAGS = ("nengtan_nightly_load", "nengtan_transform", "nengtan_checks_publish")
 REPORT_DAG = "nengtan_monthly_report"
-ALL_DAGS = (*NIGHT_DAGS, REPORT_DAG, "nengtan_mv")  # nengtan_mv: measured savings, after MARTS (issue 15)
+# Every DAG of the project (one per file, named after its id), e.g. nengtan_mv after MARTS (issue 15).
+ALL_DAGS = tuple(sorted(p.stem for p in DAGS_DIR.glob("nengtan_*.py")))
 FINISHED = ("success", "failed")
 # How long the CLI waits for a live scheduler to create the run an asset event queued for it.
 SCHEDULER_PICKUP_TIMEOUT_S = float(os.environ.get("NENGTAN_SCHEDULER_PICKUP_TIMEOUT", "300"))
