@@ -171,15 +171,16 @@ def _summary(latencies: list[float], per_chart: list[dict], errors: list[dict]) 
 
 
 def _filter_values(db: Path) -> dict[str, str]:
-    """A park and an enterprise to filter on, as a dashboard's native filter would (the first park; an
-    enterprise of the last copy, far from the table's start)."""
+    """A park and an enterprise to filter on, by name as the dashboards' native filters are (the first
+    park; an enterprise of the last copy, far from the table's start), in the default language (zh)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        park = con.execute("SELECT min(park_id) FROM marts.dim_parks").fetchone()[0]
+        park = con.execute("SELECT name_zh FROM marts.dim_parks ORDER BY park_id LIMIT 1").fetchone()
         code = con.execute("SELECT max(credit_code) FROM marts.enterprise_energy_daily").fetchone()[0]
+        ent = con.execute("SELECT name_zh FROM marts.dim_enterprises WHERE credit_code = ?", [code]).fetchone()
     finally:
         con.close()
-    return {k: v for k, v in (("park_id", park), ("credit_code", code)) if v}
+    return {k: v[0] for k, v in (("park_name", park), ("enterprise_name", ent)) if v and v[0]}
 
 
 def filtered_latencies(api: Api, repeats: int, values: dict[str, str]) -> dict[str, Any]:
