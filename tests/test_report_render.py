@@ -422,7 +422,12 @@ def test_a_late_correction_becomes_version_2_and_v1_is_untouched(cfg, v1, v1_en)
     assert mine["headline/energy_tce/month"]["new"] == round(old + 12.5, 3)
     assert all(c["entity"] == code for c in changes if c["kind"] == "enterprise")
     assert Num(old + 12.5, 3).text() in pdf_text(Path(v2["dir"]) / "enterprise" / f"{code}.zh.pdf")
-    assert t("sec.changes", "zh") in pdf_text(Path(v2["dir"]) / "enterprise" / f"{code}.zh.pdf")
+    v2_text = pdf_text(Path(v2["dir"]) / "enterprise" / f"{code}.zh.pdf")
+    assert t("sec.changes", "zh") in v2_text
+    # the changed figure is named as the report names it, not by its key
+    named = f"{t('sheet.headline', 'zh')} / {t('row.energy_tce', 'zh')} / {t('col.month', 'zh')}"
+    assert re.sub(r"\s+", "", named) in re.sub(r"\s+", "", v2_text)
+    assert "headline/energy_tce" not in v2_text
     # version 1 is exactly as it was
     assert archive.read_manifest(Path(v1["dir"])) == v1_manifest
     for entry in v1_manifest["files"]:

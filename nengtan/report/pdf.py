@@ -9,6 +9,7 @@ provisional report carries 临时数据 / PROVISIONAL across every page.
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -17,6 +18,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from nengtan.report.charts import render_chart
@@ -25,6 +27,10 @@ from nengtan.report.fonts import register
 from nengtan.report.i18n import numbered, t
 
 PAGE = landscape(A4)
+WIDTH = PAGE[0] - 24 * mm  # between the margins
+CELL_SIZE = 7
+MIN_COLUMN = 36.0
+PADDING = 8  # reportlab's default cell padding, left and right, plus a little air
 HEAD_FILL = colors.HexColor("#dde6f0")
 STAMP_RED = colors.Color(0.78, 0.12, 0.12, alpha=0.16)
 
@@ -54,6 +60,31 @@ def column_label(key: str, language: str) -> str:
 def note_text(key: str, args: dict, language: str) -> str:
     text = t(key, language)
     return text.format(**args) if args else text
+
+
+def column_widths(headers: list[str], rows: list[list[str]], font: str, available: float = WIDTH) -> list[float]:
+    """Widths that fit the content: each column as wide as its longest cell (headers may wrap to
+    two or three lines); when the table is wider than the page, the widest columns are cut
+    to a common width (their text wraps) until it fits."""
+    natural = []
+    for c, header in enumerate(headers):
+        cells = [stringWidth(row[c], font, CELL_SIZE) for row in rows if c < len(row)]
+        whole = stringWidth(header, font, CELL_SIZE)
+        words = [stringWidth(w, font, CELL_SIZE) for w in re.findall(r"[^\s\u3000-\u9fff\uff00-\uffef]+", header)]
+        head = max(min(whole, max(60.0, whole / 3)), *words, 0.0)  # wraps between words, never inside one
+        natural.append(max([head, MIN_COLUMN, *cells]) + PADDING)
+    if sum(natural) <= available:
+        if len(headers) >= 4:  # a form's table spans the page
+            return [w * available / sum(natural) for w in natural]
+        return natural
+    low, high = 0.0, max(natural)
+    for _ in range(40):  # the cap at which the capped widths fill the page
+        cap = (low + high) / 2
+        if sum(min(w, cap) for w in natural) > available:
+            high = cap
+        else:
+            low = cap
+    return [min(w, low) for w in natural]
 
 
 def _text_colour(hex_colour: str) -> colors.Color:
@@ -151,16 +182,19 @@ def render_pdf(report: Report, path: Path, *, language: str, version: int, snaps
         if not table.rows:
             story.append(KeepTogether([heading, Paragraph(escape(t(table.empty, language)), st["body"])]))
             continue
-        data = [[Paragraph(escape(column_label(c, language)), st["cell"]) for c in table.columns]]
+        headers = [column_label(c, language) for c in table.columns]
+        texts = [[cell_text(cell, language) for cell in row] for row in table.rows]
+        widths = column_widths(headers, texts, font)
+        data = [[Paragraph(escape(h), st["cell"]) for h in headers]]
         extra = []
         for r, row in enumerate(table.rows, start=1):
             cells = []
             for c, cell in enumerate(row):
-                text = cell_text(cell, language)
+                text = texts[r - 1][c]
                 if isinstance(cell, Num):
                     cells.append(text)
                     extra.append(("ALIGN", (c, r), (c, r), "RIGHT"))
-                elif len(text) > 24:
+                elif stringWidth(text, font, CELL_SIZE) + PADDING > widths[c]:
                     cells.append(Paragraph(escape(text), st["cell"]))
                 else:
                     cells.append(text)
@@ -168,7 +202,7 @@ def render_pdf(report: Report, path: Path, *, language: str, version: int, snaps
                     extra += [("BACKGROUND", (c, r), (c, r), colors.HexColor(cell.colour)),
                               ("TEXTCOLOR", (c, r), (c, r), _text_colour(cell.colour))]
             data.append(cells)
-        story += [heading, _grid(data, font, extra=extra)]
+        story += [heading, _grid(data, font, extra=extra, widths=widths)]
         if table.note:
             story.append(Paragraph(escape(note_text(table.note, table.note_args, language)), st["note"]))
     if report.charts:

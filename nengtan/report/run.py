@@ -19,7 +19,7 @@ from typing import Any
 
 from nengtan.config import Settings, settings
 from nengtan.report import archive
-from nengtan.report.figures import Marts, Num, Report, Table, build_reports, diff_figures
+from nengtan.report.figures import Label, Level, Marts, Name, Num, Report, Table, build_reports, diff_figures
 from nengtan.report.i18n import check_language, t
 from nengtan.report.pdf import render_pdf
 from nengtan.report.places import city_name
@@ -55,17 +55,46 @@ def _fmt_change(value: Any) -> Any:
     return "—" if value is None else value
 
 
+def figure_name(report: Report, figure: str) -> Name:
+    """A figure key (``table/row/column``) as the report names it: section / row / column."""
+    from nengtan.report.pdf import cell_text, column_label
+
+    if figure == "status/provisional":
+        return Name(t("meta.status", "zh"), t("meta.status", "en"))
+    table_key, _, rest = figure.partition("/")
+    row_key, _, column = rest.rpartition("/")
+    table = next((tb for tb in report.tables if tb.key == table_key), None)
+    if table is None or row_key not in table.row_keys:
+        return Name(figure, figure)
+    row = table.rows[table.row_keys.index(row_key)]
+    names = []
+    for language in ("zh", "en"):
+        parts = [t(f"sheet.{table_key}", language), cell_text(row[0], language) or row_key]
+        parts.append(column_label(f"col.{column}", language))
+        names.append(" / ".join(parts))
+    return Name(*names)
+
+
+def _levels_named(report: Report) -> dict[str, Level]:
+    return {cell.level: cell for tb in report.tables for row in tb.rows for cell in row if isinstance(cell, Level)}
+
+
 def attach_changes(report: Report, changes: list[dict[str, Any]]) -> None:
     mine = [c for c in changes if c["kind"] == report.kind and c["entity"] == report.entity_id]
     if not mine:
         return
+    levels = _levels_named(report)
     rows, keys = [], []
     for c in mine:
-        old, new = c["old"], c["new"]
-        cells = [c["entity"], c["figure"]]
-        for v in (old, new):
-            cells.append(Num(float(v), 4) if isinstance(v, int | float) and not isinstance(v, bool)
-                         else ("—" if v is None else str(v)))
+        cells: list = [Name(report.name_zh or report.entity_id, report.name_en or report.name_zh),
+                       figure_name(report, c["figure"])]
+        for v in (c["old"], c["new"]):
+            if isinstance(v, bool) or v is None:
+                cells.append("—" if v is None else Label("yes" if v else "no"))
+            elif isinstance(v, int | float):
+                cells.append(Num(float(v), 4))
+            else:
+                cells.append(levels.get(str(v)) or str(v))
         rows.append(cells)
         keys.append(c["figure"])
     report.tables.insert(0, Table("changes", "sec.changes", ["col.entity", "col.figure", "col.old", "col.new"],

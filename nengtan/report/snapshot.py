@@ -48,7 +48,7 @@ AUDIT_COLUMNS = {"run_id", "applied_at", "built_at", "loaded_at", "restated_at",
                  "checked_at"}
 # Findings of the quality checks about the month, as the content of each (not which night raised it).
 FINDING_COLUMNS = ("rule", "severity", "level", "entity_id", "credit_code", "park_id", "meter_id", "period",
-                   "observed", "expected", "message_zh", "message_en")
+                   "message_zh", "message_en")
 WARNING_LEVELS_SEED = REPO_ROOT / "seeds" / "warning_levels.csv"
 REQUIRED = ("enterprise_energy_daily", "enterprise_carbon_monthly", "park_carbon_monthly",
             "city_carbon_monthly", "dual_control_warnings", "dim_enterprises", "dim_parks")
