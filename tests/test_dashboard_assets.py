@@ -45,3 +45,19 @@ def test_warning_levels_come_from_the_seed() -> None:
         assert f"WHEN '{r['warning_level']}' THEN {int(r['rank'])}" in sql
     assert module.label_colors() == {r[k]: r["colour"] for r in levels for k in ("label_zh", "label_en")}
     assert module.NOT_MILDEST == f"warning_level <> '{levels[0]['warning_level']}'"
+
+
+def test_every_check_rule_has_a_label() -> None:
+    """Every rule of expectations/*.py reads as words in both languages on the dashboards (rule_label),
+    never as its code: a rule added without a label would show 'ets_cross_check' to the reader."""
+    import re
+
+    rules = {name for path in sorted((REPO_ROOT / "expectations").glob("*.py"))
+             for name in re.findall(r'Rule\(\s*name="([a-z0-9_]+)"', path.read_text(encoding="utf-8"))}
+    assert len(rules) >= 20, f"found only {sorted(rules)}: has the Rule(name=...) form changed?"
+    labels = _build_assets().LABELS["rule"]
+    missing = sorted(rules - set(labels))
+    assert not missing, f"rules without a label in dashboards/build_assets.py LABELS['rule']: {missing}"
+    for rule in rules:
+        zh, en = labels[rule]
+        assert re.search(r"[\u4e00-\u9fff]", zh) and not re.search(r"[\u4e00-\u9fff]", en), (rule, zh, en)
