@@ -57,6 +57,10 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "scope1": ("范围一：燃料燃烧与工业过程", "Scope 1: fuels and processes"),
         "scope2_location": ("范围二：外购电热（基于位置）", "Scope 2: purchased, location-based"),
         "scope2_market": ("范围二：外购电热（基于市场）", "Scope 2: purchased, market-based"),
+        "carbon_intensity_reduction": ("碳排放强度下降（实际）", "Carbon intensity reduction, achieved"),
+        "target_carbon_intensity_reduction": ("碳排放强度下降（目标）", "Carbon intensity reduction, target"),
+        "energy_intensity_reduction": ("能耗强度下降（实际）", "Energy intensity reduction, achieved"),
+        "target_energy_intensity_reduction": ("能耗强度下降（目标）", "Energy intensity reduction, target"),
     },
     "entity_level": {"city": ("全市", "City"), "park": ("园区", "Park"), "enterprise": ("企业", "Enterprise")},
     "reason_not_counted": {
@@ -90,6 +94,14 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "new_facility_over_approval": ("新建项目用能超出节能审查批复", "New facility above its energy-review approval"),
         "baseline_qualified": ("节能项目基准期不合格", "Project baseline does not qualify"),
     },
+    "sector": {  # national carbon market sectors (ets/ per the contract)
+        "power": ("发电", "Power generation"), "steel": ("钢铁", "Iron and steel"), "cement": ("水泥", "Cement"),
+        "aluminium": ("电解铝", "Aluminium smelting"),
+    },
+    "candidate_list": {
+        "ets": ("全国碳市场重点排放单位", "National carbon market (ETS)"),
+        "key_energy_user": ("重点用能单位", "Key energy users"),
+    },
     "severity": {"blocking": ("阻断发布", "Blocks publishing"), "routed": ("已转责任方", "Routed to the owner")},
     "declaration_status": {"on_time": ("按时申报", "On time"), "late": ("逾期申报", "Late"),
                            "outstanding": ("尚未申报", "Outstanding")},
@@ -106,6 +118,10 @@ FINAL = ("正式", "Final")
 PROVISIONAL_SUFFIX = ("（临时）", " (provisional)")
 YES_NO = (("是", "Yes"), ("否", "No"))
 CITY_NAME = ("全市", "Whole city")
+NO_INTENSITY_TARGET = ("未设强度目标", "No intensity target")
+FINDING = (("不符（差异超过10%）", "Finding (over 10 %)"), ("一致", "Agrees"))
+SHORTFALL = (("有缺口", "Shortfall"), ("已足额", "Covered"))
+MEETS = (("达标", "Meets"), ("未达标", "Not met"))
 
 
 def warning_levels() -> list[dict[str, str]]:
@@ -126,15 +142,16 @@ def lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def label_case(expr: str, kind: str, i: int) -> str:
+    """CASE mapping each code of LABELS[kind] to its label in one language (0 zh, 1 en); an unknown code
+    shows as itself."""
+    whens = " ".join(f"WHEN {lit(code)} THEN {lit(pair[i])}" for code, pair in LABELS[kind].items())
+    return f"CASE {expr} {whens} ELSE {expr} END"
+
+
 def label(expr: str, kind: str) -> str:
-    """CASE mapping each code of LABELS[kind] to its label; an unknown code shows as itself."""
-    pairs = LABELS[kind]
-
-    def case(i: int) -> str:
-        whens = " ".join(f"WHEN {lit(code)} THEN {lit(pair[i])}" for code, pair in pairs.items())
-        return f"CASE {expr} {whens} ELSE {expr} END"
-
-    return by_lang(case(0), case(1))
+    """CASE mapping each code of LABELS[kind] to its label in the user's language."""
+    return by_lang(label_case(expr, kind, 0), label_case(expr, kind, 1))
 
 
 def text(pair: tuple[str, str]) -> str:
@@ -170,6 +187,20 @@ def yes_no(expr: str) -> str:
     return f"CASE WHEN {expr} THEN {text(YES_NO[0])} WHEN NOT {expr} THEN {text(YES_NO[1])} END"
 
 
+def two_way(expr: str, pairs: tuple[tuple[str, str], tuple[str, str]]) -> str:
+    """A boolean as words: the first pair when true, the second when false, empty when unknown."""
+    return f"CASE WHEN {expr} THEN {text(pairs[0])} WHEN NOT {expr} THEN {text(pairs[1])} END"
+
+
+def warning_label(expr: str) -> str:
+    """A warning level code as the seed's label in the user's language; no level = no intensity target."""
+    def case(key: str, other: str) -> str:
+        whens = " ".join(f"WHEN {lit(r['warning_level'])} THEN {lit(r[key])}" for r in warning_levels())
+        return f"CASE {expr} {whens} ELSE {lit(other)} END"
+
+    return by_lang(case("label_zh", NO_INTENSITY_TARGET[0]), case("label_en", NO_INTENSITY_TARGET[1]))
+
+
 def level_rank(expr: str) -> str:
     whens = " ".join(f"WHEN {lit(r['warning_level'])} THEN {int(r['rank'])}" for r in warning_levels())
     return f"CASE {expr} {whens} END"
@@ -200,6 +231,44 @@ _LATEST_MONTH = "(SELECT max(month) FROM marts.{t})"
 _MONTHLY = ("month DATE, month_label VARCHAR, is_provisional BOOLEAN, status VARCHAR")
 _CARBON = ("energy_tce DOUBLE, energy_tce_dual_control DOUBLE, co2_t DOUBLE, scope1_co2_t DOUBLE,"
            "scope2_location_co2_t DOUBLE, scope2_market_co2_t DOUBLE")
+
+# dual_control_assessment through the views: names, the level's label, the warning level as the seed's
+# label, and park_id / credit_code for row-level security (the city row has neither: restricted users
+# never see it). Equi-joins on CASE keys, as v_warnings.
+_DUAL_CONTROL_SELECT = (
+    f"SELECT a.level, {label('a.level', 'entity_level')} AS level_label, a.entity_id,\n"
+    f"       CASE a.level WHEN 'enterprise' THEN {name('e')} WHEN 'park' THEN {name('p')}\n"
+    f"                    ELSE {text(CITY_NAME)} END AS entity_name,\n"
+    "       CASE WHEN a.level = 'park' THEN a.entity_id WHEN a.level = 'enterprise' THEN e.park_id END AS park_id,\n"
+    "       CASE WHEN a.level = 'enterprise' THEN a.entity_id END AS credit_code,\n"
+    "       CAST(a.year AS VARCHAR) AS year,\n"
+    f"       CAST(a.year AS VARCHAR) || CASE WHEN a.is_provisional THEN {text(PROVISIONAL_SUFFIX)} ELSE '' END"
+    " AS year_label,\n"
+    "       a.year = (SELECT max(year) FROM marts.dual_control_assessment) AS is_latest_year,\n"
+    "       a.as_of, CAST(a.base_year AS VARCHAR) AS base_year,\n"
+    f"       a.status AS warning_level, {warning_label('a.status')} AS warning_label,\n"
+    f"       {level_rank('a.status')} AS level_rank, a.is_provisional, {status('a.is_provisional')} AS status"
+)
+_DUAL_CONTROL_FROM = (
+    "FROM marts.dual_control_assessment a\n"
+    "LEFT JOIN marts.dim_enterprises e\n"
+    "  ON e.credit_code = CASE WHEN a.level = 'enterprise' THEN a.entity_id END\n"
+    "LEFT JOIN marts.dim_parks p\n"
+    "  ON p.park_id = CASE WHEN a.level = 'park' THEN a.entity_id WHEN a.level = 'enterprise' THEN e.park_id END"
+)
+_DUAL_CONTROL_KEYS = (
+    "level VARCHAR, level_label VARCHAR, entity_id VARCHAR, entity_name VARCHAR, park_id VARCHAR,"
+    "credit_code VARCHAR, year VARCHAR, year_label VARCHAR, is_latest_year BOOLEAN, as_of DATE, base_year VARCHAR,"
+    "warning_level VARCHAR, warning_label VARCHAR, level_rank BIGINT, is_provisional BOOLEAN, status VARCHAR"
+)
+_DUAL_CONTROL_FIGURES = (
+    "energy_tce", "energy_tce_dual_control", "co2_t", "value_added_10k_cny", "energy_intensity", "carbon_intensity",
+    "base_energy_intensity", "base_carbon_intensity", "energy_intensity_reduction_pct",
+    "carbon_intensity_reduction_pct", "target_energy_intensity_reduction_pct",
+    "target_carbon_intensity_reduction_pct", "energy_intensity_target", "carbon_intensity_target",
+    "allowed_energy_intensity", "allowed_carbon_intensity", "energy_intensity_ratio", "carbon_intensity_ratio",
+    "energy_budget_tce", "carbon_budget_tco2", "intensity_coverage",
+)
 
 DATASETS: dict[str, dict[str, Any]] = {
     "city_carbon_monthly": {
@@ -520,6 +589,122 @@ DATASETS: dict[str, dict[str, Any]] = {
             "enterprise_name VARCHAR"
         ),
     },
+
+    # ---- carbon dual control and the national carbon market ------------------------------
+    # The ETS, candidate and zero-carbon marts have park_id (and credit_code): registered, so row-level
+    # security applies to them inside the views too. dual_control_assessment has only level/entity_id:
+    # it is read through v_dual_control alone, which carries park_id and credit_code for the filters.
+    "ets_compliance": {
+        "schema": "marts",
+        "columns": columns(
+            "credit_code VARCHAR, name_zh VARCHAR, name_en VARCHAR, park_id VARCHAR, year BIGINT, sector VARCHAR,"
+            "verified_emissions_tco2 DECIMAL, allowances_allocated_t DECIMAL, allowances_surrendered_t DECIMAL,"
+            "ccer_surrendered_t DECIMAL, ccer_usable_t DECIMAL, ccer_over_cap_t DECIMAL, compliance_gap_t DECIMAL,"
+            "allocation_surplus_t DECIMAL, compliance_deadline DATE, as_of DATE, days_to_deadline BIGINT,"
+            "gap_near_deadline BOOLEAN, warehouse_co2_t DECIMAL, warehouse_months BIGINT,"
+            "cross_check_diff_pct DOUBLE, cross_check_finding BOOLEAN"
+        ),
+    },
+    "regulatory_candidates": {
+        "schema": "marts",
+        "columns": columns(
+            "credit_code VARCHAR, name_zh VARCHAR, name_en VARCHAR, park_id VARCHAR, year BIGINT, list VARCHAR,"
+            "figure DECIMAL, threshold DECIMAL, unit VARCHAR, sector VARCHAR, months BIGINT,"
+            "is_provisional BOOLEAN, reason VARCHAR"
+        ),
+    },
+    "zero_carbon_park_indicators": {
+        "schema": "marts",
+        "columns": columns(
+            "park_id VARCHAR, year BIGINT, energy_tce DECIMAL, co2_t DECIMAL, co2_per_tce DOUBLE,"
+            "co2_per_tce_threshold DOUBLE, meets_core_indicator BOOLEAN, natural_gas_tce DECIMAL,"
+            "non_fossil_tce DECIMAL, clean_energy_share DOUBLE, clean_energy_share_threshold DOUBLE,"
+            "meets_clean_energy_share BOOLEAN, source_document VARCHAR, is_provisional BOOLEAN"
+        ),
+    },
+    "v_dual_control": {
+        "sql": LANG + _DUAL_CONTROL_SELECT + ",\n       " + ",\n       ".join(f"a.{c}" for c in _DUAL_CONTROL_FIGURES)
+               + "\n" + _DUAL_CONTROL_FROM,
+        "columns": columns(_DUAL_CONTROL_KEYS + ", " + ", ".join(f"{c} DOUBLE" for c in _DUAL_CONTROL_FIGURES)),
+    },
+    "v_dual_control_series": {
+        # achieved vs target reductions, one row per entity, year and series (the legend in the user's language)
+        "sql": LANG + "\nUNION ALL\n".join(
+            _DUAL_CONTROL_SELECT + f",\n       {lit(code)} AS series, {text(LABELS['series'][code])} AS series_label,"
+            f"\n       CAST(a.{code}_pct AS DOUBLE) AS value\n" + _DUAL_CONTROL_FROM
+            for code in ("carbon_intensity_reduction", "target_carbon_intensity_reduction",
+                         "energy_intensity_reduction", "target_energy_intensity_reduction")),
+        "columns": columns(_DUAL_CONTROL_KEYS + ", series VARCHAR, series_label VARCHAR, value DOUBLE"),
+    },
+    "v_ets_compliance": {
+        "sql": LANG + (
+            f"SELECT c.credit_code, c.park_id, {name('c')} AS enterprise_name, {name('d')} AS park_name,\n"
+            f"       CAST(c.year AS VARCHAR) AS year, c.sector, {label('c.sector', 'sector')} AS sector_label,\n"
+            "       c.verified_emissions_tco2, c.allowances_allocated_t, c.allowances_surrendered_t,\n"
+            "       c.ccer_surrendered_t, c.ccer_usable_t, c.ccer_over_cap_t, c.compliance_gap_t,\n"
+            "       c.allocation_surplus_t, c.compliance_deadline, c.as_of, CAST(c.days_to_deadline AS BIGINT)\n"
+            "       AS days_to_deadline, c.gap_near_deadline,\n"
+            f"       {yes_no('c.gap_near_deadline')} AS near_deadline_label,\n"
+            f"       {two_way('c.compliance_gap_t > 0', SHORTFALL)} AS compliance_label,\n"
+            "       c.warehouse_co2_t, CAST(c.warehouse_months AS BIGINT) AS warehouse_months,\n"
+            "       c.cross_check_diff_pct, abs(c.cross_check_diff_pct) AS abs_diff_pct, c.cross_check_finding,\n"
+            f"       {two_way('c.cross_check_finding', FINDING)} AS finding_label\n"
+            "FROM marts.ets_compliance c LEFT JOIN marts.dim_parks d ON d.park_id = c.park_id"
+        ),
+        "columns": columns(
+            "credit_code VARCHAR, park_id VARCHAR, enterprise_name VARCHAR, park_name VARCHAR, year VARCHAR,"
+            "sector VARCHAR, sector_label VARCHAR, verified_emissions_tco2 DECIMAL, allowances_allocated_t DECIMAL,"
+            "allowances_surrendered_t DECIMAL, ccer_surrendered_t DECIMAL, ccer_usable_t DECIMAL,"
+            "ccer_over_cap_t DECIMAL, compliance_gap_t DECIMAL, allocation_surplus_t DECIMAL,"
+            "compliance_deadline DATE, as_of DATE, days_to_deadline BIGINT, gap_near_deadline BOOLEAN,"
+            "near_deadline_label VARCHAR, compliance_label VARCHAR, warehouse_co2_t DECIMAL,"
+            "warehouse_months BIGINT, cross_check_diff_pct DOUBLE, abs_diff_pct DOUBLE,"
+            "cross_check_finding BOOLEAN, finding_label VARCHAR"
+        ),
+    },
+    "v_regulatory_candidates": {
+        # the mart's reason is English; the Chinese one is said from the same figures
+        "sql": LANG + (
+            f"SELECT r.credit_code, r.park_id, {name('r')} AS enterprise_name, {name('d')} AS park_name,\n"
+            f"       CAST(r.year AS VARCHAR) AS year, r.list, {label('r.list', 'candidate_list')} AS list_label,\n"
+            f"       r.sector, {label('r.sector', 'sector')} AS sector_label, r.figure, r.threshold, r.unit,\n"
+            f"       CAST(r.months AS BIGINT) AS months, r.is_provisional, {status('r.is_provisional')} AS status,\n"
+            "       " + by_lang(
+                "CASE r.list WHEN 'ets' THEN CAST(r.year AS VARCHAR) || '年直接排放（范围一含工业过程，' || "
+                "CAST(r.months AS VARCHAR) || '个月）达到' || "
+                + label_case('r.sector', 'sector', 0)
+                + " || '行业纳入门槛，未纳入全国碳市场' "
+                "WHEN 'key_energy_user' THEN CAST(r.year AS VARCHAR) || '年综合能耗（' || CAST(r.months AS VARCHAR) "
+                "|| '个月）达到重点用能单位门槛，尚未列为重点用能单位' ELSE r.reason END",
+                "r.reason") + " AS reason\n"
+            "FROM marts.regulatory_candidates r LEFT JOIN marts.dim_parks d ON d.park_id = r.park_id"
+        ),
+        "columns": columns(
+            "credit_code VARCHAR, park_id VARCHAR, enterprise_name VARCHAR, park_name VARCHAR, year VARCHAR,"
+            "list VARCHAR, list_label VARCHAR, sector VARCHAR, sector_label VARCHAR, figure DECIMAL,"
+            "threshold DECIMAL, unit VARCHAR, months BIGINT, is_provisional BOOLEAN, status VARCHAR, reason VARCHAR"
+        ),
+    },
+    "v_zero_carbon_parks": {
+        "sql": LANG + (
+            f"SELECT z.park_id, {name('d')} AS park_name,\n"
+            f"       CAST(z.year AS VARCHAR) || CASE WHEN z.is_provisional THEN {text(PROVISIONAL_SUFFIX)} ELSE '' END"
+            " AS year_label,\n"
+            f"       z.year, z.is_provisional, {status('z.is_provisional')} AS status,\n"
+            "       z.energy_tce, z.co2_t, z.co2_per_tce, z.co2_per_tce_threshold, z.meets_core_indicator,\n"
+            f"       {two_way('z.meets_core_indicator', MEETS)} AS meets_core_label,\n"
+            "       z.natural_gas_tce, z.non_fossil_tce, z.clean_energy_share, z.clean_energy_share_threshold,\n"
+            f"       z.meets_clean_energy_share, {two_way('z.meets_clean_energy_share', MEETS)} AS meets_clean_label\n"
+            "FROM marts.zero_carbon_park_indicators z LEFT JOIN marts.dim_parks d ON d.park_id = z.park_id"
+        ),
+        "columns": columns(
+            "park_id VARCHAR, park_name VARCHAR, year_label VARCHAR, year BIGINT, is_provisional BOOLEAN,"
+            "status VARCHAR, energy_tce DECIMAL, co2_t DECIMAL, co2_per_tce DOUBLE, co2_per_tce_threshold DOUBLE,"
+            "meets_core_indicator BOOLEAN, meets_core_label VARCHAR, natural_gas_tce DECIMAL,"
+            "non_fossil_tce DECIMAL, clean_energy_share DOUBLE, clean_energy_share_threshold DOUBLE,"
+            "meets_clean_energy_share BOOLEAN, meets_clean_label VARCHAR"
+        ),
+    },
 }
 
 
@@ -555,6 +740,43 @@ VERBOSE = {
     "series_label": "系列 Series", "value": "数值 Value", "observed": "实际 Observed", "expected": "期望 Expected",
     "source": "来源代码 Source code", "source_label": "来源 Source", "message_zh": "说明 Message",
     "message": "说明 Message", "reason_category": "原因 Reason", "is_provisional": "临时 Provisional",
+    # dual control and the carbon market
+    "year": "年度 Year", "year_label": "年度 Year", "base_year": "基准年 Base year",
+"base_energy_intensity": "基准年能耗强度 Base energy intensity",
+    "base_carbon_intensity": "基准年碳排放强度 Base carbon intensity",
+    "energy_intensity_reduction_pct": "能耗强度下降% Energy intensity reduction",
+    "carbon_intensity_reduction_pct": "碳排放强度下降% Carbon intensity reduction",
+    "target_energy_intensity_reduction_pct": "能耗强度目标降幅% Target energy reduction",
+    "target_carbon_intensity_reduction_pct": "碳排放强度目标降幅% Target carbon reduction",
+    "energy_intensity_target": "能耗强度目标值 Energy intensity target",
+    "carbon_intensity_target": "碳排放强度目标值 Carbon intensity target",
+    "allowed_energy_intensity": "允许能耗强度 Allowed energy intensity",
+    "allowed_carbon_intensity": "允许碳排放强度 Allowed carbon intensity",
+    "energy_intensity_ratio": "能耗强度/允许 Energy intensity / allowed",
+    "carbon_intensity_ratio": "碳排放强度/允许 Carbon intensity / allowed",
+    "energy_budget_tce": "能耗总量目标 tce Energy budget", "carbon_budget_tco2": "碳排放总量目标 tCO2 Carbon budget",
+    "is_latest_year": "最新年度 Latest year",
+    "sector": "行业代码 Sector code", "sector_label": "行业 Sector",
+    "verified_emissions_tco2": "核查排放量 tCO2 Verified emissions",
+    "allowances_allocated_t": "分配配额 t Allowances allocated",
+    "allowances_surrendered_t": "已清缴配额 t Allowances surrendered",
+    "ccer_surrendered_t": "CCER清缴 t CCER surrendered", "ccer_usable_t": "CCER可抵销 t CCER usable (5 %)",
+    "ccer_over_cap_t": "CCER超限 t CCER over the cap", "compliance_gap_t": "清缴缺口 t Compliance gap",
+    "allocation_surplus_t": "配额盈余 t Allocation surplus", "compliance_deadline": "清缴截止 Deadline",
+    "days_to_deadline": "剩余天数 Days left", "gap_near_deadline": "临近截止有缺口 Gap near deadline",
+    "near_deadline_label": "60天内截止且有缺口 Gap, deadline within 60 days",
+    "compliance_label": "清缴状态 Compliance", "warehouse_co2_t": "平台核算 tCO2 Platform scope 1+2",
+    "warehouse_months": "平台月数 Platform months", "cross_check_diff_pct": "差异% Difference",
+    "abs_diff_pct": "差异绝对值% Absolute difference", "cross_check_finding": "核查不符 Finding",
+    "finding_label": "比对结果 Cross-check",
+    "list": "名单代码 List code", "list_label": "名单 List", "figure": "数值 Figure", "threshold": "门槛 Threshold",
+    "unit": "单位 Unit", "months": "月数 Months", "reason": "理由 Reason",
+    "co2_per_tce": "单位能耗碳排放 tCO2/tce", "co2_per_tce_threshold": "门槛 tCO2/tce Threshold",
+    "meets_core_indicator": "核心指标达标 Core indicator met", "meets_core_label": "核心指标 Core indicator",
+    "natural_gas_tce": "天然气 tce Natural gas", "non_fossil_tce": "非化石能源 tce Non-fossil",
+    "clean_energy_share": "清洁能源占比 Clean energy share",
+    "clean_energy_share_threshold": "占比门槛 Share threshold",
+    "meets_clean_energy_share": "清洁能源占比达标 Clean share met", "meets_clean_label": "清洁能源占比 Clean share",
 }
 
 # --------------------------------------------------------------------------------------
@@ -570,8 +792,11 @@ def where(sql: str) -> dict[str, Any]:
             "filterOptionName": "filter_" + uid("filter", sql)[:8]}
 
 
-PERCENT_COLUMNS = {"ratio", "completeness", "green_share", "intensity_coverage"}
-INTENSITY_COLUMNS = {"energy_intensity", "carbon_intensity"}
+PERCENT_COLUMNS = {"ratio", "completeness", "green_share", "intensity_coverage", "energy_intensity_ratio",
+                   "carbon_intensity_ratio", "clean_energy_share", "clean_energy_share_threshold"}
+INTENSITY_COLUMNS = {"energy_intensity", "carbon_intensity", "base_energy_intensity", "base_carbon_intensity",
+                     "allowed_energy_intensity", "allowed_carbon_intensity", "energy_intensity_target",
+                     "carbon_intensity_target", "co2_per_tce", "co2_per_tce_threshold"}
 
 
 def column_formats(dataset: str, columns: list[str]) -> dict[str, dict[str, str]]:
@@ -610,6 +835,7 @@ class Chart:
     compare: bool = True  # big number: show change vs the previous month
     description: str | None = None  # a note above the chart: what it shows, why it can be empty
     stack: bool = True  # bars with series: stacked (parts of a whole) or side by side (alternatives)
+    colours: list[tuple[str, str, str]] = field(default_factory=list)  # table cells: (column, text, colour)
 
     @property
     def uuid(self) -> str:
@@ -654,6 +880,10 @@ class Chart:
                       "show_total": True, "number_format": ",d"})
         elif self.viz == "table":
             p["column_config"] = column_formats(self.dataset, self.columns)
+            if self.colours:  # a cell reading a level or a finding, in its colour (the seed's)
+                p["conditional_formatting"] = [
+                    {"column": col, "operator": "=", "targetValue": value, "colorScheme": colour}
+                    for col, value, colour in self.colours]
             p.update({"query_mode": "raw", "all_columns": self.columns,
                       "order_by_cols": [json.dumps([c, asc]) for c, asc in self.order_by],
                       "server_pagination": False, "table_timestamp_format": "%Y-%m-%d",
@@ -705,6 +935,22 @@ SEVERITY_ORDER = [("level_rank", False), ("ratio", False), ("entity_id", True), 
 PROVISIONAL_NOTE = ("标“（临时）”的月份仍在等待企业申报（截止为次月15日），数字会变。"
                     "Months marked “(provisional)” still wait for declarations (due the 15th of the next month): "
                     "their figures will change.")
+
+# Table cells coloured as the seed colours the levels: each level's label in both languages; a finding,
+# a shortfall or a missed indicator in the most severe level's colour, their opposite in the mildest's.
+_LEVELS = warning_levels()
+WARNING_COLOURS = [("warning_label", r[k], r["colour"]) for r in _LEVELS for k in ("label_zh", "label_en")]
+BAD, GOOD = _LEVELS[-1]["colour"], _LEVELS[0]["colour"]
+
+
+def flag_colours(column: str, pairs: tuple[tuple[str, str], tuple[str, str]], bad_first: bool = True
+                 ) -> list[tuple[str, str, str]]:
+    bad, good = (pairs[0], pairs[1]) if bad_first else (pairs[1], pairs[0])
+    return [(column, t, BAD) for t in bad] + [(column, t, GOOD) for t in good]
+
+
+DUAL_CONTROL_LATEST = "level IN ('city', 'park') AND is_latest_year"
+PCT = metric("MAX(value)", "下降 Reduction (%)")
 
 CHARTS: list[Chart] = [
     # ---- City -------------------------------------------------------------------------
@@ -851,6 +1097,79 @@ CHARTS: list[Chart] = [
     Chart("dq_findings", "检查未通过 Failed checks (latest run)", "v_open_findings", "agg_table",
           [metric("COUNT(*)", "数量 Count")], groupby=["rule_label", "severity_label"], width=12,
           description="为空表示最近一次检查全部通过。Empty means every check of the latest run passed."),
+    # ---- Carbon dual control ------------------------------------------------------------------
+    Chart("dc_assessment", "双控考核（按对象） Dual-control assessment by entity", "v_dual_control", "table",
+          columns=["entity_name", "level_label", "year_label", "warning_label", "status", "carbon_intensity",
+                   "base_year", "base_carbon_intensity", "carbon_intensity_reduction_pct",
+                   "target_carbon_intensity_reduction_pct", "allowed_carbon_intensity", "carbon_intensity_ratio",
+                   "energy_intensity", "energy_intensity_reduction_pct", "target_energy_intensity_reduction_pct",
+                   "allowed_energy_intensity", "energy_intensity_ratio", "intensity_coverage", "co2_t",
+                   "energy_tce_dual_control", "as_of"],
+          order_by=[("year", False), ("level_rank", False), ("carbon_intensity_ratio", False), ("entity_id", True)],
+          colours=WARNING_COLOURS, width=12, height=60,
+          description="每个对象每年一行：全市、园区、企业。预警等级按强度 ÷ 允许强度（取两者中较严的一个）；"
+                      "“未设强度目标”表示该年没有强度目标（不是零）。年度后标“（临时）”表示仍有申报未到。"
+                      "One row per entity and year (city, parks, enterprises). The warning level is intensity ÷ "
+                      "allowed intensity; “No intensity target” means none is set for the year (not zero). A year "
+                      "marked “(provisional)” still waits for declarations."),
+    Chart("dc_reduction", "强度下降：实际与目标 Intensity reduction, achieved vs target (%, latest year)",
+          "v_dual_control_series", "bar", [PCT], x="entity_name", groupby=["series_label"],
+          filters=[DUAL_CONTROL_LATEST], fmt=",.2f", width=8, stack=False,
+          description="相对基准年的下降幅度（%）；没有基准年或目标的对象没有柱。"
+                      "Reduction against the base year (%); an entity without a base year or target has no bar."),
+    Chart("dc_status_summary", "企业预警等级 Enterprises by warning level (latest year)", "v_dual_control", "pie",
+          [COUNT], groupby=["warning_label"], filters=["level = 'enterprise' AND is_latest_year"], width=4,
+          description="没有企业评估时为空。Empty while no enterprise is assessed."),
+    Chart("dc_coverage", "强度覆盖率 Intensity coverage (latest year)", "v_dual_control", "bar",
+          [metric("MAX(intensity_coverage)", "覆盖率 Coverage")], x="entity_name",
+          filters=[DUAL_CONTROL_LATEST], fmt=".1%", width=12, height=40,
+          description="强度只用已申报增加值的企业月份；覆盖率为其能耗占比。覆盖率低时强度不具代表性。"
+                      "Intensities use only enterprise-months with declared value added; coverage is their share "
+                      "of energy. A low coverage makes the intensity unrepresentative."),
+    # ---- Carbon market --------------------------------------------------------------------------
+    Chart("cm_compliance", "履约状态 Compliance status", "v_ets_compliance", "table",
+          columns=["enterprise_name", "sector_label", "year", "compliance_label", "compliance_gap_t",
+                   "compliance_deadline", "days_to_deadline", "near_deadline_label", "verified_emissions_tco2",
+                   "allowances_allocated_t", "allowances_surrendered_t", "ccer_surrendered_t", "ccer_usable_t",
+                   "ccer_over_cap_t", "allocation_surplus_t", "park_name"],
+          order_by=[("gap_near_deadline", False), ("compliance_gap_t", False), ("credit_code", True)],
+          colours=flag_colours("compliance_label", SHORTFALL) + flag_colours("near_deadline_label", YES_NO),
+          width=12, height=60,
+          description="缺口 = 核查排放 − 已清缴配额 − 可用CCER（CCER最多抵销核查排放的5%，超出部分列为超限）。"
+                      "没有纳入碳市场的企业时为空。Gap = verified emissions − allowances surrendered − usable "
+                      "CCER (CCER offsets at most 5 % of verified emissions; the rest is over the cap). Empty "
+                      "when no enterprise is in the market."),
+    Chart("cm_gaps", "清缴缺口（按企业） Compliance gap by enterprise (t)", "v_ets_compliance", "bar",
+          [metric("SUM(compliance_gap_t)", "缺口 Gap (t)")], x="enterprise_name", groupby=["year"],
+          filters=["compliance_gap_t > 0"], fmt=",.0f", width=6,
+          description="只列有缺口的企业；为空表示都已足额清缴。Enterprises short of allowances only; empty "
+                      "means every one has surrendered enough."),
+    Chart("cm_cross_check", "核查排放与平台核算比对 Verified vs platform emissions", "v_ets_compliance", "table",
+          columns=["enterprise_name", "year", "finding_label", "cross_check_diff_pct", "verified_emissions_tco2",
+                   "warehouse_co2_t", "warehouse_months"],
+          order_by=[("abs_diff_pct", False), ("credit_code", True)],
+          colours=flag_colours("finding_label", FINDING), width=6,
+          description="差异 =（核查 − 平台范围一+二）÷ 平台；超过10%为问题，通知企业和生态环境局。平台月数不足12时比对不完整。"
+                      "Difference = (verified − platform scope 1 + 2) ÷ platform; above 10 % is a finding for "
+                      "the enterprise and the ecology bureau. Fewer than 12 platform months make it partial."),
+    Chart("cm_candidates", "纳入名单候选 Candidates for the regulatory lists", "v_regulatory_candidates", "table",
+          columns=["list_label", "enterprise_name", "year", "sector_label", "figure", "threshold", "unit", "months",
+                   "status", "reason", "park_name"],
+          order_by=[("list", True), ("year", False), ("figure", False), ("credit_code", True)], width=12,
+          description="超过门槛但尚未纳入的企业：碳市场（覆盖行业的直接排放）与重点用能单位（年综合能耗1万吨标准煤及以上）。"
+                      "为空表示没有候选。Enterprises above a threshold and not yet listed: the carbon market "
+                      "(direct emissions in a covered sector) and key energy users (10,000 tce a year or more). "
+                      "Empty when there is no candidate."),
+    Chart("cm_zero_carbon", "零碳园区指标 Zero-carbon park indicators", "v_zero_carbon_parks", "table",
+          columns=["park_name", "year_label", "status", "co2_per_tce", "co2_per_tce_threshold", "meets_core_label",
+                   "clean_energy_share", "clean_energy_share_threshold", "meets_clean_label", "energy_tce", "co2_t",
+                   "natural_gas_tce", "non_fossil_tce"],
+          order_by=[("year", False), ("park_id", True)],
+          colours=flag_colours("meets_core_label", MEETS, bad_first=False)
+          + flag_colours("meets_clean_label", MEETS, bad_first=False), width=12,
+          description="门槛依据《关于开展零碳园区建设的通知》（发改环资〔2025〕910号）：单位能耗碳排放与清洁能源消费占比。"
+                      "Thresholds of NDRC notice 发改环资〔2025〕910号 on zero-carbon parks: CO2 per tce of energy "
+                      "and the share of clean energy."),
 ]
 
 _LEVELS_MD = " · ".join(f"{r['label_zh']} {r['label_en']}" for r in warning_levels())
@@ -878,6 +1197,28 @@ NOTES = {
         "Pick an enterprise in the filter bar. Months marked “(provisional)” wait for the month's declaration; "
         "their figures will change."
     ),
+    "dual-control": (
+        "**如何阅读 How to read**  \n"
+        "“十五五”起以碳排放强度为主的双控：强度 = 双控口径能耗或碳排放 ÷ 增加值（可比价，只用已申报增加值的企业月份）。"
+        "下降 = 1 − 本年强度 ÷ 基准年强度。允许强度取两者中较严（较低）的一个：绝对强度目标，与 基准年强度 ×（1 − 目标降幅）；"
+        "强度 ÷ 允许强度决定预警等级。目标栏为空表示未设定（不是零）。年度后标“（临时）”表示仍有申报未到，数字会变。"
+        "From the 15th Five-Year Plan dual control puts carbon first: intensity = energy or CO2 as dual control "
+        "counts it ÷ value added (constant prices, enterprise-months with declared value added only). Reduction "
+        "= 1 − this year's intensity ÷ the base year's. The allowed intensity is the stricter (lower) of the "
+        "absolute target and base-year intensity × (1 − target reduction); intensity ÷ allowed sets the warning "
+        f"level. An empty target is “not set”, not zero. A year marked “(provisional)” will change.  \n"
+        f"预警等级 Warning levels: {_LEVELS_MD}。"
+    ),
+    "carbon-market": (
+        "**如何阅读 How to read**  \n"
+        "全国碳市场：核查排放量、配额分配与清缴、CCER抵销（不超过核查排放的5%）、清缴缺口与截止日期；截止前60天内仍有缺口的企业"
+        "已通知企业和生态环境局。比对：核查排放与平台核算的范围一+二相差超过10%为问题。候选名单：超过门槛尚未纳入的企业。"
+        "The national carbon market: verified emissions, allowances allocated and surrendered, CCER offsets (at "
+        "most 5 % of verified emissions), the compliance gap and the deadline; a gap within 60 days of the "
+        "deadline is sent to the enterprise and the ecology bureau. The cross-check compares verified emissions "
+        "with the platform's scope 1 + 2 (a difference over 10 % is a finding). Candidates are enterprises "
+        "above a threshold not yet listed."
+    ),
     "quality": (
         "**如何阅读 How to read**  \n"
         "完整率为每日实收15分钟读数 ÷ 96；隔离行为无法入库的行；检查为最近一次运行。"
@@ -897,6 +1238,10 @@ DASHBOARDS: dict[str, dict[str, Any]] = {
                    "filters": [("enterprise_name", "企业 Enterprise", "v_enterprise_monthly")]},
     "quality": {"title": "数据质量 Data quality", "slug": "data-quality",
                 "charts": [c.key for c in CHARTS if c.key.startswith("dq_")], "filters": []},
+    "dual-control": {"title": "碳排放双控 Carbon dual control", "slug": "dual-control",
+                     "charts": [c.key for c in CHARTS if c.key.startswith("dc_")], "filters": []},
+    "carbon-market": {"title": "碳市场 Carbon market", "slug": "carbon-market",
+                      "charts": [c.key for c in CHARTS if c.key.startswith("cm_")], "filters": []},
 }
 
 
