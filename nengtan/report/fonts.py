@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -107,11 +108,18 @@ def truetype_path() -> Path:
     source, index = _source()
     stat = source.stat()
     key = hashlib.sha256(f"{source}|{index}|{stat.st_size}|{int(stat.st_mtime)}|{CONVERTER_VERSION}".encode())
-    target = cache_dir() / f"NotoSansSC-{key.hexdigest()[:16]}.ttf"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _convert(source, index, target)
-    return target
+    name = f"NotoSansSC-{key.hexdigest()[:16]}.ttf"
+    for folder in (cache_dir(), Path(tempfile.gettempdir()) / "nengtan-fonts"):  # a read-only home falls back
+        target = folder / name
+        if target.exists():
+            return target
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _convert(source, index, target)
+            return target
+        except OSError:  # not writable (permission, read-only file system)
+            continue
+    raise FontUnavailable(f"no writable folder to cache the converted CJK font (tried {cache_dir()})")
 
 
 @lru_cache(maxsize=1)
