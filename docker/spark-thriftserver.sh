@@ -15,6 +15,7 @@ exec "$SPARK_HOME/bin/spark-submit" \
   --conf "spark.sql.session.timeZone=Asia/Shanghai" \
   --conf "spark.sql.timestampType=TIMESTAMP_NTZ" \
   --conf "spark.ui.enabled=false" \
+  --conf "spark.sql.decimalOperations.allowPrecisionLoss=false" \
   --hiveconf "hive.server2.thrift.bind.host=${NENGTAN_SPARK_BIND:-0.0.0.0}" \
   --hiveconf "hive.server2.thrift.port=${NENGTAN_SPARK_PORT:-10000}" \
   spark-internal

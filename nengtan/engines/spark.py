@@ -17,10 +17,10 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from nengtan.config import REPO_ROOT, Settings, settings
 from nengtan.engines.lake import export_lake, read_manifest
@@ -192,6 +192,7 @@ def thrift_server(cfg: Settings | None = None, *, port: int | None = None, cores
         "spark.sql.shuffle.partitions": "4",
         "spark.ui.enabled": "false",
         "spark.sql.hive.thriftServer.singleSession": "false",
+        "spark.sql.decimalOperations.allowPrecisionLoss": "false",
     }
     cmd = [str(home / "bin" / "spark-submit"), "--class", "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
            "--name", "nengtan-thrift"]
