@@ -199,11 +199,11 @@ def actual(resp: requests.Response, cols: list[str]) -> Counter:
 # --------------------------------------------------------------------------------------
 # Tests
 # --------------------------------------------------------------------------------------
-def test_assets_imported_once_with_four_dashboards(superset, admin, chart_ids) -> None:
+def test_assets_imported_once_with_six_dashboards(superset, admin, chart_ids) -> None:
     assert sorted(chart_ids) == sorted(CHARTS), "charts in Superset differ from dashboards/build_assets.py"
     r = admin.get(f"{superset['url']}/api/v1/dashboard/", params={"q": json.dumps({"page_size": 100})}, timeout=30)
     slugs = sorted(d["slug"] for d in r.json()["result"])
-    assert slugs == ["city", "data-quality", "enterprise", "park"]
+    assert slugs == ["carbon-market", "city", "data-quality", "dual-control", "enterprise", "park"]
     # the committed YAML has no absolute path; the imported database points at this run's file
     db = admin.get(f"{superset['url']}/api/v1/database/", timeout=30).json()["result"]
     assert [d["database_name"] for d in db] == [ASSETS.DB_NAME]
@@ -403,7 +403,9 @@ RAW_CODES = ({code for pairs in ASSETS.LABELS.values() for code in pairs}
              | {r["warning_level"] for r in _seed_levels()} | {"true", "false", "True", "False"})
 # The label columns charts show and how each language must read. Names and months are checked apart.
 LABEL_COLUMNS = {"energy_label", "metric_label", "warning_label", "level_label", "status", "declaration",
-                 "counted_label", "reason_label", "severity_label", "source_label", "rule_label", "series_label"}
+                 "counted_label", "reason_label", "severity_label", "source_label", "rule_label", "series_label",
+                 "sector_label", "list_label", "compliance_label", "near_deadline_label", "finding_label",
+                 "meets_core_label", "meets_clean_label"}
 NAME_COLUMNS = {"park_name", "enterprise_name", "entity_name"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 MONTH_LABEL = {"zh": re.compile(r"^\d{4}-\d{2}(（临时）)?$"), "en": re.compile(r"^\d{4}-\d{2}( \(provisional\))?$")}
@@ -455,7 +457,7 @@ def test_labels_in_the_users_language(superset, admin, chart_ids) -> None:
                     if value is not None:
                         checked.setdefault(col, {"zh": set(), "en": set()})[lang].add(value)
     for col in ("energy_label", "metric_label", "warning_label", "level_label", "status", "park_name",
-                "enterprise_name", "series_label"):
+                "enterprise_name", "series_label", "sector_label", "list_label", "finding_label", "meets_core_label"):
         assert col in checked and checked[col]["zh"], f"no chart showed {col}: nothing was checked"
         assert checked[col]["zh"] != checked[col]["en"], f"{col} reads the same in both languages"
     # the issue's examples, by name: energy types, metrics and levels come out as words
@@ -603,7 +605,8 @@ def test_dashboards_render_in_chromium(superset, tmp_path) -> None:
     for lang in ("zh", "en"):
         results += _screenshots(superset, *superset["admin"], list(slug_of), out / "admin", lang)
     park_user, park_password = _restricted_users(superset, "park_")[0]
-    results += _screenshots(superset, park_user, park_password, ["park"], out / "park_manager", "zh")
+    results += _screenshots(superset, park_user, park_password, ["park", "dual-control", "carbon-market"],
+                            out / "park_manager", "zh")
     seen_provisional = {"zh": False, "en": False}
     for res in results:
         lang, slug = res["lang"], res["slug"]
@@ -714,3 +717,93 @@ def test_restart_skips_what_is_already_done(superset, city) -> None:
     assert counts() == (1, 1)
     superset_server.prepare(city, superset["env"])
     assert counts() == (1, 1)
+
+
+# --------------------------------------------------------------------------------------
+# Carbon dual control and the carbon market: figures straight from the marts and the seed
+# --------------------------------------------------------------------------------------
+def _by_key(key: str):
+    return next(c for c in ASSETS.CHARTS if c.key == key)
+
+
+def test_dual_control_levels_in_the_seeds_words_and_colours(superset, admin, chart_ids, serving) -> None:
+    """The assessment shows each entity's status as the seed's label (both languages), coloured as the seed
+    colours it; the summary counts the mart's enterprise statuses of the latest year."""
+    url = superset["url"]
+    levels = _seed_levels()
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        latest = con.execute("SELECT max(year) FROM marts.dual_control_assessment").fetchone()[0]
+        statuses = dict(con.execute(
+            "SELECT status, count(*) FROM marts.dual_control_assessment WHERE level = 'enterprise' AND year = ? "
+            "GROUP BY 1", [latest]).fetchall())
+        provisional = con.execute("SELECT count(*) FROM marts.dual_control_assessment WHERE is_provisional"
+                                  ).fetchone()[0]
+    finally:
+        con.close()
+    assert any(s for s in statuses), "the fixture city has no assessed enterprise: nothing to check"
+    for i, lang in enumerate(("zh", "en")):
+        word = {r["warning_level"]: r["label_zh" if lang == "zh" else "label_en"] for r in levels}
+        word[None] = ASSETS.NO_INTENSITY_TARGET[i]
+        summary = _data(chart_data(admin, url, chart_ids[_by_key("dc_status_summary").title], lang=lang))
+        assert {r["warning_label"]: r["数量 Count"] for r in summary} == {word[k]: n for k, n in statuses.items()}
+        rows = _data(chart_data(admin, url, chart_ids[_by_key("dc_assessment").title], lang=lang))
+        marked = [r for r in rows if r["year_label"].endswith(ASSETS.PROVISIONAL_SUFFIX[i])]
+        assert len(marked) == provisional and all(r["status"] == PROVISIONAL_STATUS[lang] for r in marked)
+    params = admin.get(f"{url}/api/v1/chart/{chart_ids[_by_key('dc_assessment').title]}", timeout=30
+                       ).json()["result"]["params"]
+    formatting = {(f["targetValue"], f["colorScheme"]) for f in json.loads(params)["conditional_formatting"]
+                  if f["column"] == "warning_label"}
+    assert formatting == {(r[k], r["colour"]) for r in levels for k in ("label_zh", "label_en")}
+
+
+def test_carbon_market_gaps_and_findings_equal_the_mart(superset, admin, chart_ids, serving) -> None:
+    """Every enterprise short of allowances is in the gap chart with its gap; the cross-check flags exactly
+    the mart's findings; the gap near its deadline reads so; candidates of both lists are listed."""
+    url = superset["url"]
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        gaps = {(n, str(y)): float(g) for n, y, g in con.execute(
+            "SELECT name_zh, year, compliance_gap_t FROM marts.ets_compliance WHERE compliance_gap_t > 0").fetchall()}
+        findings = {n for (n,) in con.execute(
+            "SELECT name_zh FROM marts.ets_compliance WHERE cross_check_finding").fetchall()}
+        near = {n for (n,) in con.execute("SELECT name_zh FROM marts.ets_compliance WHERE gap_near_deadline").fetchall()}
+        lists = {r[0] for r in con.execute("SELECT DISTINCT list FROM marts.regulatory_candidates").fetchall()}
+    finally:
+        con.close()
+    assert gaps and findings and near, "the demo city needs a shortfall, a near deadline and a finding"
+    got = _data(chart_data(admin, url, chart_ids[_by_key("cm_gaps").title]))
+    assert {(r["enterprise_name"], r["year"]): pytest.approx(r["缺口 Gap (t)"]) for r in got} == gaps
+    cross = _data(chart_data(admin, url, chart_ids[_by_key("cm_cross_check").title]))
+    assert {r["enterprise_name"] for r in cross if r["finding_label"] == ASSETS.FINDING[0][0]} == findings
+    status = _data(chart_data(admin, url, chart_ids[_by_key("cm_compliance").title]))
+    assert {r["enterprise_name"] for r in status if r["near_deadline_label"] == ASSETS.YES_NO[0][0]} == near
+    candidates = _data(chart_data(admin, url, chart_ids[_by_key("cm_candidates").title], lang="en"))
+    assert {r["list_label"] for r in candidates} == {ASSETS.LABELS["candidate_list"][k][1] for k in lists}
+    assert all(r["reason"] and r["figure"] >= r["threshold"] for r in candidates)
+
+
+def test_new_datasets_show_a_park_manager_only_their_park(superset, admin, serving) -> None:
+    """The views over the new marts have park_id, so a park manager reads their own park's rows there
+    (not nothing: the dashboards are granted to them) and no other park's."""
+    user, password = _restricted_users(superset, "park_")[0]
+    park = user[len("park_"):]
+    session = _login(superset["url"], user, password)
+    datasets = {d["table_name"]: d["id"] for d in admin.get(
+        f"{superset['url']}/api/v1/dataset/", params={"q": json.dumps({"page_size": 100})}, timeout=30
+    ).json()["result"]}
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        for name in ("v_dual_control", "v_ets_compliance", "v_zero_carbon_parks", "ets_compliance",
+                     "zero_carbon_park_indicators"):
+            body = {"datasource": {"id": datasets[name], "type": "table"}, "force": True,
+                    "queries": [{"columns": ["park_id"], "metrics": [{"expressionType": "SQL", "sqlExpression": "COUNT(*)",
+                                                                      "label": "n"}],
+                                 "row_limit": 1000, "orderby": [], "filters": [], "extras": {}}],
+                    "result_format": "json", "result_type": "full"}
+            rows = _data(session.post(f"{superset['url']}/api/v1/chart/data", json=body, timeout=60))
+            want = con.execute(f"SELECT count(*) FROM {_source(name)} t WHERE park_id = ?", [park]).fetchone()[0]
+            assert want > 0, f"{name}: park {park} has no rows in the fixture city"
+            assert {r["park_id"]: r["n"] for r in rows} == {park: want}, f"{name} as {user}: {rows}"
+    finally:
+        con.close()
