@@ -61,3 +61,26 @@ def test_every_check_rule_has_a_label() -> None:
     for rule in rules:
         zh, en = labels[rule]
         assert re.search(r"[\u4e00-\u9fff]", zh) and not re.search(r"[\u4e00-\u9fff]", en), (rule, zh, en)
+
+
+def test_dbt_exposures_list_the_marts_each_dashboard_reads() -> None:
+    """dbt_project/models/marts/_dashboards__exposures.yml declares each dashboard with exactly the marts its
+    charts' datasets read (quality.check_results is not a dbt model), so lineage from a mart to the
+    dashboards that show it stays true when either side changes."""
+    import re
+
+    import yaml
+
+    module = _build_assets()
+    exposures = yaml.safe_load((REPO_ROOT / "dbt_project/models/marts/_dashboards__exposures.yml").read_text())
+    declared = {e["url"].strip("/").rsplit("/", 1)[-1]: {re.fullmatch(r"ref\('(\w+)'\)", d).group(1)
+                                                           for d in e["depends_on"]}
+                for e in exposures["exposures"]}
+    charts = {c.key: c for c in module.CHARTS}
+    for spec in module.DASHBOARDS.values():
+        read: set[str] = set()
+        for key in spec["charts"]:
+            ds = module.DATASETS[charts[key].dataset]
+            sql = ds.get("sql")
+            read |= set(re.findall(r"marts\.(\w+)", sql)) if sql else {charts[key].dataset}
+        assert declared.get(spec["slug"]) == read, f"{spec['slug']}: exposure {declared.get(spec['slug'])} != {read}"
