@@ -836,6 +836,7 @@ class Chart:
     description: str | None = None  # a note above the chart: what it shows, why it can be empty
     stack: bool = True  # bars with series: stacked (parts of a whole) or side by side (alternatives)
     colours: list[tuple[str, str, str]] = field(default_factory=list)  # table cells: (column, text, colour)
+    horizontal: bool = False  # bars along the y axis: long category names (enterprises) stay readable
 
     @property
     def uuid(self) -> str:
@@ -867,6 +868,8 @@ class Chart:
                       "stack": self.viz == "bar" and bool(self.groupby) and self.stack,
                       "truncate_metric": True, "sort_series_type": "sum", "order_desc": True,
                       "show_value": self.viz == "bar" and not self.temporal_x})
+            if self.horizontal:
+                p["orientation"] = "horizontal"
             if self.temporal_x:
                 p.update({"time_grain_sqla": self.grain,
                           "x_axis_time_format": "%Y-%m" if self.grain == "P1M" else "%m-%d"})
@@ -1106,7 +1109,7 @@ CHARTS: list[Chart] = [
                    "allowed_energy_intensity", "energy_intensity_ratio", "intensity_coverage", "co2_t",
                    "energy_tce_dual_control", "as_of"],
           order_by=[("year", False), ("level_rank", False), ("carbon_intensity_ratio", False), ("entity_id", True)],
-          colours=WARNING_COLOURS, width=12, height=60,
+          colours=WARNING_COLOURS, width=12, height=100,
           description="每个对象每年一行：全市、园区、企业。预警等级按强度 ÷ 允许强度（取两者中较严的一个）；"
                       "“未设强度目标”表示该年没有强度目标（不是零）。年度后标“（临时）”表示仍有申报未到。"
                       "One row per entity and year (city, parks, enterprises). The warning level is intensity ÷ "
@@ -1134,21 +1137,21 @@ CHARTS: list[Chart] = [
                    "ccer_over_cap_t", "allocation_surplus_t", "park_name"],
           order_by=[("gap_near_deadline", False), ("compliance_gap_t", False), ("credit_code", True)],
           colours=flag_colours("compliance_label", SHORTFALL) + flag_colours("near_deadline_label", YES_NO),
-          width=12, height=60,
+          width=12, height=80,
           description="缺口 = 核查排放 − 已清缴配额 − 可用CCER（CCER最多抵销核查排放的5%，超出部分列为超限）。"
                       "没有纳入碳市场的企业时为空。Gap = verified emissions − allowances surrendered − usable "
                       "CCER (CCER offsets at most 5 % of verified emissions; the rest is over the cap). Empty "
                       "when no enterprise is in the market."),
     Chart("cm_gaps", "清缴缺口（按企业） Compliance gap by enterprise (t)", "v_ets_compliance", "bar",
           [metric("SUM(compliance_gap_t)", "缺口 Gap (t)")], x="enterprise_name", groupby=["year"],
-          filters=["compliance_gap_t > 0"], fmt=",.0f", width=6,
+          filters=["compliance_gap_t > 0"], fmt=",.0f", width=6, height=70, horizontal=True,
           description="只列有缺口的企业；为空表示都已足额清缴。Enterprises short of allowances only; empty "
                       "means every one has surrendered enough."),
     Chart("cm_cross_check", "核查排放与平台核算比对 Verified vs platform emissions", "v_ets_compliance", "table",
           columns=["enterprise_name", "year", "finding_label", "cross_check_diff_pct", "verified_emissions_tco2",
                    "warehouse_co2_t", "warehouse_months"],
           order_by=[("abs_diff_pct", False), ("credit_code", True)],
-          colours=flag_colours("finding_label", FINDING), width=6,
+          colours=flag_colours("finding_label", FINDING), width=6, height=70,
           description="差异 =（核查 − 平台范围一+二）÷ 平台；超过10%为问题，通知企业和生态环境局。平台月数不足12时比对不完整。"
                       "Difference = (verified − platform scope 1 + 2) ÷ platform; above 10 % is a finding for "
                       "the enterprise and the ecology bureau. Fewer than 12 platform months make it partial."),
