@@ -19,6 +19,20 @@ projects as (
     from {{ ref('stg_raw__projects') }}
 ),
 
+fits as (
+    select
+        project_id,
+        energy_type,
+        baseline_start,
+        baseline_end,
+        baseline_days,
+        baseline_short,
+        nmbe,
+        r_squared,
+        reasons
+    from {{ ref('int_project_mv_fits') }}
+),
+
 factors as (
     select
         credit_code,
@@ -57,6 +71,13 @@ select
         p.expected_annual_savings_tce * m.days_metered / 365.0 as decimal(38, 6)
     ) as expected_savings_tce,
     m.cvrmse,
+    b.nmbe,
+    b.r_squared,
+    b.baseline_start,
+    b.baseline_end,
+    b.baseline_days,
+    b.baseline_short,
+    b.reasons as baseline_notes,
     m.model_version,
     m.days_metered,
     m.days_in_period,
@@ -67,4 +88,5 @@ select
     {{ current_run_id() }} as built_run_id
 from months as m
 left join projects as p on m.project_id = p.project_id
+left join fits as b on m.project_id = b.project_id and m.energy_type = b.energy_type
 left join factors as f on m.credit_code = f.credit_code and m.month = f.month and m.energy_type = f.energy_type
