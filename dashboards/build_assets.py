@@ -837,6 +837,7 @@ class Chart:
     stack: bool = True  # bars with series: stacked (parts of a whole) or side by side (alternatives)
     colours: list[tuple[str, str, str]] = field(default_factory=list)  # table cells: (column, text, colour)
     horizontal: bool = False  # bars along the y axis: long category names (enterprises) stay readable
+    series_by_name: bool = False  # series in label order (pairs such as achieved / target side by side)
 
     @property
     def uuid(self) -> str:
@@ -870,6 +871,8 @@ class Chart:
                       "show_value": self.viz == "bar" and not self.temporal_x})
             if self.horizontal:
                 p["orientation"] = "horizontal"
+            if self.series_by_name:
+                p.update({"sort_series_type": "name", "sort_series_ascending": True})
             if self.temporal_x:
                 p.update({"time_grain_sqla": self.grain,
                           "x_axis_time_format": "%Y-%m" if self.grain == "P1M" else "%m-%d"})
@@ -1117,7 +1120,7 @@ CHARTS: list[Chart] = [
                       "marked “(provisional)” still waits for declarations."),
     Chart("dc_reduction", "强度下降：实际与目标 Intensity reduction, achieved vs target (%, latest year)",
           "v_dual_control_series", "bar", [PCT], x="entity_name", groupby=["series_label"],
-          filters=[DUAL_CONTROL_LATEST], fmt=",.2f", width=8, stack=False,
+          filters=[DUAL_CONTROL_LATEST], fmt=",.2f", width=8, stack=False, horizontal=True, series_by_name=True,
           description="相对基准年的下降幅度（%）；没有基准年或目标的对象没有柱。"
                       "Reduction against the base year (%); an entity without a base year or target has no bar."),
     Chart("dc_status_summary", "企业预警等级 Enterprises by warning level (latest year)", "v_dual_control", "pie",
@@ -1125,7 +1128,7 @@ CHARTS: list[Chart] = [
           description="没有企业评估时为空。Empty while no enterprise is assessed."),
     Chart("dc_coverage", "强度覆盖率 Intensity coverage (latest year)", "v_dual_control", "bar",
           [metric("MAX(intensity_coverage)", "覆盖率 Coverage")], x="entity_name",
-          filters=[DUAL_CONTROL_LATEST], fmt=".1%", width=12, height=40,
+          filters=[DUAL_CONTROL_LATEST], fmt=".1%", width=12, height=40, horizontal=True,
           description="强度只用已申报增加值的企业月份；覆盖率为其能耗占比。覆盖率低时强度不具代表性。"
                       "Intensities use only enterprise-months with declared value added; coverage is their share "
                       "of energy. A low coverage makes the intensity unrepresentative."),
