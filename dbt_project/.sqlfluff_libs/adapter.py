@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 # What the project's dispatched macros render to on DuckDB (see dbt_project/macros).
-_DISPATCHED = {"type_double": "double"}
+_DISPATCHED = {"type_double": "double", "latest_reading_version": "qualify row_number() over (partition by r.meter_id, r.interval_start order by r.landed_at desc) = 1", "last_value_ignore_nulls": "last_value(z.zone ignore nulls)", "slot_of": "0", "split_part_at": "split_part(p.meter_ids, ' ', n.position)", "regexp_replace_all": "regexp_replace(cause, 'a', 'b', 'g')", "incremental_materialization": "incremental"}  # noqa: E501
 
 
 def dispatch(macro_name: str, macro_namespace: str | None = None) -> Callable[..., str]:
