@@ -50,6 +50,10 @@ AUDIT_COLUMNS = {"run_id", "applied_at", "built_at", "loaded_at", "restated_at",
 FINDING_COLUMNS = ("rule", "severity", "level", "entity_id", "credit_code", "park_id", "meter_id", "period",
                    "message_zh", "message_en")
 WARNING_LEVELS_SEED = REPO_ROOT / "seeds" / "warning_levels.csv"
+# Snapshot tables read from another serving table when it is published: the month's warnings come from the
+# history that keeps each closed month's end (marts.dual_control_warnings holds only the latest as-of day, which
+# for a final month lies after it).
+READ_FROM = {"dual_control_warnings": "dual_control_warnings_history"}
 REQUIRED = ("enterprise_energy_daily", "enterprise_carbon_monthly", "park_carbon_monthly",
             "city_carbon_monthly", "dual_control_warnings", "dim_enterprises", "dim_parks")
 
@@ -150,17 +154,18 @@ def freeze_snapshot(month: str, cfg: Settings | None = None) -> Snapshot:
             raise RuntimeError(f"serving copy {cfg.serving_db} lacks marts tables {missing}")
         con.execute("CREATE SCHEMA marts")
         for table, rule in MART_TABLES.items():
-            if table not in present:
+            src_table = READ_FROM[table] if READ_FROM.get(table) in present else table
+            if src_table not in present:
                 continue
             where = "TRUE"
-            names = {c for c, _ in _columns(con, "src", "marts", table)}
+            names = {c for c, _ in _columns(con, "src", "marts", src_table)}
             audit = sorted(c for c in names if c in AUDIT_COLUMNS or c.endswith("_run_id"))
             select = "*" + (f" EXCLUDE ({', '.join(chr(34) + c + chr(34) for c in audit)})" if audit else "")
             column = next((c for c in rule[0] if c in names), None) if rule is not None else None
             if rule is not None and column is not None:
                 where = _period_filter(column, rule[1], month)
             con.execute(
-                f'CREATE TABLE marts."{table}" AS SELECT {select} FROM src.marts."{table}" WHERE {where} ORDER BY ALL'
+                f'CREATE TABLE marts."{table}" AS SELECT {select} FROM src.marts."{src_table}" WHERE {where} ORDER BY ALL'
             )
             counts[table] = con.execute(f'SELECT count(*) FROM marts."{table}"').fetchone()[0]
         counts.update(_freeze_reference(con, present, month))

@@ -32,7 +32,8 @@ tce as (
             and (e.valid_to is null or a.month <= e.valid_to)
 ),
 
-equal_value as (
+{%- for basis in ['equal_value', 'equivalent'] %}
+{{ basis }} as (
     select
         a.credit_code,
         a.month,
@@ -43,11 +44,12 @@ equal_value as (
     from applied as a
     inner join {{ ref('energy_conversion_factors') }} as e
         on
-            e.basis = 'equal_value'
+            e.basis = '{{ basis }}'
             and e.energy_type = 'electricity'
             and a.month >= e.valid_from
             and (e.valid_to is null or a.month <= e.valid_to)
 ),
+{%- endfor %}
 
 combustion as (
     select
@@ -98,15 +100,18 @@ select
     cast(a.heat_co2_t_per_gj as decimal(38, 12)) as heat_co2_t_per_gj,
     cast(a.steam_gj_per_t as decimal(38, 12)) as steam_gj_per_t,
     cast(a.steam_feedwater_kj_kg as decimal(38, 12)) as steam_feedwater_kj_kg,
-    -- electricity at 等价值 beside the basis in use, for reports that show both
+    -- electricity at 等价值 and at 当量值 beside the basis in use, for reports that show both
     cast(case when t.energy_type = 'electricity' then ev.kgce_per_unit * 0.001 end as decimal(38, 12))
-        as electricity_tce_per_kwh_equal_value
+        as electricity_tce_per_kwh_equal_value,
+    cast(case when t.energy_type = 'electricity' then eq.kgce_per_unit * 0.001 end as decimal(38, 12))
+        as electricity_tce_per_kwh_equivalent
 from applied as a
 cross join types as t
 left join
     tce as tc
     on a.credit_code = tc.credit_code and a.month = tc.month and t.energy_type = tc.energy_type and tc.pick = 1
 left join equal_value as ev on a.credit_code = ev.credit_code and a.month = ev.month and ev.pick = 1
+left join equivalent as eq on a.credit_code = eq.credit_code and a.month = eq.month and eq.pick = 1
 left join
     combustion as co
     on a.credit_code = co.credit_code and a.month = co.month and t.energy_type = co.energy_type and co.pick = 1

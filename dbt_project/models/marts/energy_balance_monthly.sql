@@ -95,6 +95,8 @@ select
     ) as stock_begin_qty,
     cast(w.stock_end_qty as decimal(38, 8)) as stock_end_qty,
     {{ acct('coalesce(w.consumed_qty, 0) * f.tce_per_unit') }} as consumed_tce,
+    {{ acct('coalesce(w.consumed_qty, 0) * coalesce(f.electricity_tce_per_kwh_equivalent, f.tce_per_unit)') }}
+        as consumed_tce_equivalent,
     {{ acct('coalesce(w.consumed_qty, 0) * coalesce(f.electricity_tce_per_kwh_equal_value, f.tce_per_unit)') }}
         as consumed_tce_equal_value,
     {{ acct('coalesce(w.exported_qty, 0) * f.tce_per_unit') }} as exported_tce,
