@@ -270,6 +270,7 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
                          f"{ents[0][1]} {period} 天然气申报量与计量量相差 -7.5%，超出 5% 容差",
                          f"{ents[0][2]} {period}: declared natural gas differs from metered by -7.5 % (over 5 %)",
                          period])
+        _carbon_control(con, ents, levels, year, through)
         con.execute("CREATE TABLE meta.publication AS SELECT 'sample'::VARCHAR AS run_id, "
                     "?::DATE AS data_day, TIMESTAMP '2026-04-11 02:00:00' AS published_at",
                     [through + timedelta(days=10)])
@@ -277,3 +278,77 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
     finally:
         con.close()
     return path
+
+
+def _carbon_control(con: duckdb.DuckDBPyConnection, ents: list[tuple], levels, year: int, through: date) -> None:
+    """marts.dual_control_assessment (last year as the base, this year to date), marts.ets_compliance
+    (enterprise 2 in the market with a gap near its deadline, CCER over the 5 % cap and a verified
+    figure 12 % above the warehouse's) and marts.regulatory_candidates, consistent with the marts above."""
+    targets = {"enterprise": (3.0, 4.0), "park": (2.5, 3.5), "city": (2.0, None)}  # None: not set
+    rows = []
+    for level, table, key in (("enterprise", "enterprise_carbon_monthly", "credit_code"),
+                              ("park", "park_carbon_monthly", "park_id"), ("city", "city_carbon_monthly", "city_id")):
+        figures = con.execute(
+            f"SELECT {key}, year(month) AS y, sum(energy_tce)::DOUBLE, sum(energy_tce_dual_control)::DOUBLE, "
+            f"sum(co2_t)::DOUBLE, sum(value_added_10k_cny)::DOUBLE, sum(energy_tce_dual_control) FILTER "
+            f"(WHERE value_added_10k_cny IS NOT NULL)::DOUBLE, sum(co2_t) FILTER (WHERE value_added_10k_cny IS NOT "
+            f"NULL)::DOUBLE, bool_or(is_provisional) "
+            f"FROM marts.{table} WHERE month <= ? GROUP BY ALL ORDER BY 1, 2", [through]).fetchall()
+        base = {(e, y): (em / va, cm / va) for e, y, _t, _d, _c, va, em, cm, _p in figures
+                if y == year - 1 and va and em is not None and cm is not None}
+        for entity, y, tce, dual, co2, va, em, cm, provisional in figures:
+            if not va or em is None or cm is None:
+                continue  # no value added yet: no intensity to assess
+            ei, ci = em / va, cm / va
+            b = base.get((entity, year - 1)) if y == year else None
+            te, tc = targets[level] if b else (None, None)
+            red = [None if b is None else (1 - ei / b[0]) * 100, None if b is None else (1 - ci / b[1]) * 100]
+            allowed = [None if t is None else b[i] * (1 - t / 100) for i, t in enumerate((te, tc))]
+            ratio = [None if a is None else x / a for a, x in zip(allowed, (ei, ci), strict=True)]
+            worst = max((r for r in ratio if r is not None), default=None)
+            rows.append((level, entity, y, date(y, 12, 31) if y < year else through, tce, dual, co2, va, ei, ci,
+                         year - 1 if b else None, b[0] if b else None, b[1] if b else None, *red, te, tc,
+                         *allowed, *ratio, (em / dual) if dual else None, y == year and bool(provisional),
+                         None if worst is None else _level_of(worst, levels)[0]))
+    con.execute("CREATE TABLE marts.dual_control_assessment (level VARCHAR, entity_id VARCHAR, year INTEGER, "
+                "as_of DATE, energy_tce DOUBLE, energy_tce_dual_control DOUBLE, co2_t DOUBLE, "
+                "value_added_10k_cny DOUBLE, energy_intensity DOUBLE, carbon_intensity DOUBLE, base_year INTEGER, "
+                "base_energy_intensity DOUBLE, base_carbon_intensity DOUBLE, energy_intensity_reduction_pct DOUBLE, "
+                "carbon_intensity_reduction_pct DOUBLE, target_energy_intensity_reduction_pct DOUBLE, "
+                "target_carbon_intensity_reduction_pct DOUBLE, allowed_energy_intensity DOUBLE, "
+                "allowed_carbon_intensity DOUBLE, energy_intensity_ratio DOUBLE, carbon_intensity_ratio DOUBLE, "
+                "intensity_coverage DOUBLE, is_provisional BOOLEAN, status VARCHAR, built_run_id VARCHAR)")
+    con.executemany("INSERT INTO marts.dual_control_assessment VALUES (" + ", ".join(["?"] * 24) + ", 'sample')",
+                    rows)
+    code, name_zh, name_en, park = ents[1][:4]
+    ((warehouse,),) = con.execute("SELECT sum(scope1_co2_t + scope2_location_co2_t)::DOUBLE FROM "
+                                  "marts.enterprise_carbon_monthly WHERE credit_code = ? AND year(month) = ?",
+                                  [code, year - 1]).fetchall()
+    verified = round(warehouse * 1.12, 4)
+    surrendered, ccer = round(verified * 0.9, 4), round(verified * 0.08, 4)
+    usable = round(verified * 0.05, 4)
+    deadline = date(year, 5, 15)
+    con.execute("CREATE TABLE marts.ets_compliance (credit_code VARCHAR, name_zh VARCHAR, name_en VARCHAR, "
+                "park_id VARCHAR, year INTEGER, sector VARCHAR, verified_emissions_tco2 DECIMAL(20, 4), "
+                "allowances_allocated_t DECIMAL(20, 4), allowances_surrendered_t DECIMAL(20, 4), "
+                "ccer_surrendered_t DECIMAL(20, 4), ccer_usable_t DECIMAL(20, 4), ccer_over_cap_t DECIMAL(20, 4), "
+                "compliance_gap_t DECIMAL(20, 4), compliance_deadline DATE, as_of DATE, days_to_deadline INTEGER, "
+                "gap_near_deadline BOOLEAN, warehouse_co2_t DOUBLE, cross_check_diff_pct DOUBLE, "
+                "cross_check_finding BOOLEAN)")
+    days = (deadline - through).days
+    con.execute("INSERT INTO marts.ets_compliance VALUES (?, ?, ?, ?, ?, 'power', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "?)", [code, name_zh, name_en, park, year - 1, verified, round(verified * 0.95, 4), surrendered, ccer,
+                       usable, round(ccer - usable, 4), round(verified - surrendered - usable, 4), deadline, through,
+                       days, 0 <= days <= 60, warehouse, (verified / warehouse - 1) * 100, True])
+    con.execute("CREATE TABLE marts.regulatory_candidates (credit_code VARCHAR, name_zh VARCHAR, name_en VARCHAR, "
+                "park_id VARCHAR, year INTEGER, list VARCHAR, figure DECIMAL(38, 6), threshold DECIMAL(18, 6), "
+                "unit VARCHAR, sector VARCHAR, months INTEGER, is_provisional BOOLEAN, reason VARCHAR)")
+    cement, small = ents[2], ents[4]
+    con.executemany("INSERT INTO marts.regulatory_candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (*cement[:4], year - 1, "ets", 31250.5, 26000, "tCO2", "cement", 12, False,
+         "direct emissions at or above the inclusion threshold in the cement sector, not covered"),
+        (*small[:4], year - 1, "key_energy_user", 12480.25, 10000, "tce", None, 12, False,
+         "comprehensive energy at or above the key energy user threshold, not a key energy user"),
+        (*small[:4], year, "key_energy_user", 10250.0, 10000, "tce", None, through.month, True,
+         "comprehensive energy of the year to date, provisional"),
+    ])

@@ -37,6 +37,10 @@ MART_TABLES: dict[str, tuple[tuple[str, ...], str] | None] = {
     "quarantine_daily": (("day",), "month"),
     "certificate_claims": (("claimed_period", "claimed_month", "month", "period"), "years"),
     "factor_applied": (("month",), "month"),
+    # year-keyed marts (an integer ``year``): last year and the month's year
+    "dual_control_assessment": (("year",), "years"),
+    "ets_compliance": (("year",), "years"),
+    "regulatory_candidates": (("year",), "years"),
     "dim_enterprises": None,
     "dim_parks": None,
     "factor_versions": None,
@@ -92,8 +96,16 @@ def _tables(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> set[st
     return {r[0] for r in rows}
 
 
-def _period_filter(column: str, scope: str, month: str) -> str:
-    """SQL predicate on a DATE/TIMESTAMP/'YYYY-MM' column (compares the first 7 characters)."""
+INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT")
+
+
+def _period_filter(column: str, scope: str, month: str, data_type: str = "") -> str:
+    """SQL predicate on a DATE/TIMESTAMP/'YYYY-MM' column (compares the first 7 characters), or
+    on an integer year column (the month's year; with scope "years" last year too)."""
+    if data_type.upper() in INTEGER_TYPES:
+        year = int(month[:4])
+        return f'"{column}" = {year}' if scope == "month" else f'"{column}" BETWEEN {year - 1} AND {year}'
     expr = f'left(CAST("{column}" AS VARCHAR), 7)'
     if scope == "month":
         return f"{expr} = '{month}'"
@@ -158,12 +170,13 @@ def freeze_snapshot(month: str, cfg: Settings | None = None) -> Snapshot:
             if src_table not in present:
                 continue
             where = "TRUE"
-            names = {c for c, _ in _columns(con, "src", "marts", src_table)}
+            types = dict(_columns(con, "src", "marts", src_table))
+            names = set(types)
             audit = sorted(c for c in names if c in AUDIT_COLUMNS or c.endswith("_run_id"))
             select = "*" + (f" EXCLUDE ({', '.join(chr(34) + c + chr(34) for c in audit)})" if audit else "")
             column = next((c for c in rule[0] if c in names), None) if rule is not None else None
             if rule is not None and column is not None:
-                where = _period_filter(column, rule[1], month)
+                where = _period_filter(column, rule[1], month, types[column])
             con.execute(
                 f'CREATE TABLE marts."{table}" AS SELECT {select} FROM src.marts."{src_table}" WHERE {where} ORDER BY ALL'
             )
