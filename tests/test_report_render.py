@@ -39,7 +39,10 @@ CITY = "320200"
 # Keys and codes that must never reach a page: they are translated or named.
 RAW_KEYS = ("tce_basis", "factor_kind", "factor_key", "natural_gas", "energy_conversion", "equal_value",
             "scope2_location", "warning_level", "declaration_status", "on_time", "is_provisional",
-            "first computation", "green_mwh", "energy_tce", "national_excl", "_feedstock")
+            "first computation", "green_mwh", "energy_tce", "national_excl", "_feedstock", "key_energy_user",
+            "compliance_gap", "cross_check", "ccer_", "intensity_reduction")
+# Codes of the carbon-market and assessment marts: a sector, a list, a warning level.
+CARBON_CODES = ("power", "steel", "cement", "aluminium", "ets", "key_energy_user", "red", "orange", "yellow", "green")
 
 
 @pytest.fixture(scope="module")
@@ -305,6 +308,117 @@ def test_city_breakdowns_by_industry_district_and_contributors(cfg, v1) -> None:
     assert coverage[t("row.declarations_late", "zh")] == 1
     assert coverage[t("row.declarations_on_time", "zh")] == 5
     assert coverage[t("row.enterprises_in_scope", "zh")] == 6
+
+
+def _seed_label(level: str, language: str) -> str:
+    import csv
+
+    from nengtan.config import REPO_ROOT
+
+    with (REPO_ROOT / "seeds" / "warning_levels.csv").open(encoding="utf-8") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["warning_level"] == level)
+    return row["label_zh" if language == "zh" else "label_en"]
+
+
+def _rows(path: Path, key: str, language: str) -> dict:
+    return {r[0]: r for r in sheet(path, key, language).iter_rows(min_row=3, values_only=True) if r[0] is not None}
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_city_and_enterprise_reports_show_the_assessment_and_the_carbon_market_as_the_marts_state_them(
+        cfg, v1, v1_en, language) -> None:
+    vdir = Path(v1["dir"])
+    names = {c: (zh, en) for c, zh, en in mart(cfg, "SELECT credit_code, name_zh, name_en FROM marts.dim_enterprises")}
+    name = lambda code: names[code][0 if language == "zh" else 1]  # noqa: E731
+    city_xlsx, city_pdf = vdir / "city" / f"{CITY}.{language}.xlsx", vdir / "city" / f"{CITY}.{language}.pdf"
+    text = squeeze(poppler_text(city_pdf))
+    for key in ("sec.assessment", "sec.ets", "sec.candidates"):
+        assert squeeze(t(key, language)) in text, key
+    # the city's assessment for the report's year, cell by cell as the mart states it
+    ((dual, co2, ei, ci, base_year, base_ei, base_ci, red_e, red_c, target_e, target_c, allowed_e, allowed_c, ratio_e,
+      cov, status, provisional),) = mart(
+        cfg, "SELECT energy_tce_dual_control, co2_t, energy_intensity, carbon_intensity, base_year, "
+             "base_energy_intensity, base_carbon_intensity, energy_intensity_reduction_pct, "
+             "carbon_intensity_reduction_pct, target_energy_intensity_reduction_pct, "
+             "target_carbon_intensity_reduction_pct, allowed_energy_intensity, allowed_carbon_intensity, "
+             "energy_intensity_ratio, intensity_coverage, status, is_provisional FROM marts.dual_control_assessment "
+             "WHERE level = 'city' AND entity_id = ? AND year = 2026", [CITY])
+    rows = _rows(city_xlsx, "assessment", language)
+    row = lambda key: list(rows[t(f"row.{key}", language)][1:3])  # noqa: E731
+    assert row("assessed_total") == [round(dual, 3), round(co2, 3)]
+    assert row("intensity") == [round(ei, 4), round(ci, 4)]
+    assert row("base_year") == [base_year, base_year] == [2025, 2025]
+    assert row("base_intensity") == [round(base_ei, 4), round(base_ci, 4)]
+    assert row("reduction_achieved") == [round(red_e / 100, 4), round(red_c / 100, 4)]
+    assert target_c is None and row("reduction_target") == [round(target_e / 100, 4), None]  # not set, never 0
+    assert allowed_c is None and row("allowed_intensity") == [round(allowed_e, 4), None]
+    assert row("intensity_ratio")[0] == round(ratio_e, 3)
+    assert row("intensity_coverage") == [round(cov, 3)] * 2
+    assert row("assessment_status") == [_seed_label(status, language)] * 2
+    assert row("data_status")[0] == t("status.provisional" if provisional else "status.final", language)
+    assert Num(ei, 4).text() in text and Num(red_e / 100, 2, pct=True).text() in text
+    # the covered enterprises' compliance and the candidate lists
+    ((code, gap, usable, over, deadline, days, diff, finding, sector),) = mart(
+        cfg, "SELECT credit_code, compliance_gap_t, ccer_usable_t, ccer_over_cap_t, compliance_deadline, "
+             "days_to_deadline, cross_check_diff_pct, cross_check_finding, sector FROM marts.ets_compliance "
+             "WHERE year = 2025")
+    ets = _rows(city_xlsx, "ets", language)[name(code)]
+    assert ets[1] == t(f"sector.{sector}", language)
+    assert list(ets[4:10]) == [round(float(usable), 2), round(float(over), 2), round(float(gap), 2),
+                               datetime.combine(deadline, datetime.min.time()), days, round(diff / 100, 4)]
+    assert ets[10] == t("yes" if finding else "no", language) == t("yes", language)
+    assert Num(float(gap), 2).text() in text
+    candidates = {(r[0], r[1], r[2], r[4]) for r in sheet(city_xlsx, "candidates", language)
+                  .iter_rows(min_row=3, values_only=True) if r[1]}
+    expected = mart(cfg, "SELECT credit_code, list, year, figure FROM marts.regulatory_candidates")
+    assert len(expected) == 3
+    assert candidates == {(name(c), t(f"candidate.{lst}", language), y, round(float(v), 2)) for c, lst, y, v in expected}
+    # the covered enterprise sees its own position; another key energy user only its assessment
+    ent_xlsx = vdir / "enterprise" / f"{code}.{language}.xlsx"
+    own = {k: v[1] for k, v in _rows(ent_xlsx, "ets", language).items()}
+    assert own[t("row.compliance_gap", language)] == round(float(gap), 2)
+    assert own[t("row.ccer_usable", language)] == round(float(usable), 2)
+    assert own[t("row.ccer_over_cap", language)] == round(float(over), 2)
+    assert own[t("row.compliance_deadline", language)].date() == deadline
+    assert own[t("row.cross_check_finding", language)] == t("yes", language)
+    ent_text = squeeze(poppler_text(ent_xlsx.with_suffix(".pdf")))
+    assert squeeze(t("sec.ets", language)) in ent_text and Num(float(gap), 2).text() in ent_text
+    other = mart(cfg, "SELECT min(credit_code) FROM marts.dim_enterprises WHERE key_energy_user AND NOT ets_covered")[0][0]
+    other_xlsx = vdir / "enterprise" / f"{other}.{language}.xlsx"
+    assert t("sheet.ets", language) not in load_workbook(other_xlsx).sheetnames
+    ((own_ei,),) = mart(cfg, "SELECT energy_intensity FROM marts.dual_control_assessment WHERE level = 'enterprise' "
+                             "AND entity_id = ? AND year = 2026", [other])
+    assert _rows(other_xlsx, "assessment", language)[t("row.intensity", language)][1] == round(own_ei, 4)
+    # no sector, list or level code on any page or sheet of these sections
+    pattern = re.compile(r"(?<![A-Za-z_])(" + "|".join(c for c in CARBON_CODES if language == "zh" or c not in
+                                                       ("power", "green")) + r")(?![A-Za-z_])")
+    for pdf in sorted(vdir.glob(f"*/*.{language}.pdf")):
+        assert not pattern.search(poppler_text(pdf)), (pdf.name, pattern.search(poppler_text(pdf)))
+    for xlsx in (city_xlsx, ent_xlsx, *sorted((vdir / "park").glob(f"*.{language}.xlsx"))):
+        wb = load_workbook(xlsx)
+        for key in ("assessment", "ets", "candidates"):
+            if t(f"sheet.{key}", language) not in wb.sheetnames:
+                continue
+            for r in wb[t(f"sheet.{key}", language)].iter_rows(values_only=True):
+                assert not {str(v) for v in r} & {*CARBON_CODES, "True", "False"}, (xlsx.name, key, r)
+
+
+def test_carbon_sections_are_left_out_cleanly_when_their_marts_are_missing(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("NENGTAN_DATA", str(tmp_path))
+    monkeypatch.setenv("NENGTAN_ALERTS_ENABLED", "0")
+    own = settings()
+    build_sample_serving(own.serving_db, through=date(2026, 3, 31))
+    con = duckdb.connect(str(own.serving_db))
+    for table in ("dual_control_assessment", "ets_compliance", "regulatory_candidates"):
+        con.execute(f"DROP TABLE marts.{table}")
+    con.close()
+    result = run_monthly_report(MONTH, run_id="test-no-carbon", mail=False, cfg=own)
+    for xlsx in sorted(Path(result["dir"]).glob("*/*.zh.xlsx")):
+        sheets = load_workbook(xlsx).sheetnames
+        assert t("sheet.budget", "zh") in sheets, xlsx.name
+        assert not {t(f"sheet.{k}", "zh") for k in ("assessment", "ets", "candidates")} & set(sheets), xlsx.name
+        text = squeeze(poppler_text(xlsx.with_suffix(".pdf")))
+        assert squeeze(t("sec.assessment", "zh")) not in text and squeeze(t("sec.signoff", "zh")) in text
 
 
 def test_warning_levels_are_read_from_the_mart_not_re_derived(cfg, tmp_path, monkeypatch) -> None:

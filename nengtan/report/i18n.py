@@ -287,7 +287,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "status.final": ("正式", "Final"),
     "status.not_set": ("未设目标", "No target set"),
     "sector.power": ("发电", "Power generation"),
-    "sector.steel": ("钢铁", "Iron and steel"),
+    "sector.steel": ("钢铁", "Steel"),
     "sector.cement": ("水泥", "Cement"),
     "sector.aluminium": ("电解铝", "Aluminium smelting"),
     "candidate.ets": ("应纳入全国碳市场", "Due for the national carbon market"),
