@@ -55,3 +55,9 @@ select
     {{ current_run_id() }} as built_run_id
 from summed
 {%- endmacro %}
+
+{#- The levels an entity is assessed at, with the expression of its id in an enterprise-level row: the enterprise
+    itself, its park, the city (var city_id). The warnings and the dual-control assessment roll up over these. -#}
+{% macro entity_levels() -%}
+    {{ return([('enterprise', 'credit_code'), ('park', 'park_id'), ('city', "'" ~ var('city_id') ~ "'")]) }}
+{%- endmacro %}

@@ -84,7 +84,7 @@ enterprise_projected as (
 ),
 
 entities as (
-    {%- for level, id_expr in [('enterprise', 'credit_code'), ('park', 'park_id'), ('city', "'" ~ var('city_id') ~ "'")] %}
+    {%- for level, id_expr in entity_levels() %}
     select
         '{{ level }}' as level,
         {{ id_expr }} as entity_id,
