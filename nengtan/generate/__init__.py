@@ -1,6 +1,6 @@
 """Synthetic landing zone (`nengtan generate`): a Wuxi-like city's upstream deliveries.
 
-Writes exactly the layout of /work/shared/data-contract.md, with realistic loads and a
+Writes exactly the layout of docs/data-contract.md, with realistic loads and a
 configurable rate of planted faults, deterministically for a seed (same bytes, same mtimes).
 The ground truth (report and every planted fault with file and line) goes to
 ``<out>/_generator/manifest.json``, outside the contract folders.

@@ -1,4 +1,4 @@
-"""Does a landing zone follow /work/shared/data-contract.md? A checker for generated data.
+"""Does a landing zone follow docs/data-contract.md? A checker for generated data.
 
 Structure (layout, names, headers, encodings, registry/declaration/certificate/target
 fields) must be exact. Meter-reading files may carry the row faults upstream gateways

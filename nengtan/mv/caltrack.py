@@ -21,7 +21,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-# Fit thresholds (docs/methodology.md, "Energy-saving projects"; /work/shared/methodology.md):
+# Fit thresholds (docs/methodology.md, "Energy-saving projects"):
 # CalTRACK daily / ASHRAE Guideline 14 for daily data: CV(RMSE) <= 30 %, |NMBE| <= 10 %.
 MAX_CVRMSE = 0.30
 MAX_ABS_NMBE = 0.10
