@@ -14,7 +14,7 @@ digest.
   bureau once a month (on the night of the 1st), with the figure and the year.
 """
 
-from nengtan.quality.rules import Rule, Suite
+from nengtan.quality.rules import Rule, Suite, between
 
 _TWO_RECIPIENTS = """
 , recipients AS (
@@ -71,8 +71,7 @@ SUITES = [
             Rule(
                 name="compliance_gap_before_deadline",
                 column="compliance_gap_t",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                    column="compliance_gap_t", max_value=0),
+                expectation=between("compliance_gap_t", max_value=0),
                 expected="<= 0 t", fmt="{:,.0f} t",
                 what_zh="企业 {credit_code} {period} 年度碳排放配额清缴缺口 {observed}（核查排放 {verified_t:,.0f} t，已清缴配额 {surrendered_t:,.0f} t，可抵销CCER {ccer_usable_t:,.0f} t，超出5%上限 {ccer_over_cap_t:,.0f} t），清缴截止 {deadline}，剩余 {days_to_deadline} 天",
                 what_en="enterprise {credit_code}, data year {period}: compliance gap {observed} (verified {verified_t:,.0f} t, allowances surrendered {surrendered_t:,.0f} t, usable CCER {ccer_usable_t:,.0f} t, over the 5 % cap {ccer_over_cap_t:,.0f} t); deadline {deadline}, {days_to_deadline} days left",
@@ -88,8 +87,7 @@ SUITES = [
             Rule(
                 name="ets_cross_check",
                 column="abs_diff_pct",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                    column="abs_diff_pct", max_value=10),
+                expectation=between("abs_diff_pct", max_value=10),
                 expected="<= 10%", fmt="{:.1f}%",
                 what_zh="企业 {credit_code} {period} 年核查排放 {verified_t:,.0f} t 与平台核算的范围一+二（基于位置）{warehouse_t:,.0f} t 相差 {observed}",
                 what_en="enterprise {credit_code}, {period}: verified emissions {verified_t:,.0f} t vs the platform's scope 1 + 2 (location-based) {warehouse_t:,.0f} t differ by {observed}",
@@ -105,8 +103,7 @@ SUITES = [
             Rule(
                 name="regulatory_candidate",
                 column="listed",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                    column="listed", max_value=0),
+                expectation=between("listed", max_value=0),
                 expected="-", fmt="{}",
                 what_zh="{name_zh}（{credit_code}）{period} 年 {figure:,.0f} {unit} 达到门槛 {threshold:,.0f} {unit}（{list}，{sector}），尚未纳入",
                 what_en="{name_en} ({credit_code}), {period}: {figure:,.0f} {unit} at or above the threshold of {threshold:,.0f} {unit} ({list}, {sector}) and not yet listed",

@@ -26,7 +26,7 @@ month (declarations for a month arrive in the next one).
   electricity (over_consumption, the unused part) is reported to the holder.
 """
 
-from nengtan.quality.rules import Rule, Suite
+from nengtan.quality.rules import Rule, Suite, between, in_set
 
 SQL = """
 WITH months AS (
@@ -152,8 +152,7 @@ SUITES = [
             Rule(
                 name="daily_vs_monthly",
                 column="daily_monthly_gap_pct",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                    column="daily_monthly_gap_pct", max_value=cfg.daily_vs_monthly_pct),
+                expectation=between("daily_monthly_gap_pct", max_value=lambda cfg: cfg.daily_vs_monthly_pct),
                 expected=lambda cfg: f"<= {cfg.daily_vs_monthly_pct:g}%", fmt="{:.1f}%",
                 what_zh="企业 {credit_code} {period} 日数据合计 {daily_tce:.3f} tce 与月度总量 {monthly_tce:.3f} tce 相差 {observed}，要求 {expected}",
                 what_en="enterprise {credit_code} {period}: daily totals {daily_tce:.3f} tce vs monthly total {monthly_tce:.3f} tce differ by {observed}, required {expected}",
@@ -163,8 +162,7 @@ SUITES = [
             Rule(
                 name="declared_vs_metered",
                 column="declared_gap_pct",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                    column="declared_gap_pct", max_value=cfg.declared_tolerance_pct),
+                expectation=between("declared_gap_pct", max_value=lambda cfg: cfg.declared_tolerance_pct),
                 expected=lambda cfg: f"<= {cfg.declared_tolerance_pct:g}%", fmt="{:.1f}%",
                 what_zh="企业 {credit_code} {period} 申报量与计量值偏差 {observed}（{declared_gap_detail}），要求 {expected}",
                 what_en="enterprise {credit_code} {period}: declared vs metered gap {observed} ({declared_gap_detail}), required {expected}",
@@ -174,8 +172,7 @@ SUITES = [
             Rule(
                 name="declaration_on_time",
                 column="declared_by_deadline",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeInSet(
-                    column="declared_by_deadline", value_set=[True]),
+                expectation=in_set("declared_by_deadline", [True]),
                 expected="已申报 / declared",
                 what_zh="重点用能单位 {credit_code} 未在截止日 {deadline} 前提交 {period} 的能源数据申报",
                 what_en="key energy user {credit_code} has not filed its {period} declaration by the deadline {deadline}",
@@ -185,8 +182,7 @@ SUITES = [
             Rule(
                 name="green_power_covered",
                 column="green_direct_uncovered_mwh",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                    column="green_direct_uncovered_mwh", max_value=0),
+                expectation=between("green_direct_uncovered_mwh", max_value=0),
                 expected="0 MWh", fmt="{:.3f} MWh",
                 what_zh="企业 {credit_code} {period} 申报绿电交易电量 {green_direct_declared_mwh:.3f} MWh，其中 {observed} 没有对应的绿电交易绿证，未计入绿电消费",
                 what_en="enterprise {credit_code} {period}: of the {green_direct_declared_mwh:.3f} MWh of green-power trade declared, {observed} has no green_power certificate behind it and is not counted as green electricity",
@@ -202,8 +198,7 @@ SUITES = [
             Rule(
                 name="certificate_claim_counts",
                 column="not_counted_mwh",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                    column="not_counted_mwh", max_value=0),
+                expectation=between("not_counted_mwh", max_value=0),
                 expected="0 MWh", fmt="{:.3f} MWh",
                 what_zh="绿证 {certificate_id}（{generation_month} 发电）在 {period} 的认领有 {observed} 不计入：{reason_zh}",
                 what_en="green certificate {certificate_id} (generated {generation_month}): {observed} of your {period} claim does not count: {reason_en}",
@@ -219,8 +214,7 @@ SUITES = [
             Rule(
                 name="certificate_single_claim",
                 column="n_claims",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                    column="n_claims", max_value=1),
+                expectation=between("n_claims", max_value=1),
                 expected="1",
                 what_zh="绿证 {certificate_id} 被重复认领 {observed} 次（持有方：{all_holders}），贵单位 {period} 的认领排序第 {claim_rank}：{claim_status_zh}",
                 what_en="green certificate {certificate_id} claimed {observed} times (holders: {all_holders}); your {period} claim ranks {claim_rank}: {claim_status_en}",

@@ -10,7 +10,7 @@
   claims are all invalid - expired, premature - counts zero times).
 """
 
-from nengtan.quality.rules import Rule, Suite
+from nengtan.quality.rules import Rule, Suite, between
 
 MEASURES = ("energy_tce", "energy_tce_dual_control", "co2_t", "scope1_co2_t", "scope2_location_co2_t",
             "scope2_market_co2_t")
@@ -77,8 +77,7 @@ GROUP BY certificate_id ORDER BY certificate_id
 
 _SUM_RULE = dict(
     column="max_abs_diff",
-    expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-        column="max_abs_diff", max_value=1e-6),
+    expectation=between("max_abs_diff", max_value=1e-6),
     expected="0 (|diff| <= 1e-6)", fmt="{:.6g}",
     todo_zh="停止发布；检查 dbt 汇总模型与维表归属，修复后重跑 transform",
     todo_en="publish stopped; check the dbt roll-up models and dimension membership, fix and rerun the transform",
@@ -108,8 +107,7 @@ SUITES = [
         requires=("marts.meter_daily", "marts.enterprise_energy_daily",
                   "marts.enterprise_carbon_monthly", "marts.park_carbon_monthly"),
         rules=(Rule(name="no_negative_values", column="value",
-                    expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                        column="value", min_value=0),
+                    expectation=between("value", min_value=0),
                     expected=">= 0", fmt="{:.6g}",
                     what_zh="{entity_id} {period} 的 {measure} 为负值 {observed}",
                     what_en="{entity_id} {period}: {measure} is negative ({observed})",
@@ -120,8 +118,7 @@ SUITES = [
         name="certificates_counted", stage="marts", severity="blocking", level="pipeline", sql=COUNTED_SQL,
         requires=("marts.certificate_claims",),
         rules=(Rule(name="certificate_counted_once", column="n_counted",
-                    expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                        column="n_counted", min_value=0, max_value=1),
+                    expectation=between("n_counted", min_value=0, max_value=1),
                     expected="<= 1",
                     what_zh="绿证 {certificate_id} 被计入 {observed} 次（认领 {n_claims} 次）",
                     what_en="green certificate {certificate_id} counted {observed} times ({n_claims} claims)",

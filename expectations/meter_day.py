@@ -16,7 +16,7 @@ whole park is not reported meter by meter. Meters with fewer than ``band_min_his
 and their completeness is not reported twice.
 """
 
-from nengtan.quality.rules import Rule, Suite
+from nengtan.quality.rules import Rule, Suite, between, in_set
 
 SQL = """
 WITH hist AS (
@@ -77,8 +77,7 @@ SUITES = [
             Rule(
                 name="completeness_min",
                 column="completeness",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                    column="completeness", min_value=cfg.completeness_min),
+                expectation=between("completeness", min_value=lambda cfg: cfg.completeness_min),
                 expected=lambda cfg: f">= {cfg.completeness_min:.0%}", fmt="{:.1%}",
                 what_zh="表计 {meter_id}（{energy_type_zh}）{day} 数据完整率 {observed}，要求 {expected}",
                 what_en="meter {meter_id} ({energy_type}) on {day}: completeness {observed}, required {expected}",
@@ -88,8 +87,7 @@ SUITES = [
             Rule(
                 name="register_not_backwards",
                 column="backwards_faults",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                    column="backwards_faults", max_value=0),
+                expectation=between("backwards_faults", max_value=0),
                 expected="0", fmt="{:d}",
                 what_zh="表计 {meter_id} {day} 表码倒走（非翻转）{observed} 次，要求 {expected}",
                 what_en="meter {meter_id} on {day}: register went backwards (not a rollover) {observed} times, required {expected}",
@@ -99,8 +97,7 @@ SUITES = [
             Rule(
                 name="meter_not_silent",
                 column="is_silent",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeInSet(
-                    column="is_silent", value_set=[False]),
+                expectation=in_set("is_silent", [False]),
                 expected="有数据 / reporting",
                 what_zh="表计 {meter_id}（{energy_type_zh}）{day} 全天无数据（静默）",
                 what_en="meter {meter_id} ({energy_type}) sent no data on {day} (silent)",
@@ -112,8 +109,7 @@ SUITES = [
                 column="robust_z",
                 observed_column="quantity",
                 expected_column="band",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                    column="robust_z", max_value=cfg.band_k),
+                expectation=between("robust_z", max_value=lambda cfg: cfg.band_k),
                 expected="",
                 what_zh="表计 {meter_id}（{energy_type_zh}）{day} 用量 {observed} 超出其近 28 天的合理区间 {expected}",
                 what_en="meter {meter_id} ({energy_type}) on {day}: quantity {observed} outside its plausible 28-day band {expected}",
@@ -139,8 +135,7 @@ GROUP BY ALL ORDER BY d.park_id
             Rule(
                 name="park_silent_share",
                 column="silent_share",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                    column="silent_share", max_value=cfg.silent_park_share),
+                expectation=between("silent_share", max_value=lambda cfg: cfg.silent_park_share),
                 expected=lambda cfg: f"<= {cfg.silent_park_share:.0%}", fmt="{:.0%}",
                 what_zh="园区 {park_id} {day} 有 {n_silent}/{n_meters} 块表静默（{observed}），要求 {expected}",
                 what_en="park {park_id} on {day}: {n_silent} of {n_meters} meters silent ({observed}), required {expected}",

@@ -5,7 +5,7 @@
   rows_quarantined (nothing lost, nothing invented).
 """
 
-from nengtan.quality.rules import Rule, Suite
+from nengtan.quality.rules import Rule, Suite, between
 
 KEYS = {
     "raw.parks": ("park_id",),
@@ -48,8 +48,7 @@ SUITES = [
         name="raw_keys", stage="raw", severity="blocking", level="pipeline", sql=_null_keys_sql(),
         requires=tuple(KEYS) + ("raw.load_log",),
         rules=(Rule(name="no_null_keys", column="null_keys",
-                    expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                        column="null_keys", max_value=0),
+                    expectation=between("null_keys", max_value=0),
                     expected="0", fmt="{:d}",
                     what_zh="{entity_id} 有 {observed} 行键列（{key_columns}）为空，来自文件 {files}",
                     what_en="{entity_id}: {observed} rows with an empty key ({key_columns}), from {files}",
@@ -60,8 +59,7 @@ SUITES = [
         name="raw_load_log", stage="raw", severity="blocking", level="pipeline", sql=LOAD_LOG_SQL,
         requires=("raw.load_log",),
         rules=(Rule(name="load_log_balanced", column="imbalance",
-                    expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                        column="imbalance", min_value=0, max_value=0),
+                    expectation=between("imbalance", min_value=0, max_value=0),
                     expected="rows_read = rows_loaded + rows_quarantined", fmt="{:d}",
                     what_zh="文件 {entity_id}（{source}）读入 {rows_read} 行，入库 {rows_loaded} 行，隔离 {rows_quarantined} 行，差 {observed}",
                     what_en="file {entity_id} ({source}): read {rows_read}, loaded {rows_loaded}, quarantined {rows_quarantined}; off by {observed}",

@@ -45,6 +45,24 @@ class Rule:
         return self.expected(cfg) if callable(self.expected) else self.expected
 
 
+Bound = float | Callable[["QualityConfig"], float] | None
+
+
+def between(column: str, min_value: Bound = None, max_value: Bound = None) -> Callable[[Any, QualityConfig], Any]:
+    """A rule's expectation: ``column``'s values within bounds; a bound may read the thresholds
+    (``lambda cfg: cfg.band_k``), so an environment override applies when the suite runs."""
+    def expectation(gx: Any, cfg: QualityConfig) -> Any:
+        bounds = {k: (v(cfg) if callable(v) else v)
+                  for k, v in (("min_value", min_value), ("max_value", max_value)) if v is not None}
+        return gx.expectations.ExpectColumnValuesToBeBetween(column=column, **bounds)
+    return expectation
+
+
+def in_set(column: str, values: list[Any]) -> Callable[[Any, QualityConfig], Any]:
+    """A rule's expectation: ``column``'s values all in ``values``."""
+    return lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeInSet(column=column, value_set=values)
+
+
 @dataclass(frozen=True)
 class Suite:
     """A frame (DuckDB SQL with ``$day``/``$run_id``/threshold parameters) and its rules."""
