@@ -552,12 +552,15 @@ class VerifyReport:
             + f" - ledger {s.get('ledger')}: {s.get('entries', 0)} entries"
             + (f", head seq {s['head']['seq']} {s['head']['entry_hash']}" if s.get("head") else ""),
             f"landing: {s.get('files_checked', 0)} recorded files re-hashed, "
-            f"{s.get('files_unrecorded', 0)} not yet loaded; serving: {s.get('serving', 'not checked')}",
+            f"{s.get('files_unrecorded', 0)} not yet loaded, {s.get('files_unread', 0)} that no source reads; "
+            f"serving: {s.get('serving', 'not checked')}",
         ]
         for p in self.problems:
             where = p.get("path") or p.get("table") or (f"seq {p['seq']}" if p.get("seq") else f"line {p.get('line')}")
             lines.append(f"  PROBLEM {p['kind']}: {where}: {p['detail']}")
-        shown = self.notes[:20]
+        # what no source reads is always listed whole; other notes up to 20
+        unread = [n for n in self.notes if n["kind"] == "unread"]
+        shown = unread + [n for n in self.notes if n["kind"] != "unread"][:20]
         for n in shown:
             lines.append(f"  note {n['kind']}: {n.get('path') or n.get('seq', '')}: {n['detail']}")
         if len(self.notes) > len(shown):
@@ -589,26 +592,19 @@ def _is_delivery(name: str) -> bool:
     return not name.startswith((".", "_"))
 
 
-def _landing_files(landing: Path) -> set[str]:
-    """Every path the loader would consider on some night (nengtan.ingest.discovery): the
-    three registry files, files directly in ``<kind>=KEY/`` folders, and certificate and
-    project files at the top of their folders. Files elsewhere never reach the warehouse."""
-    found = {rel for rel in REGISTRY_FILES if (landing / rel).is_file()}
-    layout = {"meter_readings": "date", "declarations": "month", "targets": "year", "green_certificates": "year",
-              "ets": "year", "weather": "date", "projects": "none"}
-    top_level = {"green_certificates", "projects"}
-    for folder, kind in layout.items():
-        root = landing / folder
-        if not root.is_dir():
-            continue
-        for entry in os.scandir(root):
-            m = _PARTITION.match(entry.name)
-            if entry.is_dir() and m and entry.name.startswith(kind + "="):
-                found.update(f"{folder}/{entry.name}/{f.name}" for f in os.scandir(entry.path)
-                             if f.is_file() and _is_delivery(f.name))
-            elif folder in top_level and entry.is_file() and _is_delivery(entry.name):
-                found.add(f"{folder}/{entry.name}")
-    return found
+def _landing_files(landing: Path) -> dict[str, Path]:
+    """Every path the loader would consider on some night, and the file it names: exactly what
+    nengtan.ingest.discovery finds with no upper bound on the partition (so links leading out of
+    the landing root and malformed partition folders are left out, as the loader leaves them)."""
+    from nengtan.ingest import discovery
+
+    far = date.max
+    cands = discovery.registry_files(landing)
+    for finder in (discovery.target_files, discovery.certificate_files, discovery.declaration_files,
+                   discovery.ets_files, discovery.project_files, discovery.weather_files,
+                   discovery.meter_reading_files):
+        cands.extend(finder(landing, far))
+    return {c.path: c.abspath for c in cands}
 
 
 def _last_night(entries: list[dict]) -> date | None:
@@ -653,9 +649,15 @@ def _check_landing(entries: list[dict], cfg: Settings, report: VerifyReport) -> 
                                  "detail": f"loaded in {len(seqs)} versions (seq {', '.join(map(str, seqs))}); "
                                            "upstream should only add files, so ask who rewrote it"})
     landing = cfg.landing
+    from nengtan.ingest import discovery
 
-    def rehash(rel: str) -> tuple[str, tuple[str, int] | None]:
-        target = landing / rel
+    files = _landing_files(landing)
+    root = os.path.realpath(landing)
+
+    def rehash(rel: str) -> tuple[str, tuple[str, int] | None | str]:
+        target = files.get(rel, landing / rel)
+        if not discovery.within(root, target):  # never opened: it leads out of the landing root
+            return rel, "outside"
         return rel, (sha256_file(target) if target.is_file() else None)
 
     workers = max(1, min(4, os.cpu_count() or 1))
@@ -663,7 +665,11 @@ def _check_landing(entries: list[dict], cfg: Settings, report: VerifyReport) -> 
         results = list(pool.map(rehash, sorted(latest)))
     for rel, got in results:
         want = latest[rel]["payload"]
-        if got is None:
+        if got == "outside":
+            report.problems.append({"kind": "file_altered", "path": rel,
+                                    "detail": f"recorded at seq {latest[rel]['seq']}; now a symbolic link that leads "
+                                              "outside the landing root (not opened)"})
+        elif got is None:
             report.problems.append({"kind": "file_removed", "path": rel,
                                     "detail": f"recorded at seq {latest[rel]['seq']} (run {want.get('run_id')}), "
                                               "no longer in the landing zone"})
@@ -678,8 +684,8 @@ def _check_landing(entries: list[dict], cfg: Settings, report: VerifyReport) -> 
     night = _last_night(entries)
     started = _last_run_started(entries)
     unrecorded = 0
-    for rel in sorted(_landing_files(landing) - latest.keys()):
-        mtime = (landing / rel).stat().st_mtime
+    for rel in sorted(files.keys() - latest.keys()):
+        mtime = files[rel].stat().st_mtime
         if started is not None and mtime < started and _at_or_before(rel, night):
             stamp = datetime.fromtimestamp(mtime, LOCAL_TZ).isoformat(timespec="seconds")
             report.problems.append({"kind": "file_inserted", "path": rel,
@@ -691,7 +697,11 @@ def _check_landing(entries: list[dict], cfg: Settings, report: VerifyReport) -> 
             report.notes.append({"kind": "unrecorded", "path": rel,
                                  "detail": "landed after the last run or in a later partition; the next night "
                                            "will load and record it"})
-    report.stats.update(files_checked=len(latest), files_unrecorded=unrecorded, last_night=str(night))
+    unread = discovery.survey(landing)
+    for u in unread:
+        report.notes.append({"kind": "unread", "path": u.path, "detail": u.reason})
+    report.stats.update(files_checked=len(latest), files_unrecorded=unrecorded, files_unread=len(unread),
+                        last_night=str(night))
 
 
 def _check_serving(entries: list[dict], cfg: Settings, report: VerifyReport) -> None:

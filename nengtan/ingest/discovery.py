@@ -19,26 +19,53 @@ import duckdb
 import pyarrow as pa
 
 from nengtan.config import LOCAL_TZ
+from nengtan.ingest.limits import is_valid_name, printable_name
 
 PARTITION_RE = {
     "date": re.compile(r"date=(\d{4}-\d{2}-\d{2})"),
     "month": re.compile(r"month=(\d{4}-\d{2})"),
     "year": re.compile(r"year=(\d{4})"),
 }
+PARTITION_FORM = {"date": "YYYY-MM-DD", "month": "YYYY-MM", "year": "YYYY"}
+
+# Where the contract puts each source's files: the partition kind of its sub-folders, and
+# whether files directly in the source folder are deliveries (the contract has no partition there).
+LAYOUT: dict[str, tuple[str | None, bool]] = {
+    "meter_readings": ("date", False),
+    "declarations": ("month", False),
+    "targets": ("year", False),
+    "green_certificates": ("year", True),
+    "ets": ("year", False),
+    "weather": ("date", False),
+    "projects": (None, True),
+}
+REGISTRY_NAMES = ("parks.csv", "enterprises.csv", "meters.csv")
 
 
 @dataclass(frozen=True)
 class Candidate:
     source: str
-    path: str  # relative to the landing root, '/' separated
+    path: str  # relative to the landing root, '/' separated (a name that is not UTF-8: bytes as \xNN)
     abspath: Path
     partition_key: str | None
     size_bytes: int
     landed_at: datetime  # mtime as naive local time
+    problem: str | None = None  # set: the file is rejected whole with this reason (e.g. its name)
 
     @property
     def name(self) -> str:
         return self.abspath.name
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A file (or link, or folder) under the landing root that no source reads, and why."""
+
+    path: str  # relative to the landing root, printable
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "reason": self.reason}
 
 
 def landed_at(mtime_ns: int) -> datetime:
@@ -47,47 +74,95 @@ def landed_at(mtime_ns: int) -> datetime:
     return datetime.fromtimestamp(secs, LOCAL_TZ).replace(tzinfo=None, microsecond=nanos // 1000)
 
 
-def _is_data_file(entry: os.DirEntry[str]) -> bool:
+def _hidden(name: str) -> bool:
     # hidden files and _markers (e.g. _SUCCESS, in-progress uploads) are not deliveries
-    return entry.is_file() and not entry.name.startswith((".", "_"))
+    return name.startswith((".", "_"))
 
 
-def _inside(landing: Path, entry: os.DirEntry[str]) -> bool:
-    """A symlink may not lead out of the landing root (only symlinks can: scandir names have no '..')."""
-    if not entry.is_symlink():
-        return True
-    root = os.path.realpath(landing)
-    return os.path.realpath(entry.path).startswith(root.rstrip(os.sep) + os.sep)
+def _is_data_file(entry: os.DirEntry[str]) -> bool:
+    return not _hidden(entry.name) and entry.is_file()
 
 
-def _files_in(landing: Path, folder: Path, source: str, key: str | None) -> list[Candidate]:
+def _real_root(landing: Path) -> str:
+    return os.path.realpath(landing)
+
+
+def within(root: str, path: str | os.PathLike[str]) -> bool:
+    """Whether ``path``, every symlink resolved, is inside the landing root ``root`` (a realpath)."""
+    real = os.path.realpath(path)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _inside(root: str, entry: os.DirEntry[str]) -> bool:
+    """A symlink may not lead out of the landing root (only symlinks can: scandir names have no '..');
+    the folder being scanned was checked already, so a plain entry in it is inside."""
+    return not entry.is_symlink() or within(root, entry.path)
+
+
+def partition_problem(name: str, kind: str) -> str | None:
+    """None when ``name`` is a valid ``<kind>=KEY`` folder name, else why it is not one."""
+    form = PARTITION_FORM[kind]
+    m = PARTITION_RE[kind].fullmatch(name)
+    if m is None:
+        key, eq, value = name.partition("=")
+        if eq and key.lower() == kind and key != kind:
+            return f"folder name {name!r}: partition folders are lower case ({kind}={form})"
+        if eq and key == kind:
+            return f"folder name {name!r}: {value!r} is not {form}"
+        return f"folder {name!r} is not a {kind}={form} partition"
+    value = m.group(1)
+    try:
+        if kind == "date":
+            date.fromisoformat(value)
+        elif kind == "month":
+            date.fromisoformat(value + "-01")
+        elif int(value) < 1:
+            raise ValueError
+    except ValueError:
+        return f"folder name {name!r}: {value!r} is not a calendar {'date' if kind == 'date' else kind}"
+    return None
+
+
+def _candidate(landing: Path, entry: os.DirEntry[str], source: str, key: str | None) -> Candidate:
+    st = entry.stat()
+    rel = Path(entry.path).relative_to(landing).as_posix()
+    problem = None
+    if not is_valid_name(rel):
+        problem = "file name is not valid UTF-8 (shown with its bytes as \\xNN); rename it upstream"
+        rel = printable_name(rel)
+    return Candidate(source=source, path=rel, abspath=Path(entry.path), partition_key=key,
+                     size_bytes=st.st_size, landed_at=landed_at(st.st_mtime_ns), problem=problem)
+
+
+def _files_in(landing: Path, folder: Path, source: str, key: str | None, root: str | None = None) -> list[Candidate]:
+    root = root or _real_root(landing)
     out = []
     with os.scandir(folder) as it:
         for entry in it:
-            if _is_data_file(entry) and _inside(landing, entry):
-                st = entry.stat()
-                out.append(Candidate(
-                    source=source,
-                    path=Path(entry.path).relative_to(landing).as_posix(),
-                    abspath=Path(entry.path),
-                    partition_key=key,
-                    size_bytes=st.st_size,
-                    landed_at=landed_at(st.st_mtime_ns),
-                ))
+            if _is_data_file(entry) and _inside(root, entry):
+                out.append(_candidate(landing, entry, source, key))
     return out
 
 
+def _source_root(landing: Path, folder: str, root: str) -> Path | None:
+    """The source folder, when it exists and is inside the landing root (it may be a symlink)."""
+    path = landing / folder
+    return path if path.is_dir() and within(root, path) else None
+
+
 def partitioned(landing: Path, folder: str, source: str, kind: str, upto: str) -> list[Candidate]:
-    """Files in ``<landing>/<folder>/<kind>=KEY/`` for every KEY <= ``upto``."""
-    root = landing / folder
-    if not root.is_dir():
+    """Files in ``<landing>/<folder>/<kind>=KEY/`` for every valid KEY <= ``upto``."""
+    root = _real_root(landing)
+    base = _source_root(landing, folder, root)
+    if base is None:
         return []
     out: list[Candidate] = []
-    with os.scandir(root) as it:
+    with os.scandir(base) as it:
         for entry in it:
             m = PARTITION_RE[kind].fullmatch(entry.name)
-            if entry.is_dir() and m and m.group(1) <= upto and _inside(landing, entry):
-                out.extend(_files_in(landing, Path(entry.path), source, m.group(1)))
+            if (m and m.group(1) <= upto and entry.is_dir() and partition_problem(entry.name, kind) is None
+                    and _inside(root, entry)):
+                out.extend(_files_in(landing, Path(entry.path), source, m.group(1), root))
     return out
 
 
@@ -106,10 +181,10 @@ def target_files(landing: Path, day: date) -> list[Candidate]:
 
 def certificate_files(landing: Path, day: date) -> list[Candidate]:
     """``green_certificates/*`` (the contract has no partition) plus any ``year=YYYY/`` <= D's year."""
-    root = landing / "green_certificates"
-    if not root.is_dir():
+    base = _source_root(landing, "green_certificates", _real_root(landing))
+    if base is None:
         return []
-    return _files_in(landing, root, "green_certificates", None) + partitioned(
+    return _files_in(landing, base, "green_certificates", None) + partitioned(
         landing, "green_certificates", "green_certificates", "year", f"{day.year:04d}")
 
 
@@ -123,20 +198,122 @@ def weather_files(landing: Path, day: date) -> list[Candidate]:
 
 def project_files(landing: Path, day: date) -> list[Candidate]:
     """``projects/*`` (the contract has no partition: every file is eligible every night)."""
-    root = landing / "projects"
-    return _files_in(landing, root, "projects", None) if root.is_dir() else []
+    base = _source_root(landing, "projects", _real_root(landing))
+    return _files_in(landing, base, "projects", None) if base is not None else []
 
 
 def registry_files(landing: Path) -> list[Candidate]:
     """The three registry files, in load order (parks, enterprises, meters)."""
     out = []
+    root = _real_root(landing)
     for name, source in (("parks.csv", "registry_parks"), ("enterprises.csv", "registry_enterprises"),
                          ("meters.csv", "registry_meters")):
         path = landing / "registry" / name
-        if path.is_file():
+        if within(root, path) and path.is_file():
             st = path.stat()
             out.append(Candidate(source, f"registry/{name}", path, None, st.st_size,
                                  landed_at(st.st_mtime_ns)))
+    return out
+
+
+_OUTSIDE = "a symbolic link that leads outside the landing root: not opened, not read"
+
+
+def survey(landing: Path) -> list[Unread]:
+    """Everything under the landing root that no source reads on any night, with the reason:
+    files outside the contract's folders, in sub-folders of a partition, in malformed partition
+    folders (``date=2026-1-5``, ``DATE=…``, ``date=2026-01-00``), directly in a partitioned
+    source's folder, links leading out of the root, anything that is not a regular file.
+
+    Nothing is opened: only names and ``lstat``. Hidden files and ``_`` markers (``_SUCCESS``,
+    partial uploads) are not deliveries and are not listed. Files of valid partitions later than
+    a night are not listed (they wait for their night; ``verify`` calls them unrecorded).
+    """
+    landing = Path(landing)
+    if not landing.is_dir():
+        return []
+    root = _real_root(landing)
+    out: list[Unread] = []
+
+    def rel(path: str) -> str:
+        return printable_name(Path(path).relative_to(landing).as_posix())
+
+    def everything_in(entry: os.DirEntry[str], reason: str) -> None:
+        """Every file under ``entry`` (a folder no source reads), each with ``reason``."""
+        if entry.is_symlink() and not within(root, entry.path):
+            out.append(Unread(rel(entry.path), _OUTSIDE))
+        elif entry.is_dir(follow_symlinks=False):
+            with os.scandir(entry.path) as it:
+                children = sorted(it, key=lambda e: e.name)
+            for child in children:
+                if not _hidden(child.name):
+                    everything_in(child, reason)
+        elif entry.is_symlink() and entry.is_dir():
+            out.append(Unread(rel(entry.path), f"{reason} (a link to a folder: not followed)"))
+        elif not entry.is_file():
+            out.append(Unread(rel(entry.path), "not a regular file (a pipe, socket or device): not opened"))
+        else:
+            out.append(Unread(rel(entry.path), reason))
+
+    def contents(folder: str, reason_file: str | None, reason_dir: str) -> None:
+        """A folder a source reads: its files are read unless ``reason_file``; sub-folders are not."""
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for entry in entries:
+            if _hidden(entry.name):
+                continue
+            if entry.is_symlink() and not within(root, entry.path):
+                out.append(Unread(rel(entry.path), _OUTSIDE))
+            elif entry.is_dir():
+                everything_in(entry, reason_dir)
+            elif not entry.is_file():
+                out.append(Unread(rel(entry.path), "not a regular file (a pipe, socket or device): not opened"))
+            elif reason_file:
+                out.append(Unread(rel(entry.path), reason_file))
+
+    with os.scandir(landing) as it:
+        top = sorted(it, key=lambda e: e.name)
+    for entry in top:
+        name = entry.name
+        if _hidden(name):
+            continue
+        if entry.is_symlink() and not within(root, entry.path):
+            out.append(Unread(rel(entry.path), _OUTSIDE))
+        elif name == "registry" and entry.is_dir():
+            with os.scandir(entry.path) as it:
+                files = sorted(it, key=lambda e: e.name)
+            for f in files:
+                if _hidden(f.name):
+                    continue
+                if f.is_symlink() and not within(root, f.path):
+                    out.append(Unread(rel(f.path), _OUTSIDE))
+                elif f.name not in REGISTRY_NAMES or not f.is_file():
+                    everything_in(f, "registry/ holds only " + ", ".join(REGISTRY_NAMES) + ": no source reads it")
+        elif name in LAYOUT and entry.is_dir():
+            kind, top_files = LAYOUT[name]
+            where = f"{name}/" + (f"{kind}={PARTITION_FORM[kind]}/" if kind else "")
+            with os.scandir(entry.path) as it:
+                entries = sorted(it, key=lambda e: e.name)
+            for sub in entries:
+                if _hidden(sub.name):
+                    continue
+                if sub.is_symlink() and not within(root, sub.path):
+                    out.append(Unread(rel(sub.path), _OUTSIDE))
+                elif sub.is_dir():
+                    problem = partition_problem(sub.name, kind) if kind else f"folder {sub.name!r}: {name}/ has no sub-folders"
+                    if problem:
+                        everything_in(sub, f"{problem}; the files of {where} are read")
+                    else:
+                        contents(sub.path, None, f"in a sub-folder of {name}/{sub.name}/: only files directly in "
+                                                 "a partition folder are read")
+                elif not sub.is_file():
+                    out.append(Unread(rel(sub.path), "not a regular file (a pipe, socket or device): not opened"))
+                elif not top_files:
+                    out.append(Unread(rel(sub.path), f"directly in {name}/, outside any {kind}={PARTITION_FORM[kind]} "
+                                                     "folder: no source reads it"))
+        else:
+            everything_in(entry, f"{name!r} is not a folder of the data contract (registry, "
+                                 + ", ".join(LAYOUT) + "): no source reads it")
     return out
 
 

@@ -26,8 +26,9 @@ import numpy as np
 import pyarrow as pa
 
 from nengtan.config import LOCAL_TZ, settings
-from nengtan.ingest import discovery, readers, sources, validate
+from nengtan.ingest import discovery, readers, registry, schema, sources, validate
 from nengtan.ingest.discovery import Candidate
+from nengtan.ingest.limits import Limits, printable, printable_name, size_text
 from nengtan.ingest.sources import SourceSpec
 
 SPECS = {s.source: s for s in sources.ALL_SPECS}
@@ -75,6 +76,11 @@ class LoadSummary:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     files: list[FileResult] = field(default_factory=list)
+    # quarantined rows (of earlier nights) re-admitted once the registry knew their key
+    rows_readmitted: int = 0
+    # what no source reads under the landing root (discovery.survey), and files that could not be
+    # opened this night (retried the next): {"path", "reason"}, by name only
+    unread: list[dict[str, str]] = field(default_factory=list)
 
     def add(self, result: FileResult) -> None:
         self.files.append(result)
@@ -89,6 +95,8 @@ class LoadSummary:
 
     def merge(self, other: LoadSummary) -> LoadSummary:
         self.files_seen += other.files_seen
+        self.rows_readmitted += other.rows_readmitted
+        self.unread.extend(other.unread)
         for r in other.files:
             self.add(r)
         return self
@@ -97,8 +105,12 @@ class LoadSummary:
         return asdict(self)
 
 
-def file_id_for(path: str, content_sha: str) -> str:
-    return hashlib.sha256(path.encode("utf-8") + b"\0" + content_sha.encode("ascii")).hexdigest()[:32]
+def file_id_for(path: str, content_sha: str, landed: datetime) -> str:
+    """A file version is its path, content AND landing time: the same bytes delivered again later
+    (a registry restored after a bad delivery, an original re-sent after its correction) are a new
+    delivery that lands last, as a rebuild from the landing zone sees it."""
+    key = path.encode("utf-8") + b"\0" + content_sha.encode("ascii") + b"\0" + landed.isoformat().encode("ascii")
+    return hashlib.sha256(key).hexdigest()[:32]
 
 
 def _now() -> datetime:
@@ -125,11 +137,15 @@ VALUES ($file_id, $source, $path, $partition_key, $sha256, $size_bytes, $landed_
 
 
 def _reject(con: duckdb.DuckDBPyConnection, cand: Candidate, file_id: str, sha: str,
-            content: bytes, rej: readers.Rejected, run_id: str) -> FileResult:
-    dest = settings().quarantine_dir / file_id / cand.name
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_bytes(content)
-    reason = f"{cand.path}: whole file rejected: {rej.reason}"
+            content: bytes | None, rej: readers.Rejected, run_id: str) -> FileResult:
+    """Record a whole file as rejected; ``content`` None: too large to keep a copy of (the
+    landing zone keeps the original)."""
+    if content is not None:
+        dest = settings().quarantine_dir / file_id / printable_name(cand.name)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(content)
+    # "<path>:0: <cause>" as every quarantine reason ("<path>:<line>: <cause>"; line 0 = the whole file)
+    reason = f"{cand.path}:0: whole file rejected: {printable(rej.reason)}"
     row = _log_row(cand, file_id, sha, None, rej.rows_read, 0, rej.rows_read, "rejected", reason, run_id)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -167,6 +183,40 @@ class _Readable:
     file_id: str
     sha256: str
     staged: readers.Staged
+    sheet: readers.Sheet | None = None  # one worksheet of a workbook read as several parts
+    line_no: np.ndarray | None = None  # CSV records' first physical lines when a quoted field spans lines
+    content: bytes | None = None  # registry deliveries: kept for a copy when held back
+
+
+def _parts(batch: list[_Readable]) -> list[_Readable]:
+    """The batch with each worksheet of a multi-sheet workbook as its own part (own header, lines
+    numbered per sheet, reasons naming the sheet); parts of one file share its file_id."""
+    out = []
+    for r in batch:
+        if r.staged.sheets is None:
+            out.append(r)
+            continue
+        for sh in r.staged.sheets:
+            out.append(_Readable(r.cand, r.file_id, r.sha256, readers.Staged(
+                sh.header, r.staged.encoding, sh.table.num_rows,
+                table=sh.table.rename_columns([str(i) for i in range(sh.table.num_columns)])), sh))
+    return out
+
+
+def _apply_notes(con: duckdb.DuckDBPyConnection, parts: list[_Readable]) -> None:
+    """Rows the reader could not read (a formula without a cached value) get its reason."""
+    rows = [(k, line, why, ",".join(v or "" for v in r.sheet.table.slice(line - 2, 1).to_pylist()[0].values()))
+            for k, r in enumerate(parts) if r.sheet is not None for line, why in r.sheet.notes.items()]
+    if not rows:
+        return
+    con.register("_ing_notes", pa.table({
+        "file_no": pa.array([r[0] for r in rows], pa.int32()), "line": pa.array([r[1] for r in rows], pa.int64()),
+        "why": pa.array([r[2] for r in rows], pa.string()), "raw": pa.array([r[3] for r in rows], pa.string())}))
+    try:
+        con.execute("UPDATE _ing_checked AS c SET reason = n.why, raw_text = n.raw FROM _ing_notes AS n "
+                    "WHERE c.file_no = n.file_no AND c.line = n.line")
+    finally:
+        con.unregister("_ing_notes")
 
 
 def read_version(con: duckdb.DuckDBPyConnection, cand: Candidate,
@@ -174,21 +224,41 @@ def read_version(con: duckdb.DuckDBPyConnection, cand: Candidate,
     """Read one file: a skip when this exact version is already loaded, a rejection (recorded
     at once in its own transaction) when it cannot be read, else its staged rows."""
     spec = SPECS[cand.source]
-    content = cand.abspath.read_bytes()
-    sha = hashlib.sha256(content).hexdigest()
-    file_id = file_id_for(cand.path, sha)
+    limits = Limits.from_env()
+    content: bytes | None = None
+    with open(cand.abspath, "rb") as fh:  # OSError: the caller notes the file as unread this night
+        size = os.fstat(fh.fileno()).st_size
+        if size <= limits.max_file_bytes:
+            content = fh.read()
+            sha = hashlib.sha256(content).hexdigest()
+        else:  # never held in memory: hashed as a stream, rejected below
+            sha = hashlib.file_digest(fh, "sha256").hexdigest()
+    file_id = file_id_for(cand.path, sha, cand.landed_at)
     if con.execute("SELECT 1 FROM raw.load_log WHERE file_id = ?", [file_id]).fetchone():
         return _result(cand, file_id, "skipped", sha)
     kind = readers.file_kind(cand.name)
     try:
+        if cand.problem:
+            raise readers.Rejected(cand.problem)
+        if content is None:
+            raise readers.Rejected(f"file is {size_text(size)}, over the limit of {limits.file_limit_text()}")
         if kind not in spec.extensions:
             raise readers.Rejected(
                 f"unsupported file type for {cand.source} (expected {', '.join(spec.extensions)})")
-        staged = readers.stage(cand.name, content, spec.xlsx_headers)
+        try:
+            staged = readers.stage(cand.name, content, spec.xlsx_headers, limits, spec.required_names)
+        except (readers.Rejected, MemoryError):
+            raise
+        except Exception as exc:  # any parser failure is this file's, never the night's
+            raise readers.Rejected(f"cannot read the file: {type(exc).__name__}: {exc}") from exc
         _check_header(spec, staged.header, staged.rows_read)
+        for sheet in staged.sheets or ():
+            _check_header(spec, sheet.header, staged.rows_read)
     except readers.Rejected as rej:
         return _reject(con, cand, file_id, sha, content, rej, run_id)
-    return _Readable(cand, file_id, sha, staged)
+    staged, line_no = registry.records(staged)
+    return _Readable(cand, file_id, sha, staged, line_no=line_no,
+                     content=content if cand.source in registry.REGISTRY_KEYS else None)
 
 
 _SPLIT_CSV = """
@@ -241,7 +311,8 @@ def _stage_batch(con: duckdb.DuckDBPyConnection, batch: list[_Readable], of_file
         parts = [tagged(k, st.rows_read) for k, st in csv]
         con.register("_ing_lines", pa.table({
             **{col: pa.chunked_array([p[col] for p in parts]) for col in ("file_no", "layout", "landed_at", "part")},
-            "line": pa.array(np.concatenate([np.arange(2, st.rows_read + 2, dtype=np.int64) for _, st in csv])),
+            "line": pa.array(np.concatenate([np.arange(2, st.rows_read + 2, dtype=np.int64)
+                                             if batch[k].line_no is None else batch[k].line_no for k, st in csv])),
             "raw": pa.chunked_array([st.lines for _, st in csv], pa.large_string()),
         }))
         names.append("_ing_lines")
@@ -269,16 +340,29 @@ def _stage_batch(con: duckdb.DuckDBPyConnection, batch: list[_Readable], of_file
 def _load_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch: list[_Readable],
                 run_id: str) -> list[FileResult]:
     """Validate a batch of one source's files in one pass and commit it in one transaction."""
+    whole, batch = batch, _parts(batch)
     layouts, of_file = _layouts(spec, batch)
     names = _stage_batch(con, batch, of_file)
     try:
+        if spec.refs:
+            registry.refresh_known(con)
         con.execute(validate.checked_sql(spec, layouts))
-        counts = {k: (read, loaded) for k, read, loaded in con.execute(
+        _apply_notes(con, batch)
+        by_part = {k: (read, loaded) for k, read, loaded in con.execute(
             "SELECT file_no, count(*), count(*) FILTER (WHERE reason IS NULL) FROM _ing_checked "
             "GROUP BY file_no").fetchall()}
-        rows, results = [], []
+        counts: dict[str, tuple[int, int]] = {}
         for k, r in enumerate(batch):
-            read, loaded = counts.get(k, (0, 0))
+            read, loaded = by_part.get(k, (0, 0))
+            before = counts.get(r.file_id, (0, 0))
+            counts[r.file_id] = (before[0] + read, before[1] + loaded)
+        held = registry.held_back(con, spec, whole, counts)
+        if held:
+            return [_reject(con, r.cand, r.file_id, r.sha256, r.content, readers.Rejected(why, r.staged.rows_read),
+                            run_id) for r, why in held]
+        rows, results = [], []
+        for r in whole:
+            read, loaded = counts.get(r.file_id, (0, 0))
             assert read == r.staged.rows_read, f"{r.cand.path}: {read} checked rows vs {r.staged.rows_read} data lines"
             status = "partial" if read - loaded else "loaded"
             rows.append(_log_row(r.cand, r.file_id, r.sha256, r.staged.encoding, read, loaded, read - loaded,
@@ -289,7 +373,8 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch: list[_R
         target = ", ".join(validate.ident(c) for c in cols)
         values = ", ".join(validate.ident("o_" + c) for c in cols)
         # file ids and paths by file number: lists bound as parameters, indexed per row (1-based)
-        per_file = {"ids": [r.file_id for r in batch], "paths": [r.cand.path for r in batch]}
+        per_file = {"ids": [r.file_id for r in batch], "paths": [r.cand.path for r in batch],
+                    "sheets": [f"sheet {r.sheet.title!r}: " if r.sheet else "" for r in batch]}
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(
@@ -299,12 +384,17 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch: list[_R
             con.execute(
                 "INSERT INTO raw.quarantine (file_id, source, path, line, reason, raw_text, run_id, quarantined_at) "
                 "SELECT $ids[file_no + 1], $source, $paths[file_no + 1], line, "
-                "$paths[file_no + 1] || ':' || line || ': ' || reason, raw_text, $run_id, $ts "
+                "$paths[file_no + 1] || ':' || line || ': ' || $sheets[file_no + 1] || reason, raw_text, $run_id, $ts "
                 "FROM _ing_checked WHERE reason IS NOT NULL ORDER BY file_no, line",
                 {**per_file, "source": spec.source, "run_id": run_id, "ts": rows[0]["loaded_at"]})
+            if spec.refs:  # rows refused only for a registry key the registry does not know yet wait for it
+                con.execute(
+                    f"INSERT INTO {schema.parked_table(spec)} ({target}, file_id, landed_at, source_line, awaits) "
+                    f"SELECT {values}, $ids[file_no + 1], landed_at, line, awaits FROM _ing_checked "
+                    "WHERE awaits IS NOT NULL", {"ids": per_file["ids"]})
             con.executemany(_LOG_SQL, rows)
             if before_commit:
-                for r in batch:
+                for r in whole:
                     before_commit(r.cand)
             con.execute("COMMIT")
         except BaseException:
@@ -316,6 +406,31 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch: list[_R
         con.execute("DROP VIEW IF EXISTS _ing_split")
         for name in names:
             con.unregister(name)
+
+
+# Failures of the machine, not of a file: they stop the load (the rerun resumes), never reject a file.
+_NOT_THE_FILE = (MemoryError, OSError, duckdb.IOException, duckdb.OutOfMemoryException, duckdb.FatalException,
+                 duckdb.InterruptException)
+
+
+def _load_isolated(con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch: list[_Readable],
+                   run_id: str) -> list[FileResult]:
+    """Load a batch; if validating it fails, load its files one by one, and a file that still fails
+    is rejected whole with the error as its reason: one file never stops the others."""
+    try:
+        return _load_batch(con, spec, batch, run_id)
+    except _NOT_THE_FILE:
+        raise
+    except Exception as exc:
+        if len(batch) > 1:
+            return [res for r in batch for res in _load_isolated(con, spec, [r], run_id)]
+        r = batch[0]
+        try:
+            content: bytes | None = r.cand.abspath.read_bytes()
+        except OSError:
+            content = None
+        rej = readers.Rejected(f"cannot validate the file: {type(exc).__name__}: {exc}", r.staged.rows_read)
+        return [_reject(con, r.cand, r.file_id, r.sha256, content, rej, run_id)]
 
 
 def _load_all(con: duckdb.DuckDBPyConnection, cands: list[Candidate], run_id: str) -> LoadSummary:
@@ -333,7 +448,7 @@ def _load_all(con: duckdb.DuckDBPyConnection, cands: list[Candidate], run_id: st
     def flush() -> None:
         nonlocal batch_nbytes
         if batch:
-            for result in _load_batch(con, SPECS[batch[0].cand.source], batch, run_id):
+            for result in _load_isolated(con, SPECS[batch[0].cand.source], batch, run_id):
                 summary.add(result)
             batch.clear()
         batch_nbytes = 0
@@ -341,7 +456,12 @@ def _load_all(con: duckdb.DuckDBPyConnection, cands: list[Candidate], run_id: st
     for cand in fresh:
         if batch and batch[0].cand.source != cand.source:
             flush()  # one source per batch, in the given order (the registry's parks first)
-        read = read_version(con, cand, run_id)
+        try:
+            read = read_version(con, cand, run_id)
+        except OSError as exc:  # gone or unreadable since discovery: not recorded, tried again next night
+            summary.unread.append({"path": cand.path, "reason": printable(
+                f"cannot be opened this night ({type(exc).__name__}: {exc.strerror or exc}); tried again next night")})
+            continue
         if isinstance(read, FileResult):
             summary.add(read)
             continue
@@ -353,22 +473,19 @@ def _load_all(con: duckdb.DuckDBPyConnection, cands: list[Candidate], run_id: st
     return summary
 
 
-def _refresh_known_meters(con: duckdb.DuckDBPyConnection) -> None:
-    """Meter ids of the latest loaded registry/meters.csv version (by landing time)."""
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _ing_known_meters AS
-        SELECT DISTINCT meter_id FROM raw.meters
-        WHERE file_id = (SELECT file_id FROM raw.load_log
-                         WHERE source = 'registry_meters' AND status <> 'rejected'
-                         ORDER BY landed_at DESC, loaded_at DESC LIMIT 1)
-        """
-    )
+def _readmitted(con: duckdb.DuckDBPyConnection, source: str, run_id: str, summary: LoadSummary) -> LoadSummary:
+    """Re-admit ``source``'s rows that waited for a registry key the registry now knows."""
+    summary.rows_readmitted += sum(registry.readmit(con, SPECS[source], run_id, _now()).values())
+    return summary
 
 
 def load_registry(con: duckdb.DuckDBPyConnection, landing: Path, run_id: str) -> LoadSummary:
-    """Load parks, enterprises and meters whenever a file's content changed."""
-    return _load_all(con, discovery.registry_files(Path(landing)), run_id)
+    """Load parks, enterprises and meters whenever a file's content changed; the night's first load
+    also notes what under the landing root no source reads (``LoadSummary.unread``)."""
+    summary = _load_all(con, discovery.registry_files(Path(landing)), run_id)
+    _readmitted(con, "registry_meters", run_id, summary)  # meters that waited for their enterprise
+    summary.unread[:0] = note_unread(con, landing, run_id)
+    return summary
 
 
 def load_targets(con: duckdb.DuckDBPyConnection, landing: Path, day: date, run_id: str) -> LoadSummary:
@@ -390,7 +507,8 @@ def load_ets(con: duckdb.DuckDBPyConnection, landing: Path, day: date, run_id: s
 
 def load_projects(con: duckdb.DuckDBPyConnection, landing: Path, day: date, run_id: str) -> LoadSummary:
     """Project versions, ``projects/*`` (no partition: every new file, every night)."""
-    return _load_all(con, discovery.project_files(Path(landing), day), run_id)
+    summary = _readmitted(con, "projects", run_id, LoadSummary())
+    return summary.merge(_load_all(con, discovery.project_files(Path(landing), day), run_id))
 
 
 def load_weather(con: duckdb.DuckDBPyConnection, landing: Path, day: date, run_id: str) -> LoadSummary:
@@ -400,8 +518,8 @@ def load_weather(con: duckdb.DuckDBPyConnection, landing: Path, day: date, run_i
 
 def load_meter_readings(con: duckdb.DuckDBPyConnection, landing: Path, day: date, run_id: str) -> LoadSummary:
     """Readings of day D plus every not-yet-loaded file of an earlier day (late/corrected)."""
-    _refresh_known_meters(con)
-    return _load_all(con, discovery.meter_reading_files(Path(landing), day), run_id)
+    summary = _readmitted(con, "meter_readings", run_id, LoadSummary())
+    return summary.merge(_load_all(con, discovery.meter_reading_files(Path(landing), day), run_id))
 
 
 def load_night(con: duckdb.DuckDBPyConnection, landing: Path, day: date, run_id: str) -> LoadSummary:

@@ -8,7 +8,15 @@ row + 1" (as if the header were line 1).
 
 Encoding: UTF-8 (BOM allowed, CRLF allowed); a file that is not valid UTF-8 is decoded
 as GB18030 (undeclared legacy gateways) and transcoded to UTF-8 in memory; a file that is
-neither is rejected.
+neither is rejected. CR-only line ends (classic Mac) are rejected with that reason.
+
+Limits (:mod:`nengtan.ingest.limits`): a gzip file is decompressed as a stream and refused as
+soon as it passes the file limit; a line over the line limit refuses the file; a Parquet or
+XLSX file whose uncompressed data is over the file limit is refused before it is expanded.
+
+XLSX: every worksheet whose header row is the contract's is read (lines numbered per sheet,
+reasons name the sheet); a non-empty sheet with another header refuses the file. Formula cells
+are read as the value Excel cached; a formula without a cached value quarantines its row.
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+
+from nengtan.ingest.limits import Limits, size_text
 
 BOM = b"\xef\xbb\xbf"
 
@@ -35,6 +45,17 @@ class Rejected(Exception):
 
 
 @dataclass
+class Sheet:
+    """One worksheet read as data: its name, header, rows (columns named "0", "1", …) and the
+    reasons of the rows that cannot be read (by line, header = 1)."""
+
+    title: str
+    header: list[str]
+    table: pa.Table
+    notes: dict[int, str]
+
+
+@dataclass
 class Staged:
     """One readable file: its header and either its data lines (CSV) or its table."""
 
@@ -43,9 +64,13 @@ class Staged:
     rows_read: int
     lines: pa.LargeStringArray | None = None  # CSV: data lines 2..n, each with its line ending
     table: pa.Table | None = None  # Parquet/XLSX: the rows as read
+    # XLSX with several data sheets or formula rows: one :class:`Sheet` each; ``table`` is then None
+    sheets: list[Sheet] | None = None
 
     @property
     def nbytes(self) -> int:
+        if self.sheets is not None:
+            return sum(sh.table.nbytes for sh in self.sheets)
         part = self.lines if self.lines is not None else self.table
         return part.nbytes if part is not None else 0
 
@@ -58,24 +83,43 @@ def file_kind(name: str) -> str:
     return ""
 
 
-def stage(name: str, content: bytes, xlsx_headers: dict[str, str] | None = None) -> Staged:
-    """Read one file's header and rows; raise :class:`Rejected` if it is unreadable."""
+def stage(name: str, content: bytes, xlsx_headers: dict[str, str] | None = None,
+          limits: Limits | None = None, required: list[str] | None = None) -> Staged:
+    """Read one file's header and rows; raise :class:`Rejected` if it is unreadable.
+
+    ``required``: the contract columns (XLSX: which sheets are data sheets)."""
+    limits = limits or Limits.from_env()
     if not content:
         raise Rejected("file is empty (0 bytes)")
+    if len(content) > limits.max_file_bytes:
+        raise Rejected(f"file is {size_text(len(content))}, over the limit of {limits.file_limit_text()}")
     kind = file_kind(name)
     if kind == ".csv.gz":
-        try:
-            data = gzip.decompress(content)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise Rejected(f"cannot decompress gzip file: {exc}") from exc
-        return _stage_csv(data)
+        return _stage_csv(_gunzip(content, limits), limits)
     if kind == ".csv":
-        return _stage_csv(content)
+        return _stage_csv(content, limits)
     if kind == ".parquet":
-        return _stage_parquet(content)
+        return _stage_parquet(content, limits)
     if kind == ".xlsx":
-        return _stage_xlsx(content, xlsx_headers or {})
+        return _stage_xlsx(content, xlsx_headers or {}, limits, required or [])
     raise Rejected(f"unsupported file type {name!r} (expected .csv, .csv.gz, .parquet or .xlsx)")
+
+
+def _gunzip(content: bytes, limits: Limits) -> bytes:
+    """Decompress as a stream, stopping as soon as the output passes the file limit (a gzip bomb
+    costs at most the limit in memory, never its full expansion)."""
+    cap = limits.max_file_bytes
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(content)) as gz:
+            data = gz.read(cap + 1)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise Rejected(f"cannot decompress gzip file: {exc}") from exc
+    if len(data) > cap:
+        raise Rejected(f"gzip file decompresses to more than {limits.file_limit_text()}; refused "
+                       f"while decompressing ({size_text(len(content))} compressed)")
+    if not data:
+        raise Rejected("file is empty (0 bytes after decompression)")
+    return data
 
 
 def _lines(data: bytes) -> pa.LargeStringArray | None:
@@ -119,13 +163,42 @@ def _data_line_count(arr: pa.LargeStringArray) -> tuple[int, bool]:
     return max(n - 1 - int(final_empty), 0), final_empty
 
 
-def _stage_csv(data: bytes) -> Staged:
+def _cr_lines(data: bytes) -> int:
+    """Data lines of a file whose lines end in CR alone."""
+    parts = data.split(b"\r")
+    if parts and not parts[-1].strip():
+        parts.pop()
+    return max(len(parts) - 1, 0)
+
+
+def _check_lines(arr: pa.LargeStringArray, data: bytes, limits: Limits, rows_read: int) -> None:
+    """Refuse a file with a line over the line limit (naming the first such line)."""
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    lengths = np.diff(offsets)
+    over = np.flatnonzero(lengths > limits.max_line_bytes)
+    if len(over):
+        k = int(over[0])
+        raise Rejected(f"line {k + 1} is {size_text(int(lengths[k]))}, over the line limit of "
+                       f"{limits.line_limit_text()}", rows_read)
+
+
+def _stage_csv(data: bytes, limits: Limits | None = None) -> Staged:
+    limits = limits or Limits.from_env()
     data, arr, encoding = _decode(data)
     rows_read, final_empty = _data_line_count(arr)
+    if len(arr) and "\r" in (first := arr[0].as_py()).rstrip("\r\n"):
+        if "\n" not in first:
+            raise Rejected("line ends are CR only (classic Mac OS): expected LF or CRLF line ends",
+                           _cr_lines(data))
+    _check_lines(arr, data, limits, rows_read)
     header_text = arr[0].as_py().rstrip("\r\n") if len(arr) else ""
     if not header_text.strip():
         raise Rejected("header line is empty", rows_read)
-    header = [h.strip() for h in next(csv.reader([header_text]))]
+    csv.field_size_limit(max(csv.field_size_limit(), limits.max_line_bytes))
+    try:
+        header = [h.strip() for h in next(csv.reader([header_text]))]
+    except csv.Error as exc:
+        raise Rejected(f"cannot parse the header line: {exc}", rows_read) from exc
     return Staged(header, encoding, rows_read, lines=arr.slice(1, rows_read))
 
 
@@ -135,11 +208,19 @@ def _tabular(table: pa.Table, encoding: str) -> Staged:
                   table=table.rename_columns([str(i) for i in range(len(header))]))
 
 
-def _stage_parquet(content: bytes) -> Staged:
+def _stage_parquet(content: bytes, limits: Limits) -> Staged:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(content))
+        pf = pq.ParquetFile(io.BytesIO(content))
+        meta = pf.metadata
+        expanded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if expanded > limits.max_file_bytes:
+            raise Rejected(f"parquet file holds {size_text(expanded)} of uncompressed data, over the limit of "
+                           f"{limits.file_limit_text()}", meta.num_rows)
+        table = pf.read()
+    except Rejected:
+        raise
     except Exception as exc:  # pyarrow raises many kinds for a broken file
         raise Rejected(f"cannot read parquet file: {exc}") from exc
     if table.num_columns == 0:
@@ -157,22 +238,83 @@ def _cell(value: object) -> str | None:
     return str(value)
 
 
-def _stage_xlsx(content: bytes, headers: dict[str, str]) -> Staged:
+def _blank(row: list[str | None]) -> bool:
+    return all(v is None or not v.strip() for v in row)
+
+
+def _column_letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(i + 1)
+
+
+def _stage_xlsx(content: bytes, headers: dict[str, str], limits: Limits, required: list[str]) -> Staged:
+    """Every sheet whose header row carries the contract's required columns is a data sheet;
+    a non-empty sheet without them refuses the file (rows there would otherwise be lost)."""
+    import zipfile
+
     import openpyxl
 
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        rows = [[_cell(v) for v in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
-        wb.close()
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            expanded = sum(i.file_size for i in zf.infolist())
+    except zipfile.BadZipFile as exc:
+        raise Rejected(f"cannot read xlsx file: {exc}") from exc
+    if expanded > limits.max_file_bytes:
+        raise Rejected(f"xlsx file expands to {size_text(expanded)}, over the limit of {limits.file_limit_text()}")
+    try:
+        values = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        formulas = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+        sheets = []
+        for ws_v, ws_f in zip(values.worksheets, formulas.worksheets, strict=True):
+            rows = [[_cell(v) for v in row] for row in ws_v.iter_rows(values_only=True)]
+            raw = list(ws_f.iter_rows(values_only=True))
+            sheets.append((ws_v.title, rows, raw))
+        values.close()
+        formulas.close()
     except Exception as exc:  # openpyxl/zipfile raise many kinds for a broken file
         raise Rejected(f"cannot read xlsx file: {exc}") from exc
-    while rows and all(v is None or not v.strip() for v in rows[-1]):
-        rows.pop()
-    if not rows:
-        raise Rejected("xlsx file has no header row")
-    header = [headers.get((h or "").strip(), (h or "").strip()) for h in rows[0]]
-    width = len(header)
-    columns = {str(i): pa.array([r[i] if i < len(r) else None for r in rows[1:]], pa.string())
-               for i in range(width)}
-    table = pa.table(columns) if columns else pa.table({"0": pa.array([], pa.string())})
-    return _tabular(table.rename_columns(header) if columns else table, "binary")
+    staged: list[Sheet] = []
+    first: tuple[list[str], pa.Table] | None = None
+    others: list[str] = []
+    for title, rows, raw in sheets:
+        while rows and _blank(rows[-1]):
+            rows.pop()
+        if not rows:
+            continue
+        names = [headers.get((h or "").strip(), (h or "").strip()) for h in rows[0]]
+        width = len(names)
+        columns = {str(i): pa.array([r[i] if i < len(r) else None for r in rows[1:]], pa.string())
+                   for i in range(width)}
+        table = pa.table(columns) if columns else pa.table({"0": pa.array([], pa.string())})
+        first = first or (names, table)
+        if required and not all(c in names for c in required):
+            others.append(title)
+            continue
+        notes: dict[int, str] = {}
+        for r, row in enumerate(rows[1:], start=1):
+            source = raw[r] if r < len(raw) else ()
+            for i in range(width):
+                cached = row[i] if i < len(row) else None
+                formula = source[i] if i < len(source) else None
+                if cached is None and isinstance(formula, str) and formula.startswith("="):
+                    notes[r + 1] = (f"sheet {title!r}: cell {_column_letter(i)}{r + 1} holds the formula "
+                                    f"{formula[:80]!r} with no cached value (the file was not saved by a "
+                                    "spreadsheet program that computes it): the row is not read as empty")
+                    break
+        staged.append(Sheet(title, names, table, notes))
+    if others and staged:
+        raise Rejected(f"xlsx sheet(s) {', '.join(repr(t) for t in others)} hold rows without the contract's "
+                       f"header ({', '.join(required)}): refused rather than loading only part of the workbook")
+    if len(others) > 1:
+        raise Rejected(f"no xlsx sheet has the contract's header ({', '.join(required)}); sheets: "
+                       + ", ".join(repr(t) for t in others))
+    if not staged:
+        if first is None:
+            raise Rejected("xlsx file has no header row")
+        names, table = first  # the one sheet there is: the header check says what it lacks
+        return _tabular(table.rename_columns(names) if names else table, "binary")
+    if len(staged) == 1 and not staged[0].notes:
+        sheet = staged[0]
+        return _tabular(sheet.table.rename_columns(sheet.header), "binary")
+    return Staged(staged[0].header, "binary", sum(sh.table.num_rows for sh in staged), sheets=staged)
