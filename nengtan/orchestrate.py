@@ -332,7 +332,15 @@ def _downstream(dag_id: str, day: date, upstream: RunOutcome) -> RunOutcome:
 
 
 def run_night_dags(day: date, *, progress: Callable[[str], None] = print) -> list[RunOutcome]:
-    """Load, transform, check and publish one night; stops at the first failed DAG."""
+    """Load, transform, check and publish one night; stops at the first failed DAG. One night at a
+    time per warehouse: another one running, this waits, then raises ``NightRunning``."""
+    from nengtan.nightlock import night_lock
+
+    with night_lock(day):
+        return _run_night_dags(day, progress=progress)
+
+
+def _run_night_dags(day: date, *, progress: Callable[[str], None]) -> list[RunOutcome]:
     prepare_airflow()
     outcomes: list[RunOutcome] = []
     for dag_id in NIGHT_DAGS:
