@@ -139,6 +139,8 @@ _expected_unit = "CASE v_energy_type " + " ".join(
 _item_unit = "CASE v_item " + " ".join(
     f"WHEN {_q(i)} THEN {_q(u)}" for i, u in DECLARATION_ITEM_UNITS.items() if u
 ) + " END"
+# the earliest plausible reading, a DuckDB variable the loader sets from NENGTAN_EARLIEST_READING
+EARLIEST_READING_SQL = "coalesce(getvariable('nengtan_earliest_reading'), TIMESTAMP '2000-01-01')"
 # DuckDB UDFs registered by nengtan.ingest.validate.ensure_udfs (implementation: nengtan.steam)
 STEAM_REASON_UDF = "nengtan_steam_reason"
 STEAM_ENTHALPY_UDF = "nengtan_steam_enthalpy"
@@ -242,6 +244,11 @@ METER_READINGS = SourceSpec(
             "NOT known_meter",
             "'meter_id ''' || v_meter_id || ''' is not in the meter registry (latest registry/meters.csv;"
             " a row quarantined there, e.g. for impossible steam conditions, does not count)'",
+        ),
+        (  # the sane range's lower end: NENGTAN_EARLIEST_READING, set per load (nengtan.ingest.limits)
+            f"p_interval_start < {EARLIEST_READING_SQL}",
+            "'interval_start ''' || v_interval_start || ''' is before ' || strftime("
+            f"{EARLIEST_READING_SQL}, '%Y-%m-%d') || ' (outside the plausible range, NENGTAN_EARLIEST_READING)'",
         ),
         (
             "date_part('microsecond', p_interval_start) <> 0",

@@ -76,6 +76,10 @@ def _quoted(v: str, name: str, what: str) -> str:
     return f"'{name} ''' || {v} || ''' {what}'"
 
 
+# ISO 8601 allows a time without seconds ('2026-01-05T01:30+08:00'), DuckDB's cast does not: add ':00'
+_WITH_SECONDS = r"regexp_replace({v}, '^(\d{{4}}-\d{{2}}-\d{{2}}[T ]\d{{2}}:\d{{2}})([Z+-])', '\1:00\2')"
+
+
 def _parsed(col: Col) -> str | None:
     v = ident("v_" + col.name)
     if col.kind == "ts":
@@ -85,7 +89,7 @@ def _parsed(col: Col) -> str | None:
                 f" AND substr({v}, 12, 2) <= '23'"
                 f" THEN TRY_CAST(left({v}, 19) AS TIMESTAMP)"
                 f" WHEN regexp_full_match({v}, {lit(ISO_TS_RE)}) THEN "
-                f"timezone('Asia/Shanghai', TRY_CAST({v} AS TIMESTAMPTZ)) END")
+                f"timezone('Asia/Shanghai', TRY_CAST({_WITH_SECONDS.format(v=v)} AS TIMESTAMPTZ)) END")
     if col.kind == "date":
         return f"CASE WHEN regexp_full_match({v}, {lit(DATE_RE)}) THEN TRY_CAST({v} AS DATE) END"
     if col.kind == "dec":
