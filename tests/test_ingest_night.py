@@ -155,13 +155,14 @@ def test_second_night_hashes_nothing_old(env, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(ingest_loader, "read_version", spy)
     load_night(con, landing, D2, "night2")
     assert opened == ["weather/date=2026-03-02/w.csv", "meter_readings/date=2026-03-02/gw1.csv"]
-    # a touched file with the same bytes is read, recognised by its content and skipped
+    # the same bytes landing again later are a new delivery (identity by content and landing time, as a
+    # rebuild sees the file): only that file is read, and it loads as the version that landed last
     p = landing / "meter_readings/date=2026-03-01/gw1.csv"
     os.utime(p, (p.stat().st_atime, p.stat().st_mtime + 3600))
     opened.clear()
     summary = load_meter_readings(con, landing, D2, "night2b")
     assert opened == ["meter_readings/date=2026-03-01/gw1.csv"]
-    assert summary.files_loaded == 0 and summary.files_skipped == summary.files_seen == 3
+    assert summary.files_loaded == 1 and summary.files_skipped == 2 and summary.files_seen == 3
 
 
 def test_corrected_and_late_files_are_new_versions(env) -> None:

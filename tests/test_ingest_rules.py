@@ -239,11 +239,14 @@ def test_meter_registry_rules(env) -> None:
     assert "register_max '-5' must be greater than 0" in q[5]
     assert "energy_type 'water' is not one of" in q[6]
     assert "installed_at '2025-01-01 00:00:00' is not an ISO-8601 timestamp with offset" in q[7]
-    # readings are now checked against this latest version: M2 is no longer a known meter
+    # readings are checked against the registry in force, the rule of stg_raw__meters: M2's refused new row
+    # leaves its last valid row (the fixture's) in force; M5 was never delivered valid, so it is unknown
     write(landing, "meter_readings/date=2026-03-01/a.csv",
-          readings_csv(["M1,2026-03-01T00:00:00+08:00,1,ok", "M2,2026-03-01T00:00:00+08:00,1,ok"]), LANDED)
+          readings_csv(["M1,2026-03-01T00:00:00+08:00,1,ok", "M2,2026-03-01T00:00:00+08:00,1,ok",
+                        "M5,2026-03-01T00:00:00+08:00,1,ok"]), LANDED)
     load_meter_readings(con, landing, DAY, "test")
-    assert "meter_id 'M2' is not in the meter registry" in quarantine(con, "meter_readings")[3]
+    assert list(quarantine(con, "meter_readings")) == [4]
+    assert "meter_id 'M5' is not in the meter registry" in quarantine(con, "meter_readings")[4]
     assert_accounting(con)
 
 

@@ -238,8 +238,12 @@ def read_version(con: duckdb.DuckDBPyConnection, cand: Candidate,
         return _result(cand, file_id, "skipped", sha)
     kind = readers.file_kind(cand.name)
     try:
-        if cand.problem:
-            raise readers.Rejected(cand.problem)
+        if cand.problem:  # counted first, so its rows are accounted as set aside
+            try:
+                rows = readers.stage(cand.name, content, spec.xlsx_headers, limits).rows_read if content else 0
+            except Exception as exc:  # noqa: BLE001 - only counting: the file is refused either way
+                rows = exc.rows_read if isinstance(exc, readers.Rejected) else 0
+            raise readers.Rejected(cand.problem, rows)
         if content is None:
             raise readers.Rejected(f"file is {size_text(size)}, over the limit of {limits.file_limit_text()}")
         if kind not in spec.extensions:
@@ -435,6 +439,8 @@ def _load_isolated(con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch: list
 
 def _load_all(con: duckdb.DuckDBPyConnection, cands: list[Candidate], run_id: str) -> LoadSummary:
     validate.ensure_udfs(con)
+    # the readings' plausible range (sources.EARLIEST_READING_SQL); a date, so the literal is ours
+    con.execute(f"SET VARIABLE nengtan_earliest_reading = TIMESTAMP '{Limits.from_env().earliest_reading}'")
     summary = LoadSummary(files_seen=len(cands))
     fresh = discovery.not_yet_seen(con, cands)
     fresh_paths = {c.path for c in fresh}
@@ -477,6 +483,32 @@ def _readmitted(con: duckdb.DuckDBPyConnection, source: str, run_id: str, summar
     """Re-admit ``source``'s rows that waited for a registry key the registry now knows."""
     summary.rows_readmitted += sum(registry.readmit(con, SPECS[source], run_id, _now()).values())
     return summary
+
+
+UNREAD_DDL = """
+CREATE SCHEMA IF NOT EXISTS meta;
+CREATE TABLE IF NOT EXISTS meta.landing_unread (
+    run_id VARCHAR NOT NULL, path VARCHAR NOT NULL, reason VARCHAR NOT NULL, noted_at TIMESTAMP NOT NULL
+)
+"""
+
+
+def note_unread(con: duckdb.DuckDBPyConnection, landing: Path, run_id: str) -> list[dict[str, str]]:
+    """What no source reads under the landing root (:func:`nengtan.ingest.discovery.survey`), kept
+    in ``meta.landing_unread`` for this run (a rerun replaces its rows): by name and reason only."""
+    unread = [u.as_dict() for u in discovery.survey(Path(landing))]
+    con.execute(UNREAD_DDL)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM meta.landing_unread WHERE run_id = ?", [run_id])
+        if unread:
+            con.executemany("INSERT INTO meta.landing_unread VALUES (?, ?, ?, ?)",
+                            [[run_id, u["path"], u["reason"], _now()] for u in unread])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return unread
 
 
 def load_registry(con: duckdb.DuckDBPyConnection, landing: Path, run_id: str) -> LoadSummary:

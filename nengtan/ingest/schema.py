@@ -57,6 +57,28 @@ def ensure_ingest_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
             if name not in have[table]:
                 plain = sql_type.replace(" NOT NULL", "")  # an added column has no values for old rows
                 ran.append(f"ALTER TABLE {schema}.{_q(table)} ADD COLUMN IF NOT EXISTS {_q(name)} {plain}")
+    for spec in ALL_SPECS:  # rows waiting for a registry key (nengtan.ingest.registry)
+        if spec.refs:
+            parked = parked_table(spec)
+            if parked.split(".")[1] not in have:
+                cols = [(n, t.replace(" NOT NULL", "")) for n, t in table_columns(spec)] + [("awaits", "VARCHAR[]")]
+                ran.append(f"CREATE TABLE IF NOT EXISTS {parked} (" + ", ".join(f"{_q(n)} {t}" for n, t in cols) + ")")
+    if "readmitted" not in have:
+        ran.append(READMITTED_DDL)
     for stmt in ran:
         con.execute(stmt)
     return ran
+
+
+def parked_table(spec: SourceSpec) -> str:
+    """Where a source's rows that wait for a registry key keep their checked values."""
+    schema, table = spec.table.split(".")
+    return f"{schema}.parked_{table}"
+
+
+# Quarantine rows re-admitted once the registry knew their key: moved here (raw.quarantine keeps
+# what is quarantined now), with the run that re-admitted them.
+READMITTED_DDL = """CREATE TABLE IF NOT EXISTS raw.readmitted (
+    file_id VARCHAR NOT NULL, source VARCHAR NOT NULL, path VARCHAR NOT NULL, line BIGINT NOT NULL,
+    reason VARCHAR NOT NULL, raw_text VARCHAR, run_id VARCHAR NOT NULL, quarantined_at TIMESTAMP NOT NULL,
+    readmitted_run_id VARCHAR NOT NULL, readmitted_at TIMESTAMP NOT NULL)"""

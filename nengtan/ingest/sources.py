@@ -96,6 +96,22 @@ class Col:
 
 
 @dataclass(frozen=True)
+class Ref:
+    """A column that must name a key the registry knows (checked at load, so no dbt relationship
+    test can fail on it). ``known`` is the temp table of known keys (one column, ``key``) the
+    loader fills before each batch (:mod:`nengtan.ingest.registry`); ``words``: the column is a
+    space-separated list and every word must be known. A row refused only for this waits in
+    ``raw.parked_<table>`` and is re-admitted when the registry delivers the key."""
+
+    column: str
+    known: str
+    what: str  # e.g. "the meter registry (registry/meters.csv)", for the reason
+    words: bool = False
+    # checked only once the registry holds any key (a landing zone without that registry file yet)
+    once_delivered: bool = False
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     source: str  # raw.load_log.source
     table: str  # raw table the good rows go to
@@ -113,6 +129,8 @@ class SourceSpec:
     # (the per-row result, ``reason`` NULL = good so far) giving ``file_no, line, xreason`` for
     # the rows it refuses; a row keeps its own reason when it already has one.
     cross_row: str | None = None
+    # keys the registry must know, checked after every other rule (see :class:`Ref`)
+    refs: tuple[Ref, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -139,6 +157,9 @@ _expected_unit = "CASE v_energy_type " + " ".join(
 _item_unit = "CASE v_item " + " ".join(
     f"WHEN {_q(i)} THEN {_q(u)}" for i, u in DECLARATION_ITEM_UNITS.items() if u
 ) + " END"
+# temp tables of the keys the registry knows (filled by nengtan.ingest.registry.refresh_known)
+KNOWN_METERS = "_ing_known_meters"
+KNOWN_ENTERPRISES = "_ing_known_enterprises"
 # the earliest plausible reading, a DuckDB variable the loader sets from NENGTAN_EARLIEST_READING
 EARLIEST_READING_SQL = "coalesce(getvariable('nengtan_earliest_reading'), TIMESTAMP '2000-01-01')"
 # DuckDB UDFs registered by nengtan.ingest.validate.ensure_udfs (implementation: nengtan.steam)
@@ -221,6 +242,8 @@ METERS = SourceSpec(
             _steam_reason,
         ),
     ),
+    refs=(Ref("credit_code", KNOWN_ENTERPRISES, "the enterprise registry (registry/enterprises.csv)",
+              once_delivered=True),),
     derived=(
         # kJ/kg (IAPWS-IF97); NULL without a pressure: dbt applies the methodology's default
         ("steam_enthalpy_kj_kg",
@@ -239,12 +262,10 @@ METER_READINGS = SourceSpec(
         Col("register_end", "dec", min_value=0),
         Col("quality", "enum", allowed=("ok", "estimated", "error")),
     ),
+    refs=(Ref("meter_id", KNOWN_METERS,
+              "the meter registry (registry/meters.csv as delivered so far; a row quarantined there, e.g. for"
+              " impossible steam conditions or an unknown enterprise, does not count)"),),
     extra=(
-        (
-            "NOT known_meter",
-            "'meter_id ''' || v_meter_id || ''' is not in the meter registry (latest registry/meters.csv;"
-            " a row quarantined there, e.g. for impossible steam conditions, does not count)'",
-        ),
         (  # the sane range's lower end: NENGTAN_EARLIEST_READING, set per load (nengtan.ingest.limits)
             f"p_interval_start < {EARLIEST_READING_SQL}",
             "'interval_start ''' || v_interval_start || ''' is before ' || strftime("
@@ -441,6 +462,7 @@ PROJECTS = SourceSpec(
         Col("status", "enum", allowed=PROJECT_STATUSES),
         Col("updated_at", "ts"),
     ),
+    refs=(Ref("meter_ids", KNOWN_METERS, "the meter registry (registry/meters.csv)", words=True),),
     extra=(
         (
             "regexp_matches(v_meter_ids, '[,;|]')",

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import duckdb
 
 from nengtan.credit_code import invalid_reason
-from nengtan.ingest.sources import STEAM_ENTHALPY_UDF, STEAM_REASON_UDF, UNIT_ALIASES, Col, SourceSpec
+from nengtan.ingest.sources import STEAM_ENTHALPY_UDF, STEAM_REASON_UDF, UNIT_ALIASES, Col, Ref, SourceSpec
 
 # hour 00-23: DuckDB reads 24:00 as the next midnight, ISO 8601-1:2019 has no 24:00 (and the contract's
 # intervals start at 00:00)
@@ -163,6 +163,25 @@ def _output(col: Col) -> str:
     return v
 
 
+def _missing(ref: Ref, k: int) -> str:
+    """The keys of ``ref``'s column the registry does not know (a list), NULL when all are known."""
+    v = ident("v_" + ref.column)
+    if ref.words:  # few rows (projects): the known keys as one list per statement (CTE kn<k>)
+        return (f"CASE WHEN {v} IS NOT NULL THEN nullif(list_filter(string_split(regexp_replace({v}, '\\s+', ' ',"
+                f" 'g'), ' '), w -> NOT list_contains(kn{k}.keys, w)), []) END")
+    known = ident(ref.known)
+    delivered = f" AND EXISTS (SELECT 1 FROM {known})" if ref.once_delivered else ""
+    return f"CASE WHEN {v} IS NOT NULL AND {v} NOT IN (SELECT key FROM {known}){delivered} THEN [{v}] END"
+
+
+def _ref_reason(ref: Ref, k: int) -> str:
+    v = ident("v_" + ref.column)
+    if ref.words:
+        return (f"{lit(ref.column + ' ')} || {v} || ': ' || array_to_string(m_{k}, ' ') || "
+                f"{lit(' not in ' + ref.what)}")
+    return f"{lit(ref.column + ' ' + chr(39))} || {v} || {lit(chr(39) + ' is not in ' + ref.what)}"
+
+
 def _by_layout(layouts: list[Layout], pick: Callable[[Layout], str]) -> str:
     """An expression that depends on the row's layout (just the value when there is one)."""
     if len(layouts) == 1:
@@ -173,7 +192,8 @@ def _by_layout(layouts: list[Layout], pick: Callable[[Layout], str]) -> str:
 def checked_sql(spec: SourceSpec, layouts: list[Layout]) -> str:
     """SQL creating ``_ing_checked`` from ``_ing_split``.
 
-    For meter readings the temp table ``_ing_known_meters(meter_id)`` must exist.
+    The temp tables of the spec's registry references (``Ref.known``, column ``key``) must exist;
+    ``awaits`` lists the unknown registry keys of a row refused only for them.
     """
     def field(x: Layout, k: int) -> str:
         return f"f[{x.positions[k]}]" if x.positions[k] else "NULL::VARCHAR"
@@ -184,8 +204,10 @@ def checked_sql(spec: SourceSpec, layouts: list[Layout]) -> str:
     )
     n_expected = _by_layout(layouts, lambda x: str(x.fields))
     parsed = [f"{expr} AS {ident('p_' + c.name)}" for c in spec.columns if (expr := _parsed(c))]
-    if spec.source == "meter_readings":
-        parsed.append("v_meter_id IN (SELECT meter_id FROM _ing_known_meters) AS known_meter")
+    # registry references: the unknown keys of each (m_<k>), judged after every other rule
+    parsed += [f"{_missing(ref, k)} AS m_{k}" for k, ref in enumerate(spec.refs)]
+    known_lists = "".join(f", (SELECT coalesce(list(key), []) AS keys FROM {ident(ref.known)}) AS kn{k}"
+                          for k, ref in enumerate(spec.refs) if ref.words)
     parsed_sql = (",\n  " + ",\n  ".join(parsed)) if parsed else ""
     whens = [
         ("f IS NULL", lit("malformed CSV quoting")),
@@ -196,8 +218,18 @@ def checked_sql(spec: SourceSpec, layouts: list[Layout]) -> str:
         whens.extend(_checks(col))
     whens.extend(spec.extra)
     case = "CASE\n    " + "\n    ".join(f"WHEN {c} THEN {r}" for c, r in whens) + "\n  END"
+    if spec.refs:
+        ref_case = "CASE " + " ".join(f"WHEN m_{k} IS NOT NULL THEN {_ref_reason(ref, k)}"
+                                      for k, ref in enumerate(spec.refs)) + " END"
+        awaits = "nullif(flatten([" + ", ".join(f"coalesce(m_{k}, [])" for k in range(len(spec.refs))) + "]), [])"
+        judged = (f"SELECT *, coalesce(reason0, {ref_case}) AS reason,\n    CASE WHEN reason0 IS NULL THEN {awaits}"
+                  f" END AS awaits\n  FROM (SELECT *, {case} AS reason0 FROM p)")
+    else:
+        judged = f"SELECT *, {case} AS reason, NULL::VARCHAR[] AS awaits\n  FROM p"
     outputs = [(_output(c), c.name) for c in spec.columns] + [(e, n) for n, e, _ in spec.derived]
-    out_sql = ",\n  ".join(f"CASE WHEN reason IS NULL THEN {e} END AS {ident('o_' + n)}" for e, n in outputs)
+    # a row refused only for unknown registry keys keeps its values (raw.parked_<table>) for its re-admission
+    out_sql = ",\n  ".join(f"CASE WHEN reason IS NULL OR awaits IS NOT NULL THEN {e} END AS {ident('o_' + n)}"
+                           for e, n in outputs)
     if spec.cross_row:
         cross = (f"x AS (\n{spec.cross_row}\n), r AS (\n  SELECT r0.* REPLACE (coalesce(r0.reason, x.xreason) AS reason)"
                  "\n  FROM r0 LEFT JOIN x USING (file_no, line)\n)")
@@ -212,12 +244,12 @@ WITH v AS (
   FROM _ing_split
 ), p AS (
   SELECT *{parsed_sql}
-  FROM v
+  FROM v{known_lists}
 ), r0 AS (
-  SELECT *, {case} AS reason
-  FROM p
+  {judged}
 ), {cross}
 SELECT file_no, landed_at, line, CASE WHEN reason IS NOT NULL THEN raw_text END AS raw_text,
+  CASE WHEN reason IS NOT NULL THEN awaits END AS awaits,
   CASE WHEN length(reason) > {cap} THEN left(reason, {half}) || ' [… ' || (length(reason) - {cap})
        || ' characters cut …] ' || right(reason, {half}) ELSE reason END AS reason,
   {out_sql}
