@@ -5,14 +5,11 @@ A file is read into memory to be validated, so its size bounds the load's memory
 after. The limits are read from the environment when a file is read (tests and operators can
 change them without a restart):
 
-=========================== ======= ==========================================================
-variable                    default what it bounds
-=========================== ======= ==========================================================
-``NENGTAN_MAX_FILE_MB``     512     bytes of one file as read: the plain file, or a ``.csv.gz``
-                                    after decompression (stopped at the limit), or a Parquet /
-                                    XLSX file's uncompressed data
-``NENGTAN_MAX_LINE_KB``     16384   one physical line of a CSV file, the header included
-=========================== ======= ==========================================================
+- ``NENGTAN_MAX_FILE_MB`` (512): one file as read: the plain file, a ``.csv.gz`` after
+  decompression (stopped at the limit), a Parquet or XLSX file's uncompressed data.
+- ``NENGTAN_MAX_LINE_KB`` (16384): one physical line of a CSV file, the header included.
+- ``NENGTAN_EARLIEST_READING`` (2000-01-01): a meter reading before this day is quarantined (the
+  upper end is the fixed rule "more than 1 day after its file landed").
 
 A file over a limit is rejected whole with the limit named in its reason. Whole-file reasons
 are made printable (control characters escaped) and capped (:data:`REASON_CAP`), so a header of
@@ -23,9 +20,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 
 DEFAULT_MAX_FILE_MB = 512
 DEFAULT_MAX_LINE_KB = 16 * 1024
+DEFAULT_EARLIEST_READING = date(2000, 1, 1)
 REASON_CAP = 500
 
 
@@ -42,16 +41,26 @@ def _env_number(name: str, default: float) -> float:
     return number
 
 
+def _env_date(name: str, default: date) -> date:
+    value = os.environ.get(name, "").strip()
+    try:
+        return date.fromisoformat(value) if value else default
+    except ValueError as exc:
+        raise ValueError(f"{name}={value!r} is not a date YYYY-MM-DD") from exc
+
+
 @dataclass(frozen=True)
 class Limits:
     max_file_bytes: int
     max_line_bytes: int
+    earliest_reading: date = DEFAULT_EARLIEST_READING
 
     @staticmethod
     def from_env() -> Limits:
         return Limits(
             max_file_bytes=int(_env_number("NENGTAN_MAX_FILE_MB", DEFAULT_MAX_FILE_MB) * 1024 * 1024),
             max_line_bytes=int(_env_number("NENGTAN_MAX_LINE_KB", DEFAULT_MAX_LINE_KB) * 1024),
+            earliest_reading=_env_date("NENGTAN_EARLIEST_READING", DEFAULT_EARLIEST_READING),
         )
 
     def file_limit_text(self) -> str:
@@ -62,10 +71,9 @@ class Limits:
 
 
 def _size(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):g} MB"
-    if n >= 1024:
-        return f"{n / 1024:g} KB"
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
     return f"{n} bytes"
 
 

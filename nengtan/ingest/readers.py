@@ -277,11 +277,13 @@ def _stage_xlsx(content: bytes, headers: dict[str, str], limits: Limits, require
     staged: list[Sheet] = []
     first: tuple[list[str], pa.Table] | None = None
     others: list[str] = []
+    data_rows = 0  # every non-empty sheet's rows below its header: what a refusal sets aside
     for title, rows, raw in sheets:
         while rows and _blank(rows[-1]):
             rows.pop()
         if not rows:
             continue
+        data_rows += len(rows) - 1
         names = [headers.get((h or "").strip(), (h or "").strip()) for h in rows[0]]
         width = len(names)
         columns = {str(i): pa.array([r[i] if i < len(r) else None for r in rows[1:]], pa.string())
@@ -305,10 +307,11 @@ def _stage_xlsx(content: bytes, headers: dict[str, str], limits: Limits, require
         staged.append(Sheet(title, names, table, notes))
     if others and staged:
         raise Rejected(f"xlsx sheet(s) {', '.join(repr(t) for t in others)} hold rows without the contract's "
-                       f"header ({', '.join(required)}): refused rather than loading only part of the workbook")
+                       f"header ({', '.join(required)}): refused rather than loading only part of the workbook",
+                       data_rows)
     if len(others) > 1:
         raise Rejected(f"no xlsx sheet has the contract's header ({', '.join(required)}); sheets: "
-                       + ", ".join(repr(t) for t in others))
+                       + ", ".join(repr(t) for t in others), data_rows)
     if not staged:
         if first is None:
             raise Rejected("xlsx file has no header row")
