@@ -281,10 +281,23 @@ def _repair_torn(fd: int, path: Path, data: bytes, last: dict | None
     })], last
 
 
-def _known_files(data: bytes, after_seq: int | None = None) -> dict[tuple[str, str], int]:
-    """(path, sha256) -> seq of the file entries; with ``after_seq``, only the entries after
-    it, read backwards from the end (the ones a crash may have left unmarked)."""
-    known: dict[tuple[str, str], int] = {}
+def _version(payload: dict) -> tuple:
+    """A file version's identity: path, content and landing time (entries written before the
+    landing time was recorded have None there). The same bytes landing again later (a restored
+    registry file) are a new delivery and get their own entry."""
+    return (payload.get("path"), payload.get("sha256"), payload.get("landed_at"))
+
+
+def _is_known(payload: dict, known: dict[tuple, int]) -> int | None:
+    """The seq recording this version, also when it was recorded without its landing time."""
+    v = _version(payload)
+    return known.get(v) or known.get((v[0], v[1], None))
+
+
+def _known_files(data: bytes, after_seq: int | None = None) -> dict[tuple, int]:
+    """version (:func:`_version`) -> seq of the file entries; with ``after_seq``, only the entries
+    after it, read backwards from the end (the ones a crash may have left unmarked)."""
+    known: dict[tuple, int] = {}
     for line in reversed(_split(data)[0]):
         entry = _parse(line)
         if entry is None:
@@ -292,7 +305,7 @@ def _known_files(data: bytes, after_seq: int | None = None) -> dict[tuple[str, s
         if after_seq is not None and entry["seq"] <= after_seq:
             break
         if entry["kind"] == "file":
-            known.setdefault((entry["payload"].get("path"), entry["payload"].get("sha256")), entry["seq"])
+            known.setdefault(_version(entry["payload"]), entry["seq"])
     return known
 
 
@@ -314,7 +327,7 @@ def _append(items: list[tuple[str, dict]], cfg: Settings | None = None, *, skip_
             known = _known_files(data, known_after_seq)
             if known_out is not None:
                 known_out.update(known)
-            items = [(k, p) for k, p in items if k != "file" or (p.get("path"), p.get("sha256")) not in known]
+            items = [(k, p) for k, p in items if k != "file" or not _is_known(p, known)]
             if not items:
                 return []
         last_line = _tail(data)
@@ -365,7 +378,8 @@ def record_files(entries: Iterable[dict], *, run_id: str, cfg: Settings | None =
             raise ValueError(f"record_files: entry {item!r} lacks {sorted(missing)}")
         payload = {"path": _relative(item["path"], cfg.landing), "sha256": item["sha256"],
                    "size_bytes": int(item["size_bytes"]), "file_id": item.get("file_id"), "run_id": run_id}
-        payload.update({k: item[k] for k in ("source", "status", "partition_key") if item.get(k) is not None})
+        payload.update({k: item[k] for k in ("source", "status", "partition_key", "landed_at")
+                    if item.get(k) is not None})
         items.append(("file", payload))
     return len(_append(items, cfg, skip_known_files=True)) if items else 0
 
@@ -456,28 +470,30 @@ def record_from_load_log(con, *, run_id: str, cfg: Settings | None = None) -> in
     """
     cfg = cfg or settings()
     rows = con.execute(
-        "SELECT path, sha256, size_bytes, file_id, source, status, partition_key, run_id "
+        "SELECT path, sha256, size_bytes, file_id, source, status, partition_key, run_id, landed_at "
         "FROM raw.load_log l WHERE NOT EXISTS (SELECT 1 FROM meta.ledger_recorded r WHERE r.file_id = l.file_id) "
         "ORDER BY loaded_at, path"
     ).fetchall()
     if not rows:
         return 0
     items, by_version = [], {}
-    for path, sha, size, file_id, source, status, partition_key, loaded_by in rows:
-        by_version[(path, sha)] = file_id
+    for path, sha, size, file_id, source, status, partition_key, loaded_by, landed in rows:
         payload = {"path": path, "sha256": sha, "size_bytes": int(size), "file_id": file_id,
-                   "source": source, "status": status, "partition_key": partition_key, "run_id": loaded_by}
+                   "source": source, "status": status, "partition_key": partition_key, "run_id": loaded_by,
+                   "landed_at": landed.isoformat() if landed is not None else None}
+        by_version[_version(payload)] = file_id
         if loaded_by != run_id:
             payload.update(recovered=True, recorded_by=run_id)
         items.append(("file", {k: v for k, v in payload.items() if v is not None}))
     # Entries up to the highest marked one are all marked; a crash between an append and its
     # marking leaves entries after it, so only those are read back.
     after = con.execute("SELECT max(seq) FROM meta.ledger_recorded").fetchone()[0]
-    known: dict[tuple[str, str], int] = {}
+    known: dict[tuple, int] = {}
     written = _append(items, cfg, skip_known_files=True, known_after_seq=after, known_out=known)
-    seqs = known | {(e["payload"]["path"], e["payload"]["sha256"]): e["seq"] for e in written if e["kind"] == "file"}
-    con.executemany("INSERT OR IGNORE INTO meta.ledger_recorded VALUES (?, ?)",
-                    [(by_version[v], seq) for v, seq in seqs.items() if v in by_version])
+    seqs = known | {_version(e["payload"]): e["seq"] for e in written if e["kind"] == "file"}
+    marks = [(file_id, seq) for v, file_id in by_version.items()
+             if (seq := _is_known({"path": v[0], "sha256": v[1], "landed_at": v[2]}, seqs))]
+    con.executemany("INSERT OR IGNORE INTO meta.ledger_recorded VALUES (?, ?)", marks)
     return sum(e["kind"] == "file" for e in written)
 
 
@@ -633,6 +649,18 @@ def _last_run_started(entries: list[dict]) -> float | None:
     return min(times)
 
 
+def _redelivered(path: Path, recorded: dict) -> bool:
+    """Did the file at ``path`` land after the recorded version did (its mtime is later)?"""
+    landed = recorded.get("landed_at")
+    if not landed:
+        return False
+    try:
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, LOCAL_TZ).replace(tzinfo=None)
+    except OSError:
+        return False
+    return mtime > datetime.fromisoformat(landed)
+
+
 def _check_landing(entries: list[dict], cfg: Settings, report: VerifyReport) -> None:
     latest: dict[str, dict] = {}
     for e in entries:
@@ -673,6 +701,12 @@ def _check_landing(entries: list[dict], cfg: Settings, report: VerifyReport) -> 
             report.problems.append({"kind": "file_removed", "path": rel,
                                     "detail": f"recorded at seq {latest[rel]['seq']} (run {want.get('run_id')}), "
                                               "no longer in the landing zone"})
+        elif got[0] != want["sha256"] and rel in REGISTRY_FILES and _redelivered(landing / rel, want):
+            # registry files are replaced in place by contract: bytes that landed after the recorded
+            # version (a restored file included) are a delivery the next night loads and records
+            report.notes.append({"kind": "unrecorded", "path": rel,
+                                 "detail": "a new delivery landed after the version recorded at seq "
+                                           f"{latest[rel]['seq']}; the next night loads and records it"})
         elif got[0] != want["sha256"]:
             earlier = versions[rel].get(got[0])
             report.problems.append({"kind": "file_altered", "path": rel,
