@@ -272,7 +272,8 @@ class Bootstrap:
         audience = {"city": [city], "park": [city, *park_roles],
                     "enterprise": [city, *park_roles, *ent_roles], "data-quality": [city, *park_roles],
                     # each sees its own rows only (RLS): a park its assessment, enterprises and candidates
-                    "dual-control": [city, *park_roles, *ent_roles], "carbon-market": [city, *park_roles, *ent_roles]}
+                    "dual-control": [city, *park_roles, *ent_roles], "carbon-market": [city, *park_roles, *ent_roles],
+                    "projects": [city, *park_roles, *ent_roles]}
         for dash in self.db.session.query(Dashboard).filter(Dashboard.slug.in_(list(audience))).all():
             dash.roles = audience[dash.slug]
             scope_native_filters(dash)

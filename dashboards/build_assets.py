@@ -61,6 +61,10 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "target_carbon_intensity_reduction": ("碳排放强度下降（目标）", "Carbon intensity reduction, target"),
         "energy_intensity_reduction": ("能耗强度下降（实际）", "Energy intensity reduction, achieved"),
         "target_energy_intensity_reduction": ("能耗强度下降（目标）", "Energy intensity reduction, target"),
+        "bau_energy": ("照常情景能耗", "Business as usual"),
+        "projected_energy": ("计入项目后预计能耗", "Projected with projects"),
+        "target_energy": ("能耗总量目标", "Energy target"),
+        "predicted": ("基准模型预测", "predicted by the baseline"), "metered": ("实际计量", "metered"),
     },
     "entity_level": {"city": ("全市", "City"), "park": ("园区", "Park"), "enterprise": ("企业", "Enterprise")},
     "reason_not_counted": {
@@ -102,6 +106,14 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "ets": ("全国碳市场重点排放单位", "National carbon market (ETS)"),
         "key_energy_user": ("重点用能单位", "Key energy users"),
     },
+    "measure": {  # energy-saving measures (projects/ per the contract)
+        "waste_heat_recovery": ("余热回收", "Waste heat recovery"), "motor_vfd": ("电机变频", "Motor VFDs"),
+        "compressed_air": ("空压系统优化", "Compressed air"), "lighting": ("照明改造", "Lighting"),
+        "hvac": ("暖通空调改造", "HVAC"), "boiler_upgrade": ("锅炉改造", "Boiler upgrade"),
+        "rooftop_pv": ("屋顶光伏", "Rooftop PV"), "process": ("生产工艺", "Production process"),
+    },
+    "project_status": {"planned": ("计划中", "Planned"), "in_progress": ("实施中", "In progress"),
+                       "commissioned": ("已投运", "Commissioned"), "cancelled": ("已取消", "Cancelled")},
     "severity": {"blocking": ("阻断发布", "Blocks publishing"), "routed": ("已转责任方", "Routed to the owner")},
     "declaration_status": {"on_time": ("按时申报", "On time"), "late": ("逾期申报", "Late"),
                            "outstanding": ("尚未申报", "Outstanding")},
@@ -122,6 +134,10 @@ NO_INTENSITY_TARGET = ("未设强度目标", "No intensity target")
 FINDING = (("不符（差异超过10%）", "Finding (over 10 %)"), ("一致", "Agrees"))
 SHORTFALL = (("有缺口", "Shortfall"), ("已足额", "Covered"))
 MEETS = (("达标", "Meets"), ("未达标", "Not met"))
+QUALIFIED = (("基准合格", "Baseline qualified"), ("基准不合格", "Baseline not qualified"))
+SIGNIFICANT = (("超出不确定度", "Beyond its uncertainty"), ("在不确定度内", "Within its uncertainty"))
+ON_TRACK = (("可达目标", "On track"), ("偏离目标", "Off track"))
+OVER_APPROVAL = (("超出批复", "Above approval"), ("未超批复", "Within approval"))
 
 
 def warning_levels() -> list[dict[str, str]]:
@@ -705,6 +721,171 @@ DATASETS: dict[str, dict[str, Any]] = {
             "meets_clean_energy_share BOOLEAN, meets_clean_label VARCHAR"
         ),
     },
+    # ---- energy-saving projects (issue 15): measured savings, baselines, new facilities, roadmap ----------
+    # The project marts carry credit_code but not park_id: read through these views alone (park_id from
+    # dim_enterprises, for row-level security), as dual_control_assessment is.
+    "v_project_savings": {
+        # per project, boundary energy type and reporting month; qualified or not (only qualified ones count)
+        "sql": LANG + (
+            f"SELECT s.project_id, s.credit_code, e.park_id, {by_lang('s.name_zh', 'coalesce(s.name_en, s.name_zh)')}"
+            " AS project_name,\n"
+            f"       {name('e')} AS enterprise_name, {name('d')} AS park_name, s.measure,\n"
+            f"       {label('s.measure', 'measure')} AS measure_label, s.energy_type,\n"
+            f"       {label('s.energy_type', 'energy_type')} AS energy_label, s.unit, s.month,\n"
+            "       left(CAST(s.month AS VARCHAR), 7) AS month_label, s.baseline_qualified,\n"
+            f"       {two_way('s.baseline_qualified', QUALIFIED)} AS qualification_label,\n"
+            "       CAST(s.predicted AS DOUBLE) AS predicted, CAST(s.metered AS DOUBLE) AS metered,\n"
+            "       CAST(s.savings AS DOUBLE) AS savings, CAST(s.savings_uncertainty AS DOUBLE) AS savings_uncertainty,\n"
+            "       CAST(s.predicted_tce AS DOUBLE) AS predicted_tce, CAST(s.metered_tce AS DOUBLE) AS metered_tce,\n"
+            "       CAST(s.savings_tce AS DOUBLE) AS savings_tce,\n"
+            "       CAST(s.savings_uncertainty_tce AS DOUBLE) AS savings_uncertainty_tce,\n"
+            "       CAST(s.savings_co2_t AS DOUBLE) AS savings_co2_t,\n"
+            "       CAST(s.expected_savings_tce AS DOUBLE) AS expected_savings_tce,\n"
+            "       CAST(s.fractional_savings AS DOUBLE) AS fractional_savings, CAST(s.cvrmse AS DOUBLE) AS cvrmse,\n"
+            f"       {two_way('s.savings_significant', SIGNIFICANT)} AS significance_label,\n"
+            "       CAST(s.days_metered AS BIGINT) AS days_metered, s.is_complete_month\n"
+            "FROM marts.project_savings_monthly s\n"
+            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = s.credit_code\n"
+            "LEFT JOIN marts.dim_parks d ON d.park_id = e.park_id"
+        ),
+        "columns": columns(
+            "project_id VARCHAR, credit_code VARCHAR, park_id VARCHAR, project_name VARCHAR, enterprise_name VARCHAR,"
+            "park_name VARCHAR, measure VARCHAR, measure_label VARCHAR, energy_type VARCHAR, energy_label VARCHAR,"
+            "unit VARCHAR, month DATE, month_label VARCHAR, baseline_qualified BOOLEAN, qualification_label VARCHAR,"
+            "predicted DOUBLE, metered DOUBLE, savings DOUBLE, savings_uncertainty DOUBLE, predicted_tce DOUBLE,"
+            "metered_tce DOUBLE, savings_tce DOUBLE, savings_uncertainty_tce DOUBLE, savings_co2_t DOUBLE,"
+            "expected_savings_tce DOUBLE, fractional_savings DOUBLE, cvrmse DOUBLE, significance_label VARCHAR,"
+            "days_metered BIGINT, is_complete_month BOOLEAN"
+        ),
+        "dttm": "month",
+    },
+    "v_project_series": {
+        # predicted vs metered per project and month, in tce (comparable across energy types), one row per series
+        "sql": LANG + "\nUNION ALL\n".join(
+            f"SELECT s.project_id, s.credit_code, e.park_id, {name('e')} AS enterprise_name, s.month,\n"
+            "       left(CAST(s.month AS VARCHAR), 7) AS month_label, s.baseline_qualified,\n"
+            f"       {lit(code)} AS series,\n"
+            f"       {by_lang('s.name_zh', 'coalesce(s.name_en, s.name_zh)')} || ' · ' || "
+            f"{text(LABELS['series'][code])} AS series_label,\n"
+            f"       CAST(s.{code}_tce AS DOUBLE) AS value\n"
+            "FROM marts.project_savings_monthly s\n"
+            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = s.credit_code"
+            for code in ("predicted", "metered")),
+        "columns": columns(
+            "project_id VARCHAR, credit_code VARCHAR, park_id VARCHAR, enterprise_name VARCHAR, month DATE,"
+            "month_label VARCHAR, baseline_qualified BOOLEAN, series VARCHAR, series_label VARCHAR, value DOUBLE"
+        ),
+        "dttm": "month",
+    },
+    "v_project_baselines": {
+        # every retrofit measured (or refused), with the baseline's qualification, why, and the period to date
+        "sql": LANG + (
+            f"SELECT b.project_id, b.credit_code, b.park_id, {by_lang('b.name_zh', 'coalesce(b.name_en, b.name_zh)')}"
+            " AS project_name,\n"
+            f"       {name('e')} AS enterprise_name, {name('d')} AS park_name, b.measure,\n"
+            f"       {label('b.measure', 'measure')} AS measure_label,\n"
+            f"       {label('b.status', 'project_status')} AS project_status_label, b.energy_type,\n"
+            f"       {label('b.energy_type', 'energy_type')} AS energy_label, b.unit, b.commissioned_on,\n"
+            "       b.baseline_start, b.baseline_end, CAST(b.baseline_days AS BIGINT) AS baseline_days,\n"
+            f"       b.baseline_qualified, {two_way('b.baseline_qualified', QUALIFIED)} AS qualification_label,\n"
+            "       " + by_lang(
+                "CASE WHEN b.baseline_days < 90 THEN '基准期仅' || CAST(b.baseline_days AS VARCHAR) || '天，至少需要90天'"
+                " WHEN b.baseline_days IS NULL THEN '尚无基准期'"
+                " WHEN b.cvrmse IS NULL THEN '无法拟合基准模型（数据不足）'"
+                " WHEN b.cvrmse > 0.3 THEN 'CV(RMSE)超过30%'"
+                " WHEN abs(b.nmbe) > 0.1 THEN 'NMBE超过±10%'"
+                " WHEN NOT b.baseline_qualified THEN 'OpenDSM判定基准数据不充分'"
+                " WHEN b.baseline_short THEN '基准期不足一年（' || CAST(b.baseline_days AS VARCHAR) || '天），已说明'"
+                " ELSE '基准期一年，拟合合格' END",
+                "coalesce(nullif(b.baseline_notes, ''), 'A year of baseline, fit within the thresholds')")
+            + " AS baseline_note,\n"
+            "       CAST(b.cvrmse AS DOUBLE) AS cvrmse, CAST(b.nmbe AS DOUBLE) AS nmbe,\n"
+            "       CAST(b.r_squared AS DOUBLE) AS r_squared, b.reporting_start, b.reporting_end,\n"
+            "       CAST(b.reporting_days AS BIGINT) AS reporting_days, CAST(b.predicted_total AS DOUBLE) AS predicted_total,\n"
+            "       CAST(b.metered_total AS DOUBLE) AS metered_total, CAST(b.savings_total AS DOUBLE) AS savings_total,\n"
+            "       CAST(b.savings_total_uncertainty AS DOUBLE) AS savings_total_uncertainty,\n"
+            "       CAST(b.fractional_savings AS DOUBLE) AS fractional_savings,\n"
+            f"       {two_way('b.savings_significant', SIGNIFICANT)} AS significance_label,\n"
+            "       CAST(b.savings_tce AS DOUBLE) AS savings_tce, CAST(b.savings_co2_t AS DOUBLE) AS savings_co2_t,\n"
+            "       CAST(b.expected_savings_tce AS DOUBLE) AS expected_savings_tce, b.model_version, b.as_of\n"
+            "FROM marts.project_baselines b\n"
+            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = b.credit_code\n"
+            "LEFT JOIN marts.dim_parks d ON d.park_id = b.park_id"
+        ),
+        "columns": columns(
+            "project_id VARCHAR, credit_code VARCHAR, park_id VARCHAR, project_name VARCHAR, enterprise_name VARCHAR,"
+            "park_name VARCHAR, measure VARCHAR, measure_label VARCHAR, project_status_label VARCHAR,"
+            "energy_type VARCHAR, energy_label VARCHAR, unit VARCHAR, commissioned_on DATE, baseline_start DATE,"
+            "baseline_end DATE, baseline_days BIGINT, baseline_qualified BOOLEAN, qualification_label VARCHAR,"
+            "baseline_note VARCHAR, cvrmse DOUBLE, nmbe DOUBLE, r_squared DOUBLE, reporting_start DATE,"
+            "reporting_end DATE, reporting_days BIGINT, predicted_total DOUBLE, metered_total DOUBLE,"
+            "savings_total DOUBLE, savings_total_uncertainty DOUBLE, fractional_savings DOUBLE,"
+            "significance_label VARCHAR, savings_tce DOUBLE, savings_co2_t DOUBLE, expected_savings_tce DOUBLE,"
+            "model_version VARCHAR, as_of DATE"
+        ),
+    },
+    "v_new_facilities": {
+        "sql": LANG + (
+            f"SELECT n.project_id, n.credit_code, e.park_id, {by_lang('n.name_zh', 'coalesce(n.name_en, n.name_zh)')}"
+            " AS project_name,\n"
+            f"       {name('e')} AS enterprise_name, {name('d')} AS park_name,\n"
+            f"       {label('n.measure', 'measure')} AS measure_label, n.commissioned_on,\n"
+            "       CAST(n.days_metered AS BIGINT) AS days_metered,\n"
+            "       CAST(n.approved_annual_energy_tce AS DOUBLE) AS approved_annual_energy_tce,\n"
+            "       CAST(n.actual_energy_tce AS DOUBLE) AS actual_energy_tce,\n"
+            "       CAST(n.approved_pro_rata_tce AS DOUBLE) AS approved_pro_rata_tce,\n"
+            "       CAST(n.energy_ratio AS DOUBLE) AS energy_ratio, CAST(n.actual_co2_t AS DOUBLE) AS actual_co2_t,\n"
+            "       CAST(n.approved_pro_rata_co2_t AS DOUBLE) AS approved_pro_rata_co2_t,\n"
+            "       CAST(n.co2_ratio AS DOUBLE) AS co2_ratio, n.over_approval,\n"
+            f"       {two_way('n.over_approval', OVER_APPROVAL)} AS approval_label\n"
+            "FROM marts.new_facility_tracking n\n"
+            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = n.credit_code\n"
+            "LEFT JOIN marts.dim_parks d ON d.park_id = e.park_id"
+        ),
+        "columns": columns(
+            "project_id VARCHAR, credit_code VARCHAR, park_id VARCHAR, project_name VARCHAR, enterprise_name VARCHAR,"
+            "park_name VARCHAR, measure_label VARCHAR, commissioned_on DATE, days_metered BIGINT,"
+            "approved_annual_energy_tce DOUBLE, actual_energy_tce DOUBLE, approved_pro_rata_tce DOUBLE,"
+            "energy_ratio DOUBLE, actual_co2_t DOUBLE, approved_pro_rata_co2_t DOUBLE, co2_ratio DOUBLE,"
+            "over_approval BOOLEAN, approval_label VARCHAR"
+        ),
+    },
+    "v_enterprise_roadmap": {
+        "sql": LANG + (
+            f"SELECT r.credit_code, e.park_id, {name('e')} AS enterprise_name, CAST(r.year AS VARCHAR) AS year,\n"
+            "       CAST(r.bau_energy_tce AS DOUBLE) AS bau_energy_tce,\n"
+            "       CAST(r.expected_savings_tce AS DOUBLE) AS expected_savings_tce,\n"
+            "       CAST(r.measured_savings_tce AS DOUBLE) AS measured_savings_tce,\n"
+            "       CAST(r.projected_energy_tce AS DOUBLE) AS projected_energy_tce,\n"
+            "       CAST(r.target_energy_tce AS DOUBLE) AS target_energy_tce, CAST(r.gap_tce AS DOUBLE) AS gap_tce,\n"
+            "       CAST(r.bau_co2_t AS DOUBLE) AS bau_co2_t, CAST(r.projected_co2_t AS DOUBLE) AS projected_co2_t,\n"
+            "       CAST(r.target_co2_t AS DOUBLE) AS target_co2_t, CAST(r.gap_co2_t AS DOUBLE) AS gap_co2_t,\n"
+            f"       r.on_track, {two_way('r.on_track', ON_TRACK)} AS on_track_label\n"
+            "FROM marts.enterprise_roadmap r\n"
+            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = r.credit_code"
+        ),
+        "columns": columns(
+            "credit_code VARCHAR, park_id VARCHAR, enterprise_name VARCHAR, year VARCHAR, bau_energy_tce DOUBLE,"
+            "expected_savings_tce DOUBLE, measured_savings_tce DOUBLE, projected_energy_tce DOUBLE,"
+            "target_energy_tce DOUBLE, gap_tce DOUBLE, bau_co2_t DOUBLE, projected_co2_t DOUBLE, target_co2_t DOUBLE,"
+            "gap_co2_t DOUBLE, on_track BOOLEAN, on_track_label VARCHAR"
+        ),
+    },
+    "v_enterprise_roadmap_series": {
+        # BAU, projected and target per enterprise and target year, one row per series
+        "sql": LANG + "\nUNION ALL\n".join(
+            f"SELECT r.credit_code, e.park_id, {name('e')} AS enterprise_name, CAST(r.year AS VARCHAR) AS year,\n"
+            f"       {lit(code)} AS series, {text(LABELS['series'][code])} AS series_label,\n"
+            f"       CAST(r.{column} AS DOUBLE) AS value\n"
+            "FROM marts.enterprise_roadmap r\n"
+            "LEFT JOIN marts.dim_enterprises e ON e.credit_code = r.credit_code"
+            for code, column in (("bau_energy", "bau_energy_tce"), ("projected_energy", "projected_energy_tce"),
+                                 ("target_energy", "target_energy_tce"))),
+        "columns": columns(
+            "credit_code VARCHAR, park_id VARCHAR, enterprise_name VARCHAR, year VARCHAR, series VARCHAR,"
+            "series_label VARCHAR, value DOUBLE"
+        ),
+    },
 }
 
 
@@ -777,6 +958,34 @@ VERBOSE = {
     "clean_energy_share": "清洁能源占比 Clean energy share",
     "clean_energy_share_threshold": "占比门槛 Share threshold",
     "meets_clean_energy_share": "清洁能源占比达标 Clean share met", "meets_clean_label": "清洁能源占比 Clean share",
+    # energy-saving projects and the roadmap
+    "project_id": "项目编号 Project ID", "project_name": "项目 Project", "measure": "措施代码 Measure code",
+    "measure_label": "措施 Measure", "project_status_label": "项目状态 Project status",
+    "qualification_label": "基准合格性 Baseline", "baseline_qualified": "基准合格 Qualified",
+    "baseline_note": "基准说明 Baseline note", "baseline_start": "基准期起 Baseline from",
+    "baseline_end": "基准期止 Baseline to", "baseline_days": "基准天数 Baseline days",
+    "cvrmse": "CV(RMSE)", "nmbe": "NMBE", "r_squared": "R²", "commissioned_on": "投运日期 Commissioned",
+    "reporting_start": "报告期起 Reporting from", "reporting_end": "报告期止 Reporting to",
+    "reporting_days": "报告期计量天数 Days metered", "days_metered": "计量天数 Days metered",
+    "predicted": "预测 Predicted", "metered": "实际计量 Metered", "savings": "节能量 Savings",
+    "savings_uncertainty": "不确定度（90%） Uncertainty (90 %)",
+    "predicted_total": "预测 Predicted", "metered_total": "实际计量 Metered", "savings_total": "节能量 Savings",
+    "savings_total_uncertainty": "不确定度（90%） Uncertainty (90 %)",
+    "predicted_tce": "预测 tce Predicted", "metered_tce": "实际 tce Metered",
+    "savings_tce": "节能量 tce Savings", "savings_uncertainty_tce": "不确定度 tce Uncertainty",
+    "savings_co2_t": "减碳 tCO2 CO2 avoided", "expected_savings_tce": "业主预期 tce Expected",
+    "fractional_savings": "节能率 Savings share", "significance_label": "是否显著 Significance",
+    "model_version": "模型版本 Model version", "is_complete_month": "整月 Whole month",
+    "approved_annual_energy_tce": "批复年能耗 tce Approved a year",
+    "actual_energy_tce": "实际能耗 tce Actual", "approved_pro_rata_tce": "批复折算 tce Approved pro rata",
+    "energy_ratio": "实际/批复 Actual / approved", "actual_co2_t": "实际碳排放 tCO2 Actual",
+    "approved_pro_rata_co2_t": "批复折算 tCO2 Approved pro rata", "co2_ratio": "碳排放 实际/批复 CO2 actual / approved",
+    "over_approval": "超出批复 Above approval", "approval_label": "批复执行 Approval",
+    "bau_energy_tce": "照常情景 tce BAU", "measured_savings_tce": "实测节能 tce Measured savings",
+    "projected_energy_tce": "预计能耗 tce Projected", "target_energy_tce": "能耗目标 tce Target",
+    "gap_tce": "缺口 tce Gap", "bau_co2_t": "照常情景 tCO2 BAU", "projected_co2_t": "预计碳排放 tCO2 Projected",
+    "target_co2_t": "碳排放目标 tCO2 Target", "gap_co2_t": "缺口 tCO2 Gap", "on_track": "可达目标 On track",
+    "on_track_label": "路线 Track",
 }
 
 # --------------------------------------------------------------------------------------
@@ -793,7 +1002,8 @@ def where(sql: str) -> dict[str, Any]:
 
 
 PERCENT_COLUMNS = {"ratio", "completeness", "green_share", "intensity_coverage", "energy_intensity_ratio",
-                   "carbon_intensity_ratio", "clean_energy_share", "clean_energy_share_threshold"}
+                   "carbon_intensity_ratio", "clean_energy_share", "clean_energy_share_threshold",
+                   "fractional_savings", "cvrmse", "nmbe", "energy_ratio", "co2_ratio"}
 INTENSITY_COLUMNS = {"energy_intensity", "carbon_intensity", "base_energy_intensity", "base_carbon_intensity",
                      "allowed_energy_intensity", "allowed_carbon_intensity", "energy_intensity_target",
                      "carbon_intensity_target", "co2_per_tce", "co2_per_tce_threshold"}
@@ -957,6 +1167,7 @@ def flag_colours(column: str, pairs: tuple[tuple[str, str], tuple[str, str]], ba
 
 DUAL_CONTROL_LATEST = "level IN ('city', 'park') AND is_latest_year"
 PCT = metric("MAX(value)", "下降 Reduction (%)")
+SAVINGS_TCE = metric("SUM(savings_tce)", "节能量 Savings (tce)")
 
 CHARTS: list[Chart] = [
     # ---- City -------------------------------------------------------------------------
@@ -1176,6 +1387,71 @@ CHARTS: list[Chart] = [
           description="门槛依据《关于开展零碳园区建设的通知》（发改环资〔2025〕910号）：单位能耗碳排放与清洁能源消费占比。"
                       "Thresholds of NDRC notice 发改环资〔2025〕910号 on zero-carbon parks: CO2 per tce of energy "
                       "and the share of clean energy."),
+    # ---- Energy-saving projects ----------------------------------------------------------------------------
+    Chart("prj_savings_by_project", "各项目实测节能量 Measured savings by project (tce)", "v_project_savings", "bar",
+          [SAVINGS_TCE], x="project_name", filters=["baseline_qualified"], width=6, height=60, horizontal=True,
+          description="只计基准合格的项目（基准不合格的见下表，不计入）；节能量 = 基准模型预测 − 实际计量。没有合格项目或尚无"
+                      "报告期时为空。Qualified baselines only (the others are listed below, never counted); savings = "
+                      "predicted by the baseline − metered. Empty while no project has a qualified reporting period."),
+    Chart("prj_savings_by_measure", "各类措施实测节能量 Measured savings by measure (tce)", "v_project_savings", "bar",
+          [SAVINGS_TCE], x="measure_label", filters=["baseline_qualified"], width=3, height=60,
+          description="只计基准合格的项目。Qualified baselines only."),
+    Chart("prj_savings_by_park", "各园区实测节能量 Measured savings by park (tce)", "v_project_savings", "bar",
+          [SAVINGS_TCE], x="park_name", filters=["baseline_qualified"], width=3, height=60,
+          description="只计基准合格的项目。Qualified baselines only."),
+    Chart("prj_predicted_vs_metered", "预测与实际计量（按项目） Predicted vs metered by project (tce)", "v_project_series",
+          "line", [metric("SUM(value)", "能耗 Energy (tce)")], x="month_label", groupby=["series_label"], width=12,
+          height=60, series_by_name=True,
+          description="每个项目两条线：基准模型按当月气温预测的用能（没有项目时会用多少）与实际计量，差为节能量；按当月折标系数"
+                      "换算为吨标准煤，便于比较不同能源品种。只统计两者都有数据的天。Two lines per project: what the "
+                      "baseline model predicts at the month's temperatures (the use without the project) and what "
+                      "was metered; the gap is the savings. In tce at the month's coefficients, so projects on "
+                      "different energy types compare. Days with both figures only."),
+    Chart("prj_baselines", "基准期与合格性 Baselines and qualification", "v_project_baselines", "table",
+          columns=["project_name", "enterprise_name", "measure_label", "project_status_label", "energy_label",
+                   "qualification_label", "baseline_note", "baseline_days", "baseline_start", "baseline_end",
+                   "cvrmse", "nmbe", "r_squared", "park_name"],
+          order_by=[("baseline_qualified", True), ("project_id", True), ("energy_type", True)],
+          colours=flag_colours("qualification_label", QUALIFIED, bad_first=False), width=12, height=60,
+          description="CalTRACK日模型（OpenDSM）：基准期为投运前最多365天，不足一年（至少90天）须说明；CV(RMSE) ≤ 30% 且 "
+                      "|NMBE| ≤ 10% 为合格。不合格的基准只展示，不计入节能量。CalTRACK daily model (OpenDSM): the "
+                      "baseline is up to 365 days before commissioning, at least 90 stated; qualified when CV(RMSE) "
+                      "≤ 30 % and |NMBE| ≤ 10 %. A baseline that does not qualify is shown, never counted."),
+    Chart("prj_reporting", "报告期节能量与不确定度 Savings to date and their uncertainty", "v_project_baselines", "table",
+          columns=["project_name", "measure_label", "qualification_label", "reporting_start", "reporting_end",
+                   "reporting_days", "unit", "predicted_total", "metered_total", "savings_total",
+                   "savings_total_uncertainty", "fractional_savings", "significance_label", "savings_tce",
+                   "expected_savings_tce", "savings_co2_t", "enterprise_name"],
+          filters=["reporting_days > 0"], order_by=[("savings_tce", False), ("project_id", True)],
+          colours=flag_colours("significance_label", SIGNIFICANT, bad_first=False), width=12, height=60,
+          description="不确定度为90%置信度（ASHRAE Guideline 14）；节能量未超出不确定度的项目不能认定为节能。预期为业主申报的"
+                      "年节能量按同样天数折算。Uncertainty at 90 % confidence (ASHRAE Guideline 14): savings within it "
+                      "are not established. Expected = the owner's annual figure for the same days."),
+    Chart("prj_new_facilities", "新建项目用能与节能审查批复 New facilities vs their approval", "v_new_facilities", "table",
+          columns=["project_name", "enterprise_name", "commissioned_on", "days_metered", "actual_energy_tce",
+                   "approved_pro_rata_tce", "energy_ratio", "actual_co2_t", "approved_pro_rata_co2_t", "co2_ratio",
+                   "approval_label", "park_name"],
+          order_by=[("energy_ratio", False), ("project_id", True)],
+          colours=flag_colours("approval_label", OVER_APPROVAL), width=12,
+          description="投运以来实际能耗与批复年能耗按计量天数折算比较；超出批复已通知企业。没有新建项目时为空。Actual "
+                      "energy since commissioning against the approved annual figure pro rata to the metered days; "
+                      "a facility above it has been notified. Empty when no new facility is registered."),
+    # ---- Enterprise: the roadmap (issue 15), below the enterprise's own figures ---------------------------
+    Chart("ent_roadmap", "节能路线图 Roadmap to the targets (tce)", "v_enterprise_roadmap_series", "bar",
+          [metric("SUM(value)", "能耗 Energy (tce)")], x="year", groupby=["series_label"], width=6, stack=False,
+          series_by_name=True,
+          description="每个目标年：照常情景（最近12个月，加回已实测的节能量）、扣除项目节能后的预计能耗与目标。企业没有目标时为空。"
+                      "Per target year: business as usual (the latest 12 months, measured savings added back), the "
+                      "projection after the projects' savings, and the target. Empty without targets."),
+    Chart("ent_roadmap_table", "路线图明细 Roadmap figures", "v_enterprise_roadmap", "table",
+          columns=["year", "on_track_label", "bau_energy_tce", "expected_savings_tce", "measured_savings_tce",
+                   "projected_energy_tce", "target_energy_tce", "gap_tce", "projected_co2_t", "target_co2_t",
+                   "gap_co2_t", "enterprise_name"],
+          order_by=[("year", True), ("credit_code", True)], colours=flag_colours("on_track_label", ON_TRACK,
+                                                                                 bad_first=False), width=6,
+          description="预期节能：计划与实施中项目按业主申报；实测节能：已投运且基准合格的项目。缺口 = 预计 − 目标（正数为超出）。"
+                      "Expected: planned and running projects at the owner's figure; measured: commissioned ones "
+                      "with a qualified baseline. Gap = projected − target (positive = above)."),
 ]
 
 _LEVELS_MD = " · ".join(f"{r['label_zh']} {r['label_en']}" for r in warning_levels())
@@ -1225,6 +1501,17 @@ NOTES = {
         "with the platform's scope 1 + 2 (a difference over 10 % is a finding). Candidates are enterprises "
         "above a threshold not yet listed."
     ),
+    "projects": (
+        "**如何阅读 How to read**  \n"
+        "节能量为实测（IPMVP 选项C，CalTRACK日模型，OpenDSM），不是业主申报：以投运前的基准期拟合用能与当日气温的关系，"
+        "预测报告期没有项目时会用多少，节能量 = 预测 − 实际计量，附90%置信度的不确定度。基准不合格（不足90天或拟合超出阈值）"
+        "的项目只列出原因，不计入任何合计。新建项目按节能审查批复的年能耗折算比较。"
+        "Savings are measured (IPMVP Option C, CalTRACK daily model through OpenDSM), not claimed: a baseline of "
+        "energy against the day's temperature, fitted before commissioning, predicts what the reporting period "
+        "would have used without the project; savings = predicted − metered, with their 90 % uncertainty. A "
+        "baseline that does not qualify (under 90 days, or a fit beyond the thresholds) is listed with its reason "
+        "and counted nowhere. New facilities are compared with their approved annual energy, pro rata."
+    ),
     "quality": (
         "**如何阅读 How to read**  \n"
         "完整率为每日实收15分钟读数 ÷ 96；隔离行为无法入库的行；检查为最近一次运行。"
@@ -1248,6 +1535,8 @@ DASHBOARDS: dict[str, dict[str, Any]] = {
                      "charts": [c.key for c in CHARTS if c.key.startswith("dc_")], "filters": []},
     "carbon-market": {"title": "碳市场 Carbon market", "slug": "carbon-market",
                       "charts": [c.key for c in CHARTS if c.key.startswith("cm_")], "filters": []},
+    "projects": {"title": "节能项目 Energy-saving projects", "slug": "projects",
+                 "charts": [c.key for c in CHARTS if c.key.startswith("prj_")], "filters": []},
 }
 
 

@@ -57,6 +57,8 @@ select
     m.metered,
     m.savings,
     m.savings_uncertainty,
+    cast(m.predicted * f.tce_per_unit as decimal(38, 6)) as predicted_tce,
+    cast(m.metered * f.tce_per_unit as decimal(38, 6)) as metered_tce,
     cast(m.savings * f.tce_per_unit as decimal(38, 6)) as savings_tce,
     cast(m.savings_uncertainty * f.tce_per_unit as decimal(38, 6)) as savings_uncertainty_tce,
     cast(m.savings * f.co2_t_per_unit as decimal(38, 6)) as savings_co2_t,
@@ -84,7 +86,6 @@ select
     m.days_in_month,
     m.days_in_period = m.days_in_month as is_complete_month,
     m.mean_temperature_c,
-    m.as_of,
     {{ current_run_id() }} as built_run_id
 from months as m
 left join projects as p on m.project_id = p.project_id
