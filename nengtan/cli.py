@@ -188,10 +188,19 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from nengtan.rebuild import rebuild
+    """0 when the rebuilt marts equal the incremental ones (or there is no incremental warehouse to
+    compare with), 1 when they differ or the rebuild's nights failed."""
+    from nengtan.rebuild import RebuildFailed, rebuild, verdict
 
-    print(json.dumps(rebuild(), indent=2, default=str))
-    return 0
+    try:
+        result = rebuild()
+    except RebuildFailed as exc:
+        print(f"rebuild FAILED: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2, default=str))
+    status, message = verdict(result)
+    print(message, file=sys.stderr if status else sys.stdout)
+    return status
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -268,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", parents=[common], help="generate the demo city, run it, serve Airflow and Superset")
     p.add_argument("--no-serve", action="store_true", help="stop after the pipeline run")
     p.add_argument("--enterprises", type=int, default=200)
-    p.add_argument("--days", type=int, default=90)
+    p.add_argument("--days", type=int, default=None, help="days from 1 January 2025 (default 455: to 31 March 2026)")
     p.set_defaults(func=cmd_demo)
     return parser
 

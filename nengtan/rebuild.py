@@ -29,6 +29,10 @@ RUN_BOOKKEEPING_COLUMNS = (
 )
 
 
+class RebuildFailed(RuntimeError):
+    """The rebuild's own nights failed: there is nothing to compare."""
+
+
 # A rebuild catches up this many days per night: a year in one night would not fit the memory
 # limit, and fewer, larger nights are faster than one night per day.
 REBUILD_STEP_DAYS = 30
@@ -83,12 +87,24 @@ def rebuild(into: Path | None = None, cfg: Settings | None = None) -> dict:
     first, night = reading_days(cfg.landing)
     env = {**os.environ, "NENGTAN_DATA": str(target), "AIRFLOW_HOME": str(target / "airflow"),
            "NENGTAN_LANDING": str(cfg.landing)}
-    subprocess.run([sys.executable, "-m", "nengtan.cli", "backfill", "--start", first.isoformat(),
-                    "--end", night.isoformat(), "--step", str(REBUILD_STEP_DAYS)], env=env,
-                   check=True)
+    done = subprocess.run([sys.executable, "-m", "nengtan.cli", "backfill", "--start", first.isoformat(),
+                           "--end", night.isoformat(), "--step", str(REBUILD_STEP_DAYS)], env=env)
+    if done.returncode:
+        raise RebuildFailed(f"the backfill into {target} exited with {done.returncode} (its output is above)")
     rebuilt = target / "warehouse" / "nengtan.duckdb"
     result: dict = {"rebuilt_into": str(rebuilt), "night": night.isoformat()}
     if cfg.warehouse_db.exists():
         result["differences"] = mart_differences(cfg.warehouse_db, rebuilt)
         result["identical"] = not result["differences"]
     return result
+
+
+def verdict(result: dict) -> tuple[int, str]:
+    """The exit status of ``nengtan rebuild`` and its last line: 1 when the rebuilt marts differ
+    from the incremental ones (history no longer matches the landing zone)."""
+    if "identical" not in result:
+        return 0, f"rebuilt into {result['rebuilt_into']}; no incremental warehouse to compare with"
+    if result["identical"]:
+        return 0, "rebuild identical to the incremental warehouse"
+    return 1, "rebuild NOT identical to the incremental warehouse: " + "; ".join(
+        f"{t}: {why}" for t, why in sorted(result["differences"].items()))

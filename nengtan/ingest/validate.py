@@ -177,7 +177,7 @@ def _missing(ref: Ref, k: int) -> str:
 def _ref_reason(ref: Ref, k: int) -> str:
     v = ident("v_" + ref.column)
     if ref.words:
-        return (f"{lit(ref.column + ' ')} || {v} || ': ' || array_to_string(m_{k}, ' ') || "
+        return (f"{lit(ref.column + ' ' + chr(39))} || {v} || {lit(chr(39) + ': ')} || array_to_string(m_{k}, ' ') || "
                 f"{lit(' not in ' + ref.what)}")
     return f"{lit(ref.column + ' ' + chr(39))} || {v} || {lit(chr(39) + ' is not in ' + ref.what)}"
 
