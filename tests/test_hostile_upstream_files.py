@@ -510,6 +510,14 @@ CITY_START = date(2025, 11, 3)
 CITY_DAYS = 2
 
 
+def _as_csv(path: Path) -> bytes:
+    if path.suffix == ".parquet":
+        rows = pq.read_table(path).to_pylist()
+        return readings_csv([f"{r['meter_id']},{r['interval_start']},{r['register_end']},{r['quality']}"
+                             for r in rows]).encode()
+    return gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+
+
 @pytest.fixture(scope="module")
 def hostile_night(tmp_path_factory):
     """A tiny generated city with hostile files added, run for one night through the real CLI."""
@@ -520,8 +528,7 @@ def hostile_night(tmp_path_factory):
     generate_city(landing, CITY_START, CITY_DAYS, 3, parks=1, seed=5, fault_rate=0.0)
     night = CITY_START + timedelta(days=CITY_DAYS - 1)
     part = landing / "meter_readings" / f"date={night.isoformat()}"
-    good = sorted(part.glob("*.csv*"))[0]
-    text = (gzip.decompress(good.read_bytes()) if good.name.endswith(".gz") else good.read_bytes())
+    text = _as_csv(sorted(part.iterdir())[0])  # a gateway's real readings, as CSV bytes
     write(outside, "secret.csv", text, None)
     os.symlink(outside / "secret.csv", part / "link-out.csv")
     (part / "cr-only.csv").write_bytes(text.replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
