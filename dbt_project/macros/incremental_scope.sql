@@ -163,49 +163,6 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The latest registry version of each key in `relation` (raw.meters / raw.enterprises), with `columns`;
-    transformed_only: among the files already transformed (what the last successful run built with). -#}
-{% macro registry_version(relation, key, columns, transformed_only=false) -%}
-    {{ return(adapter.dispatch('registry_version', 'nengtan')(relation, key, columns, transformed_only)) }}
-{%- endmacro %}
-
-{% macro default__registry_version(relation, key, columns, transformed_only=false) -%}
-    select
-        {{ key }},
-        {{ columns | join(', ') }}
-    from {{ relation }}
-    where
-        {{ key }} is not null
-        {%- if transformed_only %}
-        and file_id not in (
-            select file_id from {{ source('raw', 'load_log') }} where transformed_run_id is null
-        )
-        {%- endif %}
-    qualify row_number() over (partition by {{ key }} order by landed_at desc, source_line desc) = 1
-{%- endmacro %}
-
-{#- Spark has no QUALIFY: the same latest version ranked in a subquery. -#}
-{% macro spark__registry_version(relation, key, columns, transformed_only=false) -%}
-    select
-        {{ key }},
-        {{ columns | join(', ') }}
-    from (
-        select
-            {{ key }},
-            {{ columns | join(', ') }},
-            row_number() over (partition by {{ key }} order by landed_at desc, source_line desc) as version_rank
-        from {{ relation }}
-        where
-            {{ key }} is not null
-            {%- if transformed_only %}
-            and file_id not in (
-                select file_id from {{ source('raw', 'load_log') }} where transformed_run_id is null
-            )
-            {%- endif %}
-    ) as versions
-    where version_rank = 1
-{%- endmacro %}
-
 {#- Meters whose registry values that meter_daily carries (credit_code, energy_type, unit, and the park of
     their enterprise) changed with the registry files not yet transformed (raw.load_log): their rows in
     meter_daily are rebuilt whole. "Before" is the latest version among the transformed files (what the

@@ -1,5 +1,5 @@
 -- Only the latest submission (by submitted_at) of an enterprise-month counts; it replaces earlier ones as
--- a whole. A submission loaded twice collapses to one row per item.
+-- a whole. A submission loaded twice collapses to one row per item (the version that counts: version_rank).
 with items as (
     select
         credit_code,
@@ -9,10 +9,7 @@ with items as (
         item,
         quantity,
         unit,
-        row_number() over (
-            partition by credit_code, period, submission_id, item
-            order by landed_at desc, source_line desc
-        ) as item_rank
+        {{ version_rank(['credit_code', 'period', 'submission_id', 'item']) }} as item_rank
     from {{ source('raw', 'declarations') }}
     where credit_code is not null and period is not null
 ),

@@ -1,9 +1,5 @@
-with ranked as (
-    select
-        *,
-        row_number() over (partition by credit_code order by landed_at desc, source_line desc) as version_rank
-    from {{ source('raw', 'enterprises') }}
-    where credit_code is not null
+with latest as (
+    {{ latest_versions(source('raw', 'enterprises'), ['credit_code']) }}
 )
 
 select
@@ -16,5 +12,4 @@ select
     coalesce(ets_covered, false) as ets_covered,
     contact_email,
     industry_class
-from ranked
-where version_rank = 1
+from latest

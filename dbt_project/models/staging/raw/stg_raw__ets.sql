@@ -1,14 +1,8 @@
 -- The national carbon market registry's record per enterprise and data year: a later file with the same
 -- enterprise and year replaces the row (latest landed wins). Surrendered quantities are "so far": empty means
 -- nothing surrendered yet (0).
-with ranked as (
-    select
-        *,
-        row_number() over (
-            partition by credit_code, year order by landed_at desc, source_line desc
-        ) as version_rank
-    from {{ source('raw', 'ets') }}
-    where credit_code is not null and year is not null
+with latest as (
+    {{ latest_versions(source('raw', 'ets'), ['credit_code', 'year']) }}
 )
 
 select
@@ -22,5 +16,4 @@ select
     compliance_deadline,
     file_id,
     landed_at
-from ranked
-where version_rank = 1
+from latest

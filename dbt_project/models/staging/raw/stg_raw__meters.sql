@@ -1,10 +1,6 @@
 -- Registry snapshot: per meter the row from the latest landed registry file wins.
-with ranked as (
-    select
-        *,
-        row_number() over (partition by meter_id order by landed_at desc, source_line desc) as version_rank
-    from {{ source('raw', 'meters') }}
-    where meter_id is not null
+with latest as (
+    {{ latest_versions(source('raw', 'meters'), ['meter_id']) }}
 )
 
 select
@@ -23,5 +19,4 @@ select
     -- IAPWS-IF97 enthalpy at the meter's pressure (and temperature), computed at load by nengtan.steam;
     -- NULL = no pressure given: the methodology's default (seed heat_steam_factors) applies downstream
     cast(steam_enthalpy_kj_kg as {{ type_double() }}) as steam_enthalpy_kj_kg
-from ranked
-where version_rank = 1
+from latest

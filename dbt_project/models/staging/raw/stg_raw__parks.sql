@@ -1,9 +1,5 @@
-with ranked as (
-    select
-        *,
-        row_number() over (partition by park_id order by landed_at desc, source_line desc) as version_rank
-    from {{ source('raw', 'parks') }}
-    where park_id is not null
+with latest as (
+    {{ latest_versions(source('raw', 'parks'), ['park_id']) }}
 )
 
 select
@@ -12,5 +8,4 @@ select
     name_en,
     district,
     contact_email
-from ranked
-where version_rank = 1
+from latest

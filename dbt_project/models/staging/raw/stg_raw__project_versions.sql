@@ -1,13 +1,7 @@
 -- Every version of every project (the history): one row per project_id and updated_at, numbered in time.
 -- The same version exported again (same project_id and updated_at) collapses to the latest landed row.
-with ranked as (
-    select
-        *,
-        row_number() over (
-            partition by project_id, updated_at order by landed_at desc, source_line desc
-        ) as copy_rank
-    from {{ source('raw', 'projects') }}
-    where project_id is not null and updated_at is not null
+with latest as (
+    {{ latest_versions(source('raw', 'projects'), ['project_id', 'updated_at']) }}
 )
 
 select
@@ -31,5 +25,4 @@ select
     row_number() over (partition by project_id order by updated_at desc) = 1 as is_current,
     file_id,
     landed_at
-from ranked
-where copy_rank = 1
+from latest

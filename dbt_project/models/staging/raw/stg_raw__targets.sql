@@ -1,10 +1,5 @@
-with ranked as (
-    select
-        *,
-        row_number() over (partition by level, entity_id, year order by landed_at desc, source_line desc)
-            as version_rank
-    from {{ source('raw', 'targets') }}
-    where level is not null and entity_id is not null and year is not null
+with latest as (
+    {{ latest_versions(source('raw', 'targets'), ['level', 'entity_id', 'year']) }}
 )
 
 select
@@ -19,5 +14,4 @@ select
     base_year,
     energy_intensity_reduction_pct,
     carbon_intensity_reduction_pct
-from ranked
-where version_rank = 1
+from latest

@@ -1,13 +1,7 @@
 -- Daily weather per district: for the same district and day the row from the file that landed last wins
 -- (late and corrected files, as for meter readings).
-with ranked as (
-    select
-        *,
-        row_number() over (
-            partition by district, date order by landed_at desc, source_line desc
-        ) as version_rank
-    from {{ source('raw', 'weather') }}
-    where district is not null and date is not null
+with latest as (
+    {{ latest_versions(source('raw', 'weather'), ['district', 'date']) }}
 )
 
 select
@@ -18,5 +12,4 @@ select
     {{ dbt.safe_cast('temp_max_c', 'decimal(6, 2)') }} as temp_max_c,
     file_id,
     landed_at
-from ranked
-where version_rank = 1
+from latest
