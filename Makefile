@@ -29,7 +29,7 @@ APT_PACKAGES += openjdk-17-jre-headless
 VENV_EXTRAS := dev distributed
 PYTEST_ARGS ?=
 
-.PHONY: help setup system uv env superset-env spark-env mv-env demo test test-fast lint bench bench-quick clean
+.PHONY: help setup system uv env superset-env spark-env mv-env demo test test-fast lint bench bench-quick bench-province clean
 
 help:
 	@echo "make demo        generate the demo city, run it through Airflow/dbt/GX, serve Airflow + Superset"
@@ -37,6 +37,7 @@ help:
 	@echo "make lint        ruff + sqlfluff"
 	@echo "make bench       city-scale benchmark (10,000 enterprises, 100,000 meters)"
 	@echo "make bench-quick a smaller benchmark for everyday use (about 10 minutes on 2 cores)"
+	@echo "make bench-province  one night of a province on DuckDB and on Spark local mode (PROVINCE_METERS=1000000)"
 
 setup: system env superset-env spark-env mv-env
 
@@ -94,6 +95,13 @@ bench: setup
 
 bench-quick: setup
 	@.venv/bin/nengtan bench --quick
+
+# Where one machine ends (docs/scale-out.md): a province of PROVINCE_METERS meters (96 readings each), one
+# night on DuckDB and the same night on Spark local mode, timed with peak memory. ARGS passes more options
+# (--engines, --duckdb-memory, --spark-memory, --work: `python -m nengtan.bench.province --help`).
+PROVINCE_METERS ?= 1000000
+bench-province: setup
+	@.venv/bin/python -m nengtan.bench.province --meters $(PROVINCE_METERS) $(ARGS)
 
 clean:
 	rm -rf var dbt_project/target dbt_project/logs

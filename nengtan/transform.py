@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ import duckdb
 
 from nengtan.config import REPO_ROOT, Settings, settings
 from nengtan.crashpoints import crash_point
+from nengtan.engines.spark import engine, spark_method
 from nengtan.publish_scope import note_transform
 from nengtan.warehouse import record_run, table_exists, utc_now, warehouse
 
@@ -252,12 +254,19 @@ def _transform(run_id: str, *, full_refresh: bool, cfg: Settings | None, restate
     cfg.ensure_dirs()
     started = time.monotonic()
     started_at = utc_now()
+    spark = engine() == "spark"
     with warehouse(cfg) as con:
         pending = _pending_files(con)
         file_ids = [f for f, _ in pending]
         con.execute("delete from meta.dbt_run")
         con.execute("insert into meta.dbt_run values (?)", [run_id])
-        if full_refresh:
+        if spark:
+            # On Spark over plain Parquet the incremental models are tables rebuilt whole every night
+            # (incremental_materialization): no meter-day scope to compute, the publish copies everything.
+            con.execute("delete from meta.rebuild_meter_days")
+            con.execute("delete from meta.rebuild_months")
+            scope: dict[str, Any] = {"engine": "spark", "method": spark_method(), "full_rebuild": True}
+        elif full_refresh:
             con.execute("delete from meta.rebuild_meter_days")
             con.execute("delete from meta.rebuild_months")
             scope: dict[str, Any] = {"full_refresh": True}
@@ -271,12 +280,15 @@ def _transform(run_id: str, *, full_refresh: bool, cfg: Settings | None, restate
     if restate:
         dbt_vars.update(restate_months=list(restate), restate_reason=reason)
     try:
-        counts = run_dbt(args, cfg=cfg, dbt_vars=dbt_vars)
+        if spark:
+            counts = _build_on_spark(cfg, full_refresh=full_refresh, dbt_vars=dbt_vars)
+        else:
+            counts = run_dbt(args, cfg=cfg, dbt_vars=dbt_vars)
     except TransformError as exc:
         with warehouse(cfg) as con:
             record_run(con, run_id, "transform", None, started_at, "failed", str(exc))
         raise
-    note_transform(cfg, pending, full_refresh=full_refresh)  # what the next publish must copy
+    note_transform(cfg, pending, full_refresh=full_refresh or spark)  # what the next publish must copy
     crash_point("transform")  # marts rebuilt, files not yet marked: the rerun must redo the same scope
     with warehouse(cfg) as con:
         if file_ids:
@@ -305,6 +317,43 @@ def run_transform(run_id: str, *, full_refresh: bool = False, cfg: Settings | No
     failing dbt nodes; the pending files then stay pending.
     """
     return _transform(run_id, full_refresh=full_refresh, cfg=cfg)
+
+
+def _build_on_spark(cfg: Settings, *, full_refresh: bool, dbt_vars: dict[str, Any]) -> dict[str, Any]:
+    """NENGTAN_ENGINE=spark: the raw layer (just loaded and validated in DuckDB) and the night's run id go to
+    the lake, dbt builds the project on Spark (NENGTAN_SPARK_METHOD: session, or thrift in production), and
+    the marts Spark wrote are copied into the warehouse's ``marts`` schema in one transaction, from which the
+    checks, the ledger and the publish step read as on DuckDB (docs/scale-out.md, "Which engine runs")."""
+    from nengtan.engines.spark import SparkBuildError, build_on_spark, built_tables, import_spark_tables
+
+    try:
+        # The unit tests' fixtures are written for DuckDB (they run there, in CI): data tests only on Spark.
+        counts = build_on_spark(cfg, full_refresh=full_refresh, unit_tests=False, method=spark_method(),
+                                dbt_vars=dbt_vars or None)
+    except SparkBuildError as exc:
+        raise TransformError(str(exc)) from exc
+    started = time.monotonic()
+    checked = _intermediates_checked()
+    tables = [("marts", t) for t in built_tables(cfg, "marts")] + \
+        [("intermediate", t) for t in built_tables(cfg, "intermediate") if t in checked]
+    with warehouse(cfg) as con:
+        imported = import_spark_tables(cfg, con, tables)
+    counts["import_seconds"] = round(time.monotonic() - started, 3)
+    counts["marts_imported"] = sum(k.startswith("marts.") for k in imported)
+    counts["intermediate_imported"] = sorted(k for k in imported if k.startswith("intermediate."))
+    return counts
+
+
+def _intermediates_checked() -> set[str]:
+    """The intermediate tables the marts-stage quality suites read (their SQL or ``requires``): in spark mode
+    they come back from Spark with the marts, so the checks see what Spark built."""
+    from nengtan.quality.suites import load_suites
+
+    names: set[str] = set()
+    for suite in load_suites("marts"):
+        names.update(re.findall(r"\bintermediate\.(\w+)", suite.sql))
+        names.update(r.split(".", 1)[1] for r in suite.requires if r.startswith("intermediate."))
+    return names
 
 
 def restate_month(month: str, reason: str, *, run_id: str, credit_codes: Sequence[str] | None = None,

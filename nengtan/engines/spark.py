@@ -22,8 +22,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from nengtan.config import REPO_ROOT, Settings, settings
 from nengtan.engines.lake import export_lake, read_manifest
+from nengtan.warehouse import sql_string
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 SPARK_VENV = Path(os.environ.get("NENGTAN_SPARK_VENV", str(REPO_ROOT / ".venv-spark")))
@@ -38,6 +41,14 @@ def engine() -> str:
     value = os.environ.get("NENGTAN_ENGINE", "duckdb").strip().lower()
     if value not in ("duckdb", "spark"):
         raise ValueError(f"NENGTAN_ENGINE={value!r}: expected duckdb or spark")
+    return value
+
+
+def spark_method() -> str:
+    """The configured connection method on Spark: session (default: Spark inside dbt's process) or thrift."""
+    value = os.environ.get("NENGTAN_SPARK_METHOD", "session").strip().lower()
+    if value not in ("session", "thrift"):
+        raise ValueError(f"NENGTAN_SPARK_METHOD={value!r}: expected session or thrift")
     return value
 
 
@@ -133,11 +144,13 @@ def register_lake(cfg: Settings | None = None, *, method: str = "session",
 
 def build_on_spark(cfg: Settings | None = None, *, run_id: str | None = None, full_refresh: bool = True,
                    unit_tests: bool = False, select: list[str] | None = None, method: str = "session",
-                   env: dict[str, str] | None = None, export: bool = True) -> dict[str, object]:
+                   env: dict[str, str] | None = None, export: bool = True,
+                   dbt_vars: dict[str, object] | None = None) -> dict[str, object]:
     """Export the raw layer to the lake, declare it in Spark and ``dbt build`` the project on Spark.
 
-    The run id the rows carry is the warehouse's meta.dbt_run (exported with the lake) or ``run_id``.
-    Returns the seconds of each step and dbt's counts.
+    The run id the rows carry is the warehouse's meta.dbt_run (exported with the lake) or ``run_id``;
+    ``dbt_vars`` are passed on (a restatement's months and reason). Returns the seconds of each step and
+    dbt's counts.
     """
     cfg = cfg or settings()
     timings: dict[str, object] = {}
@@ -149,17 +162,64 @@ def build_on_spark(cfg: Settings | None = None, *, run_id: str | None = None, fu
         args += ["--exclude-resource-type", "unit_test"]
     if select:
         args += ["--select", *select]
-    if run_id:
-        args += ["--vars", json.dumps({"run_id": run_id})]
+    all_vars = {**(dbt_vars or {}), **({"run_id": run_id} if run_id else {})}
+    if all_vars:
+        args += ["--vars", json.dumps(all_vars)]
     res = run_spark_dbt(args, cfg=cfg, method=method, env=env)
     timings["build_seconds"] = res.seconds
     timings.update(res.counts)
     return timings
 
 
+def spark_warehouse(cfg: Settings) -> Path:
+    """Spark's warehouse directory as this process sees it: the session method's (and the local Thrift
+    server's) ``$NENGTAN_DATA/spark/warehouse``, or ``NENGTAN_SPARK_WAREHOUSE`` where a Thrift server's
+    warehouse is mounted elsewhere (docker/: the same ``data`` volume, the same path)."""
+    configured = os.environ.get("NENGTAN_SPARK_WAREHOUSE", "").strip()
+    return Path(configured) if configured else spark_dir(cfg) / "warehouse"
+
+
 def spark_table_dir(cfg: Settings, schema: str, table: str) -> Path:
-    """Where the session method's warehouse keeps a managed table's Parquet files."""
-    return spark_dir(cfg) / "warehouse" / f"{schema}.db" / table
+    """Where Spark's warehouse keeps a managed table's Parquet files."""
+    return spark_warehouse(cfg) / f"{schema}.db" / table
+
+
+def built_tables(cfg: Settings, schema: str = "marts") -> list[str]:
+    """The tables (not views) of ``schema`` in the last Spark build's manifest (dbt's own list, so a table
+    left behind by an older version of the project is never picked up)."""
+    manifest = spark_dir(cfg) / "dbt-target" / "manifest.json"
+    if not manifest.exists():
+        raise FileNotFoundError(f"{manifest}: no dbt build on Spark yet")
+    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
+    return sorted(n.get("alias") or n["name"] for n in nodes
+                  if n["resource_type"] == "model" and n["schema"] == schema
+                  and n["config"].get("materialized") in ("table", "incremental") and n["config"].get("enabled", True))
+
+
+def import_spark_tables(cfg: Settings, con: duckdb.DuckDBPyConnection,
+                        tables: list[tuple[str, str]]) -> dict[str, int]:
+    """Copy tables Spark built, ``(schema, table)``, from its warehouse's Parquet files into the DuckDB
+    warehouse, replacing DuckDB's, in one transaction (a reader of the warehouse sees the old tables or the
+    new, never a mix). In spark mode this is how the quality checks, the ledger and the publish step (and
+    through the serving copy, Superset and the reports) read what Spark computed. Returns rows per table."""
+    missing = [f"{s}.{t}" for s, t in tables if not spark_table_dir(cfg, s, t).is_dir()]
+    if missing:
+        raise SparkBuildError(f"Spark's warehouse {spark_warehouse(cfg)} has no files for {missing}: "
+                              "set NENGTAN_SPARK_WAREHOUSE to where the Thrift server's warehouse is mounted")
+    rows: dict[str, int] = {}
+    for schema in sorted({s for s, _ in tables}):
+        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for schema, t in tables:
+            files = sql_string(str(spark_table_dir(cfg, schema, t) / "*.parquet"))
+            con.execute(f'CREATE OR REPLACE TABLE "{schema}"."{t}" AS SELECT * FROM read_parquet({files})')
+            rows[f"{schema}.{t}"] = con.execute(f'SELECT count(*) FROM "{schema}"."{t}"').fetchone()[0]
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return rows
 
 
 # -- the Thrift server (the production connection method) ---------------------------------------------------
