@@ -56,6 +56,13 @@ def _night_outputs(outcomes: list[Any]) -> list[str]:
         lines.append(f"  loaded      {files} files, {rows:,} rows into {cfg.warehouse_db}")
         lines.append(f"  quarantine  {quarantined:,} rows this night (raw.quarantine; unreadable files under "
                      f"{cfg.quarantine_dir})")
+        readmitted = sum(int(v.get("rows_readmitted") or 0) for v in loads)
+        if readmitted:
+            lines.append(f"  readmitted  {readmitted:,} quarantined rows whose meter or enterprise the registry now "
+                         "has (moved to raw.readmitted, loaded with their original file and line)")
+        for f in (f for v in loads for f in v.get("files") or []):
+            if f.get("status") == "rejected" and "registry delivery held back" in (f.get("error") or ""):
+                lines.append(f"  held back   {f['error']}")
     checks = results.get("nengtan_checks_publish", {})
     if isinstance(checks.get("check_marts"), dict):
         c = checks["check_marts"]
@@ -277,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", parents=[common], help="generate the demo city, run it, serve Airflow and Superset")
     p.add_argument("--no-serve", action="store_true", help="stop after the pipeline run")
     p.add_argument("--enterprises", type=int, default=200)
-    p.add_argument("--days", type=int, default=None, help="days from 1 January 2025 (default 455: to 31 March 2026)")
+    p.add_argument("--days", type=int, default=None, help="days from 1 March 2025 (default 457: to 31 May 2026)")
     p.set_defaults(func=cmd_demo)
     return parser
 
