@@ -35,6 +35,7 @@ from nengtan.ingest import (
     load_certificates,
     load_declarations,
     load_meter_readings,
+    load_projects,
     load_registry,
 )
 from nengtan.ingest.discovery import survey
@@ -130,14 +131,16 @@ def test_registry_file_linked_outside_is_refused_by_name(env, outside: Path, tmp
     assert all(SECRET not in p.read_text(errors="replace") for p in copies)
 
 
-def test_source_folder_linked_outside_is_not_read(env, outside: Path) -> None:
+@pytest.mark.parametrize("folder", ["green_certificates", "projects"])
+def test_source_folder_linked_outside_is_not_read(env, outside: Path, folder: str) -> None:
     landing, con = env
-    os.symlink(outside, landing / "green_certificates")
-    summary = load_certificates(con, landing, DAY, "night")
+    os.symlink(outside, landing / folder)
+    load = {"green_certificates": load_certificates, "projects": load_projects}[folder]
+    summary = load(con, landing, DAY, "night")
     assert summary.files_seen == 0
-    assert con.execute("SELECT count(*) FROM raw.green_certificates").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM raw.load_log WHERE run_id = 'night'").fetchone()[0] == 0
     assert warehouse_mentions(con, SECRET) == []
-    assert "outside the landing root" in {u.path: u.reason for u in survey(landing)}["green_certificates"]
+    assert "outside the landing root" in {u.path: u.reason for u in survey(landing)}[folder]
 
 
 def test_links_inside_the_root_are_followed_and_partition_links_outside_are_not(env, outside: Path) -> None:
@@ -420,6 +423,32 @@ def test_a_formula_without_a_cached_value_is_not_read_as_empty(env) -> None:
     raw_text = con.execute("SELECT raw_text FROM raw.quarantine WHERE path = ?", [rel]).fetchone()[0]
     assert "diesel" in raw_text
     assert_accounting(con)
+
+
+def _with_cached_values(xlsx: bytes, cached: dict[str, str]) -> bytes:
+    """The workbook as a spreadsheet program saves it: each formula with its computed value."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                for formula, value in cached.items():
+                    data = data.replace(f"<f>{formula}</f><v />".encode(), f"<f>{formula}</f><v>{value}</v>".encode())
+            dst.writestr(item, data)
+    return out.getvalue()
+
+
+def test_a_formula_with_a_cached_value_is_read_as_that_value(env) -> None:
+    landing, con = env
+    rel = "declarations/month=2026-03/cached.xlsx"
+    book = _xlsx({"Sheet1": [XLSX_HEADER, _row("S1", "raw_coal", "=10+2.5")]})
+    write(landing, rel, _with_cached_values(book, {"10+2.5": "12.5"}), LANDED)
+    load_declarations(con, landing, DAY, "night")
+    assert log_row(con, rel)[:4] == ("loaded", 1, 1, 0)
+    assert [(i, float(q)) for i, q in con.execute("SELECT item, quantity FROM raw.declarations").fetchall()] == [
+        ("raw_coal", 12.5)]
 
 
 # --- dates and times ---------------------------------------------------------------------------------------
