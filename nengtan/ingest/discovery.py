@@ -219,15 +219,35 @@ def registry_files(landing: Path) -> list[Candidate]:
 _OUTSIDE = "a symbolic link that leads outside the landing root: not opened, not read"
 
 
+def _refused(root: str, entry: os.DirEntry[str]) -> str | None:
+    """Why ``entry`` is not opened wherever it sits: a link leading out of the root or to nothing,
+    or something that is neither a regular file nor a folder (opening a pipe would hang the night)."""
+    if entry.is_symlink():
+        if not os.path.exists(entry.path):
+            return "a symbolic link to nothing (dangling): not read"
+        if not within(root, entry.path):
+            return _OUTSIDE
+    if not entry.is_dir() and not entry.is_file():
+        return "not a regular file (a pipe, socket or device): not opened"
+    return None
+
+
+def _sorted_entries(folder: str) -> list[os.DirEntry[str]]:
+    with os.scandir(folder) as it:
+        return sorted((e for e in it if not _hidden(e.name)), key=lambda e: e.name)
+
+
 def survey(landing: Path) -> list[Unread]:
     """Everything under the landing root that no source reads on any night, with the reason:
     files outside the contract's folders, in sub-folders of a partition, in malformed partition
     folders (``date=2026-1-5``, ``DATE=…``, ``date=2026-01-00``), directly in a partitioned
-    source's folder, links leading out of the root, anything that is not a regular file.
+    source's folder, links leading out of the root or to nothing, anything that is not a regular
+    file.
 
-    Nothing is opened: only names and ``lstat``. Hidden files and ``_`` markers (``_SUCCESS``,
-    partial uploads) are not deliveries and are not listed. Files of valid partitions later than
-    a night are not listed (they wait for their night; ``verify`` calls them unrecorded).
+    Nothing is opened: only names and ``lstat``/``stat``. Hidden files and ``_`` markers
+    (``_SUCCESS``, partial uploads) are not deliveries and are not listed. Files of valid
+    partitions later than a night are not listed (they wait for their night; ``verify`` calls
+    them unrecorded).
     """
     landing = Path(landing)
     if not landing.is_dir():
@@ -235,82 +255,51 @@ def survey(landing: Path) -> list[Unread]:
     root = _real_root(landing)
     out: list[Unread] = []
 
-    def rel(path: str) -> str:
-        return printable_name(Path(path).relative_to(landing).as_posix())
+    def note(entry: os.DirEntry[str], reason: str) -> None:
+        out.append(Unread(printable_name(Path(entry.path).relative_to(landing).as_posix()), reason))
 
     def everything_in(entry: os.DirEntry[str], reason: str) -> None:
-        """Every file under ``entry`` (a folder no source reads), each with ``reason``."""
-        if entry.is_symlink() and not within(root, entry.path):
-            out.append(Unread(rel(entry.path), _OUTSIDE))
-        elif entry.is_dir(follow_symlinks=False):
-            with os.scandir(entry.path) as it:
-                children = sorted(it, key=lambda e: e.name)
-            for child in children:
-                if not _hidden(child.name):
-                    everything_in(child, reason)
+        """Every file under ``entry`` (which no source reads), each with ``reason``."""
+        if refused := _refused(root, entry):
+            note(entry, refused)
         elif entry.is_symlink() and entry.is_dir():
-            out.append(Unread(rel(entry.path), f"{reason} (a link to a folder: not followed)"))
-        elif not entry.is_file():
-            out.append(Unread(rel(entry.path), "not a regular file (a pipe, socket or device): not opened"))
+            note(entry, f"{reason} (a link to a folder: not followed)")
+        elif entry.is_dir():
+            for child in _sorted_entries(entry.path):
+                everything_in(child, reason)
         else:
-            out.append(Unread(rel(entry.path), reason))
+            note(entry, reason)
 
-    def contents(folder: str, reason_file: str | None, reason_dir: str) -> None:
-        """A folder a source reads: its files are read unless ``reason_file``; sub-folders are not."""
-        with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
-        for entry in entries:
-            if _hidden(entry.name):
-                continue
-            if entry.is_symlink() and not within(root, entry.path):
-                out.append(Unread(rel(entry.path), _OUTSIDE))
-            elif entry.is_dir():
-                everything_in(entry, reason_dir)
-            elif not entry.is_file():
-                out.append(Unread(rel(entry.path), "not a regular file (a pipe, socket or device): not opened"))
-            elif reason_file:
-                out.append(Unread(rel(entry.path), reason_file))
-
-    with os.scandir(landing) as it:
-        top = sorted(it, key=lambda e: e.name)
-    for entry in top:
+    for entry in _sorted_entries(str(landing)):
         name = entry.name
-        if _hidden(name):
-            continue
-        if entry.is_symlink() and not within(root, entry.path):
-            out.append(Unread(rel(entry.path), _OUTSIDE))
+        if refused := _refused(root, entry):
+            note(entry, refused)
         elif name == "registry" and entry.is_dir():
-            with os.scandir(entry.path) as it:
-                files = sorted(it, key=lambda e: e.name)
-            for f in files:
-                if _hidden(f.name):
-                    continue
-                if f.is_symlink() and not within(root, f.path):
-                    out.append(Unread(rel(f.path), _OUTSIDE))
+            for f in _sorted_entries(entry.path):
+                if refused := _refused(root, f):
+                    note(f, refused)
                 elif f.name not in REGISTRY_NAMES or not f.is_file():
                     everything_in(f, "registry/ holds only " + ", ".join(REGISTRY_NAMES) + ": no source reads it")
         elif name in LAYOUT and entry.is_dir():
             kind, top_files = LAYOUT[name]
-            where = f"{name}/" + (f"{kind}={PARTITION_FORM[kind]}/" if kind else "")
-            with os.scandir(entry.path) as it:
-                entries = sorted(it, key=lambda e: e.name)
-            for sub in entries:
-                if _hidden(sub.name):
-                    continue
-                if sub.is_symlink() and not within(root, sub.path):
-                    out.append(Unread(rel(sub.path), _OUTSIDE))
-                elif sub.is_dir():
-                    problem = partition_problem(sub.name, kind) if kind else f"folder {sub.name!r}: {name}/ has no sub-folders"
-                    if problem:
-                        everything_in(sub, f"{problem}; the files of {where} are read")
-                    else:
-                        contents(sub.path, None, f"in a sub-folder of {name}/{sub.name}/: only files directly in "
-                                                 "a partition folder are read")
-                elif not sub.is_file():
-                    out.append(Unread(rel(sub.path), "not a regular file (a pipe, socket or device): not opened"))
-                elif not top_files:
-                    out.append(Unread(rel(sub.path), f"directly in {name}/, outside any {kind}={PARTITION_FORM[kind]} "
-                                                     "folder: no source reads it"))
+            for sub in _sorted_entries(entry.path):
+                if refused := _refused(root, sub):
+                    note(sub, refused)
+                elif sub.is_file():
+                    if not top_files:
+                        note(sub, f"directly in {name}/, outside any {kind}={PARTITION_FORM[kind]} folder: "
+                                  "no source reads it")
+                elif problem := (partition_problem(sub.name, kind) if kind
+                                 else f"folder {sub.name!r}: {name}/ has no sub-folders"):
+                    everything_in(sub, f"{problem}; the files of {name}/{kind}={PARTITION_FORM[kind]}/ are read"
+                                  if kind else problem)
+                else:  # a valid partition: its files are read, nothing below them
+                    for f in _sorted_entries(sub.path):
+                        if refused := _refused(root, f):
+                            note(f, refused)
+                        elif f.is_dir():
+                            everything_in(f, f"in a sub-folder of {name}/{sub.name}/: only files directly in "
+                                             "a partition folder are read")
         else:
             everything_in(entry, f"{name!r} is not a folder of the data contract (registry, "
                                  + ", ".join(LAYOUT) + "): no source reads it")
