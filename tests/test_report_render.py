@@ -421,6 +421,65 @@ def test_carbon_sections_are_left_out_cleanly_when_their_marts_are_missing(tmp_p
         assert squeeze(t("sec.assessment", "zh")) not in text and squeeze(t("sec.signoff", "zh")) in text
 
 
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_reports_show_the_projects_measured_savings_as_the_mart_states_them(cfg, v1, v1_en, language) -> None:
+    """The city, the projects' park and the owner see each project's month and year-to-date savings as
+    project_savings_monthly states them, the baseline's qualification in words, and a total of the
+    qualified ones only; an enterprise without projects has no such section."""
+    vdir = Path(v1["dir"])
+    i = 0 if language == "zh" else 1
+    projects = mart(cfg, """
+        SELECT project_id, credit_code, name_zh, name_en, measure, bool_and(baseline_qualified),
+               sum(savings_tce) FILTER (WHERE month = DATE '2026-03-01'),
+               sum(savings_uncertainty_tce) FILTER (WHERE month = DATE '2026-03-01'),
+               sum(savings_tce), sum(savings_co2_t), sum(expected_savings_tce)
+        FROM marts.project_savings_monthly WHERE month BETWEEN DATE '2026-01-01' AND DATE '2026-03-01'
+        GROUP BY ALL ORDER BY project_id""")
+    assert len(projects) == 2 and {p[5] for p in projects} == {True, False}, "the sample needs both kinds"
+    names = {c: (zh, en) for c, zh, en in mart(cfg, "SELECT credit_code, name_zh, name_en FROM marts.dim_enterprises")}
+    parks = dict(mart(cfg, "SELECT credit_code, park_id FROM marts.dim_enterprises"))
+    city_xlsx = vdir / "city" / f"{CITY}.{language}.xlsx"
+    rows = _rows(city_xlsx, "projects", language)
+    for _pid, code, zh, en, measure, qualified, month_tce, unc_tce, ytd_tce, ytd_co2, expected in projects:
+        r = rows[(zh, en)[i]]
+        assert r[1] == names[code][i] and r[2] == t(f"measure.{measure}", language)
+        assert r[3] == t("yes" if qualified else "no", language)
+        assert list(r[4:9]) == [round(float(v), 3) for v in (month_tce, unc_tce, ytd_tce, ytd_co2, expected)]
+    total = rows[t("row.total_qualified", language)]
+    ok = [p for p in projects if p[5]]
+    assert total[4] == round(sum(float(p[6]) for p in ok), 3) and total[6] == round(sum(float(p[8]) for p in ok), 3)
+    text = squeeze(poppler_text(city_xlsx.with_suffix(".pdf")))
+    assert squeeze(t("sec.projects", language)) in text and Num(float(projects[0][8]), 3).text() in text
+    assert not re.search(r"motor_vfd|PRJ-S\d|\bTrue\b|\bFalse\b", poppler_text(city_xlsx.with_suffix(".pdf")))
+    for _pid, code, zh, en, *_ in projects:
+        own = _rows(vdir / "enterprise" / f"{code}.{language}.xlsx", "projects", language)
+        assert (zh, en)[i] in own and t("row.total_qualified", language) in own
+        assert not {(p[2], p[3])[i] for p in projects if p[1] != code} & set(own)  # the owner's projects only
+        park = _rows(vdir / "park" / f"{parks[code]}.{language}.xlsx", "projects", language)
+        assert (zh, en)[i] in park
+    without = sorted(set(names) - {p[1] for p in projects})[0]
+    wb = vdir / "enterprise" / f"{without}.{language}.xlsx"
+    if wb.exists():
+        assert t("sheet.projects", language) not in load_workbook(wb).sheetnames
+
+
+def test_projects_section_is_left_out_cleanly_when_its_mart_is_missing(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("NENGTAN_DATA", str(tmp_path))
+    monkeypatch.setenv("NENGTAN_ALERTS_ENABLED", "0")
+    own = settings()
+    build_sample_serving(own.serving_db, through=date(2026, 3, 31))
+    con = duckdb.connect(str(own.serving_db))
+    con.execute("DROP TABLE marts.project_savings_monthly")
+    con.close()
+    result = run_monthly_report(MONTH, run_id="test-no-projects", mail=False, cfg=own)
+    xlsxs = sorted(Path(result["dir"]).glob("*/*.zh.xlsx"))
+    assert xlsxs
+    for xlsx in xlsxs:
+        assert t("sheet.projects", "zh") not in load_workbook(xlsx).sheetnames, xlsx.name
+        text = squeeze(poppler_text(xlsx.with_suffix(".pdf")))
+        assert squeeze(t("sec.projects", "zh")) not in text and squeeze(t("sec.signoff", "zh")) in text
+
+
 def test_warning_levels_are_read_from_the_mart_not_re_derived(cfg, tmp_path, monkeypatch) -> None:
     """The report shows the mart's level and label, even one no Python threshold would give."""
     monkeypatch.setenv("NENGTAN_DATA", str(tmp_path))

@@ -48,6 +48,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "sec.assessment": ("碳排放双控考核", "Carbon dual-control assessment"),
     "sec.ets": ("全国碳市场：配额清缴履约", "National carbon market: compliance"),
     "sec.candidates": ("全国碳市场与重点用能单位：应纳入名单", "National carbon market and key energy users: candidates"),
+    "sec.projects": ("节能项目：实测节能量", "Energy-saving projects: measured savings"),
     "sec.warning_counts": ("企业预警等级分布", "Enterprises by warning level"),
     "sec.warning_grid": ("企业预警一览", "Warning grid of enterprises"),
     "sec.warned": ("预警企业名单", "Enterprises on alert"),
@@ -77,6 +78,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "sheet.assessment": ("双控考核", "Dual-control assessment"),
     "sheet.ets": ("碳市场履约", "Carbon market"),
     "sheet.candidates": ("应纳入名单", "Candidates"),
+    "sheet.projects": ("节能项目", "Projects"),
     "sheet.warning_counts": ("预警分布", "Warning levels"),
     "sheet.warning_grid": ("预警一览", "Warning grid"),
     "sheet.warned": ("预警名单", "On alert"),
@@ -192,6 +194,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "col.year": ("年度", "Year"),
     "col.candidate_figure": ("指标值", "Figure"),
     "col.threshold": ("门槛", "Threshold"),
+    "col.project": ("项目", "Project"),
+    "col.enterprise": ("企业", "Enterprise"),
+    "col.measure": ("措施", "Measure"),
+    "col.baseline_qualified": ("基准合格", "Baseline qualified"),
+    "col.savings_month_tce": ("本月节能量(tce)", "Savings this month (tce)"),
+    "col.savings_uncertainty_month_tce": ("本月不确定度(tce)", "Uncertainty this month (tce)"),
+    "col.savings_ytd_tce": ("本年累计节能量(tce)", "Savings, year to date (tce)"),
+    "col.savings_ytd_co2": ("本年累计减碳(tCO2)", "CO2 avoided, year to date (t)"),
+    "col.expected_ytd_tce": ("业主预期(同期，tce)", "Owner's expectation, same days (tce)"),
     # rows
     "row.total": ("合计", "Total"),
     "row.energy_tce": ("综合能源消费量（净，tce）", "Energy consumption, net (tce)"),
@@ -265,6 +276,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "row.no_ets": ("范围内无纳入全国碳市场的企业。", "No enterprise in scope is covered by the national carbon market."),
     "row.no_candidates": ("无应纳入而未纳入的企业。", "No enterprise above a threshold is left off a list."),
     "row.no_data": ("无数据", "No data"),
+    "row.no_projects": ("范围内尚无实测的节能项目。", "No energy-saving project in scope is measured yet."),
+    "row.total_qualified": ("合计（仅基准合格的项目）", "Total (qualified baselines only)"),
     "row.no_findings": ("本月无校验问题", "No findings this month"),
     "row.no_quarantine": ("本月无隔离数据", "Nothing quarantined this month"),
     "row.no_warnings": ("无黄色及以上预警", "No enterprise on alert"),
@@ -291,6 +304,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "sector.cement": ("水泥", "Cement"),
     "sector.aluminium": ("电解铝", "Aluminium smelting"),
     "candidate.ets": ("应纳入全国碳市场", "Due for the national carbon market"),
+    "measure.waste_heat_recovery": ("余热回收", "Waste heat recovery"),
+    "measure.motor_vfd": ("电机变频", "Motor variable-frequency drives"),
+    "measure.compressed_air": ("空压系统优化", "Compressed-air system"),
+    "measure.lighting": ("照明改造", "Lighting"),
+    "measure.hvac": ("暖通空调改造", "HVAC"),
+    "measure.boiler_upgrade": ("锅炉改造", "Boiler upgrade"),
+    "measure.rooftop_pv": ("屋顶光伏", "Rooftop PV"),
+    "measure.process": ("生产工艺", "Production process"),
     "candidate.key_energy_user": ("应列为重点用能单位", "Due to be a key energy user"),
     "declaration.on_time": ("按时申报", "On time"),
     "declaration.late": ("逾期补报", "Filed late"),
@@ -411,6 +432,17 @@ LABELS: dict[str, tuple[str, str]] = {
                  "Note: compliance year {year}; usable CCER at most 5 % of verified emissions; gap = verified "
                  "emissions − allowances surrendered − usable CCER; a difference above 10 % from the warehouse's "
                  "scope 1 + 2 is a finding."),
+    "note.projects": ("注：节能量为实测值（IPMVP 选项C，CalTRACK日模型，OpenDSM）：以投运前基准期拟合的用能—气温模型预测"
+                      "没有项目时的用能，节能量 = 预测 − 实际计量，按当月折标系数与排放因子换算；不确定度为90%置信度"
+                      "（ASHRAE Guideline 14）。基准不合格（不足90天，或CV(RMSE)超过30%、NMBE超过±10%）的项目只列出，不计入合计。"
+                      "业主预期为申报的年节能量按同样天数折算。",
+                      "Note: savings are measured (IPMVP Option C, CalTRACK daily model through OpenDSM): a model of "
+                      "energy against temperature fitted on the baseline before commissioning predicts the use "
+                      "without the project; savings = predicted − metered, converted at the month's coefficients and "
+                      "factors; the uncertainty is at 90 % confidence (ASHRAE Guideline 14). Projects whose baseline "
+                      "does not qualify (under 90 days, CV(RMSE) above 30 % or NMBE beyond ±10 %) are listed, not "
+                      "counted in the total. The owner's expectation is the declared annual savings for the same "
+                      "days."),
     "note.candidates": ("注：碳市场门槛为所在行业年度直接排放（含工业过程）纳入门槛；重点用能单位门槛为年综合能源消费量1万吨标准煤；临时数据为本年累计。",
                         "Note: the carbon-market threshold is the sector's inclusion threshold on a year's direct "
                         "emissions (processes included); the key-energy-user threshold is 10,000 tce a year; "

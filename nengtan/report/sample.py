@@ -271,6 +271,7 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
                          f"{ents[0][2]} {period}: declared natural gas differs from metered by -7.5 % (over 5 %)",
                          period])
         _carbon_control(con, ents, levels, year, through)
+        _projects(con, ents, year, through)
         con.execute("CREATE TABLE meta.publication AS SELECT 'sample'::VARCHAR AS run_id, "
                     "?::DATE AS data_day, TIMESTAMP '2026-04-11 02:00:00' AS published_at",
                     [through + timedelta(days=10)])
@@ -352,3 +353,36 @@ def _carbon_control(con: duckdb.DuckDBPyConnection, ents: list[tuple], levels, y
         (*small[:4], year, "key_energy_user", 10250.0, 10000, "tce", None, through.month, True,
          "comprehensive energy of the year to date, provisional"),
     ])
+
+
+def _projects(con: duckdb.DuckDBPyConnection, ents: list[tuple], year: int, through: date) -> None:
+    """marts.project_savings_monthly: enterprise 1's motor drives (qualified baseline, saving 12 % of
+    predicted electricity) from January of ``year``, and enterprise 3's lighting retrofit, whose baseline
+    does not qualify (listed, never counted), from February; each month up to ``through``."""
+    con.execute("CREATE TABLE marts.project_savings_monthly (project_id VARCHAR, credit_code VARCHAR, measure VARCHAR, "
+                "name_zh VARCHAR, name_en VARCHAR, month DATE, energy_type VARCHAR, unit VARCHAR, "
+                "baseline_qualified BOOLEAN, predicted DECIMAL(38, 6), metered DECIMAL(38, 6), "
+                "savings DECIMAL(38, 6), savings_uncertainty DECIMAL(38, 6), predicted_tce DECIMAL(38, 6), "
+                "metered_tce DECIMAL(38, 6), savings_tce DECIMAL(38, 6), savings_uncertainty_tce DECIMAL(38, 6), "
+                "savings_co2_t DECIMAL(38, 6), savings_uncertainty_co2_t DECIMAL(38, 6), "
+                "savings_significant BOOLEAN, fractional_savings DECIMAL(12, 6), expected_savings_tce DECIMAL(38, 6), "
+                "cvrmse DECIMAL(12, 6), model_version VARCHAR, days_metered INTEGER, is_complete_month BOOLEAN, "
+                "built_run_id VARCHAR)")
+    rows = []
+    for pid, ent, measure, zh, en, first, qualified, share, cvrmse, expected in (
+            ("PRJ-S1", ents[0], "motor_vfd", "电机变频改造", "Motor drives", 1, True, 0.12, 0.11, 40.0),
+            ("PRJ-S2", ents[2], "lighting", "照明节能改造", "Lighting retrofit", 2, False, 0.02, 0.42, 8.0)):
+        for mon in range(first, 13):
+            month = date(year, mon, 1)
+            if month > through:
+                break
+            days = (date(year + mon // 12, mon % 12 + 1, 1) - month).days
+            metered = 6000.0 * days * (1 - share)
+            predicted = 6000.0 * days
+            saved, unc = predicted - metered, predicted * 0.03
+            rows.append((pid, ent[0], measure, f"{ent[1]}{zh}", f"{en}, {ent[2]}", month, "electricity", "kWh",
+                         qualified, predicted, metered, saved, unc, predicted * ELEC_TCE, metered * ELEC_TCE,
+                         saved * ELEC_TCE, unc * ELEC_TCE, saved * ELEC_CO2_LOC, unc * ELEC_CO2_LOC, saved > unc,
+                         saved / predicted, expected * days / 365, cvrmse, "opendsm 1.2.7 daily sample", days, True,
+                         "sample"))
+    con.executemany("INSERT INTO marts.project_savings_monthly VALUES (" + ", ".join(["?"] * 27) + ")", rows)

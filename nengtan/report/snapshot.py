@@ -41,6 +41,7 @@ MART_TABLES: dict[str, tuple[tuple[str, ...], str] | None] = {
     "dual_control_assessment": (("year",), "years"),
     "ets_compliance": (("year",), "years"),
     "regulatory_candidates": (("year",), "years"),
+    "project_savings_monthly": (("month",), "years"),
     "dim_enterprises": None,
     "dim_parks": None,
     "factor_versions": None,
