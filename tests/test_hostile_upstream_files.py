@@ -168,6 +168,7 @@ def _cr_only() -> bytes:
 
 @pytest.mark.parametrize(("name", "content", "expect", "rows"), [
     ("cr.csv", _cr_only(), "line ends are CR only", 2),
+    ("cr-then-lf.csv", _cr_only() + b"\n", "line ends are CR only", 2),
     ("wide.csv", ("h" * 200_000 + "\n" + "M2\n").encode(), "missing required column(s)", 1),
     ("nul.csv", b"\x00" * 16_537 + b"\nM2,2026-03-01T00:00:00+08:00,1,ok\n", "missing required column(s)", 1),
     ("nul-data.csv", b"\x00" * 300 + b"\n", "missing required column(s)", 0),

@@ -186,10 +186,10 @@ def _stage_csv(data: bytes, limits: Limits | None = None) -> Staged:
     limits = limits or Limits.from_env()
     data, arr, encoding = _decode(data)
     rows_read, final_empty = _data_line_count(arr)
-    if len(arr) and "\r" in (first := arr[0].as_py()).rstrip("\r\n"):
-        if "\n" not in first:
-            raise Rejected("line ends are CR only (classic Mac OS): expected LF or CRLF line ends",
-                           _cr_lines(data))
+    first = arr[0].as_py() if len(arr) else ""
+    if "\r" in first.rstrip("\r\n") and '"' not in first:  # a CR inside the header: lines end in CR alone
+        raise Rejected("line ends are CR only (classic Mac OS): expected LF or CRLF line ends",
+                       _cr_lines(data))
     _check_lines(arr, data, limits, rows_read)
     header_text = arr[0].as_py().rstrip("\r\n") if len(arr) else ""
     if not header_text.strip():
