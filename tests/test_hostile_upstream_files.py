@@ -353,6 +353,19 @@ def test_every_file_no_source_reads_is_listed_with_its_reason(env, tmp_path: Pat
     assert "meter_readings/date=2026-01-00/e.csv" in report.summary()
 
 
+def test_the_summary_lists_the_first_unread_files_and_the_table_all(env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nengtan.ingest import loader
+
+    landing, con = env
+    monkeypatch.setattr(loader, "UNREAD_IN_SUMMARY", 3)
+    for k in range(5):
+        write(landing, f"dump/{k}.csv", "x", LANDED)
+    unread = load_registry(con, landing, "night").unread
+    assert [u["path"] for u in unread] == ["dump/0.csv", "dump/1.csv", "dump/2.csv", "…"]
+    assert unread[-1]["reason"].startswith("and 2 more")
+    assert con.execute("SELECT count(*) FROM meta.landing_unread WHERE run_id = 'night'").fetchone()[0] == 5
+
+
 def test_unknown_extension_in_a_partition_is_rejected_not_ignored(env) -> None:
     landing, con = env
     rel = f"{PART}/readings.json"

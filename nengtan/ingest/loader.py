@@ -493,6 +493,9 @@ CREATE TABLE IF NOT EXISTS meta.landing_unread (
 """
 
 
+UNREAD_IN_SUMMARY = 500  # entries of LoadSummary.unread (the task's XCom); all are in meta.landing_unread
+
+
 def note_unread(con: duckdb.DuckDBPyConnection, landing: Path, run_id: str) -> list[dict[str, str]]:
     """What no source reads under the landing root (:func:`nengtan.ingest.discovery.survey`), kept
     in ``meta.landing_unread`` for this run (a rerun replaces its rows): by name and reason only."""
@@ -516,7 +519,12 @@ def load_registry(con: duckdb.DuckDBPyConnection, landing: Path, run_id: str) ->
     also notes what under the landing root no source reads (``LoadSummary.unread``)."""
     summary = _load_all(con, discovery.registry_files(Path(landing)), run_id)
     _readmitted(con, "registry_meters", run_id, summary)  # meters that waited for their enterprise
-    summary.unread[:0] = note_unread(con, landing, run_id)
+    unread = note_unread(con, landing, run_id)
+    if len(unread) > UNREAD_IN_SUMMARY:  # the XCom stays small; the table holds every one
+        more = len(unread) - UNREAD_IN_SUMMARY
+        unread = unread[:UNREAD_IN_SUMMARY] + [{"path": "…", "reason": f"and {more} more (meta.landing_unread, "
+                                                                         "nengtan verify)"}]
+    summary.unread[:0] = unread
     return summary
 
 
