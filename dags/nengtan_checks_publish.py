@@ -1,6 +1,8 @@
 """Checks and publish: Great Expectations suites on the freshly built marts, digests to
 the data's owners, and — only when no blocking check failed — an atomic publish of the
-serving copy that Superset and the monthly reports read. Triggered by MARTS."""
+serving copy that Superset and the monthly reports read. Triggered by the night's marts and
+its M&V step (MARTS and MV: nengtan_mv follows every MARTS and emits MV whether or not it had
+anything to measure), so the project checks and the published project marts are the night's."""
 
 from __future__ import annotations
 
@@ -9,11 +11,12 @@ from typing import Any
 from airflow.sdk import dag, task
 
 from nengtan.dag_support import DEFAULT_ARGS, MARTS, SERVING, START_DATE, resolve_day
+from nengtan.mv.asset import MV
 
 
 @dag(
     dag_id="nengtan_checks_publish",
-    schedule=[MARTS],
+    schedule=MARTS & MV,
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

@@ -1,18 +1,23 @@
 """Measured savings (M&V): after the marts are built, every retrofit project's baseline is fitted
 with OpenDSM's CalTRACK daily model in its own environment (.venv-mv, through external_python),
 the night's results are loaded into the warehouse (mv.*) and the project marts rebuilt.
-Triggered by MARTS; emits MV. Keyed on the night (data day): a rerun writes the same results."""
+
+Triggered by MARTS; emits MV, which checks/publish waits for. ``plan`` reads the inputs' digest
+(``nengtan.mv.inputs``): when no retrofit project is measured or nothing it reads changed since the
+held results, ``measure`` is skipped (no .venv-mv process) and ``load`` only emits MV.
+``params.remeasure`` measures anyway. Keyed on the night (data day): a rerun writes the same results."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 
 from nengtan.dag_support import DEFAULT_ARGS, MARTS, START_DATE, resolve_day
+from nengtan.mv.asset import MV
 from nengtan.mv.env import MV_PYTHON
 
-MV = Asset("nengtan://warehouse/mv")
+__all__ = ["MV", "nengtan_mv_dag"]
 
 
 @dag(
@@ -22,19 +27,31 @@ MV = Asset("nengtan://warehouse/mv")
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    params={"day": ""},
+    params={"day": "", "remeasure": False},
     tags=["nengtan", "nightly", "mv"],
     doc_md=__doc__,
 )
 def nengtan_mv() -> None:
     @task
-    def plan(**context: Any) -> dict[str, str]:
+    def plan(**context: Any) -> dict[str, Any]:
+        import logging
+
         from nengtan.config import REPO_ROOT, settings
         from nengtan.mv.env import mv_dir, numba_cache_dir
+        from nengtan.mv.inputs import plan as plan_night
 
         cfg = settings()
-        return {"day": resolve_day(context).isoformat(), "warehouse": str(cfg.warehouse_db),
-                "out": str(mv_dir(cfg)), "repo": str(REPO_ROOT), "numba_cache": str(numba_cache_dir(cfg))}
+        p = plan_night(cfg.warehouse_db, resolve_day(context),
+                       force=bool((context.get("params") or {}).get("remeasure")))
+        logging.getLogger(__name__).info("M&V %s: %s (%d projects)", p.day, p.reason, p.projects)
+        return {"day": p.day.isoformat(), "warehouse": str(cfg.warehouse_db), "out": str(mv_dir(cfg)),
+                "repo": str(REPO_ROOT), "numba_cache": str(numba_cache_dir(cfg)), "measure": p.measure,
+                "reason": p.reason, "projects": p.projects, "inputs_digest": p.digest}
+
+    @task.short_circuit(ignore_downstream_trigger_rules=False)
+    def changed(job: dict) -> bool:
+        """False skips ``measure`` only; ``load`` still runs and emits MV."""
+        return bool(job["measure"])
 
     @task.external_python(python=str(MV_PYTHON), expect_airflow=False)
     def measure(job: dict) -> dict:
@@ -48,19 +65,23 @@ def nengtan_mv() -> None:
 
         return run(job["warehouse"], job["out"], job["day"])
 
-    @task(outlets=[MV])
-    def load(summary: dict, **context: Any) -> dict:
+    @task(outlets=[MV], trigger_rule="none_failed")
+    def load(job: dict, summary: dict | None, **context: Any) -> dict:
         from datetime import date
 
         from nengtan.mv.load import build_marts, load_results
 
-        day = date.fromisoformat(summary["day"])
-        counts = load_results(day)
+        context["outlet_events"][MV].extra = {"day": job["day"]}
+        if not summary:  # measure skipped: the held results stand
+            return {"day": job["day"], "measured": False, "reason": job["reason"], "projects": job["projects"]}
+        counts = load_results(date.fromisoformat(summary["day"]), inputs_digest=job["inputs_digest"])
         dbt = build_marts()
-        context["outlet_events"][MV].extra = {"day": summary["day"]}
-        return {**summary, **counts, "dbt": dbt}
+        return {**summary, **counts, "measured": True, "reason": job["reason"], "dbt": dbt}
 
-    load(measure(plan()))
+    job = plan()
+    summary = measure(job)
+    changed(job) >> summary
+    load(job, summary)
 
 
 nengtan_mv_dag = nengtan_mv()

@@ -2,7 +2,9 @@
 ``report``): each night is a set of genuine DagRuns recorded in Airflow's metadata DB, not a
 parallel code path.
 
-A night is the asset chain load → transform → checks/publish, each DAG run exactly once:
+A night is the asset chain load → transform → M&V → checks/publish, each DAG run exactly once
+(checks/publish waits for the marts and the M&V step; M&V skips its measurement when nothing it
+reads changed, see ``nengtan.mv.inputs``):
 
 - Where no scheduler serves a DAG (none is running, or the DAG is paused, as in the demo), the
   CLI runs it in this process with ``dag.test()``. Before it runs a downstream DAG it takes the
@@ -24,7 +26,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -33,9 +35,9 @@ from typing import Any
 from nengtan.config import REPO_ROOT, Settings, settings
 
 DAGS_DIR = REPO_ROOT / "dags"
-NIGHT_DAGS = ("nengtan_nightly_load", "nengtan_transform", "nengtan_checks_publish")
+NIGHT_DAGS = ("nengtan_nightly_load", "nengtan_transform", "nengtan_mv", "nengtan_checks_publish")
 REPORT_DAG = "nengtan_monthly_report"
-# Every DAG of the project (one per file, named after its id), e.g. nengtan_mv after MARTS (issue 15).
+# Every DAG of the project (one per file, named after its id).
 ALL_DAGS = tuple(sorted(p.stem for p in DAGS_DIR.glob("nengtan_*.py")))
 FINISHED = ("success", "failed")
 # How long the CLI waits for a live scheduler to create the run an asset event queued for it.
@@ -307,9 +309,10 @@ def _trigger(dag_id: str, day: date) -> RunOutcome:
     return _wait_for(dag_id, run_id, clock)
 
 
-def _downstream(dag_id: str, day: date, upstream: RunOutcome) -> RunOutcome:
+def _downstream(dag_id: str, day: date, upstream: RunOutcome, earlier: Sequence[RunOutcome] = ()) -> RunOutcome:
     """Run ``dag_id`` once for the events ``upstream`` emitted: follow the scheduler's run of it,
-    or take the queue entry and run it here."""
+    or take the queue entries (of these events and of the ``earlier`` runs of the night: checks/
+    publish is scheduled on MARTS and MV) and run it here."""
     events = _event_ids(upstream.dag_id, upstream.run_id)
     if not events:
         raise RuntimeError(f"{upstream.dag_id} run {upstream.run_id} succeeded but emitted no asset event: "
@@ -325,7 +328,7 @@ def _downstream(dag_id: str, day: date, upstream: RunOutcome) -> RunOutcome:
                                    f"of {upstream.dag_id}'s asset event")
             time.sleep(2)
             continue
-        _claim_queue(dag_id, events)
+        _claim_queue(dag_id, events + [e for o in earlier for e in _event_ids(o.dag_id, o.run_id)])
         if (run_id := _consumer_run(dag_id, events)) is not None:  # a scheduler took it meanwhile
             return _wait_for(dag_id, run_id, clock)
         return run_in_process(dag_id, day=day, consumed=events)
@@ -348,7 +351,7 @@ def _run_night_dags(day: date, *, progress: Callable[[str], None]) -> list[RunOu
         if not outcomes:
             outcome = _trigger(dag_id, day) if _scheduler_serves(dag_id) else run_in_process(dag_id, day=day)
         else:
-            outcome = _downstream(dag_id, day, outcomes[-1])
+            outcome = _downstream(dag_id, day, outcomes[-1], outcomes[:-1])
         outcomes.append(outcome)
         where = "in this process" if outcome.how == "in-process" else "by the Airflow scheduler"
         progress(f"[nengtan] {day} {dag_id}: {outcome.state} ({outcome.seconds:.0f} s, run {outcome.run_id}, {where})")

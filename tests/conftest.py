@@ -23,6 +23,11 @@ os.environ.setdefault("NENGTAN_DUCKDB_MEMORY_LIMIT", "2GB")
 os.environ["NENGTAN_DBT_UNIT_TESTS"] = "1"  # the models' unit tests run in every test night
 os.environ["NENGTAN_ALERTS_ENABLED"] = "0"  # alert tests switch it on with their own SMTP server
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+# Numba compiles OpenDSM's fitting code on first use (~90 s). Production caches it under
+# NENGTAN_DATA (nengtan.mv.env.numba_cache_dir); the tests, whose data roots are per test, share one
+# cache for the machine instead (valid across sessions: numba keys it on the library's sources), so
+# the compile is paid once, not per test. NUMBA_CACHE_DIR set by the caller wins.
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / f"nengtan-numba-cache-{os.getuid()}"))
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 
 # The small city every end-to-end test shares: two parks, a month boundary, all faults.

@@ -29,12 +29,12 @@ import yaml
 
 from nengtan.config import LOCAL_TZ, REPO_ROOT, Settings
 from nengtan.distributed import DEPLOYMENT_SETTINGS, CeleryCluster, ClusterError
+from nengtan.orchestrate import NIGHT_DAGS  # the chain as the CLI runs it (M&V included)
 from nengtan.rebuild import RUN_BOOKKEEPING_COLUMNS
 from nengtan.warehouse import sql_string
 from tests.conftest import CITY_LAST_DAY
 from tests.digests import table_digest
 
-NIGHT_DAGS = ("nengtan_nightly_load", "nengtan_transform", "nengtan_checks_publish")
 NIGHT_TIMEOUT_S = 900
 TOLERANCE = 1e-6  # |a - b| <= TOLERANCE * max(1, |a|, |b|) for approximate numerics
 APPROXIMATE_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")

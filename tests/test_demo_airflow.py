@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 
 from nengtan.netutil import free_port
+from nengtan.orchestrate import NIGHT_DAGS  # the chain as the CLI runs it (M&V included)
 
 ENTERPRISES = 4
-DEMO_DAYS = 59  # the demo's nights: 1 January .. 28 February (January final, February not yet)
-LANDED_DAYS = 61  # the landing zone holds two more days: the CLI nights of 1 and 2 March
+DEMO_DAYS = 59  # the demo's nights: its first 59 days (the first month final, the second not yet)
+LANDED_DAYS = 61  # the landing zone holds two more days: the CLI nights of days 60 and 61
 PASSWORD = "demo-test-password"
-NIGHT_DAGS = ("nengtan_nightly_load", "nengtan_transform", "nengtan_checks_publish")
 QUIET_WAIT_S = 30  # scheduler loops to let pass before counting (it would have acted by then)
 
 
@@ -180,10 +180,19 @@ def test_api_listens_on_loopback_only(demo: DemoAirflow) -> None:
         socket.create_connection((address, demo.port), timeout=3).close()
 
 
+def _day(n: int) -> str:
+    """The demo's n-th day (1 = DEMO_START)."""
+    from datetime import timedelta
+
+    from nengtan.demo import DEMO_START
+
+    return (DEMO_START + timedelta(days=n - 1)).isoformat()
+
+
 def test_cli_night_while_the_demo_serves_runs_each_dag_once(demo: DemoAirflow) -> None:
     before = {(r["dag_id"], r["dag_run_id"]) for r in demo.runs()}
     mails_before = set((demo.root / "data" / "mail").glob("*.eml"))
-    night = demo.nengtan("nightly", "--date", "2026-03-01")
+    night = demo.nengtan("nightly", "--date", _day(DEMO_DAYS + 1))
     assert night.returncode == 0, night.stdout[-3000:] + night.stderr[-3000:]
     assert "the demo's mail sink" in night.stdout  # found without NENGTAN_SMTP_HOST
     assert "serving " in night.stdout and "task logs" in night.stdout  # where the outputs went
@@ -200,12 +209,12 @@ def test_cli_night_while_the_demo_serves_runs_each_dag_once(demo: DemoAirflow) -
 def test_cli_night_with_the_chain_unpaused_runs_each_dag_once(demo: DemoAirflow) -> None:
     """Production: the scheduler serves transform and checks/publish; the CLI's load run's
     asset event is followed by exactly one run of each, which the CLI waits for."""
-    chain = ("nengtan_transform", "nengtan_checks_publish")
+    chain = NIGHT_DAGS[1:]  # transform, M&V, checks/publish
     for dag_id in chain:
         demo.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
     try:
         before = {(r["dag_id"], r["dag_run_id"]) for r in demo.runs()}
-        night = demo.nengtan("nightly", "--date", "2026-03-02")
+        night = demo.nengtan("nightly", "--date", _day(DEMO_DAYS + 2))
         assert night.returncode == 0, night.stdout[-3000:] + night.stderr[-3000:]
         assert night.stdout.count("by the Airflow scheduler") == len(chain), night.stdout
         time.sleep(QUIET_WAIT_S)

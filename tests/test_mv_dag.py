@@ -2,13 +2,13 @@
 (20 enterprises, 200 days: the planted retrofits have 110- and 140-day baselines, stated as short;
 a new facility above its approval) is loaded and transformed, then ``nengtan_mv`` fits the
 baselines in .venv-mv through external_python, loads the results and builds the project marts.
-A rerun of the same night gives the same tables and refits nothing.
+A rerun of the same night finds nothing changed and starts no .venv-mv process (the held results
+stand); asked to remeasure, it gives the same tables and refits nothing.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,12 +27,9 @@ def night(tmp_path_factory: pytest.TempPathFactory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NENGTAN_LANDING", str(root / "landing"))
         mp.setenv("NENGTAN_DATA", str(root / "data"))
-        # numba's cache stays with the session's data root (compiled once per session, not per city)
-        mp.setenv("NUMBA_CACHE_DIR", os.environ.get("NUMBA_CACHE_DIR") or
-                  str(Path(os.environ["NENGTAN_DATA"]) / "mv" / "numba-cache"))
         generate_city(root / "landing", START, DAYS, 20, parks=2, seed=11, fault_rate=0.0)
         from nengtan.config import settings
-        from nengtan.orchestrate import prepare_airflow, run_dag
+        from nengtan.orchestrate import prepare_airflow, run_dag, run_in_process, run_results
 
         prepare_airflow()
         for dag_id in ("nengtan_nightly_load", "nengtan_transform"):
@@ -40,11 +37,28 @@ def night(tmp_path_factory: pytest.TempPathFactory):
         cfg = settings()
         first = run_dag("nengtan_mv", day=LAST)
         tables = _tables(cfg.warehouse_db)
-        second = run_dag("nengtan_mv", day=LAST)
+        rerun = run_in_process("nengtan_mv", day=LAST)
+        rerun_states = _task_states("nengtan_mv", rerun.run_id)
+        rerun_load = run_results("nengtan_mv", rerun.run_id).get("load")
+        unchanged = _tables(cfg.warehouse_db)
+        second = run_dag("nengtan_mv", day=LAST, conf={"remeasure": True})
         manifest = json.loads((root / "landing" / "_generator" / "manifest.json").read_text())
         over = {f["detail"].split(":")[0] for f in manifest["faults"] if f["kind"] == "new_facility_over_approval"}
         yield {"first": first, "second": second, "tables": tables, "again": _tables(cfg.warehouse_db),
-               "cfg": cfg, "planted_over": over}
+               "cfg": cfg, "planted_over": over, "rerun": rerun, "rerun_states": rerun_states,
+               "rerun_load": rerun_load, "unchanged": unchanged}
+
+
+def _task_states(dag_id: str, run_id: str) -> dict[str, str]:
+    from airflow.models.taskinstance import TaskInstance
+    from sqlalchemy import select
+
+    from nengtan.orchestrate import _session
+
+    with _session() as session:
+        return {t: str(getattr(s, "value", s)) for t, s in session.execute(
+            select(TaskInstance.task_id, TaskInstance.state).where(TaskInstance.dag_id == dag_id,
+                                                                   TaskInstance.run_id == run_id)).all()}
 
 
 def _tables(db: Path) -> dict[str, list[tuple]]:
@@ -108,7 +122,16 @@ def test_roadmap_covers_every_enterprise_target_year(night: dict) -> None:
     assert len(t["marts.enterprise_roadmap"]) == n > 0
 
 
-def test_a_rerun_of_the_night_gives_the_same_tables_and_refits_nothing(night: dict) -> None:
+def test_a_rerun_with_nothing_changed_measures_nothing(night: dict) -> None:
+    """Same inputs as the held results: no .venv-mv process, MV still emitted, tables untouched."""
+    assert night["rerun"].state == "success"
+    assert night["rerun_states"] == {"plan": "success", "changed": "success", "measure": "skipped",
+                                     "load": "success"}, night["rerun_states"]
+    assert night["rerun_load"]["measured"] is False and "nothing changed" in night["rerun_load"]["reason"]
+    assert night["unchanged"] == night["tables"]
+
+
+def test_a_remeasure_of_the_night_gives_the_same_tables_and_refits_nothing(night: dict) -> None:
     assert night["second"] == "success"
     assert night["again"]["refits"] == 0
     for k, v in night["tables"].items():

@@ -137,6 +137,22 @@ def warehouse_stages(root: BenchRoot, day: date, since: datetime) -> list[dict[s
     return [{"stage": s, "status": st, "seconds": sec, "detail": (d or "")[:200]} for s, st, sec, d in rows]
 
 
+MV_DAG = "nengtan_mv"
+
+
+def mv_stage(night: dict[str, Any]) -> dict[str, Any] | None:
+    """The night's M&V step (nengtan_mv) as its own stage: its wall time, whether it measured (the
+    ``measure`` task ran in .venv-mv) or found nothing to measure (skipped), and its tasks' times."""
+    dag = next((d for d in night.get("dags", []) if d["dag_id"] == MV_DAG), None)
+    if dag is None:
+        return None
+    tasks = {t["task_id"]: t for t in night.get("tasks", []) if t["dag_id"] == MV_DAG}
+    measure = tasks.get("measure") or {}
+    return {"seconds": dag.get("seconds"), "state": dag.get("state"),
+            "measured": measure.get("state") == "success", "measure_state": measure.get("state"),
+            **{f"{k}_seconds": (tasks.get(k) or {}).get("seconds") for k in ("plan", "measure", "load")}}
+
+
 def run_night(root: BenchRoot, day: date, label: str, timeout: float | None = None) -> dict[str, Any]:
     """``nengtan nightly --date day`` with peak RSS sampling; never raises for a failed night."""
     before = _airflow_runs(root)
@@ -151,6 +167,7 @@ def run_night(root: BenchRoot, day: date, label: str, timeout: float | None = No
     }
     result.update(airflow_timings(root, _airflow_runs(root) - before))
     result["stages"] = warehouse_stages(root, day, since)
+    result["mv"] = mv_stage(result)
     retried = [t["task_id"] for t in result["tasks"] if (t.get("try_number") or 1) > 1]
     if retried:
         result["retried_tasks"] = retried  # the wall time includes Airflow's retry delay

@@ -28,6 +28,15 @@ def _status(part: dict[str, Any] | None) -> str | None:
     return (lines[0] + (" … " + why if why else ""))[:200]
 
 
+def _mv_note(mv: dict[str, Any]) -> str:
+    """Whether the M&V step measured (and how long the fit in .venv-mv took) or had nothing to do."""
+    if mv.get("measured"):
+        return f"measured in .venv-mv: fit {_s(mv.get('measure_seconds'))} s, load {_s(mv.get('load_seconds'))} s"
+    if mv.get("measure_state") == "skipped":
+        return "nothing to measure or nothing changed: no .venv-mv process"
+    return f"measure {mv.get('measure_state') or 'not run'}"
+
+
 def render_table(r: dict[str, Any]) -> str:
     m = r.get("machine", {})
     p = r.get("profile", {})
@@ -74,6 +83,9 @@ def render_table(r: dict[str, Any]) -> str:
             add(f"  {d['dag_id']} ({d['state']})", d.get("seconds"))
         for t in night.get("tasks", []):
             add(f"    {t['task_id']}", t.get("seconds"), t.get("state") or "")
+        mv = night.get("mv")
+        if mv:
+            add("M&V step, nengtan_mv (s)", mv.get("seconds"), _mv_note(mv))
         add("night / floor", r.get("night_over_floor"), "target ≤ 10")
         add("peak RSS of the night's process tree (GiB)", night.get("peak_rss_gib"), "target < 4")
         if not night.get("ok") and night.get("error"):
@@ -91,6 +103,8 @@ def render_table(r: dict[str, Any]) -> str:
             last = n is hist["nights"][-1] and len(hist["nights"]) > 1 and not _status(hist)
             add(f"night {n['n']} after {n['n'] - 1} days of history (s)", n.get("wall_seconds"),
                 ratio + ("; target ≤ 1.3" if last else ""))
+            if n.get("mv"):
+                add("  of which the M&V step (s)", n["mv"].get("seconds"), _mv_note(n["mv"]))
         for b in hist.get("catch_up", []):
             add(f"  catch-up night {b['day']} ({b.get('days_loaded')} days, untimed for ratios) (s)",
                 b.get("wall_seconds"), "ok" if b.get("ok") else "FAILED")

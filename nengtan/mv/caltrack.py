@@ -36,9 +36,10 @@ TZ = "Asia/Shanghai"
 
 
 def library_version() -> str:
-    import opendsm
+    """The installed OpenDSM's version, read from its metadata (importing it costs ~10 s)."""
+    from importlib.metadata import version
 
-    return f"opendsm {opendsm.__version__}"
+    return f"opendsm {version('opendsm')}"
 
 
 def c_to_f(celsius: pd.Series) -> pd.Series:
@@ -109,8 +110,6 @@ def fit_baseline(energy: pd.Series, temp_c: pd.Series, *, start: date | None, en
     """Fit the CalTRACK daily model on ``energy`` (per day, the boundary's unit) against ``temp_c``
     (daily mean, °C) over the baseline window; never raises for bad data: a baseline that cannot
     be fitted or does not qualify says why."""
-    from opendsm.eemeter import DailyBaselineData, DailyModel
-
     b_start, b_end = baseline_window(start, end)
     days = (b_end - b_start).days + 1
     e = _series(energy, b_start, b_end, tz)
@@ -125,6 +124,8 @@ def fit_baseline(energy: pd.Series, temp_c: pd.Series, *, start: date | None, en
         base.reasons.append(f"only {with_data} baseline days have both energy and temperature "
                             f"({MIN_BASELINE_DAYS} required)")
         return base
+    from opendsm.eemeter import DailyBaselineData, DailyModel  # only when there is something to fit
+
     try:
         data = DailyBaselineData.from_series(e.to_frame("observed"), c_to_f(t).to_frame("temperature"),
                                              is_electricity_data=is_electricity)

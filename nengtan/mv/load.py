@@ -15,6 +15,7 @@ from typing import Any
 
 from nengtan.config import Settings, settings
 from nengtan.mv.env import mv_dir
+from nengtan.mv.inputs import DIGEST_TABLE
 
 TABLES = {"project_fits": "fits.parquet", "project_months": "months.parquet"}
 # The marts that read the M&V results, and what depends on them.
@@ -25,8 +26,10 @@ def results_dir(cfg: Settings, day: date) -> Path:
     return mv_dir(cfg) / "runs" / f"day={day.isoformat()}"
 
 
-def load_results(day: date, *, cfg: Settings | None = None) -> dict[str, int]:
-    """Replace the warehouse's M&V tables with night ``day``'s results; returns row counts."""
+def load_results(day: date, *, inputs_digest: str = "", cfg: Settings | None = None) -> dict[str, int]:
+    """Replace the warehouse's M&V tables with night ``day``'s results, and record the digest of
+    the inputs they were measured on (``mv.measured_inputs``, see ``nengtan.mv.inputs``) in the
+    same transaction; returns row counts."""
     import duckdb
 
     cfg = cfg or settings()
@@ -43,6 +46,9 @@ def load_results(day: date, *, cfg: Settings | None = None) -> dict[str, int]:
             path = str(src / name).replace("'", "''")
             con.execute(f"create or replace table mv.{table} as select * from read_parquet('{path}')")
             counts[table] = con.execute(f"select count(*) from mv.{table}").fetchone()[0]
+        con.execute(f"create or replace table {DIGEST_TABLE} as select cast(? as date) as as_of, "
+                    "cast(? as varchar) as inputs_digest, cast(? as bigint) as results",
+                    [day, inputs_digest, counts["project_fits"]])
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -20,34 +20,10 @@ from typing import Any
 
 import pandas as pd
 
-MIN_COMPLETENESS = 0.9
+# The queries are shared with the pipeline side, which decides from them whether to measure at all.
+from nengtan.mv.inputs import BOUNDARY_SQL, DAILY_SQL, PROJECTS_SQL, WEATHER_SQL
 
-PROJECTS_SQL = """
-    select p.project_id, p.credit_code, p.measure, p.status,
-           try_cast(p.baseline_start as date) as baseline_start,
-           try_cast(p.baseline_end as date) as baseline_end,
-           try_cast(p.commissioned_on as date) as commissioned_on,
-           e.district
-    from staging.stg_raw__projects p
-    left join marts.dim_enterprises e on e.credit_code = p.credit_code
-    where p.kind = 'retrofit' and p.status in ('in_progress', 'commissioned')
-    order by p.project_id
-"""
-BOUNDARY_SQL = """
-    select pm.project_id, pm.meter_id, m.energy_type, m.unit
-    from staging.stg_raw__project_meters pm
-    left join staging.stg_raw__meters m on m.meter_id = pm.meter_id
-    where pm.project_id in (select unnest(?::varchar[]))
-"""
-DAILY_SQL = """
-    select meter_id, day, cast(quantity as double) as quantity, cast(completeness as double) as completeness
-    from intermediate.int_meter_daily
-    where meter_id in (select unnest(?::varchar[])) and day <= ?
-"""
-WEATHER_SQL = """
-    select district, day, cast(temp_mean_c as double) as temp_mean_c
-    from staging.stg_raw__weather where day <= ? and temp_mean_c is not null
-"""
+MIN_COMPLETENESS = 0.9
 
 
 def boundary_days(daily: pd.DataFrame, meters: list[str]) -> pd.Series:
