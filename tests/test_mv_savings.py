@@ -2,12 +2,12 @@
 the meter data and states the fraction in its manifest), through ``nengtan.mv.run`` in the M&V
 environment.
 
-The city runs two years so the planted retrofits have a year of baseline. Its daily energy is the
-generator's own truth file (``_generator/truth_meter_daily.csv.gz``: what the meters really used) and
-its weather the landing's files, laid out in the tables the M&V step reads from the warehouse (the
-night itself is covered by the pipeline's tests; a two-year night would cost minutes here). Two
-projects are added to the generator's: one on a meter that saves nothing, one whose baseline is
-too short.
+The city is the demo's shape (1 March 2025 to 31 May 2026): its retrofits are commissioned in March
+2026 after a year of baseline (the Spring Festival in it), one of them saves nothing although its owner
+claims it does, and one states a 60-day baseline. Its daily energy is the generator's own truth file (``_generator/truth_meter_daily.csv.gz``:
+what the meters really used) and its weather the landing's files, laid out in the tables the M&V step
+reads from the warehouse (the night itself is covered by the pipeline's tests; a 455-day night would
+cost minutes here).
 """
 
 from __future__ import annotations
@@ -25,10 +25,8 @@ import pytest
 from nengtan.config import REPO_ROOT, settings
 from nengtan.mv.env import MV_PYTHON, mv_environ
 
-START, DAYS = date(2024, 3, 1), 720
+START, DAYS = date(2025, 3, 1), 457
 AS_OF = START + timedelta(days=DAYS - 1)
-NOTHING = "PRJ-TEST-NOTHING"
-SHORT = "PRJ-TEST-SHORT"
 
 
 def _warehouse(landing: Path, db: Path) -> None:
@@ -51,22 +49,6 @@ def _warehouse(landing: Path, db: Path) -> None:
     con.execute(f"""create table staging.stg_raw__weather as
         select district, cast(date as date) as day, cast(temp_mean_c as decimal(6, 2)) as temp_mean_c
         from read_csv('{landing}/weather/*/*.csv', all_varchar = true)""")
-    # a retrofit on an electricity meter of an enterprise without projects: it saves nothing
-    used = {m for ids in con.execute("select meter_ids from staging.stg_raw__projects").fetchall()
-            for m in ids[0].split()}
-    meter, credit = next((m, c) for m, c in con.execute(
-        "select meter_id, credit_code from staging.stg_raw__meters where energy_type = 'electricity' "
-        "and coalesce(removed_at, '') = '' and coalesce(replaces_meter_id, '') = '' order by meter_id").fetchall()
-        if m not in used)
-    commissioned = START + timedelta(days=450)
-    rows = [(NOTHING, credit, "retrofit", "lighting", meter, (commissioned - timedelta(days=365)).isoformat(),
-             (commissioned - timedelta(days=1)).isoformat(), commissioned.isoformat(), "commissioned"),
-            (SHORT, credit, "retrofit", "hvac", meter, (commissioned - timedelta(days=60)).isoformat(),
-             (commissioned - timedelta(days=1)).isoformat(), commissioned.isoformat(), "commissioned")]
-    for r in rows:
-        con.execute("insert into staging.stg_raw__projects (project_id, credit_code, kind, measure, meter_ids, "
-                    "baseline_start, baseline_end, commissioned_on, status, updated_at) values "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, '2024-01-01T00:00:00+08:00')", list(r))
     con.execute("""create table staging.stg_raw__project_meters as
         select project_id, credit_code, unnest(string_split(meter_ids, ' ')) as meter_id from staging.stg_raw__projects""")
     con.close()
@@ -87,7 +69,7 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     root = tmp_path_factory.mktemp("mv_city")
     landing = root / "landing"
-    generate_city(landing, START, DAYS, 20, parks=2, seed=11, fault_rate=0.0)
+    generate_city(landing, START, DAYS, 40, parks=2, seed=11, fault_rate=0.0)
     db = root / "wh.duckdb"
     _warehouse(landing, db)
     out = root / "mv"
@@ -96,15 +78,22 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> dict:
     fits = pd.read_parquet(night / "fits.parquet").set_index("project_id")
     months = pd.read_parquet(night / "months.parquet")
     manifest = json.loads((landing / "_generator" / "manifest.json").read_text())
+    records = [f for f in manifest["faults"] if f["kind"] == "project_savings"]
     planted = {f["detail"].split()[0]: int(re.search(r"use (\d+)% less", f["detail"]).group(1)) / 100
-               for f in manifest["faults"] if f["kind"] == "project_savings"}
-    return {"db": db, "out": out, "first": first, "fits": fits, "months": months, "planted": planted}
+               for f in records}
+    nothing = [f["detail"].split()[0] for f in records if "saves nothing" in f["detail"]]
+    short = [f["detail"].split()[0] for f in records if "too short" in f["detail"]]
+    return {"db": db, "out": out, "first": first, "fits": fits, "months": months, "planted": planted,
+            "nothing": nothing, "short": short}
 
 
 def test_planted_savings_measured_within_their_uncertainty(measured: dict) -> None:
+    """Every retrofit with a year of baseline and real savings: its baseline qualifies and the measured
+    savings lie within their stated 90 % uncertainty of the truth (what the meter really saved)."""
     fits = measured["fits"]
-    assert measured["planted"], "the generator planted no project savings"
-    for pid, fraction in measured["planted"].items():
+    real = {p: x for p, x in measured["planted"].items() if x > 0 and p not in measured["short"]}
+    assert len(real) >= 6, f"the generator planted too few measurable retrofits: {measured['planted']}"
+    for pid, fraction in real.items():
         f = fits.loc[pid]
         assert f["baseline_qualified"], (pid, f["reasons"])
         assert f["baseline_days"] == 365 and not f["baseline_short"]
@@ -112,21 +101,25 @@ def test_planted_savings_measured_within_their_uncertainty(measured: dict) -> No
         truth = f["metered_total"] * fraction / (1 - fraction)
         assert abs(f["savings_total"] - truth) <= f["savings_total_uncertainty"], (
             pid, f["savings_total"], truth, f["savings_total_uncertainty"])
-        assert f["savings_total"] > 0
+        if truth > 2 * f["savings_total_uncertainty"]:  # savings well beyond the method's noise: told apart
+            assert f["savings_total"] > f["savings_total_uncertainty"], pid
 
 
 def test_a_project_that_saves_nothing_is_not_credited(measured: dict) -> None:
-    f = measured["fits"].loc[NOTHING]
+    assert len(measured["nothing"]) == 1, "the generator planted no project that saves nothing"
+    f = measured["fits"].loc[measured["nothing"][0]]
     assert f["baseline_qualified"], f["reasons"]
-    assert f["reporting_days"] == DAYS - 450
+    assert f["reporting_days"] > 60
     assert abs(f["savings_total"]) <= f["savings_total_uncertainty"], (f["savings_total"], f["savings_total_uncertainty"])
 
 
 def test_too_short_a_baseline_is_not_qualified(measured: dict) -> None:
-    f = measured["fits"].loc[SHORT]
+    assert len(measured["short"]) == 1, "the generator planted no project with too short a baseline"
+    pid = measured["short"][0]
+    f = measured["fits"].loc[pid]
     assert not f["baseline_qualified"]
     assert f["baseline_days"] == 60 and "shorter than the 90 days" in f["reasons"]
-    assert pd.isna(f["model_json"]) and SHORT not in set(measured["months"]["project_id"])
+    assert pd.isna(f["model_json"]) and pid not in set(measured["months"]["project_id"])
 
 
 def test_months_add_up_and_carry_the_model(measured: dict) -> None:
@@ -141,15 +134,17 @@ def test_months_add_up_and_carry_the_model(measured: dict) -> None:
 
 
 def test_refit_only_when_the_baseline_data_changed(measured: dict) -> None:
-    assert measured["first"]["refits"] == measured["first"]["boundaries"]  # a first night fits every one
+    # a first night fits every boundary with a baseline period (an in-progress project has none yet)
+    assert measured["first"]["refits"] == measured["fits"]["baseline_start"].notna().sum() >= 9
     again = _run(measured["db"], measured["out"])
     assert again["refits"] == 0
-    meter, day = (measured["fits"].loc[NOTHING, "boundary_meters"],
-                  measured["fits"].loc[NOTHING, "baseline_start"] + timedelta(days=3))
+    nothing = measured["nothing"][0]
+    meter, day = (measured["fits"].loc[nothing, "boundary_meters"],
+                  measured["fits"].loc[nothing, "baseline_start"] + timedelta(days=3))
     con = duckdb.connect(str(measured["db"]))
     con.execute("update intermediate.int_meter_daily set quantity = quantity * 1.01 where meter_id = ? and day = ?",
                 [meter, day])
     con.close()
     changed = _run(measured["db"], measured["out"])
-    # the meter bounds both test projects; only the one whose baseline holds that day is refitted
+    # only the project whose baseline holds that day is refitted
     assert changed["refits"] == 1

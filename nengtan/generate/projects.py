@@ -1,6 +1,8 @@
 """Energy-saving and new fixed-asset projects (``projects/``), with savings that really happen.
 
-A case city gets: two commissioned retrofits whose boundary meters really use less from the
+A case city gets (a long city, a year and two months or more such as the demo's: see LONG_SPECS, a
+dozen projects of every measure, commissioned after a year of baseline, including one that saves
+nothing and one whose stated baseline is too short; the same facility cases): two commissioned retrofits whose boundary meters really use less from the
 commissioning day (the true fraction is in the manifest, ``project_savings``, for checking
 the measured savings; the owners' expected savings are optimistic), a planned and a cancelled
 retrofit, and two new facilities commissioned before the range, one using more than its
@@ -30,6 +32,9 @@ NAMES = {"motor_vfd": ("电机变频改造", "Motor variable-frequency drives"),
          "waste_heat_recovery": ("余热回收利用", "Waste heat recovery"),
          "lighting": ("照明节能改造", "LED lighting retrofit"),
          "compressed_air": ("空压系统优化", "Compressed-air system optimisation"),
+         "hvac": ("暖通空调节能改造", "HVAC upgrade"),
+         "boiler_upgrade": ("锅炉节能改造", "Boiler upgrade"),
+         "rooftop_pv": ("屋顶分布式光伏", "Rooftop solar PV"),
          "process": ("新建生产线", "New production line")}
 
 
@@ -53,6 +58,8 @@ def plan_projects(city: City, rng: np.random.Generator) -> list[dict]:
     def meters_of(i: int, et: int) -> list[int]:
         return sorted((m for m in by_ent.get(i, []) if city.m_type[m] == et), key=lambda m: -city.m_base_raw[m])
 
+    if city.days >= LONG_CITY_DAYS:
+        return _plan_long(city, rng, free, meters_of)
     specs = [("retrofit", "motor_vfd", elec, 0.55, 0.12, "commissioned"),
              ("retrofit", "waste_heat_recovery", None, 0.7, 0.08, "commissioned"),
              ("retrofit", "lighting", elec, None, 0.0, "planned"),
@@ -75,21 +82,92 @@ def plan_projects(city: City, rng: np.random.Generator) -> list[dict]:
              "meters": [m], "status": status, "saving": saving}
         if kind == "retrofit" and at is not None:
             day = max(int(city.days * at), 1)
-            city.m_save_from[m] = day
-            city.m_save_factor[m] = 1 - saving
-            p["commissioned"] = city.start + timedelta(days=day)
-            annual = _annual_tce(city, [m], city.start.year)
-            p["expected_tce"] = annual * saving * float(rng.uniform(1.2, 1.5))
-            p["true_tce"] = annual * saving
+            _save(city, p, [m], day, saving, rng)
         elif kind == "new_facility":
-            p["meters"] = meters_of(i, elec)[:2]
-            p["commissioned"] = city.start - timedelta(days=60)
-            annual = _annual_tce(city, p["meters"], city.start.year)
-            p["approved_tce"] = annual / saving  # for a new facility: expected use ÷ approved use
-            p["approved_co2"] = _annual_co2(city, p["meters"], city.start.year) / saving
-            p["use_tce"] = annual
+            _new_facility(city, p, i, meters_of)
         else:
             p["expected_tce"] = e["annual_tce"] * 0.01
+        projects.append(p)
+    return projects
+
+
+def _save(city: City, p: dict, meters: list[int], day: int, saving: float, rng: np.random.Generator,
+          expected_saving: float | None = None) -> None:
+    """The boundary really uses ``1 - saving`` of its energy from day index ``day``; the owner expects
+    more (``expected_saving``, default the true one) times an optimistic 1.2-1.5."""
+    for m in meters:
+        city.m_save_from[m] = day
+        city.m_save_factor[m] = 1 - saving
+    p["commissioned"] = city.start + timedelta(days=day)
+    annual = _annual_tce(city, meters, city.start.year)
+    p["expected_tce"] = annual * (expected_saving if expected_saving is not None else saving) * float(
+        rng.uniform(1.2, 1.5))
+    p["true_tce"] = annual * saving
+
+
+def _new_facility(city: City, p: dict, i: int, meters_of) -> None:
+    elec = ENERGY_TYPES.index("electricity")
+    p["meters"] = meters_of(i, elec)[:2]
+    p["commissioned"] = city.start - timedelta(days=60)
+    annual = _annual_tce(city, p["meters"], city.start.year)
+    p["approved_tce"] = annual / p["saving"]  # for a new facility: expected use ÷ approved use
+    p["approved_co2"] = _annual_co2(city, p["meters"], city.start.year) / p["saving"]
+    p["use_tce"] = annual
+
+
+# A city long enough for a year of baseline before its retrofits and some months after (the demo city):
+# a dozen projects of every kind of measure, commissioned a year and more into the range.
+LONG_CITY_DAYS = 365 + 60
+# (kind, measure, energy types to bound, true saving, status, commissioning day after the first year,
+#  baseline days stated by the owner (None: from the first day), the owner's expected saving)
+LONG_SPECS: list[tuple[str, str, tuple[str, ...], float, str, int | None, int | None, float | None]] = [
+    ("retrofit", "motor_vfd", ("electricity",), 0.12, "commissioned", 1, None, None),
+    ("retrofit", "waste_heat_recovery", ("steam", "natural_gas"), 0.08, "commissioned", 4, None, None),
+    ("retrofit", "compressed_air", ("electricity",), 0.10, "commissioned", 7, None, None),
+    ("retrofit", "hvac", ("heat", "electricity"), 0.15, "commissioned", 10, None, None),
+    ("retrofit", "boiler_upgrade", ("natural_gas", "steam"), 0.09, "commissioned", 13, None, None),
+    ("retrofit", "lighting", ("electricity",), 0.06, "commissioned", 16, None, None),
+    ("retrofit", "rooftop_pv", ("electricity",), 0.07, "commissioned", 19, None, None),
+    # claimed, but the boundary uses what it always did: the method must not credit it
+    ("retrofit", "motor_vfd", ("electricity",), 0.0, "commissioned", 22, None, 0.10),
+    # a 60-day baseline stated by the owner: too short to qualify, however real its savings
+    ("retrofit", "compressed_air", ("electricity",), 0.10, "commissioned", 25, 60, None),
+    ("retrofit", "hvac", ("heat", "electricity"), 0.0, "in_progress", None, None, 0.05),
+    ("retrofit", "lighting", ("electricity",), 0.0, "planned", None, None, 0.05),
+    ("retrofit", "boiler_upgrade", ("natural_gas",), 0.0, "cancelled", None, None, 0.05),
+    ("new_facility", "process", ("electricity",), 1.18, "commissioned", None, None, None),
+    ("new_facility", "process", ("electricity",), 0.85, "commissioned", None, None, None),
+]
+
+
+def _plan_long(city: City, rng: np.random.Generator, free: list[int], meters_of) -> list[dict]:
+    """The long city's dozen projects. Retrofits go to continuously operating enterprises first (their
+    days follow the weather and the season, not the weekly and Spring Festival shutdowns a daily model
+    without holidays cannot know), on their largest meter of the measure's energy type."""
+    continuous = [i for i in free if any(city.combos[int(city.m_combo[m])][1] == 0
+                                         for m in range(city.n_meters) if int(city.m_ent[m]) == i)]
+    order = continuous + [i for i in free if i not in continuous]
+    projects: list[dict] = []
+    for k, (kind, measure, types, saving, status, after_year, baseline_days, expected) in enumerate(LONG_SPECS):
+        i = m = None
+        for cand in order:
+            ms = [x for t in types for x in meters_of(cand, ENERGY_TYPES.index(t))]
+            if ms:
+                i, m = cand, ms[0]
+                break
+        if i is None:
+            continue
+        order.remove(i)
+        p = {"project_id": f"PRJ-{city.start.year}-{k + 1:03d}", "i": i, "kind": kind, "measure": measure,
+             "meters": [m], "status": status, "saving": saving}
+        if kind == "new_facility":
+            _new_facility(city, p, i, meters_of)
+        elif after_year is not None:
+            _save(city, p, [m], 365 + after_year, saving, rng, expected)
+            if baseline_days is not None:
+                p["baseline_days"] = baseline_days
+        else:
+            p["expected_tce"] = _annual_tce(city, [m], city.start.year) * (expected or 0.05)
         projects.append(p)
     return projects
 
@@ -126,7 +204,8 @@ def write_projects(city: City, out: Path, projects: list[dict], log: FaultLog) -
             row["expected_annual_savings_tce"] = f"{p['expected_tce']:.2f}"
         if p["kind"] == "retrofit" and "commissioned" in p:
             c = p["commissioned"]
-            row.update(baseline_start=city.start.isoformat(), baseline_end=(c - timedelta(days=1)).isoformat())
+            b_start = c - timedelta(days=p["baseline_days"]) if p.get("baseline_days") else city.start
+            row.update(baseline_start=b_start.isoformat(), baseline_end=(c - timedelta(days=1)).isoformat())
             _add(exports, first, {**row, "status": "in_progress"})
             if c <= end:
                 where = _add(exports, c + timedelta(days=1) if c < end else end,
@@ -135,7 +214,9 @@ def write_projects(city: City, out: Path, projects: list[dict], log: FaultLog) -
                         day=c.isoformat(), meter_id=ids,
                         detail=f"{p['project_id']} ({p['measure']}): {ids} use {p['saving']:.0%} less from "
                                f"{c.isoformat()} (true {p['true_tce']:.1f} tce a year; owner expects "
-                               f"{p['expected_tce']:.1f}); baseline {(c - city.start).days} days")
+                               f"{p['expected_tce']:.1f}); baseline {(c - b_start).days} days"
+                               + (" (too short to qualify: 90 days at least)" if (c - b_start).days < 90 else "")
+                               + (" (saves nothing: the owner's claim is not borne out)" if not p["saving"] else ""))
         elif p["kind"] == "new_facility":
             row.update(commissioned_on=p["commissioned"].isoformat(),
                        approved_annual_energy_tce=f"{p['approved_tce']:.2f}",
