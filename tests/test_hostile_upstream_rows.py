@@ -367,6 +367,44 @@ def test_an_original_resent_after_its_correction_wins_as_in_a_rebuild(env, tmp_p
     fresh.close()
 
 
+def test_a_file_rewritten_with_fewer_rows_replaces_the_old_version(env, tmp_path: Path) -> None:
+    landing, con = env
+    rel = "meter_readings/date=2026-03-01/gw.csv"
+    write(landing, rel, readings_csv(day_rows(["M1", "M2"]) + ["M3,2026-03-01T00:00:00+08:00,x,ok"]),
+          datetime(2026, 3, 2, 1))
+    load_meter_readings(con, landing, DAY, "n1")
+    old_id = con.execute("SELECT file_id FROM raw.load_log WHERE path = ?", [rel]).fetchone()[0]
+    write(landing, rel, readings_csv(day_rows(["M1"], n=2)), datetime(2026, 3, 2, 9))  # fewer rows, M2 gone
+    load_meter_readings(con, landing, DAY, "n2")
+    status, error = con.execute("SELECT status, error FROM raw.load_log WHERE file_id = ?", [old_id]).fetchone()
+    assert status == "superseded" and f"superseded by the version of {rel} that landed 2026-03-02 09:00:00" in error
+    assert "its rows no longer count" in error
+    assert readings_of(con, "M2") == 0 and readings_of(con, "M1") == 2
+    assert con.execute("SELECT count(*) FROM raw.superseded_meter_readings WHERE file_id = ?", [old_id]).fetchone() == (8,)
+    assert con.execute("SELECT count(*) FROM raw.superseded_quarantine WHERE file_id = ?", [old_id]).fetchone() == (1,)
+    assert quarantined(con, rel) == {}  # the old version's refusal went with it
+    assert_accounting(con)
+    fresh = warehouse(tmp_path / "rebuild")
+    load_registry(fresh, landing, "r")
+    load_meter_readings(fresh, landing, DAY, "r")
+    assert _winners(fresh) == _winners(con)
+    fresh.close()
+
+
+def test_a_rewrite_that_cannot_be_read_still_replaces_the_old_version(env) -> None:
+    """One rule, whatever the new bytes: a rebuild sees only the unreadable file, so the old rows stop counting."""
+    landing, con = env
+    rel = "meter_readings/date=2026-03-01/gw.csv"
+    write(landing, rel, readings_csv(day_rows(["M1"])), datetime(2026, 3, 2, 1))
+    load_meter_readings(con, landing, DAY, "n1")
+    write(landing, rel, b"", datetime(2026, 3, 2, 9))
+    s = load_meter_readings(con, landing, DAY, "n2")
+    assert [f.status for f in s.files if f.path == rel] == ["rejected"]
+    assert readings_of(con, "M1") == 0
+    assert [r[0] for r in log(con, rel)] == ["superseded", "rejected"]
+    assert_accounting(con)
+
+
 # --- small-city nights: the night publishes what is valid and says what it set aside ---------------------
 
 REPO = Path(__file__).resolve().parents[1]

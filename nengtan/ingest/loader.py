@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from nengtan.config import LOCAL_TZ, settings
-from nengtan.ingest import discovery, readers, registry, schema, sources, validate
+from nengtan.ingest import discovery, readers, registry, schema, sources, validate, versions
 from nengtan.ingest.discovery import Candidate
 from nengtan.ingest.limits import Limits, printable, printable_name, size_text
 from nengtan.ingest.sources import SourceSpec
@@ -155,6 +155,7 @@ def _reject(con: duckdb.DuckDBPyConnection, cand: Candidate, file_id: str, sha: 
             {"file_id": file_id, "source": cand.source, "path": cand.path, "reason": reason,
              "run_id": run_id, "ts": row["loaded_at"]},
         )
+        versions.supersede(con, SPECS[cand.source], [(file_id, cand.path, cand.landed_at)], _now())
         con.execute(_LOG_SQL, row)
         if before_commit:
             before_commit(cand)
@@ -396,6 +397,8 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch: list[_R
                     f"INSERT INTO {schema.parked_table(spec)} ({target}, file_id, landed_at, source_line, awaits) "
                     f"SELECT {values}, $ids[file_no + 1], landed_at, line, awaits FROM _ing_checked "
                     "WHERE awaits IS NOT NULL", {"ids": per_file["ids"]})
+            # the version that landed last is the file: earlier versions of these paths stop counting
+            versions.supersede(con, spec, [(r.file_id, r.cand.path, r.cand.landed_at) for r in whole], _now())
             con.executemany(_LOG_SQL, rows)
             if before_commit:
                 for r in whole:

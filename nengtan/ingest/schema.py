@@ -65,6 +65,13 @@ def ensure_ingest_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
                 ran.append(f"CREATE TABLE IF NOT EXISTS {parked} (" + ", ".join(f"{_q(n)} {t}" for n, t in cols) + ")")
     if "readmitted" not in have:
         ran.append(READMITTED_DDL)
+    for spec in ALL_SPECS:  # earlier versions of a path delivered again (nengtan.ingest.versions)
+        if spec.source not in REGISTRY_SOURCES and superseded_table(spec).split(".")[1] not in have:
+            cols = [(n, t.replace(" NOT NULL", "")) for n, t in table_columns(spec)] + [("superseded_by", "VARCHAR")]
+            ran.append(f"CREATE TABLE IF NOT EXISTS {superseded_table(spec)} ("
+                       + ", ".join(f"{_q(n)} {t}" for n, t in cols) + ")")
+    if "superseded_quarantine" not in have:
+        ran.append(SUPERSEDED_QUARANTINE_DDL)
     for stmt in ran:
         con.execute(stmt)
     return ran
@@ -75,6 +82,21 @@ def parked_table(spec: SourceSpec) -> str:
     schema, table = spec.table.split(".")
     return f"{schema}.parked_{table}"
 
+
+REGISTRY_SOURCES = ("registry_parks", "registry_enterprises", "registry_meters")
+QUARANTINE_COLUMNS = "file_id, source, path, line, reason, raw_text, run_id, quarantined_at"
+
+
+def superseded_table(spec: SourceSpec) -> str:
+    """Where the rows of a path's earlier versions go once a later version of it loads."""
+    schema, table = spec.table.split(".")
+    return f"{schema}.superseded_{table}"
+
+
+SUPERSEDED_QUARANTINE_DDL = """CREATE TABLE IF NOT EXISTS raw.superseded_quarantine (
+    file_id VARCHAR NOT NULL, source VARCHAR NOT NULL, path VARCHAR NOT NULL, line BIGINT NOT NULL,
+    reason VARCHAR NOT NULL, raw_text VARCHAR, run_id VARCHAR NOT NULL, quarantined_at TIMESTAMP NOT NULL,
+    superseded_by VARCHAR NOT NULL)"""
 
 # Quarantine rows re-admitted once the registry knew their key: moved here (raw.quarantine keeps
 # what is quarantined now), with the run that re-admitted them.
