@@ -405,6 +405,30 @@ def test_a_rewrite_that_cannot_be_read_still_replaces_the_old_version(env) -> No
     assert_accounting(con)
 
 
+def test_rebuild_exits_non_zero_when_not_identical(tmp_path: Path) -> None:
+    """`nengtan rebuild`'s status from the real comparison of two warehouses: 0 identical, 1 otherwise."""
+    from nengtan.rebuild import mart_differences, verdict
+
+    def mart(name: str, value: float) -> Path:
+        path = tmp_path / f"{name}.duckdb"
+        con = duckdb.connect(str(path))
+        con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE TABLE marts.t AS SELECT 'E1' AS credit_code, ? AS energy_tce, 'run-x' AS built_run_id",
+                    [value])
+        con.close()
+        return path
+
+    a, same, other = mart("a", 1.0), mart("same", 1.0), mart("other", 2.0)
+    result = {"rebuilt_into": str(same), "differences": mart_differences(a, same)}
+    result["identical"] = not result["differences"]
+    assert verdict(result) == (0, "rebuild identical to the incremental warehouse")
+    result = {"rebuilt_into": str(other), "differences": mart_differences(a, other)}
+    result["identical"] = not result["differences"]
+    status, message = verdict(result)
+    assert status == 1 and message == "rebuild NOT identical to the incremental warehouse: t: 2 rows differ"
+    assert verdict({"rebuilt_into": str(a)})[0] == 0  # nothing incremental to compare with
+
+
 # --- small-city nights: the night publishes what is valid and says what it set aside ---------------------
 
 REPO = Path(__file__).resolve().parents[1]

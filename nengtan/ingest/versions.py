@@ -20,7 +20,13 @@ from datetime import datetime
 
 import duckdb
 
-from nengtan.ingest.schema import QUARANTINE_COLUMNS, REGISTRY_SOURCES, parked_table, superseded_table, table_columns
+from nengtan.ingest.schema import (
+    QUARANTINE_COLUMNS,
+    REGISTRY_SOURCES,
+    parked_table,
+    superseded_table,
+    table_columns,
+)
 from nengtan.ingest.sources import SourceSpec
 
 
@@ -36,24 +42,28 @@ def supersede(con: duckdb.DuckDBPyConnection, spec: SourceSpec, new: list[tuple[
         return 0
     retired = 0
     cols = ", ".join(_q(n) for n, _ in table_columns(spec))
-    for file_id, path, landed in new:
-        old = [r for (r,) in con.execute(
-            "SELECT file_id FROM raw.load_log WHERE path = ? AND file_id <> ? AND landed_at <= ? "
-            "AND status <> 'superseded'", [path, file_id, landed]).fetchall()]
-        for old_id in old:
-            con.execute(f"INSERT INTO {superseded_table(spec)} ({cols}, superseded_by) "
-                        f"SELECT {cols}, ? FROM {spec.table} WHERE file_id = ?", [file_id, old_id])
-            con.execute(f"DELETE FROM {spec.table} WHERE file_id = ?", [old_id])
-            con.execute(f"INSERT INTO raw.superseded_quarantine ({QUARANTINE_COLUMNS}, superseded_by) "
-                        f"SELECT {QUARANTINE_COLUMNS}, ? FROM raw.quarantine WHERE file_id = ?", [file_id, old_id])
-            con.execute("DELETE FROM raw.quarantine WHERE file_id = ?", [old_id])
-            if spec.refs:
-                con.execute(f"DELETE FROM {parked_table(spec)} WHERE file_id = ?", [old_id])
-            note = (f"superseded by the version of {path} that landed {landed:%Y-%m-%d %H:%M:%S} "
-                    f"(file_id {file_id}, recorded {now:%Y-%m-%d %H:%M:%S}): its rows no longer count "
-                    f"(kept in {superseded_table(spec)})")
-            con.execute("UPDATE raw.load_log SET status = 'superseded', transformed_run_id = NULL, "
-                        "error = CASE WHEN error IS NULL THEN ? ELSE error || '; ' || ? END WHERE file_id = ?",
-                        [note, note, old_id])
-            retired += 1
+    # one lookup for the whole batch (a night has hundreds of files, nearly none delivered again)
+    earlier = con.execute(
+        "SELECT l.file_id, n.new_id, n.path, n.landed FROM raw.load_log l "
+        "JOIN (SELECT unnest($ids) AS new_id, unnest($paths) AS path, unnest($landed) AS landed) n "
+        "ON l.path = n.path AND l.file_id <> n.new_id AND l.landed_at <= n.landed "
+        "WHERE l.source = $source AND l.status <> 'superseded' ORDER BY l.landed_at",
+        {"ids": [n[0] for n in new], "paths": [n[1] for n in new], "landed": [n[2] for n in new],
+         "source": spec.source}).fetchall()
+    for old_id, file_id, path, landed in earlier:
+        con.execute(f"INSERT INTO {superseded_table(spec)} ({cols}, superseded_by) "
+                    f"SELECT {cols}, ? FROM {spec.table} WHERE file_id = ?", [file_id, old_id])
+        con.execute(f"DELETE FROM {spec.table} WHERE file_id = ?", [old_id])
+        con.execute(f"INSERT INTO raw.superseded_quarantine ({QUARANTINE_COLUMNS}, superseded_by) "
+                    f"SELECT {QUARANTINE_COLUMNS}, ? FROM raw.quarantine WHERE file_id = ?", [file_id, old_id])
+        con.execute("DELETE FROM raw.quarantine WHERE file_id = ?", [old_id])
+        if spec.refs:
+            con.execute(f"DELETE FROM {parked_table(spec)} WHERE file_id = ?", [old_id])
+        note = (f"superseded by the version of {path} that landed {landed:%Y-%m-%d %H:%M:%S} "
+                f"(file_id {file_id}, recorded {now:%Y-%m-%d %H:%M:%S}): its rows no longer count "
+                f"(kept in {superseded_table(spec)})")
+        con.execute("UPDATE raw.load_log SET status = 'superseded', transformed_run_id = NULL, "
+                    "error = CASE WHEN error IS NULL THEN ? ELSE error || '; ' || ? END WHERE file_id = ?",
+                    [note, note, old_id])
+        retired += 1
     return retired
