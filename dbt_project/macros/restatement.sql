@@ -14,7 +14,7 @@
 {%- endmacro %}
 
 {#- The factor columns a year is pinned with (int_factor_year_pins) and each enterprise-month carries
-    (marts.factor_applied). -#}
+    (int_factor_applied, served as marts.factor_applied). -#}
 {% macro pinned_factor_columns() -%}
     {{ return([
         'tce_basis', 'electricity_kgce_per_kwh', 'grid_location_data_year', 'grid_location_factor',

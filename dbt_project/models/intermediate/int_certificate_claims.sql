@@ -1,8 +1,9 @@
 -- Every claim of a green certificate with its validity (methodology "Green electricity: the certificate is the
 -- only proof"): a certificate is valid for 2 years from its generation month inclusive (generated before
 -- 2024-01: to 2025-12). A claim for a period before the generation month or after the validity does not count,
--- with the reason; of the valid claims of a serial the first by claimed_at counts, every later one is a
--- double count. The cap at the month's electricity is applied per enterprise-month (int_enterprise_green_monthly).
+-- with the reason; claim_rank numbers a serial's claims by claimed_at (a claim after the first is a double claim);
+-- of the valid claims the first by claimed_at counts, every later one is a double count. The cap at the month's
+-- electricity is applied per enterprise-month (int_enterprise_green_monthly).
 with claims as (
     select
         certificate_id,
@@ -15,7 +16,9 @@ with claims as (
         claimed_at,
         trade_type,
         trade_id,
-        claim_rank
+        row_number() over (
+            partition by certificate_id order by claimed_at, owner_credit_code, claimed_period
+        ) as claim_rank
     from {{ ref('stg_raw__green_certificates') }}
 ),
 

@@ -1,10 +1,10 @@
 -- Per enterprise, month and energy type: the coefficients applied, per unit of the energy's own unit.
--- Electricity and heat/steam and the grid factors come from the pinned marts.factor_applied record;
+-- Electricity and heat/steam and the grid factors come from the enterprise-month's pins (int_factor_applied);
 -- the GB/T 2589 and combustion defaults from the seed row valid at the month.
 -- Scope 1 per unit = NCV x carbon content x oxidation x 44/12, rounded to 12 decimals.
 
 with applied as (
-    select * from {{ ref('factor_applied') }}
+    select * from {{ ref('int_factor_applied') }}
 ),
 
 types as (

@@ -1,4 +1,4 @@
--- The factors that apply to each month today (before pinning in marts.factor_applied): for each kind the
+-- The factors that apply to each month today (before pinning in int_factor_applied): for each kind the
 -- row valid at the month's first day, preferring the latest data year, then the latest publication.
 -- Market-based scope 2 for a period with no published "excluding market-traded non-fossil" factor (data year
 -- 2021) falls back to the earliest published one (2022's), and says so in grid_market_note.

@@ -5,13 +5,14 @@
 -- rebuild (from_day) and the baseline, the last good reading before it in int_meter_readings as the
 -- previous run left it (null: rebuild the meter from installation). rebuild_from_ts / rebuild_from_day:
 -- the meter's readings and intervals are rebuilt from rebuild_from_ts, its meter-days from rebuild_from_day.
--- int_meter_readings refs this model, so this runs before it and reads its previous state; it cannot ref
--- int_meter_readings (a cycle), hence the relation lookup.
+-- int_meter_readings refs this model, so this runs before it and reads its previous state: the source
+-- previous_intermediate.int_meter_readings (a ref would be a cycle); absent on a fresh warehouse.
 -- The baseline is looked for in the two days before the earliest from_day first (a scan bounded by
 -- literals); only meters without a good reading there (silent or faulty for days) search further back.
+{%- set previous = source('previous_intermediate', 'int_meter_readings') %}
 {%- set readings = none %}
-{%- if execute %}
-{%- set readings = adapter.get_relation(this.database, this.schema, 'int_meter_readings') %}
+{%- if execute and adapter.get_relation(previous.database, previous.schema, previous.identifier) %}
+{%- set readings = previous %}
 {%- endif %}
 {%- set first_day = query_value('select min(day) from ' ~ ref('stg_meta__rebuild_meter_days')) %}
 {%- set last_day = query_value('select max(day) from ' ~ ref('stg_meta__rebuild_meter_days')) %}

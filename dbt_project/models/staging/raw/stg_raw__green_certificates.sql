@@ -1,5 +1,5 @@
 -- Claims of green certificates (1 certificate = 1 MWh). Exact repeats (the registry re-exports its list)
--- collapse; the first claim of a serial by claimed_at counts, every later claim is a double count.
+-- collapse; which claim counts is decided in int_certificate_claims.
 -- trade_type: green_power (came with green-power trade trade_id) or standalone; empty = standalone.
 with claims as (
     select distinct
@@ -27,8 +27,5 @@ select
     {{ dbt.safe_cast("claimed_period || '-01'", 'date') }} as claimed_month,
     claimed_at,
     trade_type,
-    trade_id,
-    row_number() over (
-        partition by certificate_id order by claimed_at, owner_credit_code, claimed_period
-    ) as claim_rank
+    trade_id
 from claims
