@@ -39,35 +39,16 @@
 
 with meters as (
     select
-        meter_id,
         credit_code,
         energy_type,
-        unit,
         installed_at,
-        removed_at,
-        steam_enthalpy_kj_kg
+        removed_at
     from {{ ref('stg_raw__meters') }}
 ),
 
+-- the enterprise's meters summed per month (macro enterprise_metered_energy)
 metered as (
-    select
-        m.credit_code,
-        {{ month_of('d.day') }} as month,
-        m.energy_type,
-        max(m.unit) as unit,
-        sum(d.quantity) as metered_quantity,
-        sum(case when m.steam_enthalpy_kj_kg is not null then d.quantity end) as steam_qty_with_enthalpy,
-        sum(case when m.steam_enthalpy_kj_kg is not null then d.quantity * m.steam_enthalpy_kj_kg end)
-            as steam_qty_x_enthalpy
-    from {{ ref('int_meter_daily') }} as d
-    inner join meters as m on d.meter_id = m.meter_id
-    {% if is_incremental() %}
-    inner join {{ ref('stg_meta__rebuild_months') }} as rm
-        on m.credit_code = rm.credit_code and {{ month_of('d.day') }} = rm.month
-    -- a literal: zonemaps skip the meter-days before the earliest rebuilt month
-    where d.day >= {{ rebuild_months_bound() }}
-    {% endif %}
-    group by m.credit_code, {{ month_of('d.day') }}, m.energy_type
+    {{ enterprise_metered_energy('month') }}
 ),
 
 declared_items as (
@@ -89,7 +70,9 @@ declared_items as (
     from {{ ref('stg_raw__declarations') }}
     where
         item in (
-            {% for item in declared_items %}'{{ item }}'{{ ', ' if not loop.last }}{% endfor %}
+            {%- for item in declared_items %}
+            '{{ item }}'{{ ',' if not loop.last }}
+            {%- endfor %}
         )
 ),
 
@@ -212,7 +195,7 @@ classified as (
         k.month,
         k.energy_type,
         coalesce(me.unit, de.unit) as unit,
-        me.metered_quantity,
+        me.quantity as metered_quantity,
         de.declared_quantity,
         de.exported_quantity,
         de.feedstock_quantity,

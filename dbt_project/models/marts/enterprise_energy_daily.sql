@@ -11,39 +11,8 @@
 -- scope 2 for electricity, heat, steam) at the enterprise-month's pinned factors; steam's CO2 by its heat
 -- content from each meter's enthalpy (macro steam_heat_gj), as in the monthly mart.
 
-with meters as (
-    select
-        meter_id,
-        credit_code,
-        energy_type,
-        unit,
-        steam_enthalpy_kj_kg
-    from {{ ref('stg_raw__meters') }}
-),
-
-daily as (
-    select
-        m.credit_code,
-        d.day,
-        {{ month_of('d.day') }} as month,
-        m.energy_type,
-        m.unit,
-        sum(d.quantity) as quantity,
-        sum(case when m.steam_enthalpy_kj_kg is not null then d.quantity end) as steam_qty_with_enthalpy,
-        sum(case when m.steam_enthalpy_kj_kg is not null then d.quantity * m.steam_enthalpy_kj_kg end)
-            as steam_qty_x_enthalpy,
-        sum(d.intervals_received) as intervals_received,
-        sum(d.intervals_estimated) as intervals_estimated,
-        count(*) as meters
-    from {{ ref('int_meter_daily') }} as d
-    inner join meters as m on d.meter_id = m.meter_id
-    {% if is_incremental() %}
-    inner join {{ ref('stg_meta__rebuild_months') }} as rm
-        on m.credit_code = rm.credit_code and {{ month_of('d.day') }} = rm.month
-    -- a literal: zonemaps skip the meter-days before the earliest rebuilt month
-    where d.day >= {{ rebuild_months_bound() }}
-    {% endif %}
-    group by m.credit_code, d.day, m.energy_type, m.unit
+with daily as (
+    {{ enterprise_metered_energy('day') }}
 )
 
 select
