@@ -10,26 +10,6 @@
   scan, so the bounds are read with run_query when the node runs and written into the SQL as literals.
 -#}
 
-{% macro floor_15min(ts) -%}
-    {{ dbt.dateadd('minute', '15 * cast(floor(' ~ dbt.datediff("cast('2000-01-01' as " ~ dbt.type_timestamp() ~ ")", ts, 'minute') ~ ' / 15) as ' ~ dbt.type_int() ~ ')', "cast('2000-01-01' as " ~ dbt.type_timestamp() ~ ")") }}
-{%- endmacro %}
-
-{#- One value from the warehouse when the node runs (none while parsing, or when the query returns null). -#}
-{% macro query_value(sql) -%}
-    {%- if execute -%}
-        {%- set result = run_query(sql) -%}
-        {%- if result is not none and result.rows | length > 0 and result.rows[0][0] is not none -%}
-            {{- return(result.rows[0][0]) -}}
-        {%- endif -%}
-    {%- endif -%}
-    {{- return(none) -}}
-{%- endmacro %}
-
-{#- A SQL literal of a date or timestamp value. -#}
-{% macro sql_literal(value, type) -%}
-    cast('{{ value }}' as {{ dbt.type_timestamp() if type == 'timestamp' else 'date' }})
-{%- endmacro %}
-
 {#- Literal lower bound of what this run rebuilds, from the scope model (rows of a scoped meter at or after it
     can be rebuilt; nothing before it is): `ts` for readings and intervals, `day` for meter-days. When the
     scope is empty nothing is rebuilt: a bound after every row. -#}
@@ -119,90 +99,6 @@
 {% macro rebuild_months_bound() -%}
     {%- set value = query_value('select min(month) from ' ~ ref('stg_meta__rebuild_months')) -%}
     {{ sql_literal(value if value is not none else '9999-12-31', 'date') }}
-{%- endmacro %}
-
-{#- The day the warnings and the meter-day spine are computed as of. -#}
-{% macro as_of_day() -%}
-    {%- if var('as_of') -%}
-        cast('{{ var("as_of") }}' as date)
-    {%- else -%}
-        (select max(reading_day) from {{ source('raw', 'meter_readings') }})
-    {%- endif -%}
-{%- endmacro %}
-
-{#- Tests: a `where` config may name __rebuilt_from_ts__ / __rebuilt_from_day__ for the first interval /
-    day this run rebuilt (from meta.rebuild_meter_days), __rebuilt_months_from__ for the first day of the first
-    month it rebuilt (meta.rebuild_months). They become literals when the test runs, so the
-    filter reaches the scan and a nightly test reads the night, not the history. On a full refresh every
-    row is checked; when nothing was rebuilt, nothing is. -#}
-{% macro get_where_subquery(relation) -%}
-    {%- set where = config.get('where', '') -%}
-    {%- if where and '__rebuilt_' in where -%}
-        {%- set meter_days = source('meta', 'rebuild_meter_days') -%}
-        {%- set months = source('meta', 'rebuild_months') -%}
-        {%- if flags.FULL_REFRESH -%}
-            {%- set where = '' -%}
-        {%- else -%}
-            {%- set first_day = query_value('select min(day) from ' ~ meter_days) -%}
-            {%- set first_day = first_day if first_day is not none else '9999-12-31' -%}
-            {%- set first_month = query_value('select min(month) from ' ~ months) -%}
-            {%- set first_month = first_month if first_month is not none else '9999-12-31' -%}
-            {%- set where = where
-                | replace('__rebuilt_from_ts__', sql_literal(first_day, 'timestamp'))
-                | replace('__rebuilt_from_day__', sql_literal(first_day, 'date'))
-                | replace('__rebuilt_months_from__', sql_literal(first_month, 'date')) -%}
-        {%- endif -%}
-    {%- endif -%}
-    {%- if where -%}
-        {%- set filtered -%}
-            (select * from {{ relation }} where {{ where }}) dbt_subquery
-        {%- endset -%}
-        {%- do return(filtered) -%}
-    {%- else -%}
-        {%- do return(relation) -%}
-    {%- endif -%}
-{%- endmacro %}
-
-{#- Meters whose registry values that meter_daily carries (credit_code, energy_type, unit, and the park of
-    their enterprise) changed with the registry files not yet transformed (raw.load_log): their rows in
-    meter_daily are rebuilt whole. "Before" is the latest version among the transformed files (what the
-    last successful run built with; a run that failed after rebuilding them only makes this a superset). -#}
-{% macro registry_changed_meters() -%}
-    {%- set meters, meter_columns = source('raw', 'meters'), ['credit_code', 'energy_type', 'unit'] -%}
-    {%- set enterprises = source('raw', 'enterprises') -%}
-    select cm.meter_id
-    from ({{ registry_version(meters, 'meter_id', meter_columns) }}) as cm
-    left join ({{ registry_version(meters, 'meter_id', meter_columns, transformed_only=true) }}) as pm
-        on cm.meter_id = pm.meter_id
-    left join (
-        select ce.credit_code
-        from ({{ registry_version(enterprises, 'credit_code', ['park_id']) }}) as ce
-        left join ({{ registry_version(enterprises, 'credit_code', ['park_id'], transformed_only=true) }}) as pe
-            on ce.credit_code = pe.credit_code
-        where pe.credit_code is null or ce.park_id is distinct from pe.park_id
-    ) as chg on cm.credit_code = chg.credit_code
-    where
-        pm.meter_id is null
-        or {{ row_value(['cm.credit_code', 'cm.energy_type', 'cm.unit']) }}
-        is distinct from {{ row_value(['pm.credit_code', 'pm.energy_type', 'pm.unit']) }}
-        or chg.credit_code is not null
-{%- endmacro %}
-
-{#- Whether an incremental run has meters whose registry values changed (registry_changed_meters). -#}
-{% macro any_registry_changed_meters() -%}
-    {{- return(is_incremental()
-        and query_value('select count(*) from (' ~ registry_changed_meters() ~ ') as c') != 0) -}}
-{%- endmacro %}
-
-{#- Pre-hook of meter_daily: every row of a meter whose registry values changed (the meter-days
-    int_meter_daily rebuilt are deleted by delete_meter_scope). -#}
-{% macro delete_registry_changed_meters() -%}
-    {%- if any_registry_changed_meters() -%}
-        delete from {{ this }}
-        where meter_id in ({{ registry_changed_meters() }})
-    {%- else -%}
-        select 1
-    {%- endif -%}
 {%- endmacro %}
 
 {#- `order by <column>` when this run rebuilds more than two days (a catch-up, a full refresh): rows then go
