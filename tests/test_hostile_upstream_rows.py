@@ -435,7 +435,7 @@ REPO = Path(__file__).resolve().parents[1]
 NIGHT_A, NIGHT_B = date(2025, 11, 3), date(2025, 11, 4)
 CC_LATE = cc("91320214MA1LATE00")  # an enterprise the registry delivers a night after its meter
 CC_WRAP = cc("91320214MA1WRAP00")  # its name has a quoted line break
-CC_LOWER = cc("91320214MA1LWER00")
+CC_LOWER = cc("91320214MA1LWER00")  # delivered in lower case
 
 
 def _night(day: date, data: Path, landing: Path) -> subprocess.CompletedProcess:
@@ -460,27 +460,39 @@ def _db(path: Path, sql: str, params: list | None = None) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def registry_nights(tmp_path_factory):
-    """A tiny generated city through three real nights (CLI, DAGs, dbt, GX, publish):
-    A: a meter of an enterprise not in the registry, with a day of readings;
-    B: meters.csv arrives header-only; enterprises.csv adds that enterprise (plus a name over two lines and a
-       lower-case credit code), a declaration of -10 t of coal;
-    then the original meters.csv bytes come back and ``nengtan verify`` runs (the loader-level test above
-    shows the next load applying them; a third night would add minutes, not coverage)."""
+def registry_night(tmp_path_factory):
+    """A tiny generated city. Day A is loaded by the loader the DAG calls (the night's first stage; one
+    real night is what costs minutes): meters.csv lists LATE-N1, whose enterprise the registry does not
+    have yet, and LOW-N2, whose enterprise will arrive with its code in lower case; both have a day of
+    readings. Then ONE real night B (CLI, DAGs, dbt, GX, publish): meters.csv arrives header-only;
+    enterprises.csv adds LATE-N1's enterprise, a name over two lines and LOW-N2's code in lower case; a
+    declaration says -10 t of coal. Then the original meters.csv bytes come back and `nengtan verify` runs
+    (the loader-level tests above show the next load applying them)."""
     from nengtan.generate import generate_city
+    from nengtan.warehouse import connect, ensure_raw_schema
 
-    root = tmp_path_factory.mktemp("registry_nights")
+    root = tmp_path_factory.mktemp("registry_night")
     landing, data = root / "landing", root / "data"
     generate_city(landing, NIGHT_A, 2, 3, parks=1, seed=5, fault_rate=0.0)
     meters = landing / "registry/meters.csv"
     width = meters.read_text().splitlines()[0].count(",")
-    late = "LATE-N1," + CC_LATE + ",electricity,kWh,1,99999999,0,2025-11-03T00:00:00+08:00" + "," * (width - 7)
-    original = meters.read_bytes() + late.encode() + b"\n"
+    added = [f"{m},{code},electricity,kWh,1,99999999,0,2025-11-03T00:00:00+08:00" + "," * (width - 7)
+             for m, code in (("LATE-N1", CC_LATE), ("LOW-N2", CC_LOWER))]
+    original = meters.read_bytes() + "".join(f"{a}\n" for a in added).encode()
     write(landing, "registry/meters.csv", original, datetime(2025, 11, 2, 20))
-    write(landing, "meter_readings/date=2025-11-03/late-n1.csv",
-          readings_csv([f"LATE-N1,2025-11-03T{q // 4:02d}:{q % 4 * 15:02d}:00+08:00,{q + 1},ok" for q in range(96)]),
-          datetime(2025, 11, 4, 1))
-    out = {"A": _night(NIGHT_A, data, landing)}
+    for m in ("LATE-N1", "LOW-N2"):
+        write(landing, f"meter_readings/date=2025-11-03/{m.lower()}.csv",
+              readings_csv([f"{m},2025-11-03T{q // 4:02d}:{q % 4 * 15:02d}:00+08:00,{q + 1},ok" for q in range(96)]),
+              datetime(2025, 11, 4, 1))
+    con = connect(data / "warehouse" / "nengtan.duckdb")
+    try:
+        ensure_raw_schema(con)
+        load_registry(con, landing, "day-a")
+        load_meter_readings(con, landing, NIGHT_A, "day-a")
+        day_a = {"quarantined": con.execute("SELECT path, line, reason FROM raw.quarantine ORDER BY path, line")
+                 .fetchall()}
+    finally:
+        con.close()
 
     write(landing, "registry/meters.csv", original.splitlines(keepends=True)[0], datetime(2025, 11, 4, 12))
     ents = landing / "registry/enterprises.csv"
@@ -494,31 +506,24 @@ def registry_nights(tmp_path_factory):
           "credit_code,period,submission_id,submitted_at,item,quantity,unit\n"
           f"{code},2025-10,S-NEG,2025-11-04T09:00:00+08:00,raw_coal,-10,t\n"
           f"{code},2025-10,S-NEG,2025-11-04T09:00:00+08:00,electricity_purchased,1000,kWh\n", datetime(2025, 11, 4, 10))
-    out["B"] = _night(NIGHT_B, data, landing)
-
+    night = _night(NIGHT_B, data, landing)
     write(landing, "registry/meters.csv", original, datetime(2025, 11, 5, 8))
-    out["verify"] = _verify(data, landing)
-    return out, data, landing
+    return night, _verify(data, landing), day_a, data
 
 
-def test_night_a_a_meter_of_an_unknown_enterprise_does_not_stop_the_night(registry_nights) -> None:
-    out, data, _ = registry_nights
-    assert out["A"].returncode == 0, out["A"].stdout[-3000:] + out["A"].stderr[-3000:]
-    assert "success" in out["A"].stdout
-    # what night A set aside at load (re-admitted by night B, the original reasons kept in raw.readmitted)
-    moved = _db(data / "warehouse" / "nengtan.duckdb", "SELECT path, line, reason, run_id, readmitted_run_id "
-                "FROM raw.readmitted ORDER BY path, line")
-    assert len(moved) == 97 and moved[0][0] == "meter_readings/date=2025-11-03/late-n1.csv" and moved[0][1] == 2
-    assert "meter_id 'LATE-N1' is not in the meter registry" in moved[0][2]
-    assert moved[-1][0] == "registry/meters.csv"
-    assert f"credit_code '{CC_LATE}' is not in the enterprise registry" in moved[-1][2]
-    assert {m[3] for m in moved} != {m[4] for m in moved}  # quarantined by night A, re-admitted by night B
+def test_day_a_sets_aside_the_meters_of_unknown_enterprises_with_their_readings(registry_night) -> None:
+    _, _, day_a, _ = registry_night
+    reasons = {(p, line): r for p, line, r in day_a["quarantined"]}
+    assert len(reasons) == 2 + 2 * 96
+    assert f"credit_code '{CC_LATE}' is not in the enterprise registry" in reasons[("registry/meters.csv", 14)]
+    assert "meter_id 'LOW-N2' is not in the meter registry" in reasons[
+        ("meter_readings/date=2025-11-03/low-n2.csv", 2)]
 
 
-def test_night_b_holds_the_header_only_registry_and_publishes(registry_nights) -> None:
-    out, data, _ = registry_nights
-    b = out["B"]
+def test_the_night_holds_the_header_only_registry_readmits_and_publishes(registry_night) -> None:
+    b, _, _, data = registry_night
     assert b.returncode == 0, b.stdout[-3000:] + b.stderr[-3000:]
+    assert "success" in b.stdout
     assert "held back   registry/meters.csv:0: whole file rejected: registry delivery held back (header only" in b.stdout
     assert "readmitted  97 quarantined rows" in b.stdout  # LATE-N1's registry row and its 96 readings
     wh = data / "warehouse" / "nengtan.duckdb"
@@ -527,24 +532,27 @@ def test_night_b_holds_the_header_only_registry_and_publishes(registry_nights) -
                        "AND NOT passed AND NOT is_summary")
     assert [f[0] for f in findings] == ["registry/meters.csv"] and "held back" in findings[0][1]
     assert "none (a clean night)" not in b.stdout
-    # one bad row each, quarantined at load with file, line and reason
+    moved = _db(wh, "SELECT path, run_id, readmitted_run_id FROM raw.readmitted")
+    assert len(moved) == 97 and {m[1] for m in moved} == {"day-a"} and "day-a" not in {m[2] for m in moved}
+    # one bad row each, quarantined at load with file, line and reason; LOW-N2 and its readings still wait
     reasons = [r for (r,) in _db(wh, "SELECT reason FROM raw.quarantine")]
     assert any(r.startswith("declarations/month=2025-11/neg.csv:2: quantity '-10' must be at least 0") for r in reasons)
     assert any(r.startswith("registry/enterprises.csv:") and "credit_code" in r and CC_LOWER.lower() in r
                for r in reasons)
+    assert sum("meter_id 'LOW-N2' is not in the meter registry" in r for r in reasons) == 96
     assert _db(wh, "SELECT name_zh FROM raw.enterprises WHERE credit_code = ?", [CC_WRAP]) == [("换行企业\n（二厂）",)]
     assert _db(wh, "SELECT count(*) FROM raw.load_log WHERE rows_read <> rows_loaded + rows_quarantined") == [(0,)]
     serving = data / "serving" / "nengtan.duckdb"
     assert _db(serving, "SELECT data_day FROM meta.publication") == [(NIGHT_B,)]
-    # the meter that waited for its enterprise, and its readings, now count
+    # the meter that waited for its enterprise, and its readings, now count; the other is not in the marts
     assert _db(serving, "SELECT count(*) FROM marts.meter_daily WHERE meter_id = 'LATE-N1' AND day = ?",
                [NIGHT_A]) == [(1,)]
     assert _db(serving, "SELECT count(*) FROM marts.enterprise_energy_daily WHERE credit_code = ?",
                [CC_LATE]) != [(0,)]
+    assert _db(serving, "SELECT count(*) FROM marts.meter_daily WHERE meter_id = 'LOW-N2'") == [(0,)]
 
 
-def test_verify_does_not_call_the_restored_registry_altered(registry_nights) -> None:
-    out, _, _ = registry_nights
-    v = out["verify"]
+def test_verify_does_not_call_the_restored_registry_altered(registry_night) -> None:
+    _, v, _, _ = registry_night
     assert "file_altered" not in v.stdout + v.stderr, v.stdout[-3000:]
     assert "registry/meters.csv" in v.stdout and "a new delivery landed after" in v.stdout
