@@ -156,6 +156,34 @@ def test_a_registry_delivery_that_keeps_most_keys_is_applied(env) -> None:
     assert con.execute("SELECT count(DISTINCT meter_id) FROM raw.meters").fetchone()[0] == 5
 
 
+def test_the_ledger_records_each_delivery_and_the_restored_one_last(env) -> None:
+    """Same bytes delivered again are their own ledger entry, so verify compares the landing zone with the
+    restored version, not with the held-back one (nengtan.ledger keys versions by content and landing time)."""
+    from nengtan import ledger
+    from nengtan.config import settings
+
+    landing, con = env
+    original = (landing / "registry/meters.csv").read_bytes()
+    ledger.record_from_load_log(con, run_id="night0")
+    write(landing, "registry/meters.csv", METERS_HEADER + "\n", datetime(2026, 3, 1, 23))
+    load_registry(con, landing, "night1")
+    ledger.record_from_load_log(con, run_id="night1")
+    write(landing, "registry/meters.csv", original, datetime(2026, 3, 2, 8))
+    report = ledger.VerifyReport()
+    entries = ledger.read_ledger()[0]
+    ledger._check_landing(entries, settings(), report)  # restored, not loaded yet: a pending delivery
+    assert not [p for p in report.problems if p["kind"] == "file_altered"], report.problems
+    assert any(n["kind"] == "unrecorded" and n["path"] == "registry/meters.csv" for n in report.notes)
+    load_registry(con, landing, "night2")
+    assert ledger.record_from_load_log(con, run_id="night2") == 1
+    entries = [e["payload"] for e in ledger.read_ledger()[0] if e["payload"].get("path") == "registry/meters.csv"]
+    assert [e["status"] for e in entries] == ["loaded", "rejected", "loaded"]
+    assert entries[0]["sha256"] == entries[2]["sha256"] and entries[2]["landed_at"] == "2026-03-02T08:00:00"
+    report = ledger.VerifyReport()
+    ledger._check_landing(ledger.read_ledger()[0], settings(), report)
+    assert [p for p in report.problems if p.get("path") == "registry/meters.csv"] == []
+
+
 # --- re-admission: a registry hole never loses data -----------------------------------------------------
 
 def test_readings_of_a_meter_the_registry_delivers_later_are_readmitted(env) -> None:
