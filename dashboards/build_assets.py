@@ -75,6 +75,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "rule": {
         "no_null_keys": ("关键字段非空", "Keys present"),
         "load_log_balanced": ("行数平衡（入库＋隔离＝收到）", "Rows balance (loaded + quarantined = received)"),
+        "registry_delivery_applied": ("登记文件已采用", "Registry delivery applied"),
+        "landing_file_read": ("落地区文件均被读取", "Every landing file read"),
         "park_equals_sum_of_enterprises": ("园区等于企业之和", "Park equals its enterprises"),
         "city_equals_sum_of_parks": ("全市等于园区之和", "City equals its parks"),
         "no_negative_values": ("无负值", "No negative values"),

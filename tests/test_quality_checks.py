@@ -100,3 +100,18 @@ def test_declared_tolerance_comes_from_the_environment(tmp_path, data_dir, monke
     con = _warehouse(tmp_path, faults=True)
     outcome = run_checks(con, run_id=RUN_ID, day=DAY, stage="marts")
     assert "declared_vs_metered" not in {f["rule"] for f in outcome.routed_failures}
+
+
+def test_a_file_no_source_reads_goes_to_on_call_by_name(tmp_path, data_dir):
+    """meta.landing_unread (what discovery.survey found) becomes one routed on-call finding per file, with
+    the reason; another night's unread files are not this night's."""
+    con = _warehouse(tmp_path, faults=False)
+    con.executemany("INSERT INTO meta.landing_unread VALUES (?, ?, ?, now())",
+                    [[RUN_ID, "meter_readings/date=2026-01-00/a.csv", "not a date partition: date=2026-01-00"],
+                     ["another_run", "sub/old.csv", "not a source folder"]])
+    outcome = run_checks(con, run_id=RUN_ID, day=DAY, stage="raw")
+    unread = [f for f in outcome.routed_failures if f["rule"] == "landing_file_read"]
+    assert outcome.ok and len(unread) == 1, outcome.as_dict()
+    assert unread[0]["entity_id"] == "meter_readings/date=2026-01-00/a.csv"
+    assert unread[0]["recipient"] == "data-oncall@nengtan.local"
+    assert "date=2026-01-00" in unread[0]["message_en"] and "read by no source" in unread[0]["message_en"]

@@ -328,6 +328,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "rule.declaration_on_time": ("按时申报", "Declaration on time"),
     "rule.declared_vs_metered": ("申报量与计量量一致", "Declared and metered agree"),
     "rule.load_log_balanced": ("读入行数 = 入库 + 隔离", "Rows read = loaded + quarantined"),
+    "rule.registry_delivery_applied": ("登记文件已采用", "Registry delivery applied"),
+    "rule.landing_file_read": ("落地区文件均被读取", "Every landing file read"),
     "rule.meter_not_silent": ("计量表有数据", "Meter reporting"),
     "rule.no_negative_values": ("无负值", "No negative values"),
     "rule.no_null_keys": ("主键不为空", "No empty keys"),
