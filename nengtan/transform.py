@@ -32,6 +32,8 @@ from nengtan.publish_scope import note_transform
 from nengtan.warehouse import record_run, table_exists, utc_now, warehouse
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+# How many of a run's slowest dbt nodes its summary names (with seconds), in place of run_results.json.
+SLOWEST_NODES = 10
 
 
 class TransformError(RuntimeError):
@@ -216,6 +218,13 @@ def run_dbt(args: list[str], *, cfg: Settings, dbt_vars: dict[str, Any] | None =
         "--log-path", str(cfg.logs_dir / "dbt"),
         "--quiet",
     ]
+    # A build's manifest.json (written twice) and run_results.json are a fixed cost of every night that nothing
+    # in the pipeline reads: the results come back from dbtRunner, and the slowest nodes are recorded with the
+    # run (meta.runs). The saved parse (partial_parse.msgpack) is written either way; other commands (parse,
+    # ls, compile) still write the manifest, and NENGTAN_DBT_WRITE_JSON=1 keeps a build's artifacts.
+    keep_json = os.environ.get("NENGTAN_DBT_WRITE_JSON", "0").strip().lower() in ("1", "true", "yes")
+    if args[:1] == ["build"] and not keep_json:
+        full.append("--no-write-json")
     if dbt_vars:
         full += ["--vars", json.dumps(dbt_vars)]
     with _dbt_env(cfg):
@@ -223,9 +232,12 @@ def run_dbt(args: list[str], *, cfg: Settings, dbt_vars: dict[str, Any] | None =
             res = dbtRunner().invoke(full)
         finally:
             _release_dbt_duckdb()
-    counts = {"models": 0, "tests_passed": 0, "tests_failed": 0, "seeds": 0, "unit_tests": 0}
+    counts: dict[str, Any] = {"models": 0, "tests_passed": 0, "tests_failed": 0, "seeds": 0, "unit_tests": 0}
     failures: list[str] = []
-    for r in getattr(res.result, "results", None) or []:
+    results = getattr(res.result, "results", None) or []
+    counts["slowest_nodes"] = {r.node.unique_id: round(float(r.execution_time or 0), 3) for r in sorted(
+        results, key=lambda r: -float(getattr(r, "execution_time", 0) or 0))[:SLOWEST_NODES]}
+    for r in results:
         node = r.node
         status = str(r.status).lower().split(".")[-1]
         kind = node.resource_type
