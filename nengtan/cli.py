@@ -63,6 +63,10 @@ def _night_outputs(outcomes: list[Any]) -> list[str]:
         for f in (f for v in loads for f in v.get("files") or []):
             if f.get("status") == "rejected" and "registry delivery held back" in (f.get("error") or ""):
                 lines.append(f"  held back   {f['error']}")
+        unread = [u for v in loads for u in v.get("unread") or []]
+        if unread:
+            lines.append(f"  unread      {len(unread)} files under the landing root no source reads, e.g. "
+                         f"{unread[0]['path']} ({unread[0]['reason']}); all in meta.landing_unread and nengtan verify")
     checks = results.get("nengtan_checks_publish", {})
     if isinstance(checks.get("check_marts"), dict):
         c = checks["check_marts"]
@@ -292,7 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet(getattr(args, "verbose", False))
-    return int(args.func(args) or 0)
+    from nengtan.nightlock import NightRunning
+
+    try:
+        return int(args.func(args) or 0)
+    except NightRunning as exc:  # not a failure of this night: it never started (EX_TEMPFAIL, try later)
+        print(f"nengtan: {exc}", file=sys.stderr)
+        return NightRunning.exit_code
 
 
 if __name__ == "__main__":
