@@ -96,10 +96,15 @@ class DbtResult:
 
 
 def run_spark_dbt(args: list[str], *, cfg: Settings | None = None, method: str = "session",
-                  env: dict[str, str] | None = None, timeout: float = 1800) -> DbtResult:
+                  env: dict[str, str] | None = None, timeout: float | None = None) -> DbtResult:
     """One dbt command on Spark, in .venv-spark. Its target and logs go under $NENGTAN_DATA/spark, apart from
-    the DuckDB runs' (so the two engines never share a partial-parse file). Raises SparkBuildError."""
+    the DuckDB runs' (so the two engines never share a partial-parse file). Raises SparkBuildError.
+
+    ``timeout`` (seconds; default NENGTAN_SPARK_TIMEOUT, else 6 h): a province night on Spark runs for hours
+    on a small machine (docs/scale-out.md, "Where one machine ends"); the Airflow task's own timeout is
+    the one that should normally fire."""
     cfg = cfg or settings()
+    timeout = timeout or float(os.environ.get("NENGTAN_SPARK_TIMEOUT") or 6 * 3600)
     base = spark_dir(cfg)
     target = base / "dbt-target"
     full = [str(spark_dbt()), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
