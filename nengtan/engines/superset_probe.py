@@ -9,8 +9,12 @@ connects as Superset would with NENGTAN_ENGINE=spark (SQLAlchemy with PyHive's h
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 
 def probe(uri: str, schema: str, table: str) -> dict:
@@ -18,13 +22,23 @@ def probe(uri: str, schema: str, table: str) -> dict:
 
     engine = create_engine(uri)
     out: dict = {"dialect": engine.dialect.name, "driver": engine.dialect.driver}
-    try:
-        from superset.db_engine_specs.spark import SparkEngineSpec
+    # The engine spec Superset chooses for this URI (needs an app: a throwaway config and metadata DB).
+    with tempfile.TemporaryDirectory() as home:
+        config = Path(home) / "superset_config.py"
+        config.write_text(f"SECRET_KEY = {secrets.token_hex(32)!r}\n"
+                          f"SQLALCHEMY_DATABASE_URI = 'sqlite:///{home}/superset.db'\n")
+        os.environ.update(SUPERSET_CONFIG_PATH=str(config), SUPERSET_HOME=home)
+        from superset.app import create_app
 
-        out["engine_spec"] = SparkEngineSpec.engine_name
-        out["engine_spec_engine"] = SparkEngineSpec.engine
-    except Exception as exc:  # noqa: BLE001 - reported, the connection is what is probed
-        out["engine_spec_error"] = repr(exc)[:300]
+        with create_app().app_context():
+            from superset.db_engine_specs import get_engine_spec
+            from superset.db_engine_specs.hive import HiveEngineSpec
+
+            # As Superset's Database model does: by the URI's backend and driver. For hive:// that is the
+            # Hive family (Apache Hive, or Apache Spark SQL, its subclass, when chosen in the UI).
+            spec = get_engine_spec(engine.url.get_backend_name(), engine.url.get_driver_name())
+            out["engine_spec"] = spec.engine_name
+            out["engine_spec_hive_family"] = issubclass(spec, HiveEngineSpec)
     insp = inspect(engine)
     out["schemas"] = sorted(insp.get_schema_names())
     # PyHive's get_table_names takes the first column of SHOW TABLES, which on Spark is the namespace
