@@ -6,7 +6,7 @@ publish that replaced the serving file clears them (``mark_published``). A crash
 an older watermark, i.e. a superset of what changed: still correct. Anything a day does not bound
 (a full refresh, a registry file, a scope that cannot be read) sets ``full_copy`` instead.
 
-The bounds mirror the models' delete hooks (dbt_project/macros/incremental_scope.sql): meter_daily
+The bounds mirror the models' delete hooks (dbt_project/macros/rebuild_scope.sql): meter_daily
 and meter_day_sources delete and rebuild rows at or after ``rebuild_bound('day')``, the earliest
 ``rebuild_from_day`` of ``int_meter_rebuild_scope``, plus every row of the meters whose registry
 values changed (``delete_registry_changed_meters``: a registry file, so full); enterprise_energy_daily
