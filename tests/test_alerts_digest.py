@@ -117,9 +117,9 @@ def test_blocking_failures_reach_oncall(env, smtp, monkeypatch):
     # blocking findings go to on-call; the negative meter-day is also implausible for its owner
     assert sorted(inbox) == ["e1@ent.example.cn", "oncall@ops.example.cn"]
     assert "quantity_plausible" in _text(inbox["e1@ent.example.cn"][0])
-    assert "park_equals_sum_of_enterprises" not in _text(inbox["e1@ent.example.cn"][0])
+    assert "load_log_balanced" not in _text(inbox["e1@ent.example.cn"][0])
     body = _text(inbox["oncall@ops.example.cn"][0])
-    assert "阻断发布" in body and "park_equals_sum_of_enterprises" in body and "no_null_keys" in body
+    assert "阻断发布" in body and "load_log_balanced" in body and "no_null_keys" in body
 
 
 def test_unreachable_smtp_is_recorded_not_raised(env, monkeypatch):

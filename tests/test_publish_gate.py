@@ -24,10 +24,10 @@ def test_blocking_failure_keeps_the_last_good_serving_copy(published_city, tmp_p
     serving = data / "serving" / "nengtan.duckdb"
     before = _sha(serving)
 
-    # A park total that no longer equals the sum of its enterprises: published figures would be wrong.
+    # A mart the checks read is gone (a build that did not finish): the checks could not run, so nothing is
+    # published. (Wrong sums and signs in the marts are dbt's tests, which fail the transform before this DAG.)
     con = duckdb.connect(str(data / "warehouse" / "nengtan.duckdb"))
-    con.execute("UPDATE marts.park_carbon_monthly SET energy_tce = energy_tce + 1 "
-                "WHERE park_id = (SELECT min(park_id) FROM marts.park_carbon_monthly)")
+    con.execute("DROP TABLE marts.certificate_claims")
     con.close()
 
     state = run_dag("nengtan_checks_publish", day=CITY_LAST_DAY)
@@ -39,6 +39,10 @@ def test_blocking_failure_keeps_the_last_good_serving_copy(published_city, tmp_p
         blocking = con.execute(
             "SELECT count(*) FROM quality.check_results WHERE severity = 'blocking' AND NOT passed "
             "AND NOT coalesce(is_summary, false)").fetchone()[0]
+        suite_ran = con.execute(
+            "SELECT count(*) FROM quality.check_results WHERE rule = 'suite_ran' AND NOT passed "
+            "AND entity_id = 'certificate_validity'").fetchone()[0]
     finally:
         con.close()
     assert blocking >= 1
+    assert suite_ran >= 1

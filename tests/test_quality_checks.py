@@ -47,7 +47,6 @@ def test_each_planted_fault_is_caught_by_its_rule_and_routed_to_its_owner(tmp_pa
     summary = dict(con.execute("""SELECT rule, observed FROM quality.check_results
                                   WHERE is_summary AND stage = 'marts'""").fetchall())
     assert summary["meter_not_silent"] == "2/9"
-    assert summary["certificate_counted_once"] == "0/3"
     index = data_dir / "data_docs" / "marts" / "index.html"
     assert index.exists() and "meter_day" in index.read_text(encoding="utf-8")
 
@@ -56,12 +55,12 @@ def test_blocking_failures_are_visible_in_the_outcome(tmp_path, data_dir):
     con = _warehouse(tmp_path, faults=False, blocking=True)
     marts = run_checks(con, run_id=RUN_ID, day=DAY, stage="marts")
     raw = run_checks(con, run_id=RUN_ID, day=DAY, stage="raw")
-    assert not marts.ok and not raw.ok
+    assert marts.ok and not raw.ok  # the marts' blocking tests are dbt's; GX blocks on what the load did
     caught = {(f["rule"], f["entity_id"]) for f in marts.blocking_failures + raw.blocking_failures}
     assert set(PLANTED_BLOCKING) <= caught
     assert all(f["recipient"] == "data-oncall@nengtan.local"
                for f in marts.blocking_failures + raw.blocking_failures)
-    assert marts.as_dict()["ok"] is False and marts.as_dict()["blocking_failures"]
+    assert raw.as_dict()["ok"] is False and raw.as_dict()["blocking_failures"]
     null_key = next(f for f in raw.blocking_failures if f["rule"] == "no_null_keys")
     assert "registry/enterprises.csv" in null_key["message_en"]
 
@@ -91,7 +90,7 @@ def test_missing_mart_is_a_blocking_pipeline_failure(tmp_path, data_dir):
     con.execute("DROP TABLE marts.certificate_claims")
     outcome = run_checks(con, run_id=RUN_ID, day=DAY, stage="marts")
     missing = [f for f in outcome.blocking_failures if f["rule"] == "suite_ran"]
-    assert {f["entity_id"] for f in missing} == {"certificate_claims", "certificate_validity", "certificates_counted"}
+    assert {f["entity_id"] for f in missing} == {"certificate_claims", "certificate_validity"}
     assert "marts.certificate_claims" in missing[0]["message_en"]
 
 

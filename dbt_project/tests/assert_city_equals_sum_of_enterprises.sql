@@ -1,19 +1,21 @@
--- The city total equals the sum of all enterprise rows exactly (DECIMAL), for every month and measure.
+-- The city total equals the sum of all enterprise rows exactly (DECIMAL), for every month and measure
+-- (energy gross, net and dual-control; CO2 net and its three scopes; green power counted).
+{% set measures = ['energy_tce_gross', 'energy_tce', 'energy_tce_dual_control', 'co2_t', 'scope1_co2_t',
+                   'scope2_location_co2_t', 'scope2_market_co2_t', 'green_mwh'] %}
 with e as (
     select
         month,
-        sum(energy_tce) as energy_tce,
-        sum(scope1_co2_t) as scope1_co2_t,
-        sum(scope2_location_co2_t) as scope2_location_co2_t,
-        sum(scope2_market_co2_t) as scope2_market_co2_t
+        {%- for m in measures %}
+        sum({{ m }}) as {{ m }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from {{ ref('enterprise_carbon_monthly') }}
     group by month
 )
 
-select c.month
+select coalesce(c.month, e.month) as month
 from {{ ref('city_carbon_monthly') }} as c
 full outer join e on c.month = e.month
-where c.energy_tce is distinct from e.energy_tce
-    or c.scope1_co2_t is distinct from e.scope1_co2_t
-    or c.scope2_location_co2_t is distinct from e.scope2_location_co2_t
-    or c.scope2_market_co2_t is distinct from e.scope2_market_co2_t
+where
+    {%- for m in measures %}
+    {{ 'or ' if not loop.first }}c.{{ m }} is distinct from e.{{ m }}
+    {%- endfor %}
