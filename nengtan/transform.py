@@ -65,6 +65,15 @@ def _touched_meters(con: duckdb.DuckDBPyConnection) -> None:
         from raw.meter_readings r join pending p on r.file_id = p.file_id
         group by r.meter_id
     """)
+    # 1b. readings of file versions a later version of the same path replaced (nengtan.ingest.versions):
+    #     their meter-days must be recomputed without them
+    if table_exists(con, "raw", "superseded_meter_readings"):
+        con.execute("""
+            insert into touched
+            select r.meter_id, min(r.reading_day)
+            from raw.superseded_meter_readings r join pending p on r.file_id = p.file_id
+            group by r.meter_id
+        """)
     # 2. meters whose registry row is new or changed in a pending registry file: rebuild from installation
     con.execute("""
         insert into touched
@@ -140,6 +149,9 @@ def _write_scope(con: duckdb.DuckDBPyConnection, pending: Sequence[str], restate
         f"""select distinct m.credit_code, cast(date_trunc('month', d.day) as date)
             from meta.rebuild_meter_days d join ({LATEST_METERS}) m on d.meter_id = m.meter_id""",
         """select distinct credit_code, cast(period || '-01' as date) from raw.declarations
+           where file_id in (select file_id from pending) and credit_code is not null""",
+        # declarations of replaced file versions (nengtan.ingest.versions): their months without them
+        """select distinct credit_code, cast(period || '-01' as date) from raw.superseded_declarations
            where file_id in (select file_id from pending) and credit_code is not null""",
         """select distinct g.owner_credit_code, cast(g.claimed_period || '-01' as date)
            from raw.green_certificates g
