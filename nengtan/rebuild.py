@@ -25,7 +25,7 @@ _PARTITION = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 RUN_BOOKKEEPING_COLUMNS = (
     "run_id", "loaded_at", "quarantined_at", "transformed_run_id", "built_run_id", "built_at",
     "applied_run_id", "applied_at", "applied_reason", "checked_at", "published_at", "load_run_id",
-    "publish_run_id",
+    "publish_run_id", "restated_at",
 )
 
 
@@ -40,8 +40,10 @@ REBUILD_STEP_DAYS = 30
 
 def reading_days(landing: Path) -> tuple[date, date]:
     """The first and last day the landing zone holds meter readings for."""
+    from nengtan.ingest.discovery import partition_problem  # date=2026-01-00 matches the pattern, is no day
+
     days = [date.fromisoformat(m.group(1)) for p in (landing / "meter_readings").glob("date=*")
-            if (m := _PARTITION.match(p.name))]
+            if (m := _PARTITION.match(p.name)) and partition_problem(p.name, "date") is None]
     if not days:
         raise FileNotFoundError(f"no meter_readings/date=YYYY-MM-DD folders under {landing}")
     return min(days), max(days)

@@ -38,3 +38,13 @@ def test_a_stepped_backfill_runs_every_step_th_night_and_always_the_last() -> No
     assert range_nights(d, d, 7) == [d]
     with pytest.raises(ValueError):
         range_nights(d, d, 0)
+
+
+def test_reading_days_skip_folders_that_are_no_day(tmp_path) -> None:
+    """A malformed partition (date=2026-01-00, date=2026-1-5) is listed as unread by the loader; the
+    rebuild's span of days ignores it instead of failing on it."""
+    from nengtan.rebuild import reading_days
+
+    for name in ("date=2026-01-00", "date=2026-1-5", "DATE=2026-02-01", "date=2026-01-05", "date=2026-01-09"):
+        (tmp_path / "meter_readings" / name).mkdir(parents=True)
+    assert reading_days(tmp_path) == (date(2026, 1, 5), date(2026, 1, 9))
