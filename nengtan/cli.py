@@ -215,7 +215,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from nengtan.ledger import verify
+    from nengtan.ledger.verification import verify
 
     report = verify()
     print(report.summary())

@@ -48,7 +48,7 @@ def load_source(source: str, day: date, run_id: str) -> dict[str, Any]:
                     f"rows_quarantined={result.get('rows_quarantined')}")
         # Every file version now in the load log goes into the tamper-evident ledger, including
         # any an earlier run loaded but crashed before recording.
-        from nengtan.ledger import record_from_load_log
+        from nengtan.ledger.record import record_from_load_log
 
         record_from_load_log(con, run_id=run_id, cfg=cfg)
     log.info("loaded %s for %s: %s", source, day, {k: v for k, v in result.items() if k != "files"})
@@ -87,7 +87,7 @@ def publish_night(day: date, run_id: str, outcome: dict[str, Any]) -> dict[str, 
             f"{len(blocking)} blocking check(s) failed for {day}; the serving copy keeps the last good "
             f"night. First: {blocking[0]}"
         )
-    from nengtan.ledger import record_publish
+    from nengtan.ledger.record import record_publish
     from nengtan.publish import publish
 
     cfg = settings()

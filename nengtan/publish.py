@@ -25,8 +25,8 @@ import duckdb
 
 from nengtan.config import Settings, settings
 from nengtan.crashpoints import crash_point
+from nengtan.fingerprint import quick_fingerprint, row_sums, zone_free
 from nengtan.fsutil import fsync_path
-from nengtan.ledger import row_sums, zone_free
 from nengtan.publish_scope import Plan, mark_published, plan_publish
 from nengtan.warehouse import count_rows, sql_string, utc_now
 
@@ -176,11 +176,6 @@ def _drop_unpublished(con: duckdb.DuckDBPyConnection, relations: list[tuple[str,
 COMPARE_ROWS = 100_000
 
 
-def _fingerprint(con: duckdb.DuckDBPyConnection, relation: str) -> tuple:
-    """Row count and the sum of the rows' 64-bit hashes (HUGEINT: duplicates add up, nothing cancels)."""
-    return con.execute(f"SELECT count(*), sum(hash(fp_row)) FROM {relation} AS fp_row").fetchone()
-
-
 def _publish_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, plan: Plan, columns: list | None
                    ) -> tuple[int, str, dict | None]:
     """Write one table into serving_new; returns its row count, how: 'since' (updated from its
@@ -200,8 +195,8 @@ def _publish_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, plan
         log.warning("publish: %s updated from %s has a row count unlike the warehouse's; rewritten", name, mark[1])
         return _copy_whole(con, schema, table), "repaired", None
     if count_rows(con, source) >= COMPARE_ROWS:
-        mine = _fingerprint(con, source)
-        if mine == _fingerprint(con, f'serving_new."{schema}"."{table}"'):
+        mine = quick_fingerprint(con, source)
+        if mine == quick_fingerprint(con, f'serving_new."{schema}"."{table}"'):
             return mine[0], "same", {}
     return _copy_whole(con, schema, table), "rewritten", None
 

@@ -299,7 +299,7 @@ def _publish_at_scale(replica: Path, data: Path) -> dict[str, Any]:
     import duckdb
 
     from nengtan.config import Settings
-    from nengtan.ledger import record_publish
+    from nengtan.ledger.record import record_publish
     from nengtan.publish import publish
     from nengtan.publish_scope import lower_watermarks
     from nengtan.warehouse import ensure_raw_schema
