@@ -818,10 +818,31 @@ def test_new_datasets_show_a_park_manager_only_their_park(superset, admin, servi
         con.close()
 
 
-def test_projects_qualification_savings_and_roadmap_equal_the_marts(superset, admin, chart_ids, serving) -> None:
-    """Every measured retrofit is in the baselines table with the mart's qualification in words (both languages)
-    and a reason where it does not qualify; only qualified baselines are summed into the savings by project;
-    the new facilities above their approval read so; the roadmap shows each enterprise-year's track as the mart."""
+def test_roadmap_and_new_facilities_equal_the_marts(superset, admin, chart_ids, serving) -> None:
+    """The roadmap shows each enterprise-year's track as the mart states it (both languages); every new
+    facility is listed and those above their approval read so."""
+    url = superset["url"]
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        over = {n for (n,) in con.execute("SELECT name_zh FROM marts.new_facility_tracking WHERE over_approval"
+                                          ).fetchall()}
+        facilities = con.execute("SELECT count(*) FROM marts.new_facility_tracking").fetchone()[0]
+        track = Counter(t for (t,) in con.execute("SELECT on_track FROM marts.enterprise_roadmap").fetchall())
+    finally:
+        con.close()
+    assert track, "the city has no enterprise target: no roadmap to compare"
+    for i, lang in enumerate(("zh", "en")):
+        rows = _data(chart_data(admin, url, chart_ids[_by_key("ent_roadmap_table").title], lang=lang))
+        words = {True: ASSETS.ON_TRACK[0][i], False: ASSETS.ON_TRACK[1][i], None: None}
+        assert Counter(r["on_track_label"] for r in rows) == Counter(words[t] for t in track.elements())
+    rows = _data(chart_data(admin, url, chart_ids[_by_key("prj_new_facilities").title]))
+    assert len(rows) == facilities
+    assert {r["project_name"] for r in rows if r["approval_label"] == ASSETS.OVER_APPROVAL[0][0]} == over
+
+
+def test_projects_qualification_and_savings_equal_the_marts(superset, admin, chart_ids, serving) -> None:
+    """Every measured retrofit is in the baselines table with the mart's qualification in words (both
+    languages) and a word on its baseline; only qualified baselines are summed into the savings by project."""
     url = superset["url"]
     con = duckdb.connect(str(serving), read_only=True)
     try:
@@ -831,13 +852,10 @@ def test_projects_qualification_savings_and_roadmap_equal_the_marts(superset, ad
         saved = {n: float(v) for n, v in con.execute(
             "SELECT name_zh, sum(savings_tce) FROM marts.project_savings_monthly WHERE baseline_qualified "
             "GROUP BY name_zh").fetchall()}
-        over = {n for (n,) in con.execute("SELECT name_zh FROM marts.new_facility_tracking WHERE over_approval"
-                                          ).fetchall()}
-        facilities = con.execute("SELECT count(*) FROM marts.new_facility_tracking").fetchone()[0]
-        track = Counter(con.execute("SELECT on_track FROM marts.enterprise_roadmap").fetchall())
     finally:
         con.close()
-    assert baselines, "the city measured no retrofit: the M&V step did not run in the night"
+    if not baselines:  # the small test city (12 enterprises) plants no projects; the demo city a dozen
+        pytest.skip("no retrofit measured in this city (NENGTAN_SUPERSET_TEST_SERVING=<demo serving>)")
     for i, lang in enumerate(("zh", "en")):
         rows = _data(chart_data(admin, url, chart_ids[_by_key("prj_baselines").title], lang=lang))
         assert len(rows) == len(baselines)
@@ -849,9 +867,3 @@ def test_projects_qualification_savings_and_roadmap_equal_the_marts(superset, ad
     got = _data(chart_data(admin, url, chart_ids[_by_key("prj_savings_by_project").title]))
     assert {r["project_name"]: pytest.approx(r["节能量 Savings (tce)"]) for r in got} == saved
     assert set(saved) <= {names[p] for (p, _), q in baselines.items() if q}
-    rows = _data(chart_data(admin, url, chart_ids[_by_key("prj_new_facilities").title]))
-    assert len(rows) == facilities
-    assert {r["project_name"] for r in rows if r["approval_label"] == ASSETS.OVER_APPROVAL[0][0]} == over
-    rows = _data(chart_data(admin, url, chart_ids[_by_key("ent_roadmap_table").title], lang="en"))
-    words = {True: ASSETS.ON_TRACK[0][1], False: ASSETS.ON_TRACK[1][1], None: None}
-    assert Counter(r["on_track_label"] for r in rows) == Counter(words[t] for (t,) in track.elements())
