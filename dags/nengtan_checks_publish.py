@@ -10,8 +10,7 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
-from nengtan.dag_support import DEFAULT_ARGS, MARTS, SERVING, START_DATE, resolve_day
-from nengtan.mv.asset import MV
+from nengtan.dag_support import DEFAULT_ARGS, MARTS, MV, SERVING, START_DATE, resolve_day
 
 
 @dag(

@@ -16,9 +16,11 @@ from airflow.sdk import Asset
 
 from nengtan.config import LOCAL_TZ
 
-# The raw layer has new rows → the transform runs → marts are built → checks, publish.
+# The raw layer has new rows → the transform runs → marts are built → M&V measures (emitted every night,
+# measured or not) → checks, publish (on marts & mv).
 RAW = Asset("nengtan://warehouse/raw")
 MARTS = Asset("nengtan://warehouse/marts")
+MV = Asset("nengtan://warehouse/mv")
 SERVING = Asset("nengtan://serving/marts")
 
 START_DATE = pendulum.datetime(2024, 1, 1, tz="Asia/Shanghai")
