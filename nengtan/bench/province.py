@@ -142,7 +142,7 @@ def compare(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]], tol:
 # -- the run ---------------------------------------------------------------------------------------------------
 def run(meters: int, work: Path, *, engines: tuple[str, ...] = ("duckdb", "spark"), duckdb_memory: str = "8GB",
         spark_memory: str = "8g", shuffle_partitions: int | None = None, seed: int = 2026,
-        timeout: float = 4 * 3600.0, reuse_load: bool = False, progress=print) -> dict[str, Any]:  # noqa: ANN001
+        timeout: float = 4 * 3600.0, reuse_load: bool = False, transform: bool = True, progress=print) -> dict[str, Any]:  # noqa: ANN001
     work.mkdir(parents=True, exist_ok=True)
     landing = work / "landing"
     roots = {e: work / f"data-{e}" for e in engines}
@@ -199,7 +199,7 @@ def run(meters: int, work: Path, *, engines: tuple[str, ...] = ("duckdb", "spark
             (roots[e] / "warehouse").mkdir(parents=True)
             shutil.copyfile(wh, roots[e] / "warehouse" / "nengtan.duckdb")
 
-    for e in engines:
+    for e in engines if transform else ():
         env = {**base_env, "NENGTAN_DATA": str(roots[e]), "NENGTAN_ENGINE": e}
         if e == "spark":
             env.update({"NENGTAN_SPARK_METHOD": "session", "NENGTAN_SPARK_MASTER": "local[*]",
@@ -210,7 +210,7 @@ def run(meters: int, work: Path, *, engines: tuple[str, ...] = ("duckdb", "spark
         st = report["parts"][f"transform_{e}"]
         progress(f"[province]   {e}: {st['status']} in {st['wall_seconds']:.0f} s, peak {st['peak_rss_gib']} GiB")
 
-    done = [e for e in engines if report["parts"][f"transform_{e}"]["status"] == "ok"]
+    done = [e for e in engines if report["parts"].get(f"transform_{e}", {}).get("status") == "ok"]
     if len(done) == 2:
         figures = {e: headline_figures(roots[e] / "warehouse" / "nengtan.duckdb") for e in done}
         problems = compare(figures["duckdb"], figures["spark"])
@@ -292,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spark-memory", default="8g", help="Spark driver memory (local mode: all of Spark)")
     ap.add_argument("--shuffle-partitions", type=int, default=None, help="default: meters / 25,000 (4..200)")
     ap.add_argument("--timeout", type=float, default=4 * 3600.0, help="seconds per step before it is killed")
+    ap.add_argument("--no-transform", action="store_true",
+                    help="stop after the load (generation and loading figures only; e.g. where a transform cannot fit)")
     ap.add_argument("--reuse-load", action="store_true",
                     help="transform the warehouses an earlier run loaded (their files still pending) instead of reloading")
     a = ap.parse_args(argv)
@@ -300,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--engines takes duckdb and/or spark")
     work = a.work or settings().data / "bench" / f"province-{a.meters}"
     run(a.meters, work, engines=engines, duckdb_memory=a.duckdb_memory, spark_memory=a.spark_memory,
-        shuffle_partitions=a.shuffle_partitions, timeout=a.timeout, reuse_load=a.reuse_load)
+        shuffle_partitions=a.shuffle_partitions, timeout=a.timeout, reuse_load=a.reuse_load,
+        transform=not a.no_transform)
     return 0
 
 
