@@ -52,9 +52,11 @@ def serving_db() -> Path:
 
 
 def serving_uri() -> str:
-    # Read-only, and Superset uses a NullPool: every query opens the file that is there now,
-    # so a publish (os.replace) never breaks a running dashboard.
-    return f"duckdb:///{serving_db()}"
+    """Where the dashboards read the serving tables: ``NENGTAN_SERVING_URI`` when set (a distributed
+    deployment: ``hive://`` through the Spark Thrift server, docs/scale-out.md), else the serving copy.
+    The copy is opened read-only, and Superset uses a NullPool: every query opens the file that is
+    there now, so a publish (os.replace) never breaks a running dashboard."""
+    return os.environ.get("NENGTAN_SERVING_URI", "").strip() or f"duckdb:///{serving_db()}"
 
 
 def asset_contents() -> dict[str, str]:
