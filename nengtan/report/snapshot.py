@@ -2,25 +2,23 @@
 
 A snapshot holds only rows that determine the month's figures (the month and the year
 to date up to its last day, plus reference tables), so data for later months does not
-change it, while a late correction of the month does: its id (SHA-256 of the sorted
-rows) then changes, and the archive writes a new report version.
+change it, while a late correction of the month does: its id (the SHA-256 of its tables'
+hashes, taken as the ledger takes them: nengtan.fingerprint) then changes, and the archive
+writes a new report version.
 """
 
 from __future__ import annotations
 
 import calendar
-import hashlib
-import json
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from nengtan.config import LOCAL_TZ, REPO_ROOT, Settings, settings
+from nengtan.fingerprint import content_hash
 
 # table -> (period column, scope): scope "years" = January of last year..month (the month,
 # its year to date and the same periods of last year, for MoM/YoY), "month" = the month
@@ -113,37 +111,6 @@ def _period_filter(column: str, scope: str, month: str, data_type: str = "") -> 
     return f"{expr} BETWEEN '{int(month[:4]) - 1:04d}-01' AND '{month}'"
 
 
-def _canonical(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, Decimal):
-        return str(value.normalize()) if value == value else "NaN"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in sorted(value.items())}
-    return str(value)
-
-
-def content_hash(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> str:
-    """SHA-256 over every table of ``schema``: name, columns with types, rows sorted."""
-    digest = hashlib.sha256()
-    catalog = con.execute("SELECT current_database()").fetchone()[0]
-    for table in sorted(_tables(con, catalog, schema)):
-        cols = _columns(con, catalog, schema, table)
-        digest.update(json.dumps({"table": table, "columns": cols}).encode())
-        cur = con.execute(f'SELECT * FROM "{schema}"."{table}" ORDER BY ALL')
-        while batch := cur.fetchmany(5000):
-            for row in batch:
-                digest.update(json.dumps(_canonical(list(row)), ensure_ascii=False).encode())
-                digest.update(b"\n")
-    return digest.hexdigest()
-
-
 def freeze_snapshot(month: str, cfg: Settings | None = None) -> Snapshot:
     """Copy the month's (and year-to-date) mart rows out of the serving copy; reuse an
     identical earlier snapshot. The serving copy is only ever opened read-only."""
@@ -184,7 +151,7 @@ def freeze_snapshot(month: str, cfg: Settings | None = None) -> Snapshot:
             counts[table] = con.execute(f'SELECT count(*) FROM marts."{table}"').fetchone()[0]
         counts.update(_freeze_reference(con, present, month))
         con.execute("DETACH src")
-        snapshot_id = content_hash(con)
+        snapshot_id = content_hash(con, "marts")  # hashed as the ledger hashes tables
         con.execute("CREATE SCHEMA snapshot")
         con.execute(
             "CREATE TABLE snapshot.meta AS SELECT ?::VARCHAR AS month, ?::VARCHAR AS snapshot_id",
