@@ -84,3 +84,20 @@ def test_dbt_exposures_list_the_marts_each_dashboard_reads() -> None:
             sql = ds.get("sql")
             read |= set(re.findall(r"marts\.(\w+)", sql)) if sql else {charts[key].dataset}
         assert declared.get(spec["slug"]) == read, f"{spec['slug']}: exposure {declared.get(spec['slug'])} != {read}"
+
+
+def test_the_database_uri_is_the_serving_copy_unless_configured(tmp_path, monkeypatch) -> None:
+    """Superset reads the serving copy (read-only DuckDB) by default; NENGTAN_SERVING_URI switches it to a
+    distributed engine (hive:// through the Spark Thrift server) without a code change, and the bundle's
+    database carries whichever it is."""
+    spec = importlib.util.spec_from_file_location("nengtan_bootstrap_check", REPO_ROOT / "dashboards" / "bootstrap.py")
+    bootstrap = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bootstrap)
+    monkeypatch.setenv("NENGTAN_DATA", str(tmp_path))
+    monkeypatch.delenv("NENGTAN_SERVING_DB", raising=False)
+    monkeypatch.delenv("NENGTAN_SERVING_URI", raising=False)
+    assert bootstrap.serving_uri() == f"duckdb:///{tmp_path.resolve()}/serving/nengtan.duckdb"
+    monkeypatch.setenv("NENGTAN_SERVING_URI", "hive://spark-thrift:10000/marts")
+    assert bootstrap.serving_uri() == "hive://spark-thrift:10000/marts"
+    database = bootstrap.asset_contents()["databases/nengtan_serving.yaml"]
+    assert "sqlalchemy_uri: hive://spark-thrift:10000/marts" in database
