@@ -250,10 +250,14 @@ def test_a_night_on_celery_equals_the_dag_test_night(published_city, city_landin
     # The worker took the deployment's Celery settings: its pool process preloaded the tasks' imports.
     assert "preloaded" in (tmp_path / "cluster" / "celery-worker-0.log").read_text(errors="replace")
 
-    # Every task ran, and ran through Celery: one successful Celery result per task instance.
+    # Every task ran, and ran through Celery: one successful Celery result per task that ran. The only task a
+    # night may skip is the M&V fit, short-circuited when no project's inputs changed (as in the dag.test night).
     tis = result["task_instances"]
-    assert tis and all(ti["state"] == "success" for ti in tis), [(t["task_id"], t["state"]) for t in tis]
-    assert result["celery_results"] == {"SUCCESS": len(tis)}, result["celery_results"]
+    skipped = {(ti["dag_id"], ti["task_id"]) for ti in tis if ti["state"] == "skipped"}
+    assert skipped <= {("nengtan_mv", "measure")}, skipped
+    ran = [ti for ti in tis if ti["state"] != "skipped"]
+    assert ran and all(ti["state"] == "success" for ti in ran), [(t["task_id"], t["state"]) for t in ran]
+    assert result["celery_results"] == {"SUCCESS": len(ran)}, result["celery_results"]
 
     # The same warehouse: raw layer by digest, every mart row by row.
     celery_serving = cfg.serving_db
