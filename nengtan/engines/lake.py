@@ -71,10 +71,23 @@ def spark_type(duckdb_type: str) -> str:
     raise ValueError(f"no Spark type for DuckDB type {duckdb_type!r}: add it to nengtan.engines.lake.spark_type")
 
 
+def dbt_raw_sources() -> set[str]:
+    """The raw tables dbt declares as sources (``_raw__sources.yml``): what the models read. The loader's own
+    bookkeeping beside them (rows parked for a registry key, superseded versions, re-admissions) stays out."""
+    import yaml
+
+    from nengtan.config import REPO_ROOT
+
+    doc = yaml.safe_load((REPO_ROOT / "dbt_project" / "models" / "staging" / "raw" / "_raw__sources.yml")
+                         .read_text(encoding="utf-8"))
+    return {t["name"] for src in doc["sources"] if src["name"] == "raw" for t in src["tables"]}
+
+
 def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    sources = dbt_raw_sources()
     raw = [("raw", t) for (t,) in con.execute(
         "select table_name from information_schema.tables where table_schema = 'raw' and table_type = 'BASE TABLE' "
-        "order by table_name").fetchall()]
+        "order by table_name").fetchall() if t in sources]
     return raw + [("meta", t) for t in META_TABLES]
 
 
