@@ -15,8 +15,8 @@ from test_ingest_support import (
     CC1,
     READINGS_HEADER,
     assert_accounting,
+    landing_env,
     readings_csv,
-    warehouse,
     write,
     write_meters,
 )
@@ -32,10 +32,7 @@ SQL_ID = "x'); DROP TABLE raw.meter_readings; --"
 
 @pytest.fixture()
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    landing = tmp_path / "landing"
-    monkeypatch.setenv("NENGTAN_LANDING", str(landing))
-    monkeypatch.setenv("NENGTAN_DATA", str(tmp_path / "data"))
-    con = warehouse(tmp_path)
+    landing, con = landing_env(tmp_path, monkeypatch)
     write_meters(landing, ["M1", "M2"])
     load_registry(con, landing, "test")
     write(landing, f"{PART}/good.csv", readings_csv(GOOD_ROWS), LANDED)

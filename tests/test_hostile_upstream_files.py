@@ -25,8 +25,8 @@ from test_ingest_support import (
     CC1,
     READINGS_HEADER,
     assert_accounting,
+    landing_env,
     readings_csv,
-    warehouse,
     write,
     write_meters,
 )
@@ -54,10 +54,7 @@ ENTERPRISES_HEADER = "credit_code,name_zh,name_en,park_id,industry_code,key_ener
 
 @pytest.fixture()
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    landing = tmp_path / "landing"
-    monkeypatch.setenv("NENGTAN_LANDING", str(landing))
-    monkeypatch.setenv("NENGTAN_DATA", str(tmp_path / "data"))
-    con = warehouse(tmp_path)
+    landing, con = landing_env(tmp_path, monkeypatch)
     write(landing, "registry/parks.csv", f"{PARKS_HEADER}\nP1,园区,Park,新吴区,p@x.cn\n", datetime(2026, 1, 1))
     write(landing, "registry/enterprises.csv", f"{ENTERPRISES_HEADER}\n{CC1},甲,A,P1,30,true,false,a@x.cn\n",
           datetime(2026, 1, 1))
@@ -75,7 +72,7 @@ def outside(tmp_path: Path) -> Path:
     write(out, "parks.csv", f"{PARKS_HEADER}\nP9,{SECRET},x,y,z\n", LANDED)
     write(out, "claims.csv", "certificate_id,project_id,generation_month,owner_credit_code,claimed_period,"
           f"claimed_at\nGEC-{SECRET},PRJ,2026-01,{CC1},2026-02,2026-02-03T00:00:00+08:00\n", LANDED)
-    write(out, "secret.csv", readings_csv([f"M2,2026-03-01T00:00:00+08:00,1,ok"]), LANDED)
+    write(out, "secret.csv", readings_csv(["M2,2026-03-01T00:00:00+08:00,1,ok"]), LANDED)
     return out
 
 

@@ -25,6 +25,7 @@ from test_ingest_support import (
     METERS_HEADER,
     assert_accounting,
     cc,
+    landing_env,
     readings_csv,
     warehouse,
     write,
@@ -60,10 +61,7 @@ def day_rows(meters: list[str], day: str = "2026-03-01", n: int = 4) -> list[str
 
 @pytest.fixture()
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    landing = tmp_path / "landing"
-    monkeypatch.setenv("NENGTAN_LANDING", str(landing))
-    monkeypatch.setenv("NENGTAN_DATA", str(tmp_path / "data"))
-    con = warehouse(tmp_path)
+    landing, con = landing_env(tmp_path, monkeypatch)
     registry(landing, [meter_row(f"M{k}") for k in range(1, 5)], [ent_row(CC1)], datetime(2026, 1, 1))
     load_registry(con, landing, "night0")
     yield landing, con

@@ -20,9 +20,9 @@ from test_ingest_support import (
     READINGS_HEADER,
     assert_accounting,
     cc,
+    landing_env,
     readings_csv,
     snapshot,
-    warehouse,
     write,
     write_meters,
 )
@@ -45,10 +45,7 @@ LANDED = datetime(2026, 3, 2, 1, 0)
 
 @pytest.fixture()
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    landing = tmp_path / "landing"
-    monkeypatch.setenv("NENGTAN_LANDING", str(landing))
-    monkeypatch.setenv("NENGTAN_DATA", str(tmp_path / "data"))
-    con = warehouse(tmp_path)
+    landing, con = landing_env(tmp_path, monkeypatch)
     write_meters(landing, ["M1", "M2"])
     load_registry(con, landing, "test")
     yield landing, con

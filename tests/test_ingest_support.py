@@ -58,6 +58,14 @@ def warehouse(tmp: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def landing_env(tmp_path: Path, monkeypatch) -> tuple[Path, duckdb.DuckDBPyConnection]:  # noqa: ANN001
+    """A test's landing zone and data root set in the environment, and a writer connection to its warehouse."""
+    landing = tmp_path / "landing"
+    monkeypatch.setenv("NENGTAN_LANDING", str(landing))
+    monkeypatch.setenv("NENGTAN_DATA", str(tmp_path / "data"))
+    return landing, warehouse(tmp_path)
+
+
 def assert_accounting(con: duckdb.DuckDBPyConnection) -> None:
     """rows_read = loaded + quarantined per file, and the counts match the tables."""
     bad = con.execute(
