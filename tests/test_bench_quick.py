@@ -56,6 +56,10 @@ def test_night_figures(bench_report) -> None:
     assert night["tasks"] and all(t["seconds"] is not None for t in night["tasks"])
     assert {s["stage"] for s in night["stages"]} >= {"load_meter_readings", "publish"}
     assert report["night_over_floor"] > 0
+    # the M&V step is its own stage: timed, and saying whether it measured (a 3-enterprise city has no project)
+    mv = night["mv"]
+    assert mv["state"] == "success" and mv["seconds"] > 0 and mv["plan_seconds"] is not None
+    assert mv["measured"] is False and mv["measure_state"] == "skipped"
 
 
 def test_history_backfill_and_charts(bench_report) -> None:
