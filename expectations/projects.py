@@ -15,7 +15,7 @@ The M&V DAG rebuilds the project marts after the night's checks have run, so a f
 about the results of the previous M&V run.
 """
 
-from nengtan.quality.rules import Rule, Suite
+from nengtan.quality.rules import Rule, Suite, between
 
 MIN_DAYS = 30
 
@@ -78,8 +78,7 @@ SUITES = [
                 name="savings_below_half_expected",
                 column="savings_ratio_upper",
                 observed_column="savings_ratio",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                    column="savings_ratio_upper", min_value=0.5),
+                expectation=between("savings_ratio_upper", min_value=0.5),
                 expected=">= 50% of expected (with its uncertainty)", fmt="{:.0%}",
                 what_zh="企业 {credit_code} 节能项目 {project_id}（{measure}）自 {first_month} 起 {days} 天实测节能 {measured_tce:,.2f} tce（±{uncertainty_tce:,.2f}），仅为预期 {expected_tce:,.2f} tce 的 {observed}",
                 what_en="enterprise {credit_code}, project {project_id} ({measure}): measured savings {measured_tce:,.2f} tce (±{uncertainty_tce:,.2f}) over {days} days since {first_month}, {observed} of the {expected_tce:,.2f} tce expected",
@@ -95,7 +94,7 @@ SUITES = [
             Rule(
                 name="new_facility_over_approval",
                 column="ratio",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(column="ratio", max_value=1),
+                expectation=between("ratio", max_value=1),
                 expected="<= 100% of the approval pro rata", fmt="{:.0%}",
                 what_zh="企业 {credit_code} 新建项目 {project_id}（{commissioned_on} 投产）{days_metered} 天用能 {actual_tce:,.1f} tce、排放 {actual_co2_t:,.1f} tCO2，按节能审查批复折算为 {approved_tce:,.1f} tce、{approved_co2_t:,.1f} tCO2，达批复的 {observed}",
                 what_en="enterprise {credit_code}, new facility {project_id} (commissioned {commissioned_on}): {actual_tce:,.1f} tce and {actual_co2_t:,.1f} tCO2 in {days_metered} days against {approved_tce:,.1f} tce and {approved_co2_t:,.1f} t approved pro rata ({observed})",
@@ -111,8 +110,7 @@ SUITES = [
             Rule(
                 name="baseline_qualified",
                 column="qualified",
-                expectation=lambda gx, cfg: gx.expectations.ExpectColumnValuesToBeBetween(
-                    column="qualified", min_value=1),
+                expectation=between("qualified", min_value=1),
                 expected="qualified", fmt="{}",
                 what_zh="企业 {credit_code} 节能项目 {project_id}（{energy_type}）基准期 {baseline_start}～{baseline_end}（{baseline_days} 天）模型不合格：{reasons}",
                 what_en="enterprise {credit_code}, project {project_id} ({energy_type}): baseline {baseline_start}..{baseline_end} ({baseline_days} days) does not qualify: {reasons}",
