@@ -127,14 +127,14 @@ def build_sample_warehouse(con: duckdb.DuckDBPyConnection, *, faults: bool = Tru
                     THEN 1.0 END AS gap_pct_electricity,
                NULL::DOUBLE AS gap_pct_natural_gas, NULL::DOUBLE AS gap_pct_heat, NULL::DOUBLE AS gap_pct_steam
         FROM marts.enterprise_energy_daily GROUP BY ALL""")
-    con.execute(f"""
+    con.execute("""
         CREATE OR REPLACE TABLE marts.park_carbon_monthly AS
         SELECT park_id, month, sum(energy_tce) AS energy_tce,
                sum(energy_tce_gross) AS energy_tce_gross, sum(energy_tce_dual_control) AS energy_tce_dual_control,
                sum(co2_t) AS co2_t, sum(scope1_co2_t) AS scope1_co2_t, sum(scope2_location_co2_t) AS scope2_location_co2_t,
                sum(scope2_market_co2_t) AS scope2_market_co2_t, 0.0 AS ytd_energy_tce, 0.0 AS ytd_co2_t
         FROM marts.enterprise_carbon_monthly GROUP BY park_id, month""")
-    con.execute(f"""
+    con.execute("""
         CREATE OR REPLACE TABLE marts.city_carbon_monthly AS
         SELECT 'CITY' AS city_id, month, sum(energy_tce) AS energy_tce,
                sum(energy_tce_gross) AS energy_tce_gross, sum(energy_tce_dual_control) AS energy_tce_dual_control,
