@@ -201,13 +201,9 @@ def _connect_waiting_for_lock(db: Path, read_only: bool) -> duckdb.DuckDBPyConne
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RAW_DDL)
-    from nengtan.ingest.loader import (
-        UNREAD_DDL,  # what no source reads, by night (the quality suite reads it)
-    )
     from nengtan.ingest.schema import ensure_ingest_schema  # the contract's newer columns and sources
 
     ensure_ingest_schema(con)
-    con.execute(UNREAD_DDL)
 
 
 @contextmanager

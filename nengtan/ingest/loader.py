@@ -488,14 +488,6 @@ def _readmitted(con: duckdb.DuckDBPyConnection, source: str, run_id: str, summar
     return summary
 
 
-UNREAD_DDL = """
-CREATE SCHEMA IF NOT EXISTS meta;
-CREATE TABLE IF NOT EXISTS meta.landing_unread (
-    run_id VARCHAR NOT NULL, path VARCHAR NOT NULL, reason VARCHAR NOT NULL, noted_at TIMESTAMP NOT NULL
-)
-"""
-
-
 UNREAD_IN_SUMMARY = 500  # entries of LoadSummary.unread (the task's XCom); all are in meta.landing_unread
 
 
@@ -503,7 +495,6 @@ def note_unread(con: duckdb.DuckDBPyConnection, landing: Path, run_id: str) -> l
     """What no source reads under the landing root (:func:`nengtan.ingest.discovery.survey`), kept
     in ``meta.landing_unread`` for this run (a rerun replaces its rows): by name and reason only."""
     unread = [u.as_dict() for u in discovery.survey(Path(landing))]
-    con.execute(UNREAD_DDL)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM meta.landing_unread WHERE run_id = ?", [run_id])

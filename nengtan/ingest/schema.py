@@ -72,6 +72,9 @@ def ensure_ingest_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
                        + ", ".join(f"{_q(n)} {t}" for n, t in cols) + ")")
     if "superseded_quarantine" not in have:
         ran.append(SUPERSEDED_QUARANTINE_DDL)
+    if not con.execute("SELECT 1 FROM information_schema.tables WHERE table_catalog = current_database() "
+                       "AND table_schema = 'meta' AND table_name = 'landing_unread'").fetchone():
+        ran.append(LANDING_UNREAD_DDL)
     for stmt in ran:
         con.execute(stmt)
     return ran
@@ -104,3 +107,9 @@ READMITTED_DDL = """CREATE TABLE IF NOT EXISTS raw.readmitted (
     file_id VARCHAR NOT NULL, source VARCHAR NOT NULL, path VARCHAR NOT NULL, line BIGINT NOT NULL,
     reason VARCHAR NOT NULL, raw_text VARCHAR, run_id VARCHAR NOT NULL, quarantined_at TIMESTAMP NOT NULL,
     readmitted_run_id VARCHAR NOT NULL, readmitted_at TIMESTAMP NOT NULL)"""
+
+# What no source reads under the landing root, by night (nengtan.ingest.loader.note_unread; the quality
+# suite expectations/landing_files.py reads it).
+LANDING_UNREAD_DDL = """CREATE SCHEMA IF NOT EXISTS meta;
+CREATE TABLE IF NOT EXISTS meta.landing_unread (
+    run_id VARCHAR NOT NULL, path VARCHAR NOT NULL, reason VARCHAR NOT NULL, noted_at TIMESTAMP NOT NULL)"""
