@@ -21,7 +21,7 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default.resolve()
 
 
-def _env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     try:
         return int(value) if value else default
@@ -37,7 +37,7 @@ def machine_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _env_float(name: str, default: float) -> float:
+def env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
     try:
         return float(value) if value else default
@@ -146,18 +146,18 @@ def settings() -> Settings:
         data=_env_path("NENGTAN_DATA", REPO_ROOT / "var" / "data"),
         duckdb_memory_limit=os.environ.get("NENGTAN_DUCKDB_MEMORY_LIMIT", "4GB"),
         duckdb_threads=int(os.environ.get("NENGTAN_DUCKDB_THREADS", "0") or 0),
-        declared_vs_metered_tolerance_pct=_env_float("NENGTAN_DECLARED_TOLERANCE_PCT", 5.0),
+        declared_vs_metered_tolerance_pct=env_float("NENGTAN_DECLARED_TOLERANCE_PCT", 5.0),
         oncall_email=os.environ.get("NENGTAN_ONCALL_EMAIL", "data-oncall@nengtan.local"),
         dbt_unit_tests=os.environ.get("NENGTAN_DBT_UNIT_TESTS", "0").strip().lower() in ("1", "true", "yes"),
         declaration_deadline_day=_deadline_day(),
         airflow_host=os.environ.get("NENGTAN_AIRFLOW_HOST", "").strip() or "127.0.0.1",
-        airflow_port=_env_int("NENGTAN_AIRFLOW_PORT", 8080),
-        airflow_parallelism=_env_int("NENGTAN_AIRFLOW_PARALLELISM", 0) or machine_cores(),
+        airflow_port=env_int("NENGTAN_AIRFLOW_PORT", 8080),
+        airflow_parallelism=env_int("NENGTAN_AIRFLOW_PARALLELISM", 0) or machine_cores(),
     )
 
 
 def _deadline_day() -> int:
-    day = _env_int("NENGTAN_DECLARATION_DEADLINE_DAY", 15)
+    day = env_int("NENGTAN_DECLARATION_DEADLINE_DAY", 15)
     if not 1 <= day <= 28:
         raise ValueError(f"NENGTAN_DECLARATION_DEADLINE_DAY={day} must be a day 1-28 (every month has it)")
     return day

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from nengtan.config import LOCAL_TZ
-from nengtan.ingest.limits import is_valid_name, printable_name
+from nengtan.ingest.limits import printable_name
 
 PARTITION_RE = {
     "date": re.compile(r"date=(\d{4}-\d{2}-\d{2})"),
@@ -125,11 +125,11 @@ def partition_problem(name: str, kind: str) -> str | None:
 
 def _candidate(landing: Path, entry: os.DirEntry[str], source: str, key: str | None) -> Candidate:
     st = entry.stat()
-    rel = Path(entry.path).relative_to(landing).as_posix()
+    name = Path(entry.path).relative_to(landing).as_posix()
+    rel = printable_name(name)
     problem = None
-    if not is_valid_name(rel):
+    if rel != name:
         problem = "file name is not valid UTF-8 (shown with its bytes as \\xNN); rename it upstream"
-        rel = printable_name(rel)
     return Candidate(source=source, path=rel, abspath=Path(entry.path), partition_key=key,
                      size_bytes=st.st_size, landed_at=landed_at(st.st_mtime_ns), problem=problem)
 

@@ -64,21 +64,17 @@ class Limits:
         )
 
     def file_limit_text(self) -> str:
-        return f"{_size(self.max_file_bytes)} (NENGTAN_MAX_FILE_MB)"
+        return f"{size_text(self.max_file_bytes)} (NENGTAN_MAX_FILE_MB)"
 
     def line_limit_text(self) -> str:
-        return f"{_size(self.max_line_bytes)} (NENGTAN_MAX_LINE_KB)"
+        return f"{size_text(self.max_line_bytes)} (NENGTAN_MAX_LINE_KB)"
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
     for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
         if n >= scale:
             return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
     return f"{n} bytes"
-
-
-def size_text(n: int) -> str:
-    return _size(n)
 
 
 def printable(text: str, cap: int = REASON_CAP) -> str:
@@ -101,11 +97,3 @@ def printable_name(name: str) -> str:
         return name
     except UnicodeEncodeError:
         return os.fsencode(name).decode("utf-8", "backslashreplace")
-
-
-def is_valid_name(name: str) -> bool:
-    try:
-        name.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nengtan.config import Settings, settings
+from nengtan.config import Settings, env_float, env_int, settings
 
 SEVERITIES = ("blocking", "routed")
 LEVELS = ("meter", "enterprise", "park", "city", "pipeline")
@@ -83,16 +83,6 @@ class Suite:
         assert self.stage in ("raw", "marts"), self.stage
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
-
-
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value else default
-
-
 @dataclass(frozen=True)
 class QualityConfig:
     """Thresholds of the checks; each can be overridden from the environment."""
@@ -141,11 +131,11 @@ def quality_config(cfg: Settings | QualityConfig | None = None) -> QualityConfig
     base = cfg or settings()
     return QualityConfig(
         base=base,
-        completeness_min=_env_float("NENGTAN_COMPLETENESS_MIN", 0.90),
-        daily_vs_monthly_pct=_env_float("NENGTAN_DAILY_MONTHLY_TOLERANCE_PCT", 5.0),
+        completeness_min=env_float("NENGTAN_COMPLETENESS_MIN", 0.90),
+        daily_vs_monthly_pct=env_float("NENGTAN_DAILY_MONTHLY_TOLERANCE_PCT", 5.0),
         declared_tolerance_pct=base.declared_vs_metered_tolerance_pct,
-        declaration_deadline_day=_env_int("NENGTAN_DECLARATION_DEADLINE_DAY", 15),
-        silent_park_share=_env_float("NENGTAN_SILENT_PARK_SHARE", 0.20),
-        band_k=_env_float("NENGTAN_BAND_K", 6.0),
+        declaration_deadline_day=env_int("NENGTAN_DECLARATION_DEADLINE_DAY", 15),
+        silent_park_share=env_float("NENGTAN_SILENT_PARK_SHARE", 0.20),
+        band_k=env_float("NENGTAN_BAND_K", 6.0),
         ecology_bureau_email=os.environ.get("NENGTAN_ECOLOGY_BUREAU_EMAIL", ""),
     )
