@@ -67,13 +67,8 @@ def plan_projects(city: City, rng: np.random.Generator) -> list[dict]:
              ("new_facility", "process", elec, None, 1.18, "commissioned"),
              ("new_facility", "process", elec, None, 0.85, "commissioned")]
     for k, (kind, measure, et, at, saving, status) in enumerate(specs):
-        i = m = None
-        for cand in free:
-            types = [et] if et is not None else [ENERGY_TYPES.index("steam"), ENERGY_TYPES.index("natural_gas")]
-            ms = [x for t in types for x in meters_of(cand, t)]
-            if ms:
-                i, m = cand, ms[0]
-                break
+        types = [et] if et is not None else [ENERGY_TYPES.index("steam"), ENERGY_TYPES.index("natural_gas")]
+        i, m = _first_metered(free, types, meters_of)
         if i is None:
             continue
         free.remove(i)
@@ -89,6 +84,16 @@ def plan_projects(city: City, rng: np.random.Generator) -> list[dict]:
             p["expected_tce"] = e["annual_tce"] * 0.01
         projects.append(p)
     return projects
+
+
+def _first_metered(candidates: list[int], types: list[int], meters_of) -> tuple[int | None, int | None]:  # noqa: ANN001
+    """The first enterprise of ``candidates`` with a meter of ``types`` (in that order of preference), and
+    its largest such meter; (None, None) when none has one."""
+    for cand in candidates:
+        ms = [x for t in types for x in meters_of(cand, t)]
+        if ms:
+            return cand, ms[0]
+    return None, None
 
 
 def _save(city: City, p: dict, meters: list[int], day: int, saving: float, rng: np.random.Generator,
@@ -149,12 +154,7 @@ def _plan_long(city: City, rng: np.random.Generator, free: list[int], meters_of)
     order = continuous + [i for i in free if i not in continuous]
     projects: list[dict] = []
     for k, (kind, measure, types, saving, status, after_year, baseline_days, expected) in enumerate(LONG_SPECS):
-        i = m = None
-        for cand in order:
-            ms = [x for t in types for x in meters_of(cand, ENERGY_TYPES.index(t))]
-            if ms:
-                i, m = cand, ms[0]
-                break
+        i, m = _first_metered(order, [ENERGY_TYPES.index(t) for t in types], meters_of)
         if i is None:
             continue
         order.remove(i)
