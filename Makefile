@@ -98,10 +98,10 @@ bench-quick: setup
 
 # Where one machine ends (docs/scale-out.md): a province of PROVINCE_METERS meters (96 readings each), one
 # night on DuckDB and the same night on Spark local mode, timed with peak memory. ARGS passes more options
-# (--engines, --duckdb-memory, --spark-memory, --work: `python -m nengtan.bench.province --help`).
+# (--engines, --duckdb-memory, --spark-memory, --work: `python -m nengtan.tools.bench.province --help`).
 PROVINCE_METERS ?= 1000000
 bench-province: setup
-	@.venv/bin/python -m nengtan.bench.province --meters $(PROVINCE_METERS) $(ARGS)
+	@.venv/bin/python -m nengtan.tools.bench.province --meters $(PROVINCE_METERS) $(ARGS)
 
 clean:
 	rm -rf var dbt_project/target dbt_project/logs

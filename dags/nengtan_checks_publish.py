@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
-from nengtan.dag_support import DEFAULT_ARGS, MARTS, MV, SERVING, START_DATE, resolve_day
+from nengtan.orchestration.dag_support import DEFAULT_ARGS, MARTS, MV, SERVING, START_DATE, resolve_day
 
 
 @dag(
@@ -27,20 +27,20 @@ from nengtan.dag_support import DEFAULT_ARGS, MARTS, MV, SERVING, START_DATE, re
 def nengtan_checks_publish() -> None:
     @task
     def check_marts(**context: Any) -> dict:
-        from nengtan.pipeline import check_stage
+        from nengtan.orchestration.tasks import check_stage
 
         return check_stage("marts", resolve_day(context), context["run_id"])
 
     @task(trigger_rule="all_done")
     def send_digests(**context: Any) -> dict:
         """Runs even when the checks blocked the publish: owners hear about it either way."""
-        from nengtan.pipeline import send_digests as send
+        from nengtan.orchestration.tasks import send_digests as send
 
         return send(resolve_day(context), context["run_id"])
 
     @task(outlets=[SERVING])
     def publish(outcome: dict, **context: Any) -> dict:
-        from nengtan.pipeline import publish_night
+        from nengtan.orchestration.tasks import publish_night
 
         day = resolve_day(context)
         result = publish_night(day, context["run_id"], outcome)

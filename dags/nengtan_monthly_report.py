@@ -20,7 +20,10 @@ from typing import Any
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
-from nengtan.dag_support import SERVING, START_DATE  # SERVING = Asset("nengtan://serving/marts")
+from nengtan.orchestration.dag_support import (  # SERVING = Asset("nengtan://serving/marts")
+    SERVING,
+    START_DATE,
+)
 
 MONTHLY_CRON = "0 6 3 * *"  # 06:00 local on the 3rd: a backstop if an asset-triggered run failed
 RECHECK_MONTHS = 3  # final months before the latest re-checked for restatements on each run
@@ -57,7 +60,7 @@ def nengtan_monthly_report():
     @task(retries=0)  # a malformed month param fails at once, no retry in 5 minutes
     def due_months() -> list[str]:
         """The asked month, or the final months among the latest complete one and those before it."""
-        from nengtan.dag_support import due_report_months
+        from nengtan.orchestration.dag_support import due_report_months
         from nengtan.report.snapshot import month_bounds
 
         params = get_current_context()["params"]
@@ -69,7 +72,7 @@ def nengtan_monthly_report():
 
     @task(map_index_template="{{ task.op_kwargs['month'] }}", retries=0)
     def report(month: str) -> dict:
-        from nengtan.dag_support import render_month
+        from nengtan.orchestration.dag_support import render_month
 
         ctx = get_current_context()
         params = ctx["params"]

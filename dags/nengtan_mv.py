@@ -13,8 +13,8 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
-from nengtan.dag_support import DEFAULT_ARGS, MARTS, MV, START_DATE, resolve_day
 from nengtan.mv.env import MV_PYTHON
+from nengtan.orchestration.dag_support import DEFAULT_ARGS, MARTS, MV, START_DATE, resolve_day
 
 __all__ = ["MV", "nengtan_mv_dag"]
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
-from nengtan.dag_support import DEFAULT_ARGS, NIGHTLY_CRON, RAW, START_DATE, resolve_day
-from nengtan.pipeline import LOAD_ORDER
+from nengtan.orchestration.dag_support import DEFAULT_ARGS, NIGHTLY_CRON, RAW, START_DATE, resolve_day
+from nengtan.orchestration.tasks import LOAD_ORDER
 
 
 @dag(
@@ -33,13 +33,13 @@ from nengtan.pipeline import LOAD_ORDER
 )
 def nengtan_nightly_load() -> None:
     def load(source: str, **context: Any) -> dict:
-        from nengtan.pipeline import load_source
+        from nengtan.orchestration.tasks import load_source
 
         return load_source(source, resolve_day(context), context["run_id"])
 
     @task(outlets=[RAW])
     def check_raw(**context: Any) -> dict:
-        from nengtan.pipeline import check_stage
+        from nengtan.orchestration.tasks import check_stage
 
         day = resolve_day(context)
         outcome = check_stage("raw", day, context["run_id"])

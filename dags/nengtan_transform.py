@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
-from nengtan.dag_support import DEFAULT_ARGS, MARTS, RAW, START_DATE, resolve_day
+from nengtan.orchestration.dag_support import DEFAULT_ARGS, MARTS, RAW, START_DATE, resolve_day
 
 
 @dag(
@@ -24,7 +24,7 @@ from nengtan.dag_support import DEFAULT_ARGS, MARTS, RAW, START_DATE, resolve_da
 def nengtan_transform() -> None:
     @task(outlets=[MARTS])
     def dbt_build(**context: Any) -> dict:
-        from nengtan.pipeline import transform
+        from nengtan.orchestration.tasks import transform
 
         day = resolve_day(context)
         summary = transform(context["run_id"], full_refresh=bool(context["params"].get("full_refresh")))

@@ -43,7 +43,7 @@ _DIGEST_STATUS = {"sent": "sent", "already_sent": "already sent", "no_relay": "n
 def _night_outputs(outcomes: list[Any]) -> list[str]:
     """Where one night's outputs went, from its runs' task results."""
     from nengtan.config import settings
-    from nengtan.orchestrate import run_results
+    from nengtan.orchestration.dag_runner import run_results
 
     cfg = settings()
     lines: list[str] = []
@@ -118,7 +118,7 @@ def _month(text: str) -> str:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from nengtan.generate import generate_city
+    from nengtan.tools.generate import generate_city
 
     report = generate_city(
         Path(args.out), args.start, args.days, args.enterprises, parks=args.parks, seed=args.seed,
@@ -130,7 +130,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
-    from nengtan.orchestrate import NIGHT_DAGS, run_night_dags
+    from nengtan.orchestration.dag_runner import NIGHT_DAGS, run_night_dags
 
     print(f"[nengtan] {_mail_line()}")
     outcomes = run_night_dags(args.date)
@@ -141,7 +141,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from nengtan.orchestrate import NIGHT_DAGS, range_nights, run_night_dags
+    from nengtan.orchestration.dag_runner import NIGHT_DAGS, range_nights, run_night_dags
 
     if args.end < args.start:
         print(f"--end {args.end} is before --start {args.start}", file=sys.stderr)
@@ -164,11 +164,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from nengtan.config import settings
-    from nengtan.orchestrate import use_airflow_environ
+    from nengtan.orchestration.dag_runner import use_airflow_environ
 
     cfg = use_airflow_environ(settings())  # before dag_support imports Airflow: it reads its settings once
-    from nengtan.dag_support import report_as_of
-    from nengtan.orchestrate import prepare_airflow, run_in_process, run_results
+    from nengtan.orchestration.dag_runner import prepare_airflow, run_in_process, run_results
+    from nengtan.orchestration.dag_support import report_as_of
     from nengtan.report.readiness import month_readiness
 
     as_of = report_as_of(cfg)
@@ -223,13 +223,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from nengtan.bench import main as bench_main
+    from nengtan.tools.bench import main as bench_main
 
     return bench_main(quick=args.quick)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from nengtan.demo import main as demo_main
+    from nengtan.tools.demo import main as demo_main
 
     return demo_main(serve=not args.no_serve, enterprises=args.enterprises, days=args.days)
 

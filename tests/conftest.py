@@ -47,7 +47,7 @@ def session_root() -> Path:
 @pytest.fixture(scope="session")
 def city_landing() -> Path:
     """A generated landing zone (deterministic), shared read-only by the session."""
-    from nengtan.generate import generate_city
+    from nengtan.tools.generate import generate_city
 
     landing = Path(os.environ["NENGTAN_LANDING"])
     if not (landing / "registry").exists():
@@ -62,7 +62,7 @@ def published_city(city_landing: Path):
     Returns the Settings; the serving copy is at ``settings.serving_db``.
     """
     from nengtan.config import settings
-    from nengtan.orchestrate import run_night
+    from nengtan.orchestration.dag_runner import run_night
 
     cfg = settings()
     if not cfg.serving_db.exists():

@@ -40,8 +40,8 @@ def inbox(monkeypatch):
 
 def test_failed_task_mails_oncall_from_a_real_dagrun(inbox) -> None:
     """A real DAG of the project, run for a night it cannot parse: its tasks fail and the
-    DAG's on_failure_callback (nengtan.dag_support -> on_task_failure) mails on-call."""
-    from nengtan.orchestrate import prepare_airflow, run_dag
+    DAG's on_failure_callback (nengtan.orchestration.dag_support -> on_task_failure) mails on-call."""
+    from nengtan.orchestration.dag_runner import prepare_airflow, run_dag
 
     prepare_airflow()
     state = run_dag("nengtan_checks_publish", day=date(2026, 3, 20), conf={"day": "not-a-day"})

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from nengtan.bench import Profile, run
-from nengtan.bench.report import render_table
-from nengtan.orchestrate import NIGHT_DAGS
+from nengtan.orchestration.dag_runner import NIGHT_DAGS
+from nengtan.tools.bench import Profile, run
+from nengtan.tools.bench.report import render_table
 
 TINY = Profile("tiny", enterprises=3, history_enterprises=3, history_nights=(1, 2), superset=False,
                meters_per_enterprise=3, memory_limit="1GB", night_timeout=900)

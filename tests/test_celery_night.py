@@ -28,8 +28,8 @@ import pytest
 import yaml
 
 from nengtan.config import LOCAL_TZ, REPO_ROOT, Settings
-from nengtan.distributed import DEPLOYMENT_SETTINGS, CeleryCluster, ClusterError
-from nengtan.orchestrate import NIGHT_DAGS  # the chain as the CLI runs it (M&V included)
+from nengtan.orchestration.dag_runner import NIGHT_DAGS  # the chain as the CLI runs it (M&V included)
+from nengtan.orchestration.distributed import DEPLOYMENT_SETTINGS, CeleryCluster, ClusterError
 from nengtan.rebuild import RUN_BOOKKEEPING_COLUMNS
 from nengtan.warehouse import sql_string
 from tests.conftest import CITY_LAST_DAY
@@ -177,7 +177,7 @@ def _clear_of_the_nightly_cron(budget_s: float = 12 * 60) -> None:
     most ``budget_s`` plus two minutes, in one test run of about a hundred) if one is due."""
     # Imported here, not at collection: importing Airflow before the session's Airflow home is
     # migrated breaks the in-process dag.test() nights (`no such table: dag`).
-    from nengtan.dag_support import NIGHTLY_CRON
+    from nengtan.orchestration.dag_support import NIGHTLY_CRON
 
     minute, hour = (int(f) for f in NIGHTLY_CRON.split()[:2])
     now = datetime.now(LOCAL_TZ)

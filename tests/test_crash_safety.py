@@ -47,7 +47,7 @@ def _published_day(serving: Path) -> date:
 @pytest.fixture(scope="module")
 def crash_world(tmp_path_factory):
     """A tiny city; a reference data root after night 1 (to copy) and after night 2."""
-    from nengtan.generate import generate_city
+    from nengtan.tools.generate import generate_city
 
     root = tmp_path_factory.mktemp("crash")
     landing = root / "landing"

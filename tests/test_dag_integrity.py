@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nengtan.orchestrate import DAGS_DIR, load_dag, prepare_airflow
+from nengtan.orchestration.dag_runner import DAGS_DIR, load_dag, prepare_airflow
 
 DAG_FILES = sorted(p.stem for p in Path(DAGS_DIR).glob("nengtan_*.py"))
 
@@ -41,7 +41,7 @@ def test_bagged_without_import_errors() -> None:
 
 
 def test_assets_chain_the_stages() -> None:
-    from nengtan.dag_support import MARTS, RAW, SERVING
+    from nengtan.orchestration.dag_support import MARTS, RAW, SERVING
 
     load, transform, checks = (load_dag(d) for d in ("nengtan_nightly_load", "nengtan_transform",
                                                       "nengtan_checks_publish"))
@@ -60,7 +60,7 @@ def test_schedules_are_real_but_nothing_runs_unasked() -> None:
     from airflow.sdk import CronTriggerTimetable
 
     from nengtan.config import settings
-    from nengtan.orchestrate import ALL_DAGS, NIGHT_DAGS, REPORT_DAG, airflow_environ
+    from nengtan.orchestration.dag_runner import ALL_DAGS, NIGHT_DAGS, REPORT_DAG, airflow_environ
 
     load = load_dag("nengtan_nightly_load")
     assert isinstance(load.timetable, CronTriggerTimetable) and "0 2 * * *" in repr(load.timetable)
@@ -73,7 +73,7 @@ def test_schedules_are_real_but_nothing_runs_unasked() -> None:
 
 def test_airflow_binds_to_loopback_with_slots_for_the_cores(monkeypatch) -> None:
     from nengtan.config import machine_cores, settings
-    from nengtan.orchestrate import airflow_environ
+    from nengtan.orchestration.dag_runner import airflow_environ
 
     monkeypatch.delenv("NENGTAN_AIRFLOW_HOST", raising=False)
     monkeypatch.delenv("NENGTAN_AIRFLOW_PARALLELISM", raising=False)
@@ -91,7 +91,7 @@ def test_airflow_binds_to_loopback_with_slots_for_the_cores(monkeypatch) -> None
 
 def test_demo_refuses_the_public_password_beyond_loopback(monkeypatch) -> None:
     from nengtan.config import settings
-    from nengtan.demo import DEMO_PASSWORD_DEFAULT, check_exposure
+    from nengtan.tools.demo import DEMO_PASSWORD_DEFAULT, check_exposure
 
     monkeypatch.setenv("NENGTAN_AIRFLOW_HOST", "0.0.0.0")
     with pytest.raises(SystemExit, match="public demo password"):

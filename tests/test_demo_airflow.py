@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from nengtan.netutil import free_port
-from nengtan.orchestrate import NIGHT_DAGS  # the chain as the CLI runs it (M&V included)
+from nengtan.orchestration.dag_runner import NIGHT_DAGS  # the chain as the CLI runs it (M&V included)
 
 ENTERPRISES = 4
 DEMO_DAYS = 59  # the demo's nights: its first 59 days (the first month final, the second not yet)
@@ -91,9 +91,9 @@ def _wait(what: str, probe, timeout: float, procs: list[subprocess.Popen]) -> An
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> DemoAirflow:
-    from nengtan import demo as demo_mod
     from nengtan.alerts import mail_sink
     from nengtan.config import settings
+    from nengtan.tools import demo as demo_mod
 
     d = DemoAirflow(tmp_path_factory.mktemp("demo"))
     gen = d.nengtan("generate", "--out", str(d.root / "landing"), "--start", str(demo_mod.DEMO_START),
@@ -184,7 +184,7 @@ def _day(n: int) -> str:
     """The demo's n-th day (1 = DEMO_START)."""
     from datetime import timedelta
 
-    from nengtan.demo import DEMO_START
+    from nengtan.tools.demo import DEMO_START
 
     return (DEMO_START + timedelta(days=n - 1)).isoformat()
 

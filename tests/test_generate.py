@@ -17,9 +17,9 @@ import pytest
 from openpyxl import load_workbook
 
 from nengtan.credit_code import is_valid
-from nengtan.generate import check_landing, generate_city
-from nengtan.generate.contract_check import decode
-from nengtan.generate.faults import KINDS
+from nengtan.tools.generate import check_landing, generate_city
+from nengtan.tools.generate.contract_check import decode
+from nengtan.tools.generate.faults import KINDS
 
 START = date(2026, 1, 29)  # crosses a month end, so January is declared inside the range
 
@@ -296,7 +296,7 @@ def test_deterministic_across_processes(small, tmp_path):
 
     out, _ = small
     code = ("import sys; from datetime import date; from pathlib import Path; "
-            "from nengtan.generate import generate_city; "
+            "from nengtan.tools.generate import generate_city; "
             f"generate_city(Path(sys.argv[1]), date({START.year}, {START.month}, {START.day}), 4, 8, parks=2, "
             "seed=7, fault_rate=0.01)")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
@@ -745,7 +745,7 @@ def test_case_city_deterministic(cases, tmp_path):
 
     out, report, _ = cases
     code = ("import sys; from datetime import date; from pathlib import Path; "
-            "from nengtan.generate import generate_city; "
+            "from nengtan.tools.generate import generate_city; "
             "generate_city(Path(sys.argv[1]), date(2026, 1, 1), 90, 40, parks=2, seed=5, fault_rate=0.01)")
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "again")], check=True,
                    env={**os.environ, "PYTHONHASHSEED": "4242"})
@@ -783,9 +783,9 @@ def test_projects_versions_and_real_savings(cases):
     """Projects as versions (latest updated_at wins), boundary meters of the owner, a baseline
     ending the day before commissioning; the savings are real: the same day simulated with and
     without the projects differs on the boundary meters only, by the planted fraction."""
-    from nengtan.generate.city import build_city
-    from nengtan.generate.projects import plan_projects
-    from nengtan.generate.readings import simulate_day
+    from nengtan.tools.generate.city import build_city
+    from nengtan.tools.generate.projects import plan_projects
+    from nengtan.tools.generate.readings import simulate_day
 
     out, report, manifest = cases
     meters = {r["meter_id"]: r for r in _csv(out / "registry" / "meters.csv")}
@@ -822,7 +822,7 @@ def test_heat_follows_the_weather(cases):
     """Heat use responds to the day's temperature (heating degrees), so a baseline against
     weather has something to fit: daily heat relative to the profile's expectation falls on
     warmer-than-normal days."""
-    from nengtan.generate.weather import normal_temperature
+    from nengtan.tools.generate.weather import normal_temperature
 
     out, _, _ = cases
     heat_meters = {r["meter_id"] for r in _csv(out / "registry" / "meters.csv") if r["energy_type"] == "heat"}

@@ -564,7 +564,7 @@ def _as_csv(path: Path) -> bytes:
 @pytest.fixture(scope="module")
 def hostile_night(tmp_path_factory):
     """A tiny generated city with hostile files added, run for one night through the real CLI."""
-    from nengtan.generate import generate_city
+    from nengtan.tools.generate import generate_city
 
     root = tmp_path_factory.mktemp("hostile_city")
     landing, data, outside = root / "landing", root / "data", root / "outside"

@@ -494,7 +494,7 @@ def registry_night(tmp_path_factory):
     enterprises.csv adds LATE-N1's enterprise, a name over two lines and LOW-N2's code in lower case; a
     declaration says -10 t of coal. Then the original meters.csv bytes come back and `nengtan verify` runs
     (the loader-level tests above show the next load applying them)."""
-    from nengtan.generate import generate_city
+    from nengtan.tools.generate import generate_city
     from nengtan.warehouse import connect, ensure_raw_schema
 
     root = tmp_path_factory.mktemp("registry_night")

@@ -293,9 +293,9 @@ def warehouse_at(path: Path):
 
 def test_generated_city_accounts_for_every_row(tmp_path: Path, request, monkeypatch) -> None:
     """The shared generated city (with its injected faults): every row is loaded or quarantined."""
-    generate = pytest.importorskip("nengtan.generate")
+    generate = pytest.importorskip("nengtan.tools.generate")
     if not hasattr(generate, "generate_city"):
-        pytest.skip("nengtan.generate.generate_city is not written yet")
+        pytest.skip("nengtan.tools.generate.generate_city is not written yet")
     city_landing: Path = request.getfixturevalue("city_landing")
     monkeypatch.setenv("NENGTAN_DATA", str(tmp_path / "data"))
     con = warehouse(tmp_path)

@@ -409,8 +409,8 @@ def test_real_loader_night_verifies(tmp_path, monkeypatch):
     the ledger lists exactly the files the loader considers, then catches a changed one."""
     from datetime import date
 
-    from nengtan.generate import generate_city
     from nengtan.ingest import load_night
+    from nengtan.tools.generate import generate_city
     from nengtan.warehouse import warehouse
 
     monkeypatch.setenv("NENGTAN_LANDING", str(tmp_path / "landing"))

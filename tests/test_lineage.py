@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from nengtan.config import settings
-from nengtan.generate import generate_city
 from nengtan.ingest import load_night
 from nengtan.ledger import read_ledger, record_from_load_log
+from nengtan.tools.generate import generate_city
 from nengtan.transform import run_transform
 from nengtan.warehouse import warehouse
 

@@ -21,7 +21,7 @@ LAST = START + timedelta(days=DAYS - 1)
 
 @pytest.fixture(scope="module")
 def night(tmp_path_factory: pytest.TempPathFactory):
-    from nengtan.generate import generate_city
+    from nengtan.tools.generate import generate_city
 
     root = tmp_path_factory.mktemp("mv_night")
     with pytest.MonkeyPatch.context() as mp:
@@ -29,7 +29,7 @@ def night(tmp_path_factory: pytest.TempPathFactory):
         mp.setenv("NENGTAN_DATA", str(root / "data"))
         generate_city(root / "landing", START, DAYS, 20, parks=2, seed=11, fault_rate=0.0)
         from nengtan.config import settings
-        from nengtan.orchestrate import prepare_airflow, run_dag, run_in_process, run_results
+        from nengtan.orchestration.dag_runner import prepare_airflow, run_dag, run_in_process, run_results
 
         prepare_airflow()
         for dag_id in ("nengtan_nightly_load", "nengtan_transform"):
@@ -53,7 +53,7 @@ def _task_states(dag_id: str, run_id: str) -> dict[str, str]:
     from airflow.models.taskinstance import TaskInstance
     from sqlalchemy import select
 
-    from nengtan.orchestrate import _session
+    from nengtan.orchestration.dag_runner import _session
 
     with _session() as session:
         return {t: str(getattr(s, "value", s)) for t, s in session.execute(

@@ -65,7 +65,7 @@ def _run(db: Path, out: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from nengtan.generate import generate_city
+    from nengtan.tools.generate import generate_city
 
     root = tmp_path_factory.mktemp("mv_city")
     landing = root / "landing"

@@ -47,7 +47,7 @@ def test_rerunning_the_night_changes_nothing(published_city) -> None:
     """Also as in production, the asset chain unpaused and no scheduler up: the CLI runs each DAG
     once and takes the asset-queue entries its runs created, so a scheduler started later does
     not run the chain a second time; the monthly report's entry stays queued for it."""
-    from nengtan.orchestrate import NIGHT_DAGS, REPORT_DAG, _session, run_night_dags, set_paused
+    from nengtan.orchestration.dag_runner import NIGHT_DAGS, REPORT_DAG, _session, run_night_dags, set_paused
 
     before = table_digest(published_city.warehouse_db)
     set_paused((*NIGHT_DAGS, REPORT_DAG), False)
@@ -79,7 +79,7 @@ def _queued() -> set[str]:
     from airflow.models.asset import AssetDagRunQueue
     from sqlalchemy import select
 
-    from nengtan.orchestrate import _session
+    from nengtan.orchestration.dag_runner import _session
 
     with _session() as session:
         return set(session.scalars(select(AssetDagRunQueue.target_dag_id)))

@@ -8,7 +8,7 @@ import shutil
 
 import duckdb
 
-from nengtan.orchestrate import run_dag
+from nengtan.orchestration.dag_runner import run_dag
 from tests.conftest import CITY_LAST_DAY
 
 

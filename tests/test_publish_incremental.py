@@ -23,10 +23,10 @@ import pytest
 import nengtan.publish
 from nengtan import ledger
 from nengtan.config import Settings, settings
-from nengtan.generate import generate_city
 from nengtan.ingest import load_night
 from nengtan.publish import publish
 from nengtan.quality import run_checks
+from nengtan.tools.generate import generate_city
 from nengtan.transform import run_transform
 from nengtan.warehouse import sql_string, warehouse
 

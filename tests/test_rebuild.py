@@ -8,7 +8,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from nengtan.orchestrate import range_nights
+from nengtan.orchestration.dag_runner import range_nights
 from nengtan.rebuild import mart_differences, rebuild
 
 

@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from nengtan.config import settings
-from nengtan.orchestrate import load_dag, prepare_airflow
+from nengtan.orchestration.dag_runner import load_dag, prepare_airflow
 from nengtan.report import archive
 from nengtan.report.figures import Num
 from nengtan.report.i18n import t
@@ -33,7 +33,7 @@ def _state(dagrun) -> str:
 
 
 def test_dag_schedules_on_the_serving_asset_or_monthly(airflow_ready) -> None:
-    from nengtan.dag_support import SERVING
+    from nengtan.orchestration.dag_support import SERVING
 
     dag = load_dag("nengtan_monthly_report")
     assert SERVING.uri in repr(dag.timetable.asset_condition)

@@ -10,8 +10,8 @@ from pathlib import Path
 from test_dbt_handworked import snapshot
 
 from nengtan.config import settings
-from nengtan.generate import generate_city
 from nengtan.ingest import load_night
+from nengtan.tools.generate import generate_city
 from nengtan.transform import run_transform
 from nengtan.warehouse import warehouse
 

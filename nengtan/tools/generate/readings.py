@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from nengtan.config import LOCAL_TZ
-from nengtan.generate.city import City
-from nengtan.generate.profiles import day_level, day_type, electricity_shapes, heat_shape
+from nengtan.tools.generate.city import City
+from nengtan.tools.generate.profiles import day_level, day_type, electricity_shapes, heat_shape
 
 QUALITY = pa.array(["ok", "estimated", "error"])
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from nengtan.config import Settings
 from nengtan.netutil import free_port
-from nengtan.orchestrate import DAGS_DIR
+from nengtan.orchestration.dag_runner import DAGS_DIR
 
 # What every service of a Celery deployment must be told (docker-compose.yml or the image set
 # them; the compose test checks): where the metadata DB, broker and execution API are, the
@@ -48,7 +48,7 @@ DEPLOYMENT_SETTINGS = (
     "NENGTAN_LANDING", "NENGTAN_DATA",
 )
 # Airflow's Celery settings plus the workers' preload of the tasks' heavy imports.
-CELERY_CONFIG_OPTIONS = "nengtan.celery_support.CELERY_CONFIG"
+CELERY_CONFIG_OPTIONS = "nengtan.orchestration.celery_support.CELERY_CONFIG"
 DUCKDB_POOL_ARGS = ("nengtan_duckdb", "1", "DuckDB allows one writer process")
 ADMIN_USER = "nengtan"
 
@@ -447,14 +447,14 @@ class CeleryCluster:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m nengtan.distributed``: the Celery deployment on this machine until Ctrl-C,
+    """``python -m nengtan.orchestration.distributed``: the Celery deployment on this machine until Ctrl-C,
     for trying the distributed executor without Docker (the DAGs start paused: unpause them in
     the UI, or trigger a night with ``{"day": "YYYY-MM-DD"}``)."""
     import argparse
 
     from nengtan.config import settings
 
-    parser = argparse.ArgumentParser(prog="python -m nengtan.distributed", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m nengtan.orchestration.distributed", description=main.__doc__)
     parser.add_argument("--workers", type=int, default=1, help="Celery workers (default 1)")
     parser.add_argument("--concurrency", type=int, default=1, help="task slots per worker (default 1)")
     args = parser.parse_args(argv)

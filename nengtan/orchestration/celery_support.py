@@ -28,7 +28,7 @@ CELERY_CONFIG: dict[str, Any] = dict(DEFAULT_CELERY_CONFIG)
 
 # What a night's tasks import; NENGTAN_CELERY_PRELOAD (comma-separated module names, or empty for
 # none) overrides it.
-PRELOAD_MODULES = ("pandas", "duckdb", "great_expectations", "dbt.cli.main", "nengtan.pipeline")
+PRELOAD_MODULES = ("pandas", "duckdb", "great_expectations", "dbt.cli.main", "nengtan.orchestration.tasks")
 
 
 def preload_modules() -> tuple[str, ...]:

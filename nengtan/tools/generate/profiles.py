@@ -4,7 +4,7 @@ A shape is 96 factors with mean 1 over a working weekday; a day factor scales it
 weekends, the Spring Festival shutdown and the heating season. Sizes are chosen so that
 annual energy per plant lands in realistic ranges (GB/T 4754 divisions 17, 26, 31, 34, 39).
 Divisions 30 (cement), 32 (aluminium) and 44 (thermal power) have no share: the city gets
-them only as planted cases (see :mod:`nengtan.generate.roles`).
+them only as planted cases (see :mod:`nengtan.tools.generate.roles`).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ INDUSTRIES: dict[str, Industry] = {
                    "steam": 0.0}, {"diesel": (0.5, 0.5), "fuel_oil": (0.3, 3.0)}, 2.8, "吨", 0.5),
 }
 
-# GB/T 4754-2017 four-digit class for each industry word of :data:`nengtan.generate.names.INDUSTRY_WORDS`
+# GB/T 4754-2017 four-digit class for each industry word of :data:`nengtan.tools.generate.names.INDUSTRY_WORDS`
 # (same order): the class an enterprise of that name would register under.
 CLASSES: dict[str, tuple[str, ...]] = {
     "39": ("3982", "3973", "3972", "3976", "3921"),

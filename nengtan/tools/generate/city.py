@@ -14,8 +14,8 @@ import numpy as np
 
 from nengtan.config import LOCAL_TZ
 from nengtan.credit_code import ALPHABET, check_character
-from nengtan.generate import names, roles
-from nengtan.generate.profiles import (
+from nengtan.tools.generate import names, roles
+from nengtan.tools.generate.profiles import (
     CLASSES,
     ENERGY_TYPES,
     INDUSTRIES,
@@ -23,7 +23,7 @@ from nengtan.generate.profiles import (
     UNITS,
     expected_annual_factor,
 )
-from nengtan.generate.steam import approx_heat_gj_per_t, saturation_temperature_c
+from nengtan.tools.generate.steam import approx_heat_gj_per_t, saturation_temperature_c
 
 # GB/T 2589-2020 reference coefficients (tce per unit) and approximate CO2 factors (t per unit):
 # location-based electricity at Jiangsu's 2023 factor, steam at its heat content (default

@@ -17,7 +17,7 @@ where the fault is an absence (gap, silent meter, late file, missing declaration
 Generated meters are on the platform from ``start`` 00:00 (``installed_at``), so the first
 reading is measured from ``register_at_install`` without any history before the range.
 
-Planted cases (valid inputs exercising an accounting rule, see :mod:`nengtan.generate.roles`)
+Planted cases (valid inputs exercising an accounting rule, see :mod:`nengtan.tools.generate.roles`)
 are records in the same ``faults`` list, with their kinds counted under ``cases``; ``roles``
 maps each role (``chp``, ``chp_heat_customer``, ``feedstock_chemical``, ``cement``,
 ``aluminium``, ``green_power_uncovered``, ``ets_shortfall``, ...) to its credit code.
@@ -43,18 +43,18 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from nengtan.config import LOCAL_TZ
-from nengtan.generate.certificates import certificates_month
-from nengtan.generate.city import CITY_ID, City, build_city
-from nengtan.generate.contract_check import check_landing
-from nengtan.generate.declarations import DEADLINE_DAY, declare_history, declare_month, next_month
-from nengtan.generate.ets import write_ets
-from nengtan.generate.faults import FaultLog
-from nengtan.generate.plant import DayWriter, last_night
-from nengtan.generate.projects import plan_projects, write_projects
-from nengtan.generate.readings import simulate_day
-from nengtan.generate.targets import Truth, write_targets
-from nengtan.generate.weather import write_weather_day
-from nengtan.generate.writers import set_mtime, write_csv_rows
+from nengtan.tools.generate.certificates import certificates_month
+from nengtan.tools.generate.city import CITY_ID, City, build_city
+from nengtan.tools.generate.contract_check import check_landing
+from nengtan.tools.generate.declarations import DEADLINE_DAY, declare_history, declare_month, next_month
+from nengtan.tools.generate.ets import write_ets
+from nengtan.tools.generate.faults import FaultLog
+from nengtan.tools.generate.plant import DayWriter, last_night
+from nengtan.tools.generate.projects import plan_projects, write_projects
+from nengtan.tools.generate.readings import simulate_day
+from nengtan.tools.generate.targets import Truth, write_targets
+from nengtan.tools.generate.weather import write_weather_day
+from nengtan.tools.generate.writers import set_mtime, write_csv_rows
 
 __all__ = ["generate_city", "check_landing"]
 

@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from nengtan.config import LOCAL_TZ
-from nengtan.generate.certificates import green_trade_mwh
-from nengtan.generate.city import City, chp_power_kwh, month_figures, process_co2
-from nengtan.generate.faults import FaultLog, prob
-from nengtan.generate.profiles import ENERGY_TYPES, INDUSTRIES, STORED_FUELS, UNITS, month_level_sum
-from nengtan.generate.writers import write_csv_rows, write_xlsx
+from nengtan.tools.generate.certificates import green_trade_mwh
+from nengtan.tools.generate.city import City, chp_power_kwh, month_figures, process_co2
+from nengtan.tools.generate.faults import FaultLog, prob
+from nengtan.tools.generate.profiles import ENERGY_TYPES, INDUSTRIES, STORED_FUELS, UNITS, month_level_sum
+from nengtan.tools.generate.writers import write_csv_rows, write_xlsx
 
 HEADER = ["credit_code", "period", "submission_id", "submitted_at", "item", "quantity", "unit"]
 HEADER_ZH = ["统一社会信用代码", "统计期", "申报编号", "申报时间", "项目", "数量", "计量单位"]

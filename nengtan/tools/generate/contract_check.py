@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from nengtan.credit_code import invalid_reason
-from nengtan.generate.steam import saturation_temperature_c
+from nengtan.tools.generate.steam import saturation_temperature_c
 
 READINGS_COLS = ["meter_id", "interval_start", "register_end", "quality"]
 PARKS_COLS = ["park_id", "name_zh", "name_en", "district", "contact_email"]

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from nengtan.config import LOCAL_TZ
-from nengtan.generate.city import City
-from nengtan.generate.faults import FaultLog, prob
-from nengtan.generate.plant import last_night
-from nengtan.generate.writers import write_csv_rows
+from nengtan.tools.generate.city import City
+from nengtan.tools.generate.faults import FaultLog, prob
+from nengtan.tools.generate.plant import last_night
+from nengtan.tools.generate.writers import write_csv_rows
 
 HEADER = ["certificate_id", "project_id", "generation_month", "owner_credit_code", "claimed_period", "claimed_at",
           "trade_type", "trade_id"]

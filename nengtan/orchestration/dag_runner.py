@@ -258,7 +258,7 @@ def _utcnow() -> datetime:
 def run_in_process(dag_id: str, *, day: date, conf: dict[str, Any] | None = None,
                    consumed: list[int] | None = None) -> RunOutcome:
     """One real DagRun of ``dag_id`` for the night ``day``, executed here by ``dag.test()``."""
-    from nengtan.dag_support import logical_date_for
+    from nengtan.orchestration.dag_support import logical_date_for
 
     dag = load_dag(dag_id)
     run_conf = {"day": day.isoformat(), **(conf or {})}

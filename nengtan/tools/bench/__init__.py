@@ -20,9 +20,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from nengtan.bench.machine import machine_facts
-from nengtan.bench.report import render_table
 from nengtan.config import settings
+from nengtan.tools.bench.machine import machine_facts
+from nengtan.tools.bench.report import render_table
 
 __all__ = ["FULL", "QUICK", "Profile", "main", "run"]
 
@@ -98,7 +98,7 @@ def _checkpoint(report: dict[str, Any]) -> None:
 def _generate(landing: Path, profile: Profile, enterprises: int, days: int,
               progress: Callable[[str], None]) -> dict[str, Any]:
     """Generate a city (or reuse one generated with the same parameters by an earlier run)."""
-    from nengtan.generate import generate_city
+    from nengtan.tools.generate import generate_city
 
     params = {"enterprises": enterprises, "days": days, "start": profile.start.isoformat(), "seed": profile.seed,
               "meters_per_enterprise": profile.meters_per_enterprise}
@@ -122,7 +122,7 @@ def _generate(landing: Path, profile: Profile, enterprises: int, days: int,
 
 
 def _fresh_root(landing: Path, data: Path, profile: Profile):
-    from nengtan.bench.night import BenchRoot, prepare
+    from nengtan.tools.bench.night import BenchRoot, prepare
 
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
@@ -136,7 +136,7 @@ def _history(profile: Profile, landing: Path, work: Path, progress: Callable[[st
     """Nights N of the history city on one warehouse: night 1, then for each further N the
     untimed catch-up nights up to day N-1 (each loads the files of up to CATCH_UP_STEP_DAYS
     days), then night N timed."""
-    from nengtan.bench.night import run_night
+    from nengtan.tools.bench.night import run_night
 
     if city_night is not None:
         root = city_root
@@ -178,8 +178,8 @@ def _history(profile: Profile, landing: Path, work: Path, progress: Callable[[st
 
 def run(profile: Profile, *, work: Path | None = None, progress: Callable[[str], None] = print) -> dict[str, Any]:
     """Run every part of the benchmark; returns the report (also written as JSON)."""
-    from nengtan.bench.floor import run_floor
-    from nengtan.bench.night import run_night
+    from nengtan.tools.bench.floor import run_floor
+    from nengtan.tools.bench.night import run_night
 
     cfg = settings()
     out_dir = cfg.bench_dir
@@ -261,7 +261,7 @@ def run(profile: Profile, *, work: Path | None = None, progress: Callable[[str],
         elif not root.serving_db.exists():
             report["charts"] = {"status": "skipped: the history run published no serving copy"}
         else:
-            from nengtan.bench.charts import measure_charts
+            from nengtan.tools.bench.charts import measure_charts
 
             charts = _section(report, "charts", progress, lambda: measure_charts(
                 root.serving_db, work / "serving-data", profile.enterprises, profile.chart_repeats, hist_landing))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from nengtan.generate.city import City
+    from nengtan.tools.generate.city import City
 
 MIN_CASE_ENTERPRISES = 20
 # GB/T 4754-2017 classes of the national ETS sectors (methodology: carbon market)
@@ -123,7 +123,7 @@ def finish(city: City, roles: dict[str, int], rng: np.random.Generator) -> dict[
 
 def classify(city: City, roles: dict[str, int], year: int, rng: np.random.Generator, cases: bool) -> None:
     """key_energy_user and ets_covered from the expected year; plant the list candidates."""
-    from nengtan.generate.city import annual_figures
+    from nengtan.tools.generate.city import annual_figures
 
     ents = city.enterprises
     for e in ents:

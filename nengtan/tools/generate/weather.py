@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from nengtan.config import LOCAL_TZ
-from nengtan.generate.writers import write_csv_rows
+from nengtan.tools.generate.writers import write_csv_rows
 
 HEADER = ["district", "date", "temp_mean_c", "temp_min_c", "temp_max_c"]
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from nengtan.config import LOCAL_TZ
-from nengtan.generate.city import CITY_ID, CO2, DEFAULT_STEAM_GJ_PER_T, TCE, City, annual_figures
-from nengtan.generate.faults import FaultLog
-from nengtan.generate.profiles import ENERGY_TYPES
-from nengtan.generate.writers import write_csv_rows
+from nengtan.tools.generate.city import CITY_ID, CO2, DEFAULT_STEAM_GJ_PER_T, TCE, City, annual_figures
+from nengtan.tools.generate.faults import FaultLog
+from nengtan.tools.generate.profiles import ENERGY_TYPES
+from nengtan.tools.generate.writers import write_csv_rows
 
 HEADER = ["level", "entity_id", "year", "energy_budget_tce", "carbon_budget_tco2",
           "energy_intensity_target", "carbon_intensity_target", "base_year",

@@ -15,10 +15,10 @@ import numpy as np
 import pyarrow as pa
 
 from nengtan.config import LOCAL_TZ
-from nengtan.generate.city import City
-from nengtan.generate.faults import FaultLog, prob
-from nengtan.generate.readings import Day, FileRows, file_rows, to_table
-from nengtan.generate.writers import write_readings
+from nengtan.tools.generate.city import City
+from nengtan.tools.generate.faults import FaultLog, prob
+from nengtan.tools.generate.readings import Day, FileRows, file_rows, to_table
+from nengtan.tools.generate.writers import write_readings
 
 
 def hhmm(t: int) -> str:

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from nengtan.config import LOCAL_TZ
-from nengtan.generate.city import City, annual_figures
-from nengtan.generate.faults import FaultLog
-from nengtan.generate.roles import ETS_SECTOR, ETS_THRESHOLD_TCO2, KEY_USER_THRESHOLD_TCE
-from nengtan.generate.writers import write_csv_rows
+from nengtan.tools.generate.city import City, annual_figures
+from nengtan.tools.generate.faults import FaultLog
+from nengtan.tools.generate.roles import ETS_SECTOR, ETS_THRESHOLD_TCO2, KEY_USER_THRESHOLD_TCE
+from nengtan.tools.generate.writers import write_csv_rows
 
 HEADER = ["credit_code", "year", "sector", "verified_emissions_tco2", "allowances_allocated_t",
           "allowances_surrendered_t", "ccer_surrendered_t", "compliance_deadline"]

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from nengtan.config import LOCAL_TZ
-from nengtan.generate.city import CO2, TCE, City, expected_annual_factor
-from nengtan.generate.faults import FaultLog
-from nengtan.generate.profiles import ENERGY_TYPES
-from nengtan.generate.writers import write_csv_rows
+from nengtan.tools.generate.city import CO2, TCE, City, expected_annual_factor
+from nengtan.tools.generate.faults import FaultLog
+from nengtan.tools.generate.profiles import ENERGY_TYPES
+from nengtan.tools.generate.writers import write_csv_rows
 
 HEADER = ["project_id", "credit_code", "name_zh", "name_en", "kind", "measure", "meter_ids", "baseline_start",
           "baseline_end", "commissioned_on", "expected_annual_savings_tce", "approved_annual_energy_tce",

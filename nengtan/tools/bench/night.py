@@ -13,8 +13,8 @@ from typing import Any
 
 import duckdb
 
-from nengtan.bench.procwatch import run_watched
 from nengtan.config import REPO_ROOT
+from nengtan.tools.bench.procwatch import run_watched
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class BenchRoot:
 
 def prepare(root: BenchRoot) -> None:
     """Migrate the Airflow DB once, untimed, so night 1 is not charged for it."""
-    code = "from nengtan.orchestrate import prepare_airflow; prepare_airflow()"
+    code = "from nengtan.orchestration.dag_runner import prepare_airflow; prepare_airflow()"
     w = run_watched([sys.executable, "-c", code], root.environ(), root.data / "logs" / "bench-prepare.log",
                     cwd=REPO_ROOT)
     if w.returncode != 0:

@@ -99,8 +99,7 @@ def demo_nights(days: int) -> list[date]:
 
 
 def run_pipeline(cfg: Settings, enterprises: int, days: int) -> bool:
-    from nengtan.generate import generate_city
-    from nengtan.orchestrate import (
+    from nengtan.orchestration.dag_runner import (
         ALL_DAGS,
         REPORT_DAG,
         prepare_airflow,
@@ -108,6 +107,7 @@ def run_pipeline(cfg: Settings, enterprises: int, days: int) -> bool:
         run_night,
         set_paused,
     )
+    from nengtan.tools.generate import generate_city
 
     last = DEMO_START + timedelta(days=days - 1)
     if not (cfg.landing / "registry").exists():
@@ -132,7 +132,7 @@ def run_pipeline(cfg: Settings, enterprises: int, days: int) -> bool:
         _say(f"monthly report run: {outcome.state}; see the task log above and under {cfg.logs_dir / 'airflow'}")
         return False
     _say(f"monthly report run: {outcome.state}; reports under {cfg.reports_dir}")
-    from nengtan.dag_support import report_as_of
+    from nengtan.orchestration.dag_support import report_as_of
     from nengtan.report.readiness import month_readiness
 
     month = f"{last:%Y-%m}"
@@ -175,7 +175,7 @@ def start_airflow(cfg: Settings, password: str) -> list[subprocess.Popen]:
     """Airflow's API server (UI), scheduler, DAG processor and triggerer with the demo's settings:
     bound to ``cfg.airflow_host`` (127.0.0.1), LocalExecutor with one slot per core, the DAGs
     paused. One log per component under the log folder."""
-    from nengtan.orchestrate import airflow_environ
+    from nengtan.orchestration.dag_runner import airflow_environ
 
     check_exposure(cfg, password)
     logs = cfg.logs_dir
