@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from nengtan.config import LOCAL_TZ
 from nengtan.ingest.limits import printable_name
+from nengtan.ingest.sources import REGISTRY_FILES
 
 PARTITION_RE = {
     "date": re.compile(r"date=(\d{4}-\d{2}-\d{2})"),
@@ -39,7 +40,7 @@ LAYOUT: dict[str, tuple[str | None, bool]] = {
     "weather": ("date", False),
     "projects": (None, True),
 }
-REGISTRY_NAMES = ("parks.csv", "enterprises.csv", "meters.csv")
+REGISTRY_NAMES = tuple(REGISTRY_FILES)  # the loader's list of registry files, in load order
 
 
 @dataclass(frozen=True)

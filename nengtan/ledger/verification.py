@@ -17,11 +17,13 @@ from typing import Any
 
 from nengtan.config import LOCAL_TZ, Settings, settings
 from nengtan.fingerprint import table_hashes
+from nengtan.ingest.sources import REGISTRY_FILES as _REGISTRY_SPECS
 from nengtan.ledger.chain import read_ledger
 from nengtan.ledger.record import _publication, sha256_file
 
-# Registry files have fixed names; other files the loader never looks at are not ours to judge.
-REGISTRY_FILES = {"registry/parks.csv", "registry/enterprises.csv", "registry/meters.csv"}
+# Registry files have fixed names (the loader's list); other files the loader never looks at
+# are not ours to judge.
+REGISTRY_FILES = frozenset(f"registry/{name}" for name in _REGISTRY_SPECS)
 _PARTITION = re.compile(r"^(date=(\d{4}-\d{2}-\d{2})|month=(\d{4}-\d{2})|year=(\d{4}))$")
 
 PROBLEM_KINDS = (
