@@ -24,6 +24,7 @@ class Watched:
     samples: int
     log: Path
     timed_out: bool = False
+    over_memory: bool = False
 
     def tail(self, chars: int = 1500) -> str:
         try:
@@ -46,14 +47,25 @@ def _tree_rss(proc: psutil.Process) -> int:
     return total
 
 
+def _kill_group(popen: subprocess.Popen) -> int:
+    os.killpg(popen.pid, signal.SIGTERM)
+    try:
+        return popen.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(popen.pid, signal.SIGKILL)
+        return popen.wait()
+
+
 def run_watched(args: list[str], env: Mapping[str, str], log: Path, cwd: Path | None = None,
-                timeout: float | None = None) -> Watched:
+                timeout: float | None = None, max_rss_bytes: int | None = None) -> Watched:
     """Run ``args`` to completion (output to ``log``); sample tree RSS every 0.2 s. After
     ``timeout`` seconds the process group is killed (a task waiting 5 minutes for its retry
-    should not stall a benchmark)."""
+    should not stall a benchmark), and as soon as the tree's RSS passes ``max_rss_bytes`` (a shared
+    machine: the step is stopped before it takes the memory others need, and reported as such)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     peak = 0
     samples = 0
+    over = threading.Event()
     with log.open("ab") as out:
         started = time.perf_counter()
         popen = subprocess.Popen(args, env=dict(env), stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
@@ -64,8 +76,12 @@ def run_watched(args: list[str], env: Mapping[str, str], log: Path, cwd: Path | 
         def sample() -> None:
             nonlocal peak, samples
             while not done.is_set():
-                peak = max(peak, _tree_rss(ps))
+                rss = _tree_rss(ps)
+                peak = max(peak, rss)
                 samples += 1
+                if max_rss_bytes and rss > max_rss_bytes and not over.is_set():
+                    over.set()
+                    os.killpg(popen.pid, signal.SIGKILL)
                 done.wait(SAMPLE_SECONDS)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -76,14 +92,9 @@ def run_watched(args: list[str], env: Mapping[str, str], log: Path, cwd: Path | 
                 code = popen.wait(timeout)
             except subprocess.TimeoutExpired:
                 timed_out = True
-                os.killpg(popen.pid, signal.SIGTERM)
-                try:
-                    code = popen.wait(30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(popen.pid, signal.SIGKILL)
-                    code = popen.wait()
+                code = _kill_group(popen)
         finally:
             done.set()
             sampler.join()
         wall = time.perf_counter() - started
-    return Watched(code, wall, peak, samples, log, timed_out)
+    return Watched(code, wall, peak, samples, log, timed_out, over.is_set())

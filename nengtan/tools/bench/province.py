@@ -81,7 +81,8 @@ def _step_transform() -> dict[str, Any]:
 STEPS = {"generate": _step_generate, "load": _step_load, "transform": _step_transform}
 
 
-def _run_step(name: str, args: list[Any], env: dict[str, str], work: Path, timeout: float) -> dict[str, Any]:
+def _run_step(name: str, args: list[Any], env: dict[str, str], work: Path, timeout: float,
+              max_rss_gib: float | None = None) -> dict[str, Any]:
     out = work / f"{name}-{env.get('NENGTAN_ENGINE', 'duckdb')}.result.json"
     out.unlink(missing_ok=True)
     code = (f"import json, sys; from nengtan.tools.bench.province import STEPS; "
@@ -90,7 +91,8 @@ def _run_step(name: str, args: list[Any], env: dict[str, str], work: Path, timeo
     before = _loadavg()
     log = work / "logs" / f"{out.stem}.log"
     log.unlink(missing_ok=True)
-    w = run_watched([sys.executable, "-c", code, json.dumps(args)], env, log, cwd=REPO_ROOT, timeout=timeout)
+    w = run_watched([sys.executable, "-c", code, json.dumps(args)], env, log, cwd=REPO_ROOT, timeout=timeout,
+                    max_rss_bytes=int(max_rss_gib * 2**30) if max_rss_gib else None)
     part: dict[str, Any] = {"wall_seconds": round(w.wall_seconds, 1),
                             "peak_rss_gib": round(w.peak_rss_bytes / 2**30, 2),
                             "loadavg_before": before, "loadavg_after": _loadavg(), "log": str(log)}
@@ -98,7 +100,8 @@ def _run_step(name: str, args: list[Any], env: dict[str, str], work: Path, timeo
         part.update(status="ok", result=json.loads(out.read_text()))
     else:
         tail = w.tail(800).strip().splitlines()
-        why = f"timed out after {timeout:.0f} s" if w.timed_out else f"failed (exit {w.returncode})"
+        why = (f"stopped at the {max_rss_gib} GiB cap" if w.over_memory else
+               f"timed out after {timeout:.0f} s" if w.timed_out else f"failed (exit {w.returncode})")
         part.update(status=why + (": " + tail[-1] if tail else ""), tail=w.tail(3000))
     return part
 
@@ -142,7 +145,8 @@ def compare(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]], tol:
 # -- the run ---------------------------------------------------------------------------------------------------
 def run(meters: int, work: Path, *, engines: tuple[str, ...] = ("duckdb", "spark"), duckdb_memory: str = "8GB",
         spark_memory: str = "8g", shuffle_partitions: int | None = None, seed: int = 2026,
-        timeout: float = 4 * 3600.0, reuse_load: bool = False, transform: bool = True, progress=print) -> dict[str, Any]:  # noqa: ANN001
+        timeout: float = 4 * 3600.0, reuse_load: bool = False, transform: bool = True, max_rss_gib: float | None = 16.0,
+        duckdb_threads: int = 0, progress=print) -> dict[str, Any]:  # noqa: ANN001
     work.mkdir(parents=True, exist_ok=True)
     landing = work / "landing"
     roots = {e: work / f"data-{e}" for e in engines}
@@ -151,6 +155,7 @@ def run(meters: int, work: Path, *, engines: tuple[str, ...] = ("duckdb", "spark
         "benchmark": "province", "started_at": _now(), "meters_asked": meters, "machine": machine_facts(),
         "settings": {"duckdb_memory_limit": duckdb_memory, "spark_master": "local[*]",
                      "spark_driver_memory": spark_memory, "spark_shuffle_partitions": partitions,
+                     "duckdb_threads": duckdb_threads or "all cores", "max_rss_gib": max_rss_gib,
                      "dbt_threads": os.environ.get("NENGTAN_DBT_THREADS", "2")},
         "parts": {},
     }
@@ -158,7 +163,7 @@ def run(meters: int, work: Path, *, engines: tuple[str, ...] = ("duckdb", "spark
                 if k not in ("NENGTAN_LAKE", "NENGTAN_SPARK_WAREHOUSE") and not k.startswith("NENGTAN_SPARK_")
                 or k == "NENGTAN_SPARK_VENV"}
     base_env.update({"PYTHONUNBUFFERED": "1", "NENGTAN_ALERTS_ENABLED": "0", "NENGTAN_LANDING": str(landing),
-                     "NENGTAN_DUCKDB_MEMORY_LIMIT": duckdb_memory})
+                     "NENGTAN_DUCKDB_MEMORY_LIMIT": duckdb_memory, "NENGTAN_DUCKDB_THREADS": str(duckdb_threads)})
 
     stamp = landing / "_generator" / "province-params.json"
     params = {"meters": meters, "seed": seed, "start": START.isoformat()}
@@ -169,7 +174,7 @@ def run(meters: int, work: Path, *, engines: tuple[str, ...] = ("duckdb", "spark
         shutil.rmtree(landing, ignore_errors=True)
         progress(f"[province] generating {meters:,} meters, one night ({_now()})")
         part = _run_step("generate", [str(landing), meters, seed], {**base_env, "NENGTAN_DATA": str(work / "gen")},
-                         work, timeout)
+                         work, timeout, max_rss_gib)
         report["parts"]["generate"] = part
         if part["status"] != "ok":
             return _finish(report, work, progress)
@@ -188,7 +193,7 @@ def run(meters: int, work: Path, *, engines: tuple[str, ...] = ("duckdb", "spark
         report["parts"]["load"] = {**json.loads((work / "load.json").read_text()), "reused": True}
     else:
         shutil.rmtree(first, ignore_errors=True)
-        part = _run_step("load", [str(landing)], {**base_env, "NENGTAN_DATA": str(first)}, work, timeout)
+        part = _run_step("load", [str(landing)], {**base_env, "NENGTAN_DATA": str(first)}, work, timeout, max_rss_gib)
         report["parts"]["load"] = part
         if part["status"] != "ok":
             return _finish(report, work, progress)
@@ -206,7 +211,7 @@ def run(meters: int, work: Path, *, engines: tuple[str, ...] = ("duckdb", "spark
                         "NENGTAN_SPARK_DRIVER_MEMORY": spark_memory,
                         "NENGTAN_SPARK_SHUFFLE_PARTITIONS": str(partitions)})
         progress(f"[province] transform on {e} ({_now()}, load average {_loadavg()})")
-        report["parts"][f"transform_{e}"] = _run_step("transform", [], env, work, timeout)
+        report["parts"][f"transform_{e}"] = _run_step("transform", [], env, work, timeout, max_rss_gib)
         st = report["parts"][f"transform_{e}"]
         progress(f"[province]   {e}: {st['status']} in {st['wall_seconds']:.0f} s, peak {st['peak_rss_gib']} GiB")
 
@@ -291,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duckdb-memory", default="8GB", help="DuckDB memory_limit")
     ap.add_argument("--spark-memory", default="8g", help="Spark driver memory (local mode: all of Spark)")
     ap.add_argument("--shuffle-partitions", type=int, default=None, help="default: meters / 25,000 (4..200)")
+    ap.add_argument("--duckdb-threads", type=int, default=0, help="DuckDB threads (0: all cores)")
+    ap.add_argument("--max-rss-gib", type=float, default=16.0,
+                    help="stop a step whose process tree passes this much RSS (a shared machine); 0: no cap")
     ap.add_argument("--timeout", type=float, default=4 * 3600.0, help="seconds per step before it is killed")
     ap.add_argument("--no-transform", action="store_true",
                     help="stop after the load (generation and loading figures only; e.g. where a transform cannot fit)")
@@ -303,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     work = a.work or settings().data / "bench" / f"province-{a.meters}"
     run(a.meters, work, engines=engines, duckdb_memory=a.duckdb_memory, spark_memory=a.spark_memory,
         shuffle_partitions=a.shuffle_partitions, timeout=a.timeout, reuse_load=a.reuse_load,
-        transform=not a.no_transform)
+        transform=not a.no_transform, max_rss_gib=a.max_rss_gib or None, duckdb_threads=a.duckdb_threads)
     return 0
 
 
