@@ -25,7 +25,9 @@ def _quiet(verbose: bool) -> None:
         os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
         # dag.test() runs tasks through FastAPI's test client, which warns about httpx on every night.
         warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)  # in a night the worker forked, logging is configured already
 
 
 def _mail_line() -> str:
@@ -228,6 +230,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(quick=args.quick)
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from nengtan.orchestration.worker import serve
+
+    return serve(idle_exit=args.idle_exit)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from nengtan.tools.demo import main as demo_main
 
@@ -285,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true")
     p.set_defaults(func=cmd_bench)
 
+    p = sub.add_parser("worker", parents=[common],
+                       help="stay up with Airflow, the DAGs, dbt and GX imported; run each night in a fork of it")
+    p.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
+                   help="stop after this long without a night (default: run until SIGTERM)")
+    p.set_defaults(func=cmd_worker)
+
     p = sub.add_parser("demo", parents=[common], help="generate the demo city, run it, serve Airflow and Superset")
     p.add_argument("--no-serve", action="store_true", help="stop after the pipeline run")
     p.add_argument("--enterprises", type=int, default=200)
@@ -293,8 +307,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _in_worker(argv: list[str], command: str) -> int | None:
+    """Hand a DAG-running command to the night worker of this data root when one listens (its exit
+    status), else None: the command runs in this process. NENGTAN_WORKER=0 never hands off, =1 must."""
+    from nengtan.orchestration.worker import DELEGATED, WorkerUnavailable, delegate, mode
+
+    if command not in DELEGATED or (how := mode()) == "off":
+        return None
+    try:
+        return delegate(argv)
+    except WorkerUnavailable as exc:
+        if how == "require":
+            print(f"nengtan: {exc} (NENGTAN_WORKER=1)", file=sys.stderr)
+            return 1
+        if "refused" in str(exc):
+            print(f"[nengtan] {exc}; running in this process", file=sys.stderr)
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if (code := _in_worker(argv, args.command)) is not None:
+        return code
     _quiet(getattr(args, "verbose", False))
     from nengtan.nightlock import NightRunning
 

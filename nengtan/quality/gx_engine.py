@@ -32,6 +32,13 @@ def quiet_gx() -> Any:
     return gx
 
 
+def preload_gx() -> None:
+    """Import GX and what a session imports when it starts: a long-lived night worker does this once,
+    before it forks the nights (nengtan.orchestration.worker)."""
+    quiet_gx()
+    import great_expectations.data_context.types.base  # noqa: F401
+
+
 @dataclass
 class ExpectationOutcome:
     """What GX said about one expectation: success, counts, and which ids failed."""
