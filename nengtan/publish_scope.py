@@ -6,13 +6,12 @@ publish that replaced the serving file clears them (``mark_published``). A crash
 an older watermark, i.e. a superset of what changed: still correct. Anything a day does not bound
 (a full refresh, a registry file, a scope that cannot be read) sets ``full_copy`` instead.
 
-The bounds mirror the models' delete hooks (dbt_project/macros/rebuild_scope.sql): meter_daily
-and meter_day_sources delete and rebuild rows at or after ``rebuild_bound('day')``, the earliest
-``rebuild_from_day`` of ``int_meter_rebuild_scope``, plus every row of the meters whose registry
-values changed (``delete_registry_changed_meters``: a registry file, so full); enterprise_energy_daily
-deletes the enterprise-months of ``meta.rebuild_months``, none before its earliest month. A pending
-transform that was killed leaves its files pending, and the rerun rebuilds the same scope (the
-transform's crash contract), so its watermark covers the killed run's writes too.
+The bounds are the ones the models' delete hooks wrote (``intermediate.int_rebuild_bounds``,
+dbt_project/macros/rebuild_scope.sql): per table updated in place, its day column, the watermark it
+follows (``since_day``: meter-days, ``since_month``: enterprise-months), the first day the run may
+have changed and whether it may have changed every row. A pending transform that was killed leaves
+its files pending, and the rerun rebuilds the same scope (the transform's crash contract), so its
+watermark covers the killed run's writes too.
 """
 
 from __future__ import annotations
@@ -27,13 +26,16 @@ import duckdb
 from nengtan.config import Settings
 from nengtan.warehouse import table_exists, utc_now, warehouse
 
-# Day-keyed incremental marts updated in place: table -> (day column, watermark it follows).
-# Everything else is rewritten whole (small, not incremental, or sorted for the charts).
-INCREMENTAL_TABLES: dict[str, tuple[str, str]] = {
-    "marts.meter_daily": ("day", "since_day"),
-    "marts.meter_day_sources": ("day", "since_day"),
-    "marts.enterprise_energy_daily": ("day", "since_month"),
-}
+BOUNDS = "intermediate.int_rebuild_bounds"
+
+
+def incremental_tables(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
+    """Tables the models update in place, as their delete hooks recorded them in the last transform:
+    table -> (day column, watermark it follows). Everything else is rewritten whole."""
+    if not table_exists(con, *BOUNDS.split(".")):
+        return {}
+    return {t: (c, w) for t, c, w in con.execute(
+        f"SELECT DISTINCT table_name, day_column, watermark FROM {BOUNDS}").fetchall()}
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Plan:
     base_run_id: str | None
     since: dict[str, date | None] = field(default_factory=dict)
     reason: str = ""
+    tables: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def incremental(self) -> bool:
@@ -67,9 +70,9 @@ class Plan:
 
     def watermark(self, table: str) -> tuple[str, date | None] | None:
         """(day column, first day to copy; None = unchanged) for a table updated in place, else None."""
-        if not self.incremental or table not in INCREMENTAL_TABLES:
+        if not self.incremental or table not in self.tables:
             return None
-        column, key = INCREMENTAL_TABLES[table]
+        column, key = self.tables[table]
         return column, self.since.get(key)
 
 
@@ -123,14 +126,15 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> date | None:
 
 def transform_scope(con: duckdb.DuckDBPyConnection, sources: Sequence[str], *, full_refresh: bool
                     ) -> tuple[date | None, date | None, bool]:
-    """(since_day, since_month, full_copy) of the transform that just ran: the lower bounds of the
-    delete hooks of the incremental marts, read from the scope tables it used."""
+    """(since_day, since_month, full_copy) of the transform that just ran: the bounds its models'
+    delete hooks recorded (a registry file pending copies everything, as does a missing record)."""
     registry = any(s.startswith("registry") for s in sources)
-    if full_refresh or registry or not table_exists(con, "intermediate", "int_meter_rebuild_scope"):
+    if full_refresh or registry or not table_exists(con, *BOUNDS.split(".")):
         return None, None, True
-    since_day = _scalar(con, "SELECT min(rebuild_from_day) FROM intermediate.int_meter_rebuild_scope")
-    since_month = _scalar(con, "SELECT min(month) FROM meta.rebuild_months")
-    return since_day, since_month, False
+    rows = con.execute(f"SELECT watermark, min(since_day), bool_or(whole) FROM {BOUNDS} GROUP BY ALL").fetchall()
+    since = {watermark: day for watermark, day, _ in rows}
+    whole = not rows or any(w for _, _, w in rows)
+    return since.get("since_day"), since.get("since_month"), whole
 
 
 def note_transform(cfg: Settings, pending: Sequence[tuple[str, str]], *, full_refresh: bool) -> PublishState:
@@ -167,7 +171,8 @@ def plan_publish(con: duckdb.DuckDBPyConnection, serving_db: Path) -> Plan:
     if _failed_transform_since(con, state.published_at):
         return Plan.full("a transform failed since the last publish")
     return Plan(base_run_id=state.published_run_id,
-                since={"since_day": state.since_day, "since_month": state.since_month})
+                since={"since_day": state.since_day, "since_month": state.since_month},
+                tables=incremental_tables(con))
 
 
 def mark_published(con: duckdb.DuckDBPyConnection, run_id: str, serving_db: Path) -> None:

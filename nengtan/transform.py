@@ -1,14 +1,10 @@
-"""The transform step: decide what the pending loads touched, then run ``dbt build`` on that scope.
+"""The transform step: run ``dbt build`` on what the pending loads touched, then mark them transformed.
 
 Contract (docs/architecture.md, "Incremental contract"): pending files are the ``raw.load_log`` rows
-with ``transformed_run_id IS NULL`` that were not rejected. From them we derive the meter-days and
-enterprise-months to recompute, write them to ``meta.rebuild_meter_days`` / ``meta.rebuild_months``,
-run dbt, and only then mark the files transformed. A crash leaves them pending and the rerun
+with ``transformed_run_id IS NULL`` that were not rejected (recorded by the loader). dbt derives the
+rebuild scope from them (``int_rebuild_meters``, ``int_rebuild_months``; dbt_project/macros/rebuild_scope.sql)
+and rebuilds it; only then are the files marked transformed. A crash leaves them pending and the rerun
 recomputes the same scope.
-
-A meter's consumption after a touched day depends on the last good reading before it, and a late day
-changes the following days of that meter, so a touched meter is rebuilt from the day after its last
-good reading before the earliest touched day up to the as-of day.
 """
 
 from __future__ import annotations
@@ -29,7 +25,7 @@ from nengtan.config import REPO_ROOT, Settings, settings
 from nengtan.crashpoints import crash_point
 from nengtan.engines.spark import engine, spark_method
 from nengtan.publish_scope import note_transform
-from nengtan.warehouse import record_run, table_exists, utc_now, warehouse
+from nengtan.warehouse import record_run, utc_now, warehouse
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # How many of a run's slowest dbt nodes its summary names (with seconds), in place of run_results.json.
@@ -47,142 +43,13 @@ def _pending_files(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     ).fetchall()
 
 
-LATEST_METERS = """
-    select * exclude (rk) from (
-        select *, row_number() over (partition by meter_id order by landed_at desc, source_line desc) as rk
-        from raw.meters where meter_id is not null
-    ) where rk = 1
-"""
-
-
-def _touched_meters(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill temp table touched(meter_id, from_day): earliest day each meter must be rebuilt from."""
-    con.execute("create or replace temp table touched (meter_id varchar, from_day date)")
-    # 1. readings in pending files
-    con.execute("""
-        insert into touched
-        select r.meter_id, min(r.reading_day)
-        from raw.meter_readings r join pending p on r.file_id = p.file_id
-        group by r.meter_id
-    """)
-    # 1b. readings of file versions a later version of the same path replaced (nengtan.ingest.versions):
-    #     their meter-days must be recomputed without them
-    if table_exists(con, "raw", "superseded_meter_readings"):
-        con.execute("""
-            insert into touched
-            select r.meter_id, min(r.reading_day)
-            from raw.superseded_meter_readings r join pending p on r.file_id = p.file_id
-            group by r.meter_id
-        """)
-    # 2. meters whose registry row is new or changed in a pending registry file: rebuild from installation
-    con.execute("""
-        insert into touched
-        with cur as (
-            select * from (
-                select m.*, row_number() over (partition by meter_id order by landed_at desc, source_line desc) rk
-                from raw.meters m where meter_id is not null
-            ) where rk = 1 and file_id in (select file_id from pending)
-        ),
-        prev as (
-            select * from (
-                select m.*, row_number() over (partition by meter_id order by landed_at desc, source_line desc) rk
-                from raw.meters m where meter_id is not null and file_id not in (select file_id from pending)
-            ) where rk = 1
-        )
-        select c.meter_id,
-               cast(cast(least(c.installed_at, coalesce(p.installed_at, c.installed_at)) as date)
-                    - interval 1 day as date)
-        from cur c left join prev p on c.meter_id = p.meter_id
-        where p.meter_id is null
-           or row(c.credit_code, c.energy_type, c.multiplier, c.register_max, c.register_at_install,
-                  c.installed_at, c.removed_at)
-              is distinct from
-              row(p.credit_code, p.energy_type, p.multiplier, p.register_max, p.register_at_install,
-                  p.installed_at, p.removed_at)
-    """)
-    # 3. the meter-day spine grows for every meter in service when the as-of day moves on
-    prev_as_of = None
-    if table_exists(con, "intermediate", "int_meter_daily"):
-        prev_as_of = con.execute("select max(day) from intermediate.int_meter_daily").fetchone()[0]
-    if prev_as_of is not None:
-        con.execute(f"""
-            insert into touched
-            select meter_id, greatest(cast(date '{prev_as_of}' + interval 1 day as date), cast(installed_at as date))
-            from ({LATEST_METERS})
-            where (removed_at is null or removed_at > timestamp '{prev_as_of}')
-              and (select max(reading_day) from raw.meter_readings) > date '{prev_as_of}'
-        """)
-
-
-def _write_scope(con: duckdb.DuckDBPyConnection, pending: Sequence[str], restate: Sequence[str]) -> dict[str, int]:
-    con.execute("create or replace temp table pending (file_id varchar)")
-    if pending:
-        con.executemany("insert into pending values (?)", [(f,) for f in pending])
-    _touched_meters(con)
-    has_readings = table_exists(con, "intermediate", "int_meter_readings")
-    baseline_sql = (
-        """(select max(r.interval_start) from intermediate.int_meter_readings r
-             where r.meter_id = t.meter_id and r.is_good
-               and r.interval_start < cast(t.from_day as timestamp))"""
-        if has_readings else "cast(null as timestamp)"
-    )
-    con.execute(f"""
-        create or replace temp table meter_scope as
-        with t as (select meter_id, min(from_day) as from_day from touched group by meter_id),
-        b as (select t.meter_id, t.from_day, {baseline_sql} as baseline_ts from t)
-        select b.meter_id,
-               case when b.baseline_ts is null
-                    then least(b.from_day, cast(m.installed_at as date))
-                    else least(b.from_day, cast(b.baseline_ts + interval 15 minute as date)) end as from_day
-        from b join ({LATEST_METERS}) m on b.meter_id = m.meter_id
-    """)
-    con.execute("delete from meta.rebuild_meter_days")
-    con.execute("delete from meta.rebuild_months")
-    con.execute("""
-        insert into meta.rebuild_meter_days
-        select s.meter_id, cast(d.day as date)
-        from meter_scope s,
-             (select max(reading_day) as as_of from raw.meter_readings) a,
-             lateral (select unnest(generate_series(s.from_day, greatest(a.as_of, s.from_day), interval 1 day)) as day) d
-    """)
-    months_sql = [
-        f"""select distinct m.credit_code, cast(date_trunc('month', d.day) as date)
-            from meta.rebuild_meter_days d join ({LATEST_METERS}) m on d.meter_id = m.meter_id""",
-        """select distinct credit_code, cast(period || '-01' as date) from raw.declarations
-           where file_id in (select file_id from pending) and credit_code is not null""",
-        # declarations of replaced file versions (nengtan.ingest.versions): their months without them
-        """select distinct credit_code, cast(period || '-01' as date) from raw.superseded_declarations
-           where file_id in (select file_id from pending) and credit_code is not null""",
-        """select distinct g.owner_credit_code, cast(g.claimed_period || '-01' as date)
-           from raw.green_certificates g
-           where g.claimed_period is not null and g.claimed_period <> ''
-             and g.certificate_id in (select certificate_id from raw.green_certificates
-                                      where file_id in (select file_id from pending))""",
-    ]
-    if table_exists(con, "marts", "enterprise_carbon_monthly"):
-        # enterprises whose registry row (e.g. park) changed: all their months
-        months_sql.append("""
-            with v as (
-                select credit_code, park_id, file_id,
-                       row_number() over (partition by credit_code order by landed_at desc, source_line desc) rk
-                from raw.enterprises where credit_code is not null
-            )
-            select distinct e.credit_code, e.month
-            from marts.enterprise_carbon_monthly e join v on e.credit_code = v.credit_code and v.rk = 1
-            where v.file_id in (select file_id from pending) and e.park_id is distinct from v.park_id
-        """)
-        for item in restate:
-            code, _, month = item.rpartition(":")
-            cond = f"and credit_code = '{code}'" if code else ""
-            months_sql.append(
-                f"select credit_code, month from marts.enterprise_carbon_monthly "
-                f"where month = cast('{month}-01' as date) {cond}"
-            )
-    union = " union ".join(f"select * from ({q})" for q in months_sql)
-    con.execute(f"insert into meta.rebuild_months select distinct * from ({union})")
-    meter_days = con.execute("select count(*) from meta.rebuild_meter_days").fetchone()[0]
-    months = con.execute("select count(*) from meta.rebuild_months").fetchone()[0]
-    meters = con.execute("select count(distinct meter_id) from meta.rebuild_meter_days").fetchone()[0]
+def _scope_sizes(cfg: Settings) -> dict[str, int]:
+    """The sizes of the scope dbt derived and rebuilt (int_rebuild_meters, int_rebuild_months)."""
+    with warehouse(cfg) as con:
+        meters, meter_days = con.execute(
+            "select count(*), coalesce(sum(to_day - from_day + 1), 0) from intermediate.int_rebuild_meters"
+        ).fetchone()
+        months = con.execute("select count(*) from intermediate.int_rebuild_months").fetchone()[0]
     return {"meters": int(meters), "meter_days": int(meter_days), "enterprise_months": int(months)}
 
 
@@ -284,18 +151,6 @@ def _transform(run_id: str, *, full_refresh: bool, cfg: Settings | None, restate
         file_ids = [f for f, _ in pending]
         con.execute("delete from meta.dbt_run")
         con.execute("insert into meta.dbt_run values (?)", [run_id])
-        if spark:
-            # On Spark over plain Parquet the incremental models are tables rebuilt whole every night
-            # (incremental_materialization): no meter-day scope to compute, the publish copies everything.
-            con.execute("delete from meta.rebuild_meter_days")
-            con.execute("delete from meta.rebuild_months")
-            scope: dict[str, Any] = {"engine": "spark", "method": spark_method(), "full_rebuild": True}
-        elif full_refresh:
-            con.execute("delete from meta.rebuild_meter_days")
-            con.execute("delete from meta.rebuild_months")
-            scope: dict[str, Any] = {"full_refresh": True}
-        else:
-            scope = _write_scope(con, file_ids, restate)
     args = ["build"] + (["--full-refresh"] if full_refresh else [])
     if not cfg.dbt_unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
@@ -312,6 +167,12 @@ def _transform(run_id: str, *, full_refresh: bool, cfg: Settings | None, restate
         with warehouse(cfg) as con:
             record_run(con, run_id, "transform", None, started_at, "failed", str(exc))
         raise
+    if spark:
+        # On Spark over plain Parquet the incremental models are tables rebuilt whole every night
+        # (incremental_materialization): no scope, the publish copies everything.
+        scope: dict[str, Any] = {"engine": "spark", "method": spark_method(), "full_rebuild": True}
+    else:
+        scope = {"full_refresh": True} if full_refresh else _scope_sizes(cfg)
     note_transform(cfg, pending, full_refresh=full_refresh or spark)  # what the next publish must copy
     crash_point("transform")  # marts rebuilt, files not yet marked: the rerun must redo the same scope
     with warehouse(cfg) as con:

@@ -4,21 +4,20 @@
 -#}
 
 {#- Tests: a `where` config may name __rebuilt_from_ts__ / __rebuilt_from_day__ for the first interval /
-    day this run rebuilt (from meta.rebuild_meter_days), __rebuilt_months_from__ for the first day of the first
-    month it rebuilt (meta.rebuild_months). They become literals when the test runs, so the
-    filter reaches the scan and a nightly test reads the night, not the history. On a full refresh every
-    row is checked; when nothing was rebuilt, nothing is. -#}
+    day this run rebuilt (int_rebuild_meters), __rebuilt_months_from__ for the first day of the first month
+    it rebuilt (int_rebuild_months). They become literals when the test runs, so the filter reaches the scan
+    and a nightly test reads the night, not the history. On a full refresh every row is checked; when nothing
+    was rebuilt, nothing is. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- if where and '__rebuilt_' in where -%}
-        {%- set meter_days = source('meta', 'rebuild_meter_days') -%}
-        {%- set months = source('meta', 'rebuild_months') -%}
         {%- if flags.FULL_REFRESH -%}
             {%- set where = '' -%}
         {%- else -%}
-            {%- set first_day = query_value('select min(day) from ' ~ meter_days) -%}
+            {%- set meters, months = scope_table('int_rebuild_meters'), scope_table('int_rebuild_months') -%}
+            {%- set first_day = query_value('select min(from_day) from ' ~ meters) if meters is not none else none -%}
             {%- set first_day = first_day if first_day is not none else '9999-12-31' -%}
-            {%- set first_month = query_value('select min(month) from ' ~ months) -%}
+            {%- set first_month = query_value('select min(month) from ' ~ months) if months is not none else none -%}
             {%- set first_month = first_month if first_month is not none else '9999-12-31' -%}
             {%- set where = where
                 | replace('__rebuilt_from_ts__', sql_literal(first_day, 'timestamp'))

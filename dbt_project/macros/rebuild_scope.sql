@@ -1,8 +1,9 @@
 {#-
-  Incremental scope helpers. nengtan.transform writes meta.rebuild_meter_days / meta.rebuild_months before
-  dbt runs. For a meter, the earliest listed day starts the rebuild; consumption depends on the last good
-  reading before it (the "baseline"), so everything after that baseline is recomputed. The baselines are
-  looked up once per run, in intermediate.int_meter_rebuild_scope.
+  The night's rebuild scope. What landed is recorded by the loader (raw.load_log: files not yet transformed,
+  pending_files); what it touches is derived here and in two models, and only there: int_rebuild_meters (per
+  meter, the days to rebuild) and int_rebuild_months (the enterprise-months), read by int_meter_rebuild_scope
+  (the baselines, looked up once per run), by the models' delete hooks below and, after the run, by the
+  publish (nengtan.publish_scope reads the bounds these models wrote).
 
   Cost must follow the night, not the history: every scan of a table that grows with history (raw readings,
   the meter models) is bounded by a time literal that DuckDB pushes into the scan, where zonemaps skip the
@@ -10,16 +11,74 @@
   scan, so the bounds are read with run_query when the node runs and written into the SQL as literals.
 -#}
 
-{#- Literal lower bound of what this run rebuilds, from the scope model (rows of a scoped meter at or after it
-    can be rebuilt; nothing before it is): `ts` for readings and intervals, `day` for meter-days. When the
-    scope is empty nothing is rebuilt: a bound after every row. -#}
-{% macro rebuild_bound(kind='ts') -%}
+{#- The files loaded and not yet transformed (raw.load_log, not rejected): what the night landed. -#}
+{% macro pending_files() -%}
+    select file_id
+    from {{ source('raw', 'load_log') }}
+    where transformed_run_id is null and status <> 'rejected'
+{%- endmacro %}
+
+{#- No scope to derive: a full refresh, or an engine where the incremental models are rebuilt whole
+    (incremental_materialization: Spark over plain Parquet). The scope models are then empty. -#}
+{% macro rebuilds_everything() -%}
+    {{ return(flags.FULL_REFRESH or incremental_materialization() != 'incremental') }}
+{%- endmacro %}
+
+{#- A query of no rows with these columns ({name: type}): an empty scope, or no baselines to look up. -#}
+{% macro no_rows(columns) -%}
+    select
+    {%- for name, type in columns.items() %}
+        cast(null as {{ type }}) as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
+    where 1 = 0
+{%- endmacro %}
+
+{#- `relation` (a source naming a table as the previous run left it) when it exists, else none (a fresh
+    warehouse, or while parsing). -#}
+{% macro existing_relation(relation) -%}
+    {%- if execute and adapter.get_relation(relation.database, relation.schema, relation.identifier) -%}
+        {{ return(relation) }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- The table a scope model built this run, for a node that runs after it without a ref to it (a data test's
+    `where`, order_by_time): a ref from such a node fails dbt's dependency check. -#}
+{% macro scope_table(name) -%}
+    {%- set node = graph.nodes.get('model.' ~ project_name ~ '.' ~ name) if execute else none -%}
+    {%- if node is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) }}
+{%- endmacro %}
+
+{#- Lower bound of what this run rebuilds, from the scope model (rows of a scoped meter at or after it can be
+    rebuilt; nothing before it is): `ts` for readings and intervals, `day` for meter-days; none when the
+    scope is empty. rebuild_bound: the same as a literal, after every row when the scope is empty. -#}
+{% macro rebuild_bound_value(kind='ts') -%}
     {%- set column = 'rebuild_from_ts' if kind == 'ts' else 'rebuild_from_day' -%}
-    {%- set value = query_value('select min(' ~ column ~ ') from ' ~ ref('int_meter_rebuild_scope')) -%}
-    {%- if value is none -%}
-        {{ sql_literal('9999-12-31', kind == 'ts' and 'timestamp' or 'date') }}
-    {%- else -%}
-        {{ sql_literal(value, kind == 'ts' and 'timestamp' or 'date') }}
+    {{ return(query_value('select min(' ~ column ~ ') from ' ~ ref('int_meter_rebuild_scope'))) }}
+{%- endmacro %}
+
+{% macro rebuild_bound(kind='ts') -%}
+    {%- set value = rebuild_bound_value(kind) -%}
+    {{ sql_literal(value if value is not none else '9999-12-31', 'timestamp' if kind == 'ts' else 'date') }}
+{%- endmacro %}
+
+{#- In a delete hook of a table keyed by `day_column`: record in int_rebuild_bounds the first day this run may
+    change in it (`since`, none: no day), or that it may change every row (`whole`: a first build, a full
+    refresh, meters whose registry values changed), with the publish watermark it follows (since_day:
+    meter-days, since_month: enterprise-months). The publish reads these (nengtan.publish_scope). Only
+    where the incremental models are updated in place (not on Spark, where they are rebuilt whole). -#}
+{% macro record_rebuild_bound(day_column, watermark, since=none, whole=false) -%}
+    {%- if execute and incremental_materialization() == 'incremental' -%}
+        {%- set bounds = scope_table('int_rebuild_bounds') -%}
+        {%- if bounds is not none and adapter.get_relation(bounds.database, bounds.schema, bounds.identifier) -%}
+            {%- set row = [
+                "'" ~ this.schema ~ "." ~ this.identifier ~ "'", "'" ~ day_column ~ "'", "'" ~ watermark ~ "'",
+                sql_literal(since, 'date') if since is not none else 'null', 'true' if whole else 'false'] -%}
+            {%- do run_query('insert into ' ~ bounds ~ ' values (' ~ row | join(', ') ~ ')') -%}
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
@@ -58,6 +117,10 @@
     a meter without a good reading before its from_day has no row before it either (its install baseline,
     its first row, is a good reading; a registry change moves from_day before the old installation). -#}
 {% macro delete_meter_scope(ts_column, by_day=false) -%}
+    {%- if by_day -%}
+        {%- do record_rebuild_bound(ts_column, 'since_day', rebuild_bound_value('day') if is_incremental() else none,
+                                    whole=not is_incremental()) -%}
+    {%- endif -%}
     {%- if is_incremental() -%}
         delete from {{ this }} as tgt
         where
@@ -78,8 +141,12 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Pre-hook: delete the enterprise-months listed in meta.rebuild_months (by month, or by the month of day_column). -#}
+{#- Pre-hook: delete the enterprise-months of int_rebuild_months (by month, or by the month of day_column). -#}
 {% macro delete_month_scope(day_column=none) -%}
+    {%- if day_column -%}
+        {%- do record_rebuild_bound(day_column, 'since_month', rebuild_months_value() if is_incremental() else none,
+                                    whole=not is_incremental()) -%}
+    {%- endif -%}
     {%- if is_incremental() -%}
         delete from {{ this }} as tgt
         where exists (
@@ -95,9 +162,14 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Literal: the first day of the earliest month in meta.rebuild_months (after every row when it is empty). -#}
+{#- The first day of the earliest month in int_rebuild_months (none when it is empty); rebuild_months_bound: as a
+    literal, after every row when it is empty. -#}
+{% macro rebuild_months_value() -%}
+    {{ return(query_value('select min(month) from ' ~ ref('stg_meta__rebuild_months'))) }}
+{%- endmacro %}
+
 {% macro rebuild_months_bound() -%}
-    {%- set value = query_value('select min(month) from ' ~ ref('stg_meta__rebuild_months')) -%}
+    {%- set value = rebuild_months_value() -%}
     {{ sql_literal(value if value is not none else '9999-12-31', 'date') }}
 {%- endmacro %}
 
@@ -108,8 +180,9 @@
     {%- if model is mapping and model.get('resource_type') == 'unit_test' -%}
         {{- return('') -}}
     {%- endif -%}
-    {%- set span = query_value(
-        'select ' ~ days_between('min(day)', 'max(day)') ~ ' from ' ~ source('meta', 'rebuild_meter_days')) -%}
+    {%- set meters = scope_table('int_rebuild_meters') -%}
+    {%- set span = query_value('select ' ~ days_between('min(from_day)', 'max(to_day)') ~ ' from ' ~ meters)
+        if meters is not none else none -%}
     {%- if not execute or flags.FULL_REFRESH or span is none or span > 2 -%}
         order by {{ column }}
     {%- endif -%}

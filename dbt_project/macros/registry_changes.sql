@@ -36,8 +36,9 @@
 
 {#- Pre-hook of meter_daily: every row of a meter whose registry values changed (the meter-days
     int_meter_daily rebuilt are deleted by delete_meter_scope). -#}
-{% macro delete_registry_changed_meters() -%}
+{% macro delete_registry_changed_meters(day_column='day') -%}
     {%- if any_registry_changed_meters() -%}
+        {%- do record_rebuild_bound(day_column, 'since_day', whole=true) -%}
         delete from {{ this }}
         where meter_id in ({{ registry_changed_meters() }})
     {%- else -%}

@@ -42,13 +42,10 @@
 {#- The latest registry version of each key in `relation` (raw.meters / raw.enterprises), with `columns`;
     transformed_only: among the files already transformed (what the last successful run built with). -#}
 {% macro registry_version(relation, key, columns, transformed_only=false) -%}
-    {%- set pending -%}
-        file_id not in (select file_id from {{ source('raw', 'load_log') }} where transformed_run_id is null)
-    {%- endset -%}
     select
         {{ key }},
         {{ columns | join(', ') }}
-    from ({{ latest_versions(relation, [key], pending if transformed_only else none) }}) as latest
+    from ({{ latest_versions(relation, [key], 'file_id not in (' ~ pending_files() ~ ')' if transformed_only else none) }}) as latest
 {%- endmacro %}
 
 {#- The version of a meter reading that counts: for one meter and interval_start, the rule above with the

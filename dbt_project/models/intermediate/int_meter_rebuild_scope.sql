@@ -1,28 +1,23 @@
 {{ config(materialized='table') }}
--- depends_on: {{ ref('stg_meta__rebuild_meter_days') }}
 -- depends_on: {{ ref('stg_raw__meters') }}
--- The meter scope of this run, looked up once: per meter in meta.rebuild_meter_days, the earliest day to
--- rebuild (from_day) and the baseline, the last good reading before it in int_meter_readings as the
--- previous run left it (null: rebuild the meter from installation). rebuild_from_ts / rebuild_from_day:
--- the meter's readings and intervals are rebuilt from rebuild_from_ts, its meter-days from rebuild_from_day.
+-- depends_on: {{ ref('int_rebuild_bounds') }}
+-- The meter scope of this run, looked up once: per meter of int_rebuild_meters, the earliest day to rebuild
+-- (from_day) and the baseline, the last good reading before it in int_meter_readings as the previous run
+-- left it (null: rebuild the meter from installation). rebuild_from_ts / rebuild_from_day: the meter's
+-- readings and intervals are rebuilt from rebuild_from_ts, its meter-days from rebuild_from_day.
 -- int_meter_readings refs this model, so this runs before it and reads its previous state: the source
 -- previous_intermediate.int_meter_readings (a ref would be a cycle); absent on a fresh warehouse.
 -- The baseline is looked for in the two days before the earliest from_day first (a scan bounded by
 -- literals); only meters without a good reading there (silent or faulty for days) search further back.
-{%- set previous = source('previous_intermediate', 'int_meter_readings') %}
-{%- set readings = none %}
-{%- if execute and adapter.get_relation(previous.database, previous.schema, previous.identifier) %}
-{%- set readings = previous %}
-{%- endif %}
-{%- set first_day = query_value('select min(day) from ' ~ ref('stg_meta__rebuild_meter_days')) %}
-{%- set last_day = query_value('select max(day) from ' ~ ref('stg_meta__rebuild_meter_days')) %}
+{%- set readings = existing_relation(source('previous_intermediate', 'int_meter_readings')) %}
+{%- set first_day = query_value('select min(from_day) from ' ~ ref('int_rebuild_meters')) %}
+{%- set last_day = query_value('select max(to_day) from ' ~ ref('int_rebuild_meters')) %}
 
 with days as (
     select
         meter_id,
-        min(day) as from_day
-    from {{ ref('stg_meta__rebuild_meter_days') }}
-    group by meter_id
+        from_day
+    from {{ ref('int_rebuild_meters') }}
 ),
 
 {% if readings is not none and first_day is not none %}
@@ -62,10 +57,7 @@ baselines as (
 )
 {% else %}
 baselines as (
-    select
-        cast(null as {{ dbt.type_string() }}) as meter_id,
-        cast(null as {{ dbt.type_timestamp() }}) as baseline_ts
-    where 1 = 0
+    {{ no_rows({'meter_id': dbt.type_string(), 'baseline_ts': dbt.type_timestamp()}) }}
 )
 {% endif %}
 

@@ -1,4 +1,5 @@
-select distinct
+-- The enterprise-months this run rebuilds, derived by int_rebuild_months; the name the marts read it by.
+select
     credit_code,
     month
-from {{ source('meta', 'rebuild_months') }}
+from {{ ref('int_rebuild_months') }}

@@ -1,0 +1,118 @@
+{{ config(materialized='table') }}
+-- The meters this run rebuilds, each from from_day to to_day (the as-of day): the meter half of the night's
+-- rebuild scope, derived here from what landed (pending_files). A meter is touched from the earliest day of
+-- its readings in a pending file or in a replaced version of one (raw_superseded); from the day before its
+-- installation when its registry row is new or changed in a pending file; from the day after the previous
+-- run's as-of day when the spine grows (every meter in service). Its consumption after the touched day
+-- depends on the last good reading before it, so it is rebuilt from the day of that reading (or from its
+-- installation when it has none). Meters the registry does not list are not rebuilt.
+-- Empty on a full refresh and on Spark (rebuilds_everything). Tables as the previous run left them are read
+-- as sources: this model runs before their models (int_meter_rebuild_scope, and so they, ref it).
+
+{% if rebuilds_everything() %}
+{{ no_rows({'meter_id': dbt.type_string(), 'credit_code': dbt.type_string(), 'from_day': 'date', 'to_day': 'date'}) }}
+{% else %}
+{%- set readings = source('raw', 'meter_readings') %}
+{%- set meters = source('raw', 'meters') %}
+{%- set superseded = existing_relation(source('raw_superseded', 'superseded_meter_readings')) %}
+{%- set previous_readings = existing_relation(source('previous_intermediate', 'int_meter_readings')) %}
+{%- set previous_days = existing_relation(source('previous_scope_intermediate', 'int_meter_daily')) %}
+{%- set previous_as_of = query_value('select max(day) from ' ~ previous_days) if previous_days is not none else none %}
+
+with pending as (
+    {{ pending_files() }}
+),
+
+latest_meters as (
+    {{ latest_versions(meters, ['meter_id']) }}
+),
+
+as_of as (
+    select max(reading_day) as as_of_day
+    from {{ readings }}
+),
+
+touched as (
+    -- readings in pending files, and of the versions a pending file replaced (their meter-days are
+    -- recomputed without them)
+    {%- for relation in [readings, superseded] if relation is not none %}
+    {{ 'union all' if not loop.first }}
+    select
+        r.meter_id,
+        min(r.reading_day) as from_day
+    from {{ relation }} as r
+    where r.file_id in (select p.file_id from pending as p)
+    group by r.meter_id
+    {%- endfor %}
+    union all
+    -- registry row new or changed in a pending file: from the day before the (earlier) installation
+    select
+        c.meter_id,
+        cast({{ dbt.dateadd('day', -1, 'cast(least(c.installed_at, coalesce(p.installed_at, c.installed_at)) as date)') }} as date)
+            as from_day
+    from latest_meters as c
+    left join ({{ latest_versions(meters, ['meter_id'], 'file_id not in (select p.file_id from pending as p)') }}) as p
+        on c.meter_id = p.meter_id
+    where
+        c.file_id in (select pf.file_id from pending as pf)
+        and (
+            p.meter_id is null
+            or {{ row_value(['c.credit_code', 'c.energy_type', 'c.multiplier', 'c.register_max',
+                             'c.register_at_install', 'c.installed_at', 'c.removed_at']) }}
+            is distinct from {{ row_value(['p.credit_code', 'p.energy_type', 'p.multiplier', 'p.register_max',
+                                           'p.register_at_install', 'p.installed_at', 'p.removed_at']) }}
+        )
+    {%- if previous_as_of is not none %}
+    union all
+    -- the as-of day moved on: the meter-day spine grows for every meter in service
+    select
+        m.meter_id,
+        greatest(
+            cast({{ dbt.dateadd('day', 1, sql_literal(previous_as_of, 'date')) }} as date),
+            cast(m.installed_at as date)
+        ) as from_day
+    from latest_meters as m
+    cross join as_of as a
+    where
+        (m.removed_at is null or m.removed_at > {{ sql_literal(previous_as_of, 'timestamp') }})
+        and a.as_of_day > {{ sql_literal(previous_as_of, 'date') }}
+    {%- endif %}
+),
+
+earliest as (
+    select
+        meter_id,
+        min(from_day) as from_day
+    from touched
+    group by meter_id
+),
+
+baselines as (
+    {%- if previous_readings is not none %}
+    {{ last_good_reading('earliest', previous_readings, 'true') }}
+    {%- else %}
+    {{ no_rows({'meter_id': dbt.type_string(), 'baseline_ts': dbt.type_timestamp()}) }}
+    {%- endif %}
+),
+
+scoped as (
+    select
+        t.meter_id,
+        m.credit_code,
+        case
+            when b.baseline_ts is null then least(t.from_day, cast(m.installed_at as date))
+            else least(t.from_day, cast({{ dbt.dateadd('minute', 15, 'b.baseline_ts') }} as date))
+        end as from_day
+    from earliest as t
+    inner join latest_meters as m on t.meter_id = m.meter_id
+    left join baselines as b on t.meter_id = b.meter_id
+)
+
+select
+    s.meter_id,
+    s.credit_code,
+    s.from_day,
+    greatest(coalesce(a.as_of_day, s.from_day), s.from_day) as to_day
+from scoped as s
+cross join as_of as a
+{% endif %}

@@ -1,4 +1,0 @@
-select distinct
-    meter_id,
-    day
-from {{ source('meta', 'rebuild_meter_days') }}

@@ -1,0 +1,106 @@
+"""The night's rebuild scope is derived by dbt (int_rebuild_meters, int_rebuild_months) from what the loader
+recorded as landed, and the publish reads the bounds the models' delete hooks wrote (int_rebuild_bounds)."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_ingest_support import CC1, METERS_HEADER, landing_env, readings_csv, write
+
+from nengtan.config import Settings
+from nengtan.ingest import load_declarations, load_meter_readings, load_registry
+from nengtan.publish_scope import incremental_tables, transform_scope
+from nengtan.transform import run_dbt
+
+DAY = date(2026, 3, 1)
+SCOPE_MODELS = ["int_numbers", "int_rebuild_bounds", "int_rebuild_meters", "int_rebuild_months"]
+DECL_HEADER = "credit_code,period,submission_id,submitted_at,item,quantity,unit\n"
+
+
+def _registry(landing: Path) -> None:
+    write(landing, "registry/parks.csv", "park_id,name_zh,name_en,district,contact_email\nP01,园区,Park,区,p@x.cn\n",
+          datetime(2026, 1, 1))
+    write(landing, "registry/enterprises.csv",
+          "credit_code,name_zh,name_en,park_id,industry_code,key_energy_user,ets_covered,contact_email\n"
+          f"{CC1},甲,E,P01,39,true,false,e@x.cn\n", datetime(2026, 1, 1))
+    meters = [f"M{k},{CC1},electricity,kWh,1,99999999,0,2025-01-01T00:00:00+08:00,," for k in (1, 2)]
+    write(landing, "registry/meters.csv", "\n".join([METERS_HEADER, *meters]) + "\n", datetime(2026, 1, 1))
+
+
+def _day_rows(meters: list[str]) -> list[str]:
+    return [f"{m},2026-03-01T00:{q * 15:02d}:00+08:00,{q + 1},ok" for m in meters for q in range(4)]
+
+
+def _derive_scope(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> Settings:
+    """Build the scope models on a copy of the test's warehouse, as the night's dbt build does first."""
+    con.close()
+    cfg = Settings(landing=tmp_path / "landing", data=tmp_path / "data")
+    cfg.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(tmp_path / "warehouse.duckdb", cfg.warehouse_db)
+    run_dbt(["run", "--select", *SCOPE_MODELS], cfg=cfg)
+    return cfg
+
+
+def test_the_scope_takes_what_a_replaced_version_held(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows a rewrite dropped leave the marts too: the scope takes the meter-days and months of the
+    replaced version's rows (raw.superseded_*), not only those of the new version."""
+    landing, con = landing_env(tmp_path, monkeypatch)
+    _registry(landing)
+    load_registry(con, landing, "n0")
+    rel, decl = "meter_readings/date=2026-03-01/gw.csv", "declarations/month=2026-03/d.csv"
+    write(landing, rel, readings_csv(_day_rows(["M1", "M2"])), datetime(2026, 3, 2, 1))
+    write(landing, decl, DECL_HEADER + f"{CC1},2026-02,S1,2026-03-05T09:00:00+08:00,raw_coal,5,t\n",
+          datetime(2026, 3, 5, 10))
+    load_meter_readings(con, landing, DAY, "n1")
+    load_declarations(con, landing, date(2026, 3, 5), "n1")
+    con.execute("UPDATE raw.load_log SET transformed_run_id = 'n1'")  # that night's transform ran
+    write(landing, rel, readings_csv(_day_rows(["M1"])), datetime(2026, 3, 2, 9))  # M2 gone
+    write(landing, decl, DECL_HEADER, datetime(2026, 3, 6, 10))  # the submission withdrawn: a header only
+    load_meter_readings(con, landing, DAY, "n2")
+    load_declarations(con, landing, date(2026, 3, 6), "n2")
+    cfg = _derive_scope(tmp_path, con)
+    out = duckdb.connect(str(cfg.warehouse_db), read_only=True)
+    try:
+        meters = dict(((m, (f, t)) for m, f, t in out.execute(
+            "SELECT meter_id, from_day, to_day FROM intermediate.int_rebuild_meters").fetchall()))
+        months = set(out.execute("SELECT credit_code, month FROM intermediate.int_rebuild_months").fetchall())
+    finally:
+        out.close()
+    # no earlier good reading: both meters from their installation day to the as-of day
+    assert meters == {"M1": (date(2025, 1, 1), DAY), "M2": (date(2025, 1, 1), DAY)}
+    assert (CC1, date(2026, 2, 1)) in months  # the withdrawn declaration's month
+    assert (CC1, date(2025, 1, 1)) in months and (CC1, DAY.replace(day=1)) in months
+
+
+def _bounds(rows: list[tuple]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA intermediate")
+    con.execute("CREATE TABLE intermediate.int_rebuild_bounds (table_name VARCHAR, day_column VARCHAR, "
+                "watermark VARCHAR, since_day DATE, whole BOOLEAN)")
+    if rows:
+        con.executemany("INSERT INTO intermediate.int_rebuild_bounds VALUES (?, ?, ?, ?, ?)", rows)
+    return con
+
+
+def test_the_publish_reads_the_bounds_the_hooks_wrote() -> None:
+    d1, d2, m = date(2026, 3, 4), date(2026, 3, 2), date(2026, 2, 1)
+    con = _bounds([("marts.meter_daily", "day", "since_day", d1, False),
+                   ("marts.meter_day_sources", "day", "since_day", d2, False),
+                   ("marts.enterprise_energy_daily", "day", "since_month", m, False)])
+    assert transform_scope(con, ["meter_readings"], full_refresh=False) == (d2, m, False)
+    assert incremental_tables(con) == {"marts.meter_daily": ("day", "since_day"),
+                                       "marts.meter_day_sources": ("day", "since_day"),
+                                       "marts.enterprise_energy_daily": ("day", "since_month")}
+    assert transform_scope(con, ["registry_meters"], full_refresh=False)[2] is True
+    # a hook that deleted every row of some meters (their registry values changed): a full copy
+    con.execute("INSERT INTO intermediate.int_rebuild_bounds VALUES ('marts.meter_daily', 'day', 'since_day', "
+                "NULL, true)")
+    assert transform_scope(con, ["meter_readings"], full_refresh=False) == (d2, m, True)
+    # nothing recorded (a run whose hooks did not run): a full copy, no table updated in place
+    empty = _bounds([])
+    assert transform_scope(empty, ["meter_readings"], full_refresh=False)[2] is True
+    assert incremental_tables(empty) == {}
