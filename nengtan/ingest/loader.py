@@ -15,6 +15,7 @@ count when the text could be decoded, else 0), and a copy of it is kept under
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,12 +27,13 @@ import numpy as np
 import pyarrow as pa
 
 from nengtan.config import LOCAL_TZ, settings
-from nengtan.ingest import discovery, readers, registry, schema, sources, validate, versions
+from nengtan.ingest import discovery, fast, readers, registry, schema, sources, validate, versions
 from nengtan.ingest.discovery import Candidate
 from nengtan.ingest.limits import Limits, printable, printable_name, size_text
 from nengtan.ingest.sources import SourceSpec
 
 SPECS = {s.source: s for s in sources.ALL_SPECS}
+log = logging.getLogger(__name__)
 
 # Test hook: called for each file inside its batch's transaction just before COMMIT (crash tests).
 before_commit: Callable[[Candidate], None] | None = None
@@ -299,10 +301,15 @@ def _layouts(spec: SourceSpec, batch: list[_Readable]) -> tuple[list[validate.La
     return layouts, of_file
 
 
-def _stage_batch(con: duckdb.DuckDBPyConnection, batch: list[_Readable], of_file: list[int]) -> list[str]:
-    """Register the batch as the view ``_ing_split``; returns the names to unregister."""
+def _stage_batch(con: duckdb.DuckDBPyConnection, batch: list[_Readable], of_file: list[int],
+                 only: dict[int, np.ndarray] | None = None) -> list[str]:
+    """Register the batch as the view ``_ing_split``; returns the names to unregister. ``only``: of
+    these parts, just these 0-based data rows (the rest was judged by the fast path)."""
     names: list[str] = []
     selects: list[str] = []
+    only = only or {}
+    rows_of = {k: only[k] if k in only else np.arange(r.staged.rows_read, dtype=np.int64)
+               for k, r in enumerate(batch)}
 
     def tagged(k: int, n: int) -> dict[str, pa.Array]:
         return {"file_no": pa.array(np.full(n, k, np.int32)), "layout": pa.array(np.full(n, of_file[k], np.int32)),
@@ -311,24 +318,27 @@ def _stage_batch(con: duckdb.DuckDBPyConnection, batch: list[_Readable], of_file
                 "part": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)),
                                                        pa.array([batch[k].cand.partition_key], pa.string()))}
 
-    csv = [(k, r.staged) for k, r in enumerate(batch) if r.staged.lines is not None]
+    csv = [(k, r.staged) for k, r in enumerate(batch) if r.staged.lines is not None and len(rows_of[k])]
     if csv:
-        parts = [tagged(k, st.rows_read) for k, st in csv]
+        parts = [tagged(k, len(rows_of[k])) for k, _ in csv]
         con.register("_ing_lines", pa.table({
             **{col: pa.chunked_array([p[col] for p in parts]) for col in ("file_no", "layout", "landed_at", "part")},
-            "line": pa.array(np.concatenate([np.arange(2, st.rows_read + 2, dtype=np.int64)
-                                             if batch[k].line_no is None else batch[k].line_no for k, st in csv])),
-            "raw": pa.chunked_array([st.lines for _, st in csv], pa.large_string()),
+            "line": pa.array(np.concatenate([rows_of[k] + 2 if batch[k].line_no is None else batch[k].line_no
+                                             for k, _ in csv])),
+            "raw": pa.chunked_array([st.lines if k not in only else st.lines.take(pa.array(rows_of[k]))
+                                     for k, st in csv], pa.large_string()),
         }))
         names.append("_ing_lines")
         selects.append(_SPLIT_CSV)
     for k, r in enumerate(batch):
         table = r.staged.table
-        if table is None:
+        if table is None or not len(rows_of[k]):
             continue
+        if k in only:
+            table = table.take(pa.array(rows_of[k]))
         name = f"_ing_table_{k}"
         n = table.num_rows
-        extra = {**tagged(k, n), "__row": pa.array(np.arange(n, dtype=np.int64))}
+        extra = {**tagged(k, n), "__row": pa.array(rows_of[k])}
         for col, arr in extra.items():
             table = table.append_column(col, arr)
         con.register(name, table)
@@ -338,8 +348,47 @@ def _stage_batch(con: duckdb.DuckDBPyConnection, batch: list[_Readable], of_file
             f"SELECT file_no, layout, landed_at, CAST(part AS VARCHAR) AS part, __row + 2 AS line, "
             f"array_to_string(list_transform(f, x -> coalesce(x, '')), ',') AS raw_text, f "
             f"FROM (SELECT file_no, layout, landed_at, part, __row, [{fields}]::VARCHAR[] AS f FROM {name} t)")
+    if not selects:  # every row was proven clean by the fast path
+        selects.append("SELECT 0 AS file_no, 0 AS layout, NULL::TIMESTAMP AS landed_at, NULL::VARCHAR AS part, "
+                       "0::BIGINT AS line, NULL::VARCHAR AS raw_text, NULL::VARCHAR[] AS f WHERE false")
     con.execute("CREATE OR REPLACE TEMP VIEW _ing_split AS " + "\nUNION ALL\n".join(selects))
     return names
+
+
+def _fast_parts(spec: SourceSpec, batch: list[_Readable], layouts: list[validate.Layout],
+                of_file: list[int]) -> list[fast.Part]:
+    """The parts of the batch the fast path may read (:mod:`nengtan.ingest.fast`)."""
+    if not (fast.enabled() and fast.qualifies(spec)):
+        return []
+    out = []
+    for k, r in enumerate(batch):
+        st, layout = r.staged, layouts[of_file[k]]
+        if r.sheet is not None or r.line_no is not None or st.rows_read == 0 or 0 in layout.positions:
+            continue
+        landed = r.cand.landed_at.isoformat(sep=" ")
+        if st.text is not None and fast.line_for_line(st.text):
+            out.append(fast.Part(k, layout, landed, r.cand.partition_key, st.rows_read, st.text.isascii(),
+                                 text=st.text))
+        elif st.table is not None:
+            out.append(fast.Part(k, layout, landed, r.cand.partition_key, st.rows_read, fast.ascii_table(st.table),
+                                 table=st.table))
+    return out
+
+
+def _judge_fast(con: duckdb.DuckDBPyConnection, spec: SourceSpec, parts: list[fast.Part]) -> dict[int, np.ndarray]:
+    """The fast path's verdicts (``_ing_fast``) and the rows it leaves to the slow path. If it fails
+    (the reader on a file it did not foresee, no fsspec for its in-memory files), nothing: every row
+    goes the slow way, so a failure of the fast path never changes what a file loads."""
+    if not parts:
+        return {}
+    try:
+        return fast.judge(con, spec, parts)
+    except (MemoryError, duckdb.OutOfMemoryException, duckdb.FatalException, duckdb.InterruptException):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the slow path judges every row instead
+        log.warning("fast path not taken for a batch of %s: %s: %s", spec.source, type(exc).__name__, exc)
+        con.execute("DROP TABLE IF EXISTS _ing_fast")
+        return {}
 
 
 def _load_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch: list[_Readable],
@@ -347,11 +396,14 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch: list[_R
     """Validate a batch of one source's files in one pass and commit it in one transaction."""
     whole, batch = batch, _parts(batch)
     layouts, of_file = _layouts(spec, batch)
-    names = _stage_batch(con, batch, of_file)
+    if spec.refs:
+        registry.refresh_known(con)
+    only = _judge_fast(con, spec, _fast_parts(spec, batch, layouts, of_file))
+    names = _stage_batch(con, batch, of_file, only)
     try:
-        if spec.refs:
-            registry.refresh_known(con)
         con.execute(validate.checked_sql(spec, layouts))
+        if only:  # the rows the fast path proved clean join the slow path's verdicts
+            con.execute("INSERT INTO _ing_checked BY NAME SELECT * EXCLUDE (proven) FROM _ing_fast WHERE proven")
         _apply_notes(con, batch)
         by_part = {k: (read, loaded) for k, read, loaded in con.execute(
             "SELECT file_no, count(*), count(*) FILTER (WHERE reason IS NULL) FROM _ing_checked "
@@ -410,6 +462,7 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch: list[_R
         return results
     finally:
         con.execute("DROP TABLE IF EXISTS _ing_checked")
+        con.execute("DROP TABLE IF EXISTS _ing_fast")
         con.execute("DROP VIEW IF EXISTS _ing_split")
         for name in names:
             con.unregister(name)

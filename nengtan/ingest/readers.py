@@ -63,6 +63,7 @@ class Staged:
     encoding: str
     rows_read: int
     lines: pa.LargeStringArray | None = None  # CSV: data lines 2..n, each with its line ending
+    text: bytes | None = None  # CSV: the UTF-8 text the lines are cut from, header included (no copy)
     table: pa.Table | None = None  # Parquet/XLSX: the rows as read
     # XLSX with several data sheets or formula rows: one :class:`Sheet` each; ``table`` is then None
     sheets: list[Sheet] | None = None
@@ -199,7 +200,7 @@ def _stage_csv(data: bytes, limits: Limits | None = None) -> Staged:
         header = [h.strip() for h in next(csv.reader([header_text]))]
     except csv.Error as exc:
         raise Rejected(f"cannot parse the header line: {exc}", rows_read) from exc
-    return Staged(header, encoding, rows_read, lines=arr.slice(1, rows_read))
+    return Staged(header, encoding, rows_read, lines=arr.slice(1, rows_read), text=data)
 
 
 def _tabular(table: pa.Table, encoding: str) -> Staged:
