@@ -99,7 +99,9 @@ def _run_step(name: str, args: list[Any], env: dict[str, str], work: Path, timeo
     if w.returncode == 0 and out.exists():
         part.update(status="ok", result=json.loads(out.read_text()))
     else:
-        tail = w.tail(800).strip().splitlines()
+        # The error's own line (DuckDB's out-of-memory, a dbt runtime error), not the advice printed after it.
+        lines = w.tail(3000).strip().splitlines()
+        tail = [ln.strip() for ln in lines if "Error:" in ln or "Error in" in ln][-1:] or lines[-1:]
         why = (f"stopped at the {max_rss_gib} GiB cap" if w.over_memory else
                f"timed out after {timeout:.0f} s" if w.timed_out else f"failed (exit {w.returncode})")
         part.update(status=why + (": " + tail[-1] if tail else ""), tail=w.tail(3000))
