@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nengtan.config import REPO_ROOT, Settings, settings
+from nengtan.config import REPO_ROOT, settings
 
 # The commands that run DAGs, and so gain from the warm imports; anything else runs where it is typed.
 DELEGATED = ("nightly", "backfill", "report")
@@ -48,16 +48,20 @@ DELEGATED = ("nightly", "backfill", "report")
 FROZEN_AT_IMPORT = ("AIRFLOW_", "NENGTAN_TASK_RETRIES")
 NOT_FROZEN = ("AIRFLOW__LOGGING__LOGGING_LEVEL",)
 _HEADER = struct.Struct("!I")
+RESTARTING = "the code changed since the worker started; it restarts with the new code when idle"
+# How long a command waits for a worker restarting after a deploy (its imports: ~10 s of CPU).
+RESTART_WAIT_S = float(os.environ.get("NENGTAN_WORKER_RESTART_WAIT", "600"))
 _UNIX_PATH_MAX = 100
 
 
-def socket_path(cfg: Settings | None = None) -> Path:
-    """Where the worker of this data root listens (a short path under /tmp if the root's is too long)."""
-    cfg = cfg or settings()
-    path = cfg.data / "run" / "worker.sock"
+def socket_path(data: Path | None = None) -> Path:
+    """Where the worker of the data root ``data`` (default: this environment's) listens; a short path
+    under /tmp if the root's own is too long for a Unix socket."""
+    data = data or settings().data
+    path = data / "run" / "worker.sock"
     if len(str(path)) <= _UNIX_PATH_MAX:
         return path
-    digest = hashlib.sha1(str(cfg.data.resolve()).encode()).hexdigest()[:16]
+    digest = hashlib.sha1(str(data.resolve()).encode()).hexdigest()[:16]
     return Path("/tmp") / f"nengtan-worker-{digest}.sock"
 
 
@@ -260,7 +264,7 @@ class _Worker:
                 return self.refuse(conn, "the client's Airflow settings differ from the worker's")
             if self.stale or code_fingerprint(self.code) != self.fingerprint:
                 self.stale = True
-                return self.refuse(conn, "the code changed since the worker started; it restarts when idle")
+                return self.refuse(conn, RESTARTING)
             sys.stdout.flush()
             sys.stderr.flush()
             pid = os.fork()
@@ -353,7 +357,7 @@ def serve(*, idle_exit: float | None = None, progress=print) -> int:
     spent = preload()
     code = night_code()
     fingerprint = code_fingerprint(code, before)
-    path = socket_path(cfg)
+    path = socket_path(cfg.data)
     listener = _listen(path)
     worker = _Worker(listener, path, frozen, code, fingerprint, idle_exit)
 
@@ -397,11 +401,25 @@ def _client_environ() -> dict[str, str]:
     return env
 
 
-def delegate(argv: Sequence[str]) -> int:
+def delegate(argv: Sequence[str], restart_wait: float = RESTART_WAIT_S) -> int:
     """Run ``nengtan <argv>`` in the worker of this data root, on this terminal; its exit status.
 
-    Raises WorkerUnavailable when no worker listens or it refuses. SIGINT/SIGTERM here are passed on
-    to the child (a night stopped from the terminal stops)."""
+    A worker that refuses because the code changed restarts with the new code; the command waits up to
+    ``restart_wait`` s for it. Raises WorkerUnavailable when no worker listens or it refuses otherwise.
+    SIGINT/SIGTERM here are passed on to the child (a night stopped from the terminal stops)."""
+    deadline = time.monotonic() + restart_wait
+    restarting = False
+    while True:
+        try:
+            return _delegate_once(argv)
+        except WorkerUnavailable as exc:
+            restarting = restarting or RESTARTING in str(exc)  # then "no worker listens" while it re-imports
+            if not restarting or time.monotonic() >= deadline:
+                raise
+            time.sleep(1.0)
+
+
+def _delegate_once(argv: Sequence[str]) -> int:
     path = socket_path()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
