@@ -1,7 +1,8 @@
 """A tiny warehouse with known, planted faults (and a clean twin) for tests and demos.
 
-Builds the documented mart columns directly, so the checks can be exercised without
-the generator/loader/dbt. ``PLANTED`` lists each fault as (rule, entity_id, recipient).
+Fills marts created from dbt's declared schema (nengtan.mart_schema: every column, its contract type), so
+the checks can be exercised without the generator/loader/dbt run, on the tables a build would give them.
+``PLANTED`` lists each fault as (rule, entity_id, recipient).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from nengtan.mart_schema import create_marts
 from nengtan.warehouse import ensure_raw_schema
 
 DAY = date(2026, 3, 20)
@@ -84,20 +86,22 @@ def build_sample_warehouse(con: duckdb.DuckDBPyConnection, *, faults: bool = Tru
                            blocking: bool = False, day: date = DAY, run_id: str = RUN_ID) -> None:
     """Create raw + marts tables for ``day`` with ``PLANTED`` faults (or none)."""
     ensure_raw_schema(con)
-    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    create_marts(con, ["dim_parks", "dim_enterprises", "meter_daily", "enterprise_energy_daily",
+                       "enterprise_carbon_monthly", "park_carbon_monthly", "city_carbon_monthly", "certificate_claims",
+                       "ets_compliance", "regulatory_candidates", "project_savings_monthly", "new_facility_tracking"])
     con.register("_parks", pd.DataFrame(PARKS, columns=["park_id", "name_zh", "name_en", "contact_email"]))
-    con.execute("CREATE OR REPLACE TABLE marts.dim_parks AS SELECT * FROM _parks")
+    con.execute("INSERT INTO marts.dim_parks BY NAME SELECT * FROM _parks")
     ents = pd.DataFrame(ENTERPRISES, columns=["credit_code", "park_id", "key_energy_user", "contact_email"])
     ents["name_zh"] = "企业" + ents.credit_code.str[-2:]
     ents["name_en"] = "Enterprise " + ents.credit_code.str[-2:]
     con.register("_ents", ents)
-    con.execute("CREATE OR REPLACE TABLE marts.dim_enterprises AS SELECT * FROM _ents")
+    con.execute("INSERT INTO marts.dim_enterprises BY NAME SELECT * FROM _ents")
 
     md = _meter_daily(day, faults, negative=blocking)
     con.register("_md", md)
-    con.execute("CREATE OR REPLACE TABLE marts.meter_daily AS SELECT * FROM _md")
+    con.execute("INSERT INTO marts.meter_daily BY NAME SELECT * FROM _md")
     con.execute(f"""
-        CREATE OR REPLACE TABLE marts.enterprise_energy_daily AS
+        INSERT INTO marts.enterprise_energy_daily BY NAME
         SELECT credit_code, park_id, day, energy_type, sum(quantity) AS quantity, 'kWh' AS unit,
                sum(quantity) * {TCE_PER_KWH} AS energy_tce, sum(quantity) * {CO2_PER_KWH} AS co2_t,
                sum(intervals_received) AS intervals_received, sum(intervals_estimated) AS intervals_estimated,
@@ -106,7 +110,7 @@ def build_sample_warehouse(con: duckdb.DuckDBPyConnection, *, faults: bool = Tru
     e3_factor = 1.2 if faults else 1.0
     e4_gap = 12.0 if faults else 1.5
     con.execute(f"""
-        CREATE OR REPLACE TABLE marts.enterprise_carbon_monthly AS
+        INSERT INTO marts.enterprise_carbon_monthly BY NAME
         SELECT credit_code, park_id, CAST(date_trunc('month', day) AS DATE) AS month,
                sum(energy_tce * CASE WHEN credit_code = '{E3}' AND day >= DATE '2026-03-01'
                                      THEN {e3_factor} ELSE 1 END) AS energy_tce,
@@ -128,14 +132,14 @@ def build_sample_warehouse(con: duckdb.DuckDBPyConnection, *, faults: bool = Tru
                NULL::DOUBLE AS gap_pct_natural_gas, NULL::DOUBLE AS gap_pct_heat, NULL::DOUBLE AS gap_pct_steam
         FROM marts.enterprise_energy_daily GROUP BY ALL""")
     con.execute("""
-        CREATE OR REPLACE TABLE marts.park_carbon_monthly AS
+        INSERT INTO marts.park_carbon_monthly BY NAME
         SELECT park_id, month, sum(energy_tce) AS energy_tce,
                sum(energy_tce_gross) AS energy_tce_gross, sum(energy_tce_dual_control) AS energy_tce_dual_control,
                sum(co2_t) AS co2_t, sum(scope1_co2_t) AS scope1_co2_t, sum(scope2_location_co2_t) AS scope2_location_co2_t,
                sum(scope2_market_co2_t) AS scope2_market_co2_t, 0.0 AS ytd_energy_tce, 0.0 AS ytd_co2_t
         FROM marts.enterprise_carbon_monthly GROUP BY park_id, month""")
     con.execute("""
-        CREATE OR REPLACE TABLE marts.city_carbon_monthly AS
+        INSERT INTO marts.city_carbon_monthly BY NAME
         SELECT 'CITY' AS city_id, month, sum(energy_tce) AS energy_tce,
                sum(energy_tce_gross) AS energy_tce_gross, sum(energy_tce_dual_control) AS energy_tce_dual_control,
                sum(co2_t) AS co2_t, sum(scope1_co2_t) AS scope1_co2_t, sum(scope2_location_co2_t) AS scope2_location_co2_t,
@@ -150,31 +154,16 @@ def build_sample_warehouse(con: duckdb.DuckDBPyConnection, *, faults: bool = Tru
     con.register("_claims", pd.DataFrame(claims, columns=[
         "certificate_id", "owner_credit_code", "claimed_period", "claimed_at", "claim_rank",
         "is_double_claim", "counted"]))
-    con.execute("CREATE OR REPLACE TABLE marts.certificate_claims AS SELECT *, "
+    con.execute("INSERT INTO marts.certificate_claims BY NAME SELECT *, "
                 "CASE WHEN certificate_id = 'GEC0099' THEN '2023-05' ELSE '2026-02' END AS generation_month, "
                 "CASE WHEN counted THEN NULL WHEN certificate_id = 'GEC0099' THEN 'expired' "
                 "ELSE 'double_claim' END AS reason_not_counted, "
                 "CASE WHEN counted THEN 1.0 ELSE 0.0 END AS counted_mwh, "
                 "CASE WHEN certificate_id = 'GEC0099' THEN DATE '2025-12-01' ELSE DATE '2028-01-01' END "
                 "AS valid_to_month FROM _claims")
-    # the carbon market: nothing covered in the sample city (the suites run on empty tables)
-    con.execute("""CREATE OR REPLACE TABLE marts.ets_compliance (credit_code VARCHAR, park_id VARCHAR,
-        year INTEGER, sector VARCHAR, verified_emissions_tco2 DECIMAL(20,4), allowances_surrendered_t DECIMAL(20,4),
-        ccer_usable_t DECIMAL(20,4), ccer_over_cap_t DECIMAL(20,4), compliance_gap_t DECIMAL(20,4),
-        compliance_deadline DATE, days_to_deadline INTEGER, gap_near_deadline BOOLEAN, warehouse_co2_t DECIMAL(38,6),
-        warehouse_months INTEGER, cross_check_diff_pct DOUBLE, cross_check_finding BOOLEAN)""")
-    con.execute("""CREATE OR REPLACE TABLE marts.regulatory_candidates (credit_code VARCHAR, name_zh VARCHAR,
-        name_en VARCHAR, park_id VARCHAR, year INTEGER, list VARCHAR, figure DECIMAL(38,6), threshold DECIMAL(18,6),
-        unit VARCHAR, sector VARCHAR)""")
-    # energy-saving projects (issue 15, expectations/projects.py): none in the sample city (empty tables)
+    # the carbon market and energy-saving projects (issue 15, expectations/projects.py): nothing in the sample
+    # city, the suites run on the empty marts created above
     con.execute("CREATE SCHEMA IF NOT EXISTS intermediate")
-    con.execute("""CREATE OR REPLACE TABLE marts.project_savings_monthly (project_id VARCHAR, credit_code VARCHAR,
-        measure VARCHAR, month DATE, baseline_qualified BOOLEAN, savings_tce DECIMAL(38,6),
-        savings_uncertainty_tce DECIMAL(38,6), expected_savings_tce DECIMAL(38,6), days_metered INTEGER)""")
-    con.execute("""CREATE OR REPLACE TABLE marts.new_facility_tracking (project_id VARCHAR, credit_code VARCHAR,
-        commissioned_on DATE, period_end DATE, days_metered INTEGER, actual_energy_tce DECIMAL(38,6),
-        approved_pro_rata_tce DECIMAL(38,6), actual_co2_t DECIMAL(38,6), approved_pro_rata_co2_t DECIMAL(38,6),
-        energy_ratio DECIMAL(12,4), co2_ratio DECIMAL(12,4))""")
     con.execute("""CREATE OR REPLACE TABLE intermediate.int_project_mv_fits (project_id VARCHAR, credit_code VARCHAR,
         energy_type VARCHAR, unit VARCHAR, baseline_start DATE, baseline_end DATE, baseline_days INTEGER,
         baseline_qualified BOOLEAN, cvrmse DECIMAL(12,6), reasons VARCHAR, as_of DATE)""")

@@ -8,6 +8,37 @@ from __future__ import annotations
 
 LANGUAGES = ("zh", "en")
 
+# The check rules (expectations/*.py, Rule(name=...)) as words: the one home of these labels, for the
+# reports' findings tables and the dashboards (dashboards/spec/labels.py LABELS["rule"]).
+RULES: dict[str, tuple[str, str]] = {
+    "no_null_keys": ("关键字段非空", "Keys present"),
+    "load_log_balanced": ("行数平衡（入库＋隔离＝收到）", "Rows balance (loaded + quarantined = received)"),
+    "registry_delivery_applied": ("登记文件已采用", "Registry delivery applied"),
+    "landing_file_read": ("落地区文件均被读取", "Every landing file read"),
+    "park_equals_sum_of_enterprises": ("园区等于企业之和", "Park equals its enterprises"),
+    "city_equals_sum_of_parks": ("全市等于园区之和", "City equals its parks"),
+    "no_negative_values": ("无负值", "No negative values"),
+    "certificate_counted_once": ("绿证只计一次", "Certificate counted once"),
+    "daily_vs_monthly": ("日数与月数一致", "Daily and monthly totals agree"),
+    "declared_vs_metered": ("申报与计量一致", "Declared and metered agree"),
+    "declaration_on_time": ("按时申报", "Declaration on time"),
+    "green_power_covered": ("绿电交易电量未被绿证覆盖", "Green-power trade not covered by certificates"),
+    "certificate_validity": ("绿证在有效期内", "Certificate valid"),
+    "certificate_claim_counts": ("绿证认领不计入", "Certificate claim not counted"),
+    "certificate_single_claim": ("绿证只申领一次", "Certificate claimed once"),
+    "completeness_min": ("完整率不低于90%", "Completeness at least 90 %"),
+    "register_not_backwards": ("表码不倒走", "Register never runs backwards"),
+    "meter_not_silent": ("表计有读数", "Meter reporting"),
+    "quantity_plausible": ("用量合理", "Quantity plausible"),
+    "park_silent_share": ("园区静默表计占比", "Share of silent meters in the park"),
+    "compliance_gap_before_deadline": ("碳配额清缴缺口", "Carbon allowance shortfall before the deadline"),
+    "regulatory_candidate": ("纳入名单候选", "Candidate for a regulatory list"),
+    "ets_cross_check": ("核查排放与平台核算不符", "Verified emissions differ from the platform's"),
+    "savings_below_half_expected": ("节能量不足预期一半", "Savings below half of those expected"),
+    "new_facility_over_approval": ("新建项目用能超出节能审查批复", "New facility above its energy-review approval"),
+    "baseline_qualified": ("节能项目基准期不合格", "Project baseline does not qualify"),
+}
+
 LABELS: dict[str, tuple[str, str]] = {
     # titles
     "title.enterprise": ("重点用能单位能源消费与碳排放月报", "Monthly energy and carbon report of a key energy user"),
@@ -319,23 +350,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "declaration.overdue": ("逾期未申报", "Overdue"),
     "severity.blocking": ("阻断", "Blocking"),
     "severity.routed": ("通知责任方", "Routed to owner"),
-    "rule.certificate_counted_once": ("绿证只计一次", "Certificate counted once"),
-    "rule.certificate_single_claim": ("绿证重复认领", "Certificate claimed twice"),
-    "rule.city_equals_sum_of_parks": ("全市等于各园区之和", "City equals the sum of its parks"),
-    "rule.park_equals_sum_of_enterprises": ("园区等于各企业之和", "Park equals the sum of its enterprises"),
-    "rule.completeness_min": ("数据完整率不低于90%", "Completeness at least 90 %"),
-    "rule.daily_vs_monthly": ("日数据与月数据一致（5%以内）", "Daily and monthly totals agree (5 %)"),
-    "rule.declaration_on_time": ("按时申报", "Declaration on time"),
-    "rule.declared_vs_metered": ("申报量与计量量一致", "Declared and metered agree"),
-    "rule.load_log_balanced": ("读入行数 = 入库 + 隔离", "Rows read = loaded + quarantined"),
-    "rule.registry_delivery_applied": ("登记文件已采用", "Registry delivery applied"),
-    "rule.landing_file_read": ("落地区文件均被读取", "Every landing file read"),
-    "rule.meter_not_silent": ("计量表有数据", "Meter reporting"),
-    "rule.no_negative_values": ("无负值", "No negative values"),
-    "rule.no_null_keys": ("主键不为空", "No empty keys"),
-    "rule.park_silent_share": ("园区无数据表计比例", "Share of silent meters in a park"),
-    "rule.quantity_plausible": ("用量合理性", "Plausible quantity"),
-    "rule.register_not_backwards": ("表码不倒走", "Register not going backwards"),
+    **{f"rule.{rule}": pair for rule, pair in RULES.items()},
     "source.meter_readings": ("计量数据", "Meter readings"),
     "source.declarations": ("企业申报", "Declarations"),
     "source.green_certificates": ("绿证", "Green certificates"),
