@@ -23,6 +23,7 @@ an error when none answers.
 from __future__ import annotations
 
 import atexit
+import gc
 import hashlib
 import json
 import os
@@ -355,6 +356,10 @@ def serve(*, idle_exit: float | None = None, progress=print) -> int:
     frozen = frozen_environ(dict(os.environ))
     before = code_stats()  # taken before the imports: a file changed while they ran is caught at the first night
     spent = preload()
+    # Move everything imported into the permanent generation: a child's collections then skip the
+    # parent's ~1 M objects (fewer pages copied on write, less GC time in dbt's parse and the tasks).
+    gc.collect()
+    gc.freeze()
     code = night_code()
     fingerprint = code_fingerprint(code, before)
     path = socket_path(cfg.data)
@@ -407,11 +412,12 @@ def delegate(argv: Sequence[str], restart_wait: float = RESTART_WAIT_S) -> int:
     A worker that refuses because the code changed restarts with the new code; the command waits up to
     ``restart_wait`` s for it. Raises WorkerUnavailable when no worker listens or it refuses otherwise.
     SIGINT/SIGTERM here are passed on to the child (a night stopped from the terminal stops)."""
-    deadline = time.monotonic() + restart_wait
+    started = time.monotonic()
+    deadline = started + restart_wait
     restarting = False
     while True:
         try:
-            return _delegate_once(argv)
+            return _delegate_once(argv, waited=time.monotonic() - started if restarting else None)
         except WorkerUnavailable as exc:
             restarting = restarting or RESTARTING in str(exc)  # then "no worker listens" while it re-imports
             if not restarting or time.monotonic() >= deadline:
@@ -419,7 +425,7 @@ def delegate(argv: Sequence[str], restart_wait: float = RESTART_WAIT_S) -> int:
             time.sleep(1.0)
 
 
-def _delegate_once(argv: Sequence[str]) -> int:
+def _delegate_once(argv: Sequence[str], waited: float | None = None) -> int:
     path = socket_path()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -436,6 +442,8 @@ def _delegate_once(argv: Sequence[str]) -> int:
         if "refused" in reply:
             raise WorkerUnavailable(f"the worker refused: {reply['refused']}")
         child = int(reply["pid"])
+        if waited is not None:
+            print(f"[nengtan] waited {waited:.1f} s for the worker's restart with the new code", file=sys.stderr)
 
         def forward(sig: int, _frame: Any) -> None:
             try:

@@ -37,6 +37,15 @@ def _mv_note(mv: dict[str, Any]) -> str:
     return f"measure {mv.get('measure_state') or 'not run'}"
 
 
+def _fixed_note(fc: dict[str, Any]) -> str:
+    """The fixed costs' parts (issue 18): outside the tasks (process start or hand-off to the night worker,
+    imports, each DAG run's set-up) and dbt's parse inside dbt_build."""
+    wait = fc.get("worker_restart_wait_seconds")
+    waited = f", of which {_s(wait)} waiting for the worker's restart after a code change" if wait else ""
+    return (f"outside the tasks {_s(fc.get('outside_tasks_seconds'))} ({fc.get('ran_in') or '?'}{waited}) + dbt parse "
+            f"{_s(fc.get('dbt_parse_seconds'))} ({fc.get('dbt_parse') or 'not seen'}); target < 5")
+
+
 def render_table(r: dict[str, Any]) -> str:
     m = r.get("machine", {})
     p = r.get("profile", {})
@@ -86,6 +95,9 @@ def render_table(r: dict[str, Any]) -> str:
         mv = night.get("mv")
         if mv:
             add("M&V step, nengtan_mv (s)", mv.get("seconds"), _mv_note(mv))
+        fc = night.get("fixed_costs")
+        if fc:
+            add("fixed costs of the night (s)", fc.get("seconds"), _fixed_note(fc))
         add("night / floor", r.get("night_over_floor"), "target ≤ 10")
         add("peak RSS of the night's process tree (GiB)", night.get("peak_rss_gib"), "target < 4")
         if not night.get("ok") and night.get("error"):
@@ -105,6 +117,8 @@ def render_table(r: dict[str, Any]) -> str:
                 ratio + ("; target ≤ 1.3" if last else ""))
             if n.get("mv"):
                 add("  of which the M&V step (s)", n["mv"].get("seconds"), _mv_note(n["mv"]))
+            if n.get("fixed_costs"):
+                add("  of which fixed costs (s)", n["fixed_costs"].get("seconds"), _fixed_note(n["fixed_costs"]))
         for b in hist.get("catch_up", []):
             add(f"  catch-up night {b['day']} ({b.get('days_loaded')} days, untimed for ratios) (s)",
                 b.get("wall_seconds"), "ok" if b.get("ok") else "FAILED")
