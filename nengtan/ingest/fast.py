@@ -1,19 +1,21 @@
-"""The fast path of a batch: DuckDB's own CSV reader splits the lines, and a row is loaded without
-the field-by-field rules when a few cheap tests prove that none of those rules would refuse it.
+"""The fast path of a batch: lines that are canonical text go through DuckDB's typed CSV reader and
+are loaded without the field-by-field rules; every other line goes through
+:func:`nengtan.ingest.validate.checked_sql` as before, so both paths judge every line alike.
 
-Every other row goes through :func:`nengtan.ingest.validate.checked_sql` as before, so both paths
-judge every line alike:
+- **CSV**: a line is *canonical* when it matches, as a whole, a pattern built from the contract
+  (:func:`line_pattern`): every field of the header present, no quote, no blank at either end, a
+  timestamp ``YYYY-MM-DDTHH:MM:SS+08:00``, a decimal of digits within its type's precision, an
+  allowed enum value. Such a field is the slow path's trimmed text, and its value is the one the
+  slow path computes (its fast timestamp form, its cast to the decimal type). The canonical lines
+  of a file, and only they, are read by DuckDB's typed reader (``read_csv`` with the types, a
+  reject table); a file with any line the reader rejects goes the slow way whole.
+- **Parquet**: the table's fields as text (the slow path's ``CAST(... AS VARCHAR)``) and a row is
+  proven clean by cheap tests that imply every per-column rule, with the slow path's own
+  expressions for its values.
 
-- a whole file goes the slow way when the reader cannot take it line for line: a quote, a NUL, an
-  empty line or a CR that does not end a line anywhere in its text, a header without every column
-  of the contract, a line the reader rejects (its reject table) or a row count that differs from
-  the file's data lines;
-- a row goes the slow way unless every field is exactly its trimmed, non-empty text, every
-  timestamp and number parses (with the slow path's own expressions), every enum value is allowed,
-  every registry key is known and no source-wide rule (``SourceSpec.extra``) holds.
-
-A proven row's values are computed by the same SQL expressions as the slow path's, so what it
-loads is the same. Only sources whose rules are all per row and of those kinds take this path
+Either way a proven row still has to pass the registry reference (its key known) and every
+source-wide rule (``SourceSpec.extra``, evaluated as in the slow path); a row that does not is
+judged field by field. Only sources whose rules are all per row and of these kinds take this path
 (:func:`qualifies`: the meter readings, the night's bulk). ``NENGTAN_LOAD_FAST=0`` turns it off.
 """
 
@@ -21,13 +23,16 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
+import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from nengtan.ingest import validate
 from nengtan.ingest.sources import Col, SourceSpec
@@ -39,159 +44,233 @@ FAST_KINDS = frozenset({"text", "ts", "dec", "enum"})
 # Since the process started: rows proven clean, rows and whole parts left to the field-by-field rules
 # (the tests check that the fast path is taken, not only that it agrees)
 counts = {"proven": 0, "rows_redone": 0, "parts_redone": 0}
-# A text the reader splits exactly as the slow path's physical lines and string_split do
-_NOT_LINE_FOR_LINE = (b'"', b"\0", b"\n\n", b"\n\r\n")
+# The timestamp form whose value the slow path computes as TRY_CAST(left(v, 19) AS TIMESTAMP) and the
+# reader as strptime with TS_FORMAT (a day that does not exist is rejected by the reader)
+TS_PATTERN = r"20\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\+08:00"
+TS_FORMAT = "%Y-%m-%dT%H:%M:%S+08:00"
+# a text field: no comma, quote, blank (ASCII or Unicode: DuckDB's trim() strips the Zs class) or control
+TEXT_PATTERN = r'[^,"\s\p{Z}\p{Cc}]+'
+OTHER_FIELD = r'[^,"\r\n]*'  # a header column the contract does not have: any unquoted field
 
 
 def enabled() -> bool:
     return os.environ.get("NENGTAN_LOAD_FAST", "1").strip() != "0"
 
 
+def _typed_only(spec: SourceSpec) -> set[str]:
+    """Columns the typed reader gives as values, not text: their v_<name> must not be used by a rule."""
+    return {c.name for c in spec.columns if c.kind in ("ts", "dec")}
+
+
 def qualifies(spec: SourceSpec) -> bool:
-    """Every rule of the source is per row and provable by the tests below."""
+    """Every rule of the source is per row and provable by the tests here."""
     return (spec.cross_row is None and not any(r.words for r in spec.refs)
-            and all(c.required and c.kind in FAST_KINDS for c in spec.columns))
+            and all(c.required and c.kind in FAST_KINDS for c in spec.columns)
+            and not any(re.search(rf"\bv_{name}\b", cond) for cond, _ in spec.extra for name in _typed_only(spec)))
 
 
-def line_for_line(text: bytes) -> bool:
-    """The reader yields one row per physical line, fields split at every comma, as the slow path:
-    no quoting, NUL or empty line, and the lines end all in LF or all in CRLF."""
-    if any(s in text for s in _NOT_LINE_FOR_LINE):
-        return False
-    crlf = text.count(b"\r\n")
-    return text.count(b"\r") == crlf and (crlf == 0 or crlf == text.count(b"\n"))
+def _decimal_digits(sql_type: str) -> tuple[int, int]:
+    m = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", sql_type)
+    if not m:
+        raise ValueError(f"not a DECIMAL(p, s) type: {sql_type}")
+    return int(m[1]), int(m[2])
+
+
+def _field_pattern(col: Col) -> str:
+    if col.kind == "ts":
+        return TS_PATTERN
+    if col.kind == "dec":  # no sign, no exponent: the text's value is exact in the type
+        precision, scale = _decimal_digits(col.sql_type)
+        return rf"\d{{1,{precision - scale}}}" + (rf"(\.\d{{1,{scale}}})?" if scale else "")
+    if col.kind == "enum":
+        return "(" + "|".join(re.escape(a) for a in col.allowed) + ")"
+    return TEXT_PATTERN
+
+
+def line_pattern(spec: SourceSpec, header: list[str], crlf: bool) -> str:
+    """A data line (with its line end, if any) that is canonical for this header."""
+    by_name = {c.name: c for c in spec.columns}
+    fields = ",".join(_field_pattern(by_name[h]) if h in by_name else OTHER_FIELD for h in header)
+    return "^" + fields + (r"(\r\n)?$" if crlf else r"\n?$")
+
+
+def _reader_type(col: Col | None) -> str:
+    if col is None or col.kind in ("text", "enum"):
+        return "VARCHAR"
+    return "TIMESTAMP" if col.kind == "ts" else col.sql_type
 
 
 @dataclass
 class Part:
     """One part of a batch the fast path reads: its number in the batch, layout, landing time and
-    partition key, and either its CSV text (header included) or its table (columns "0", "1", …)."""
+    partition key, and either its CSV lines and header or its table (columns "0", "1", …)."""
 
     file_no: int
     layout: Layout
     landed_at: str
     part: str | None
     rows: int
-    ascii: bool  # every field is ASCII text
-    text: bytes | None = None
+    header: list[str]
+    lines: pa.LargeStringArray | None = None  # CSV: data lines 2..n, each with its line end
+    crlf: bool = False  # CSV: the lines end in CRLF
     table: pa.Table | None = None
 
 
-def _proof(col: Col) -> list[str]:
+def _head(p: Part) -> str:
+    part = "NULL::VARCHAR" if p.part is None else lit(p.part)
+    return f"{p.file_no} AS file_no, TIMESTAMP {lit(p.landed_at)} AS landed_at, {part} AS part"
+
+
+def _by_position(spec: SourceSpec, layout: Layout, field: Callable[[Col, int], str]) -> str:
+    """Each spec column's field (1-based position in the layout), named for the checks."""
+    return ", ".join(field(c, pos) for c, pos in zip(spec.columns, layout.positions, strict=True))
+
+
+def _typed_name(c: Col) -> str:
+    return ident({"ts": "p_", "dec": "d_"}.get(c.kind, "v_") + c.name)
+
+
+def _judged(spec: SourceSpec, rows: str, proof: list[str]) -> str:
+    """Verdict and outputs of ``rows`` (a SELECT with file_no, landed_at, part, line and the columns
+    the rules read); a row is proven when ``proof``, its registry keys and the source-wide rules hold."""
+    proof = [*proof, *(f"({cond}) IS NOT TRUE" for cond, _ in spec.extra),
+             *(f"{ident('v_' + r.column)} IN (SELECT key FROM {ident(r.known)})" for r in spec.refs)]
+    outputs = [(_typed_name(c), c.name) for c in spec.columns] + [(e, n) for n, e, _ in spec.derived]
+    return ("SELECT file_no, landed_at, line, proven, "
+            + ", ".join(f"CASE WHEN proven THEN {e} END AS {ident('o_' + n)}" for e, n in outputs)
+            + f"\nFROM (SELECT *, coalesce({' AND '.join(proof)}, false) AS proven FROM ({rows}))")
+
+
+def _min_rule(col: Col, value: str) -> list[str]:
+    if col.min_value is None:
+        return []
+    return [f"{value} {'>' if col.min_exclusive else '>='} {col.min_value!r}"]
+
+
+def _csv_sql(spec: SourceSpec, p: Part, path: str, lines_table: str | None) -> str:
+    """The canonical lines of a CSV part through the typed reader, each with its physical line: the
+    row's number when every line is canonical, else the line the part's table gives that number."""
+    by_name = {c.name: c for c in spec.columns}
+    columns = "{" + ", ".join(f"'c{i}': '{_reader_type(by_name.get(h))}'"
+                              for i, h in enumerate(p.header, start=1)) + "}"
+    fields = _by_position(spec, p.layout, lambda c, pos: f"c{pos} AS {_typed_name(c)}")
+    read = (f"SELECT row_number() OVER () AS i, * FROM read_csv({lit(path)}, header = true, auto_detect = false, "
+            "delim = ',', quote = '', escape = '', comment = '', strict_mode = true, null_padding = false, "
+            f"timestampformat = {lit(TS_FORMAT)}, store_rejects = true, rejects_table = '_ing_rejects', "
+            f"rejects_scan = '_ing_reject_scans', columns = {columns})")
+    if lines_table is None:
+        return f"SELECT {_head(p)}, i + 1 AS line, {fields} FROM ({read})"
+    return f"SELECT {_head(p)}, line, {fields} FROM ({read}) JOIN {lines_table} USING (i)"
+
+
+def _table_sql(spec: SourceSpec, p: Part, name: str) -> str:
+    """A Parquet part's fields as the slow path's text, with its values parsed as the slow path does."""
+    fields = _by_position(spec, p.layout, lambda c, pos: f"CAST(t.{ident(str(pos - 1))} AS VARCHAR) AS "
+                                                         f"{ident('v_' + c.name)}")
+    parsed = [f"{e} AS {ident('p_' + c.name)}" for c in spec.columns if (e := validate._parsed(c)) is not None]
+    parsed += [f"TRY_CAST({ident('v_' + c.name)} AS {c.sql_type}) AS {ident('d_' + c.name)}"
+               for c in spec.columns if c.kind == "dec"]
+    return (f"SELECT *, {', '.join(parsed) or 'NULL AS _none'} FROM "
+            f"(SELECT {_head(p)}, __row + 2 AS line, {fields} FROM {name} AS t)")
+
+
+def _text_proof(col: Col) -> list[str]:
     """Conditions that, all TRUE, mean no rule of ``col`` refuses the row (validate._checks)."""
     v, p = ident("v_" + col.name), ident("p_" + col.name)
-    # the slow path's NULLIF(trim(field), '') is the field itself: trim() strips the Unicode space
-    # separators (Zs), which in an ASCII part are the space alone; trim() itself costs more than the rest
-    out = [f"{v} <> ''", f"NOT starts_with({v}, ' ')", f"NOT suffix({v}, ' ')", f"(_ascii OR {v} = trim({v}))"]
+    out = [f"{v} <> ''", f"{v} = trim({v})"]  # the slow path's NULLIF(trim(field), '') is the field itself
     if col.kind == "ts":
         out.append(f"{p} IS NOT NULL")
     elif col.kind == "dec":
-        out += [f"{p} IS NOT NULL", f"NOT isnan({p})", f"NOT isinf({p})", f"{ident('d_' + col.name)} IS NOT NULL"]
-        if col.min_value is not None:
-            out.append(f"{p} {'>' if col.min_exclusive else '>='} {col.min_value!r}")
+        out += [f"{p} IS NOT NULL", f"NOT isnan({p})", f"NOT isinf({p})", f"{ident('d_' + col.name)} IS NOT NULL",
+                *_min_rule(col, p)]
     elif col.kind == "enum":
         out.append(f"{v} IN ({', '.join(lit(a) for a in col.allowed)})")
     return out
 
 
-def _output(col: Col) -> str:
-    """The slow path's output (validate._output) for a proven row."""
-    if col.kind == "ts":
-        return ident("p_" + col.name)
-    if col.kind == "dec":  # coalesce(TRY_CAST(v), …) whose first argument is proven non-NULL
-        return ident("d_" + col.name)
-    return ident("v_" + col.name)
-
-
-def fast_sql(spec: SourceSpec, sources: list[str]) -> str:
-    """``_ing_fast(file_no, landed_at, line, proven, o_<column>…)`` from the parts' SELECTs, each
-    giving ``file_no, line, landed_at, part`` and ``v_<column>`` (the field as read)."""
-    parsed = [f"{e} AS {ident('p_' + c.name)}" for c in spec.columns if (e := validate._parsed(c)) is not None]
-    parsed += [f"TRY_CAST({ident('v_' + c.name)} AS {c.sql_type}) AS {ident('d_' + c.name)}"
-               for c in spec.columns if c.kind == "dec"]
-    proof = [t for c in spec.columns for t in _proof(c)]
-    proof += [f"({cond}) IS NOT TRUE" for cond, _ in spec.extra]
-    proof += [f"{ident('v_' + r.column)} IN (SELECT key FROM {ident(r.known)})" for r in spec.refs]
-    outputs = [(_output(c), c.name) for c in spec.columns] + [(e, n) for n, e, _ in spec.derived]
-    proven = "coalesce(" + "\n    AND ".join(proof) + ", false)"
-    return f"""
-CREATE OR REPLACE TEMP TABLE _ing_fast AS
-WITH v AS (
-  {" UNION ALL ".join(sources)}
-), p AS (
-  SELECT *, {", ".join(parsed) if parsed else "NULL AS _none"} FROM v
-), j AS (
-  SELECT *, {proven} AS proven FROM p
-)
-SELECT file_no, landed_at, line, proven,
-  {", ".join(f"CASE WHEN proven THEN {e} END AS {ident('o_' + n)}" for e, n in outputs)}
-FROM j
-"""
-
-
-def _fields(spec: SourceSpec, layout: Layout, field: Callable[[int], str]) -> str:
-    """The part's field of each spec column (1-based position in the layout) as ``v_<column>``."""
-    return ", ".join(f"{field(pos)} AS {ident('v_' + c.name)}" for c, pos in zip(spec.columns, layout.positions,
-                                                                                  strict=True))
-
-
-def _memory_fs(con: duckdb.DuckDBPyConnection):  # noqa: ANN202 - fsspec's type
-    from fsspec.implementations.memory import MemoryFileSystem
-
-    fs = MemoryFileSystem()
-    if "memory" not in con.list_filesystems():
-        con.register_filesystem(fs)
-    return fs
+def _canonical(spec: SourceSpec, p: Part) -> np.ndarray:
+    """0-based data rows of a CSV part whose line is canonical."""
+    assert p.lines is not None
+    match = pc.match_substring_regex(p.lines, line_pattern(spec, p.header, p.crlf))
+    return np.flatnonzero(match.to_numpy(zero_copy_only=False))
 
 
 def judge(con: duckdb.DuckDBPyConnection, spec: SourceSpec, parts: list[Part]) -> dict[int, np.ndarray]:
-    """Create ``_ing_fast`` with every row of the parts taken line for line (``proven`` = loaded
-    without the slow rules); returns, for each such part, the 0-based data rows the slow path must
-    still judge. Parts missing from the answer go to the slow path whole."""
-    fs = _memory_fs(con)
-    prefix = f"/nengtan-load-{uuid.uuid4().hex}"
-    sources, paths, tables = [], [], []
+    """Create ``_ing_fast`` with the rows the fast path read (``proven`` = loaded without the slow
+    rules); returns, for each part it read, the 0-based data rows the slow path must still judge.
+    Parts missing from the answer go to the slow path whole. The reader reads a private copy of the
+    canonical lines (the bytes that were hashed, never the landing file again)."""
+    with tempfile.TemporaryDirectory(prefix="nengtan-load-") as tmp:
+        return _judge(con, spec, parts, Path(tmp))
+
+
+def _judge(con: duckdb.DuckDBPyConnection, spec: SourceSpec, parts: list[Part], tmp: Path) -> dict[int, np.ndarray]:
+    csv_sql, table_sql, registered = [], [], []
+    expected: dict[int, int] = {}  # rows each part's reading must give
+    redo: dict[int, np.ndarray] = {}
     for p in parts:
-        part = "NULL::VARCHAR" if p.part is None else lit(p.part)
-        head = (f"{p.file_no} AS file_no, TIMESTAMP {lit(p.landed_at)} AS landed_at, {part} AS part, "
-                f"{str(p.ascii).upper()} AS _ascii")
-        if p.text is not None:
-            path = f"{prefix}/{p.file_no}.csv"
-            fs.pipe_file(path, p.text)
-            paths.append(path)
-            columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(1, p.layout.fields + 1)) + "}"
-            sources.append(
-                f"SELECT {head}, row_number() OVER () + 1 AS line, {_fields(spec, p.layout, lambda pos: f'c{pos}')} "
-                f"FROM read_csv({lit('memory://' + path)}, header = true, auto_detect = false, delim = ',', "
-                f"quote = '', escape = '', comment = '', strict_mode = true, null_padding = false, "
-                f"store_rejects = true, rejects_table = '_ing_rejects', rejects_scan = '_ing_reject_scans', "
-                f"columns = {columns})")
-        else:
+        if p.table is not None:
             name = f"_ing_fast_table_{p.file_no}"
-            assert p.table is not None
             con.register(name, p.table.append_column("__row", pa.array(np.arange(p.rows, dtype=np.int64))))
-            tables.append(name)
-            sources.append(f"SELECT {head}, __row + 2 AS line, "
-                           f"{_fields(spec, p.layout, lambda pos: f'CAST(t.{ident(str(pos - 1))} AS VARCHAR)')} "
-                           f"FROM {name} AS t")
+            registered.append(name)
+            table_sql.append(_table_sql(spec, p, name))
+            expected[p.file_no] = p.rows
+            continue
+        assert p.lines is not None
+        keep = _canonical(spec, p)
+        redo[p.file_no] = np.setdiff1d(np.arange(p.rows, dtype=np.int64), keep, assume_unique=True)
+        if not len(keep):
+            continue
+        gaps = len(keep) < p.rows
+        kept = p.lines.take(pa.array(keep)) if gaps else p.lines
+        offsets = np.frombuffer(kept.buffers()[1], np.int64)[kept.offset:kept.offset + len(kept) + 1]
+        path = tmp / f"{p.file_no}.csv"
+        with open(path, "wb") as fh:
+            fh.write(",".join(f"c{i}" for i in range(1, p.layout.fields + 1)).encode() + (b"\r\n" if p.crlf else b"\n"))
+            fh.write(memoryview(kept.buffers()[2])[offsets[0]:offsets[-1]])
+        lines_table = None
+        if gaps:
+            lines_table = f"_ing_fast_lines_{p.file_no}"
+            con.register(lines_table, pa.table({"i": pa.array(np.arange(1, len(keep) + 1, dtype=np.int64)),
+                                                "line": pa.array(keep + 2)}))
+            registered.append(lines_table)
+        csv_sql.append(_csv_sql(spec, p, str(path), lines_table))
+        expected[p.file_no] = len(keep)
+    selects = []
+    if csv_sql:  # the pattern proved each field's form; what is left are the rules across columns and keys
+        selects.append(_judged(spec, " UNION ALL ".join(csv_sql),
+                               [r for c in spec.columns if c.kind == "dec" and c.min_exclusive
+                                for r in _min_rule(c, _typed_name(c))]))
+    if table_sql:
+        selects.append(_judged(spec, " UNION ALL ".join(table_sql), [t for c in spec.columns for t in _text_proof(c)]))
+    if not selects:
+        con.execute("CREATE OR REPLACE TEMP TABLE _ing_fast AS SELECT 0 AS file_no, NULL::TIMESTAMP AS landed_at, "
+                    "0::BIGINT AS line, false AS proven WHERE false")
+        return _tally(redo, parts, set())
     try:
-        con.execute(fast_sql(spec, sources))
-        read = dict(con.execute("SELECT file_no, count(*) FROM _ing_fast GROUP BY file_no").fetchall())
-        rejected = {int(r[0].rsplit("/", 1)[1].split(".")[0]) for r in con.execute(
+        con.execute("CREATE OR REPLACE TEMP TABLE _ing_fast AS\n" + "\nUNION ALL BY NAME\n".join(selects))
+        read = {k: (n, lines) for k, n, lines in con.execute(
+            "SELECT file_no, count(*), count(line) FROM _ing_fast GROUP BY file_no").fetchall()}
+        rejected = {int(Path(r[0]).stem) for r in con.execute(
             "SELECT DISTINCT file_path FROM _ing_reject_scans JOIN _ing_rejects USING (scan_id)").fetchall()
-        } if paths else set()
+        } if csv_sql else set()
     finally:
-        for name in tables:
+        for name in registered:
             con.unregister(name)
-        for path in paths:
-            fs.rm(path)
         con.execute("DROP TABLE IF EXISTS _ing_rejects; DROP TABLE IF EXISTS _ing_reject_scans")
-    whole = {p.file_no for p in parts if read.get(p.file_no, 0) != p.rows or p.file_no in rejected}
-    if whole:  # the reader did not take these line for line: their rows count for nothing here
+    # the reader did not give each line as one row (a line it rejected): the whole part goes field by field
+    whole = {k for k, n in expected.items() if read.get(k, (0, 0)) != (n, n) or k in rejected}
+    if whole:
         con.execute(f"DELETE FROM _ing_fast WHERE file_no IN ({', '.join(map(str, sorted(whole)))})")
-    redo: dict[int, list[int]] = {p.file_no: [] for p in parts if p.file_no not in whole}
     for k, line in con.execute("SELECT file_no, line FROM _ing_fast WHERE NOT proven ORDER BY ALL").fetchall():
-        redo[k].append(line - 2)
+        redo.setdefault(k, np.array([], np.int64))
+        redo[k] = np.append(redo[k], line - 2)
+    return _tally({k: np.sort(v) for k, v in redo.items() if k not in whole}
+                  | {k: np.array([], np.int64) for k in expected if k not in whole and k not in redo},
+                  parts, whole)
+
+
+def _tally(redo: dict[int, np.ndarray], parts: list[Part], whole: set[int]) -> dict[int, np.ndarray]:
     proven = sum(p.rows - len(redo[p.file_no]) for p in parts if p.file_no in redo)
     redone = sum(len(rows) for rows in redo.values())
     counts["proven"] += proven
@@ -199,12 +278,5 @@ def judge(con: duckdb.DuckDBPyConnection, spec: SourceSpec, parts: list[Part]) -
     counts["parts_redone"] += len(whole)
     log.debug("fast path: %d rows proven clean; %d rows and %d of %d parts left to the field-by-field rules",
               proven, redone, len(whole), len(parts))
-    return {k: np.array(rows, dtype=np.int64) for k, rows in redo.items()}
+    return redo
 
-
-def ascii_table(table: pa.Table) -> bool:
-    """Every text column of the table is ASCII (other types are ASCII once cast to text)."""
-    import pyarrow.compute as pc
-
-    return all(pc.all(pc.string_is_ascii(col)).as_py() is not False for col in table.columns
-               if pa.types.is_string(col.type) or pa.types.is_large_string(col.type))

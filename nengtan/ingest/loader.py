@@ -365,19 +365,21 @@ def _fast_parts(spec: SourceSpec, batch: list[_Readable], layouts: list[validate
         st, layout = r.staged, layouts[of_file[k]]
         if r.sheet is not None or r.line_no is not None or st.rows_read == 0 or 0 in layout.positions:
             continue
-        landed = r.cand.landed_at.isoformat(sep=" ")
-        if st.text is not None and fast.line_for_line(st.text):
-            out.append(fast.Part(k, layout, landed, r.cand.partition_key, st.rows_read, st.text.isascii(),
-                                 text=st.text))
+        part = fast.Part(k, layout, r.cand.landed_at.isoformat(sep=" "), r.cand.partition_key, st.rows_read,
+                         st.header)
+        if st.lines is not None and st.text is not None:
+            part.lines, part.crlf = st.lines, b"\r\n" in st.text
         elif st.table is not None:
-            out.append(fast.Part(k, layout, landed, r.cand.partition_key, st.rows_read, fast.ascii_table(st.table),
-                                 table=st.table))
+            part.table = st.table
+        else:
+            continue
+        out.append(part)
     return out
 
 
 def _judge_fast(con: duckdb.DuckDBPyConnection, spec: SourceSpec, parts: list[fast.Part]) -> dict[int, np.ndarray]:
     """The fast path's verdicts (``_ing_fast``) and the rows it leaves to the slow path. If it fails
-    (the reader on a file it did not foresee, no fsspec for its in-memory files), nothing: every row
+    (the reader on a file it did not foresee, its temporary copy), nothing: every row
     goes the slow way, so a failure of the fast path never changes what a file loads."""
     if not parts:
         return {}
