@@ -1,7 +1,8 @@
 """The committed Superset bundle (dashboards/assets) is what dashboards/build_assets.py writes now.
 
-The bundle is generated from the spec and from seeds/warning_levels.csv (the levels' order and
-colours), so an edited spec or seed without a rebuild would import stale dashboards. No server needed.
+The bundle is generated from the spec (dashboards/spec/), from seeds/warning_levels.csv (the levels' order
+and colours) and from dbt's manifest (the datasets' columns and types), so an edited spec, seed or mart
+contract without a rebuild would import stale dashboards. No server needed.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def test_warning_levels_come_from_the_seed() -> None:
 
 def test_every_check_rule_has_a_label() -> None:
     """Every rule of expectations/*.py reads as words in both languages on the dashboards (rule_label),
-    never as its code: a rule added without a label would show 'ets_cross_check' to the reader."""
+    never as its code: a rule added without a label would show 'ets_cross_check' to the reader. The labels'
+    one home is nengtan.report.i18n.RULES: the reports say the same words."""
     import re
 
     rules = {name for path in sorted((REPO_ROOT / "expectations").glob("*.py"))
@@ -57,7 +59,7 @@ def test_every_check_rule_has_a_label() -> None:
     assert len(rules) >= 20, f"found only {sorted(rules)}: has the Rule(name=...) form changed?"
     labels = _build_assets().LABELS["rule"]
     missing = sorted(rules - set(labels))
-    assert not missing, f"rules without a label in dashboards/build_assets.py LABELS['rule']: {missing}"
+    assert not missing, f"rules without a label in nengtan/report/i18n.py RULES: {missing}"
     for rule in rules:
         zh, en = labels[rule]
         assert re.search(r"[\u4e00-\u9fff]", zh) and not re.search(r"[\u4e00-\u9fff]", en), (rule, zh, en)
@@ -101,3 +103,58 @@ def test_the_database_uri_is_the_serving_copy_unless_configured(tmp_path, monkey
     assert bootstrap.serving_uri() == "hive://spark-thrift:10000/marts"
     database = bootstrap.asset_contents()["databases/nengtan_serving.yaml"]
     assert "sqlalchemy_uri: hive://spark-thrift:10000/marts" in database
+
+
+def test_datasets_columns_are_the_marts_declared_in_dbt() -> None:
+    """A physical dataset lists its mart's columns with the types of the dbt contract (dbt's manifest), in
+    the table's order; a virtual dataset's columns carry a mart column's declared type unchanged when they
+    pass it through (energy_tce is DECIMAL(38,6) wherever a view selects it as it is)."""
+    from nengtan.mart_schema import mart_schema
+
+    module = _build_assets()
+    marts = mart_schema()
+    for name, spec in module.DATASETS.items():
+        if spec.get("sql"):
+            continue
+        declared = [(c, t.upper()) for c, t in marts[name]["columns"]]
+        assert [(c, t) for c, t, _ in spec["columns"]] == declared, name
+    city = {c: t for c, t, _ in module.DATASETS["v_city_monthly"]["columns"]}
+    declared = dict(marts["city_carbon_monthly"]["columns"])
+    assert city["energy_tce"] == declared["energy_tce"].upper() == "DECIMAL(38,6)"
+
+
+def test_every_mart_has_an_enforced_contract_and_typed_columns() -> None:
+    """The mart schema's one home is dbt: every mart's contract is enforced (dbt fails a build whose columns or
+    types differ) and every column has a data_type, which the datasets and the sample warehouses are made from."""
+    from nengtan.mart_schema import mart_schema
+
+    marts = mart_schema()
+    assert len(marts) >= 25
+    assert not [name for name, m in marts.items() if not m["contract"]]
+    assert not [(name, c) for name, m in marts.items() for c, t in m["columns"] if not t]
+
+
+def test_sample_warehouses_have_the_declared_mart_schema(tmp_path) -> None:
+    """The quality and report samples build their marts from dbt's declared schema: same columns, order and types
+    as a dbt build gives (a column renamed in dbt and not in a sample fails here, not in a report)."""
+    import duckdb
+
+    from nengtan.mart_schema import mart_schema
+    from nengtan.quality.sample import build_sample_warehouse
+    from nengtan.report.sample import build_sample_serving
+
+    marts = mart_schema()
+    quality = duckdb.connect()
+    build_sample_warehouse(quality)
+    build_sample_serving(tmp_path / "serving.duckdb")
+    # the report sample holds its decimal figures as DOUBLE (nengtan.report.sample.SAMPLE_MARTS)
+    serving = duckdb.connect(str(tmp_path / "serving.duckdb"), read_only=True)
+    for con, decimal in ((quality, None), (serving, "DOUBLE")):
+        tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                            "WHERE table_schema = 'marts' ORDER BY 1").fetchall()]
+        assert len(tables) >= 12
+        for table in tables:
+            built = [(c, t.replace(" ", "")) for c, t, *_ in con.execute(f"DESCRIBE marts.{table}").fetchall()]
+            declared = [(c, decimal if decimal and t.startswith("decimal") else t.upper())
+                        for c, t in marts[table]["columns"]]
+            assert built == declared, table

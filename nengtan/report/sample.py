@@ -1,10 +1,11 @@
 """A small, consistent serving copy built straight from numbers, for report development
 and tests that must not wait for the whole pipeline.
 
-It follows the mart interface the reports rely on (the columns of issue 13 and 16:
-gross/exported/net energy, dual-control energy, provisional flags and declaration status,
-the energy balance, warnings with the seed's labels and colours); the real pipeline's
-serving copy is what production reports read.
+Its marts are created from dbt's declared schema (nengtan.mart_schema): the columns a build
+gives, with their types (decimal figures as DOUBLE, see SAMPLE_MARTS), filled with the figures
+the reports rely on (the columns of issue 13 and 16: gross/exported/net energy, dual-control
+energy, provisional flags and declaration status, the energy balance, warnings with the seed's
+labels and colours); the real pipeline's serving copy is what production reports read.
 """
 
 from __future__ import annotations
@@ -16,9 +17,28 @@ from pathlib import Path
 import duckdb
 
 from nengtan.credit_code import check_character
+from nengtan.mart_schema import create_marts
+from nengtan.quality.results import ensure_quality_schema
 
 ELEC_TCE, GAS_TCE = 0.1229e-3, 1.2143e-3  # tce per kWh, per m3
 ELEC_CO2_LOC, ELEC_CO2_MKT, GAS_CO2 = 0.5827e-3, 0.6096e-3, 2.162e-3  # tCO2 per kWh / m3
+
+
+# The marts the sample fills, created from dbt's declared schema (nengtan.mart_schema): every column in the
+# table's order with its contract type, but DOUBLE for the decimal figures (the report tests compare the
+# workbooks' floats with the marts' values exactly, and a float never equals a Decimal); the columns a table's
+# rows do not name stay NULL.
+SAMPLE_MARTS = ("dim_parks", "dim_enterprises", "enterprise_energy_daily", "meter_daily", "certificate_claims",
+                "energy_balance_monthly", "enterprise_carbon_monthly", "park_carbon_monthly", "city_carbon_monthly",
+                "dual_control_warnings", "factor_versions", "factor_applied", "quarantine_daily",
+                "dual_control_assessment", "ets_compliance", "regulatory_candidates", "project_savings_monthly")
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: str, rows: list[tuple]) -> None:
+    """``rows`` into ``marts.<table>`` by the column names given (space-separated), cast to the declared types."""
+    names = columns.split()
+    quoted = ", ".join(f'"{name}"' for name in names)
+    con.executemany(f"INSERT INTO marts.{table} ({quoted}) VALUES ({', '.join(['?'] * len(names))})", rows)
 
 
 def _code(n: int) -> str:
@@ -78,35 +98,26 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
     last_month = date(through.year, through.month, 1)
     con = duckdb.connect(str(path))
     try:
-        con.execute("CREATE SCHEMA marts; CREATE SCHEMA meta; CREATE SCHEMA quality;")
-        con.execute("CREATE TABLE marts.dim_parks (park_id VARCHAR, name_zh VARCHAR, name_en VARCHAR, "
-                    "district VARCHAR, contact_email VARCHAR)")
-        con.executemany("INSERT INTO marts.dim_parks VALUES (?, ?, ?, ?, ?)", parks)
-        con.execute("CREATE TABLE marts.dim_enterprises (credit_code VARCHAR, name_zh VARCHAR, name_en VARCHAR, "
-                    "park_id VARCHAR, industry_code VARCHAR, key_energy_user BOOLEAN, ets_covered BOOLEAN, "
-                    "contact_email VARCHAR)")
-        con.executemany("INSERT INTO marts.dim_enterprises VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ents)
-        con.execute("CREATE TABLE marts.enterprise_energy_daily (credit_code VARCHAR, park_id VARCHAR, day DATE, "
-                    "energy_type VARCHAR, quantity DOUBLE, unit VARCHAR, energy_tce DOUBLE, co2_t DOUBLE, "
-                    "intervals_received INTEGER, intervals_estimated INTEGER, completeness DOUBLE)")
-        con.executemany("INSERT INTO marts.enterprise_energy_daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", daily)
-        con.execute("CREATE TABLE marts.meter_daily (meter_id VARCHAR, credit_code VARCHAR, park_id VARCHAR, "
-                    "day DATE, energy_type VARCHAR, quantity DOUBLE, unit VARCHAR, intervals_received INTEGER, "
-                    "intervals_estimated INTEGER, completeness DOUBLE)")
-        con.executemany("INSERT INTO marts.meter_daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", meter_daily)
+        con.execute("CREATE SCHEMA meta")
+        create_marts(con, list(SAMPLE_MARTS), decimals_as="double")
+        _insert(con, "dim_parks", "park_id name_zh name_en district contact_email", parks)
+        _insert(con, "dim_enterprises",
+                "credit_code name_zh name_en park_id industry_code key_energy_user ets_covered contact_email", ents)
+        _insert(con, "enterprise_energy_daily", "credit_code park_id day energy_type quantity unit energy_tce co2_t "
+                "intervals_received intervals_estimated completeness", daily)
+        _insert(con, "meter_daily", "meter_id credit_code park_id day energy_type quantity unit intervals_received "
+                "intervals_estimated completeness", meter_daily)
         # green certificates: enterprise 1 claims 5 MWh a month of this year
         for mon in range(1, through.month + 1):
             for k in range(5):
                 certs.append((f"GEC{year}{mon:02d}{k:03d}", "PV-001", f"{year}-{mon:02d}", ents[0][0],
                               f"{year}-{mon:02d}", f"{year}-{mon:02d}-05 10:00:00", 1, True, 1.0))
-        con.execute("CREATE TABLE marts.certificate_claims (certificate_id VARCHAR, project_id VARCHAR, "
-                    "generation_month VARCHAR, owner_credit_code VARCHAR, claimed_period VARCHAR, "
-                    "claimed_at TIMESTAMP, claim_rank INTEGER, counted BOOLEAN, mwh DOUBLE)")
-        con.executemany("INSERT INTO marts.certificate_claims VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", certs)
+        _insert(con, "certificate_claims", "certificate_id project_id generation_month owner_credit_code "
+                "claimed_period claimed_at claim_rank counted counted_mwh", certs)
         # Energy balance: metered types from the meters; enterprise 2 (chemicals) burns and stocks raw
         # coal (purchases = consumption + stock change), the others a little diesel.
         con.execute(f"""
-            CREATE TABLE marts.energy_balance_monthly AS
+            INSERT INTO marts.energy_balance_monthly BY NAME
             WITH metered AS (
                 SELECT credit_code, date_trunc('month', day)::DATE AS month, energy_type, unit,
                        sum(quantity) AS qty FROM marts.enterprise_energy_daily GROUP BY ALL),
@@ -131,8 +142,10 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
                    qty * CASE energy_type WHEN 'raw_coal' THEN 0.7143 ELSE 1.4571 END,
                    qty * CASE energy_type WHEN 'raw_coal' THEN 0.7143 ELSE 1.4571 END
             FROM fuel""")
+        # the balance in tce at 当量值, which the reports read first, is the sample's consumed_tce
+        con.execute("UPDATE marts.energy_balance_monthly SET consumed_tce_equivalent = consumed_tce")
         con.execute(f"""
-            CREATE TABLE marts.enterprise_carbon_monthly AS
+            INSERT INTO marts.enterprise_carbon_monthly BY NAME
             WITH b AS (
                 SELECT credit_code, month, sum(consumed_tce) AS gross, sum(consumed_tce_equal_value) AS gross_ev,
                        sum(consumed_tce) FILTER (WHERE source = 'meter') AS metered,
@@ -143,7 +156,7 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
                        + coalesce(sum(consumed_qty) FILTER (WHERE energy_type = 'diesel'), 0) * 3.096 AS s1
                 FROM marts.energy_balance_monthly GROUP BY ALL),
             g AS (SELECT owner_credit_code AS credit_code, strptime(claimed_period, '%Y-%m')::DATE AS month,
-                         sum(mwh) AS green_mwh FROM marts.certificate_claims GROUP BY ALL),
+                         sum(counted_mwh) AS green_mwh FROM marts.certificate_claims GROUP BY ALL),
             e AS (SELECT credit_code, park_id FROM marts.dim_enterprises),
             x AS (
                 SELECT b.*, e.park_id, coalesce(g.green_mwh, 0.0) AS green_mwh,
@@ -178,7 +191,7 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
         """, [last_month, last_month, outstanding])
         for table, key in (("park_carbon_monthly", "park_id, "), ("city_carbon_monthly", "")):
             con.execute(f"""
-                CREATE TABLE marts.{table} AS
+                INSERT INTO marts.{table} BY NAME
                 WITH m AS (
                     SELECT {key}month, sum(energy_tce) AS energy_tce, sum(energy_tce_equal_value) AS energy_tce_equal_value,
                            sum(energy_tce_dual_control) AS energy_tce_dual_control,
@@ -222,14 +235,10 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
                         ratio = projected / budget
                         warnings.append((level, entity, last, metric, value, projected, budget, ratio,
                                          *_level_of(ratio, levels), bool(provisional)))
-        con.execute("CREATE TABLE marts.dual_control_warnings (level VARCHAR, entity_id VARCHAR, as_of DATE, "
-                    "metric VARCHAR, ytd_value DOUBLE, projected_year_end DOUBLE, budget DOUBLE, ratio DOUBLE, "
-                    "warning_level VARCHAR, label_zh VARCHAR, label_en VARCHAR, colour VARCHAR, "
-                    "is_provisional BOOLEAN)")
-        con.executemany("INSERT INTO marts.dual_control_warnings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        warnings)
+        _insert(con, "dual_control_warnings", "level entity_id as_of metric ytd_value projected_year_end budget ratio "
+                "warning_level label_zh label_en colour is_provisional", warnings)
         con.execute("""
-            CREATE TABLE marts.factor_versions AS SELECT * FROM (VALUES
+            INSERT INTO marts.factor_versions BY NAME SELECT * FROM (VALUES
               ('energy_conversion', 'electricity:equivalent', 0.1229, 'kgce/kWh', 2020,
                'GB/T 2589-2020 综合能耗计算通则 Appendix A reference coefficients', DATE '2020-09-29',
                DATE '2021-04-01', NULL::DATE),
@@ -249,18 +258,12 @@ def build_sample_serving(path: Path, *, through: date = date(2026, 3, 31), year:
                DATE '2015-11-19', DATE '2016-06-01', NULL::DATE)
             ) AS f(factor_kind, factor_key, value, unit, data_year, source_document, published, valid_from, valid_to)
         """)
-        con.execute("CREATE TABLE marts.factor_applied AS SELECT credit_code, month, 'equivalent' AS tce_basis, "
+        con.execute("INSERT INTO marts.factor_applied BY NAME SELECT credit_code, month, 'equivalent' AS tce_basis, "
                     "0.1229 AS electricity_kgce_per_kwh, 2023 AS grid_location_data_year, 0.5827 AS "
                     "grid_location_factor, 'first computation' AS applied_reason FROM marts.enterprise_carbon_monthly")
-        con.execute("CREATE TABLE marts.quarantine_daily (source VARCHAR, day DATE, reason_category VARCHAR, "
-                    "rows BIGINT)")
-        con.execute("INSERT INTO marts.quarantine_daily VALUES ('meter_readings', ?, 'register_end ''…'' is not a "
-                    "number', 3)", [last_month])
-        con.execute("CREATE TABLE quality.check_results (run_id VARCHAR, checked_at TIMESTAMP, stage VARCHAR, "
-                    "suite VARCHAR, rule VARCHAR, severity VARCHAR, level VARCHAR, entity_id VARCHAR, "
-                    "credit_code VARCHAR, park_id VARCHAR, meter_id VARCHAR, day DATE, observed VARCHAR, "
-                    "expected VARCHAR, passed BOOLEAN, recipient VARCHAR, message_zh VARCHAR, message_en VARCHAR, "
-                    "is_summary BOOLEAN, period VARCHAR, element_count BIGINT, unexpected_count BIGINT)")
+        _insert(con, "quarantine_daily", "source day reason_category rows",
+                [("meter_readings", last_month, "register_end '…' is not a number", 3)])
+        ensure_quality_schema(con)
         period = f"{through.year:04d}-{through.month:02d}"
         for night in (through + timedelta(days=1), through + timedelta(days=2)):  # raised on two nights
             con.execute("INSERT INTO quality.check_results VALUES (?, ?, 'checks', 'enterprise_month', "
@@ -311,16 +314,12 @@ def _carbon_control(con: duckdb.DuckDBPyConnection, ents: list[tuple], levels, y
                          year - 1 if b else None, b[0] if b else None, b[1] if b else None, *red, te, tc,
                          *allowed, *ratio, (em / dual) if dual else None, y == year and bool(provisional),
                          None if worst is None else _level_of(worst, levels)[0]))
-    con.execute("CREATE TABLE marts.dual_control_assessment (level VARCHAR, entity_id VARCHAR, year INTEGER, "
-                "as_of DATE, energy_tce DOUBLE, energy_tce_dual_control DOUBLE, co2_t DOUBLE, "
-                "value_added_10k_cny DOUBLE, energy_intensity DOUBLE, carbon_intensity DOUBLE, base_year INTEGER, "
-                "base_energy_intensity DOUBLE, base_carbon_intensity DOUBLE, energy_intensity_reduction_pct DOUBLE, "
-                "carbon_intensity_reduction_pct DOUBLE, target_energy_intensity_reduction_pct DOUBLE, "
-                "target_carbon_intensity_reduction_pct DOUBLE, allowed_energy_intensity DOUBLE, "
-                "allowed_carbon_intensity DOUBLE, energy_intensity_ratio DOUBLE, carbon_intensity_ratio DOUBLE, "
-                "intensity_coverage DOUBLE, is_provisional BOOLEAN, status VARCHAR, built_run_id VARCHAR)")
-    con.executemany("INSERT INTO marts.dual_control_assessment VALUES (" + ", ".join(["?"] * 24) + ", 'sample')",
-                    rows)
+    _insert(con, "dual_control_assessment", "level entity_id year as_of energy_tce energy_tce_dual_control co2_t "
+            "value_added_10k_cny energy_intensity carbon_intensity base_year base_energy_intensity base_carbon_intensity "
+            "energy_intensity_reduction_pct carbon_intensity_reduction_pct target_energy_intensity_reduction_pct "
+            "target_carbon_intensity_reduction_pct allowed_energy_intensity allowed_carbon_intensity "
+            "energy_intensity_ratio carbon_intensity_ratio intensity_coverage is_provisional status built_run_id",
+            [(*r, "sample") for r in rows])
     code, name_zh, name_en, park = ents[1][:4]
     ((warehouse,),) = con.execute("SELECT sum(scope1_co2_t + scope2_location_co2_t)::DOUBLE FROM "
                                   "marts.enterprise_carbon_monthly WHERE credit_code = ? AND year(month) = ?",
@@ -329,23 +328,17 @@ def _carbon_control(con: duckdb.DuckDBPyConnection, ents: list[tuple], levels, y
     surrendered, ccer = round(verified * 0.9, 4), round(verified * 0.08, 4)
     usable = round(verified * 0.05, 4)
     deadline = date(year, 5, 15)
-    con.execute("CREATE TABLE marts.ets_compliance (credit_code VARCHAR, name_zh VARCHAR, name_en VARCHAR, "
-                "park_id VARCHAR, year INTEGER, sector VARCHAR, verified_emissions_tco2 DECIMAL(20, 4), "
-                "allowances_allocated_t DECIMAL(20, 4), allowances_surrendered_t DECIMAL(20, 4), "
-                "ccer_surrendered_t DECIMAL(20, 4), ccer_usable_t DECIMAL(20, 4), ccer_over_cap_t DECIMAL(20, 4), "
-                "compliance_gap_t DECIMAL(20, 4), compliance_deadline DATE, as_of DATE, days_to_deadline INTEGER, "
-                "gap_near_deadline BOOLEAN, warehouse_co2_t DOUBLE, cross_check_diff_pct DOUBLE, "
-                "cross_check_finding BOOLEAN)")
     days = (deadline - through).days
-    con.execute("INSERT INTO marts.ets_compliance VALUES (?, ?, ?, ?, ?, 'power', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?)", [code, name_zh, name_en, park, year - 1, verified, round(verified * 0.95, 4), surrendered, ccer,
-                       usable, round(ccer - usable, 4), round(verified - surrendered - usable, 4), deadline, through,
-                       days, 0 <= days <= 60, warehouse, (verified / warehouse - 1) * 100, True])
-    con.execute("CREATE TABLE marts.regulatory_candidates (credit_code VARCHAR, name_zh VARCHAR, name_en VARCHAR, "
-                "park_id VARCHAR, year INTEGER, list VARCHAR, figure DECIMAL(38, 6), threshold DECIMAL(18, 6), "
-                "unit VARCHAR, sector VARCHAR, months INTEGER, is_provisional BOOLEAN, reason VARCHAR)")
+    _insert(con, "ets_compliance", "credit_code name_zh name_en park_id year sector verified_emissions_tco2 "
+            "allowances_allocated_t allowances_surrendered_t ccer_surrendered_t ccer_usable_t ccer_over_cap_t "
+            "compliance_gap_t compliance_deadline as_of days_to_deadline gap_near_deadline warehouse_co2_t "
+            "cross_check_diff_pct cross_check_finding",
+            [(code, name_zh, name_en, park, year - 1, "power", verified, round(verified * 0.95, 4), surrendered, ccer,
+              usable, round(ccer - usable, 4), round(verified - surrendered - usable, 4), deadline, through,
+              days, 0 <= days <= 60, warehouse, (verified / warehouse - 1) * 100, True)])
     cement, small = ents[2], ents[4]
-    con.executemany("INSERT INTO marts.regulatory_candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+    _insert(con, "regulatory_candidates", "credit_code name_zh name_en park_id year list figure threshold unit sector "
+            "months is_provisional reason", [
         (*cement[:4], year - 1, "ets", 31250.5, 26000, "tCO2", "cement", 12, False,
          "direct emissions at or above the inclusion threshold in the cement sector, not covered"),
         (*small[:4], year - 1, "key_energy_user", 12480.25, 10000, "tce", None, 12, False,
@@ -359,15 +352,6 @@ def _projects(con: duckdb.DuckDBPyConnection, ents: list[tuple], year: int, thro
     """marts.project_savings_monthly: enterprise 1's motor drives (qualified baseline, saving 12 % of
     predicted electricity) from January of ``year``, and enterprise 3's lighting retrofit, whose baseline
     does not qualify (listed, never counted), from February; each month up to ``through``."""
-    con.execute("CREATE TABLE marts.project_savings_monthly (project_id VARCHAR, credit_code VARCHAR, measure VARCHAR, "
-                "name_zh VARCHAR, name_en VARCHAR, month DATE, energy_type VARCHAR, unit VARCHAR, "
-                "baseline_qualified BOOLEAN, predicted DECIMAL(38, 6), metered DECIMAL(38, 6), "
-                "savings DECIMAL(38, 6), savings_uncertainty DECIMAL(38, 6), predicted_tce DECIMAL(38, 6), "
-                "metered_tce DECIMAL(38, 6), savings_tce DECIMAL(38, 6), savings_uncertainty_tce DECIMAL(38, 6), "
-                "savings_co2_t DECIMAL(38, 6), savings_uncertainty_co2_t DECIMAL(38, 6), "
-                "savings_significant BOOLEAN, fractional_savings DECIMAL(12, 6), expected_savings_tce DECIMAL(38, 6), "
-                "cvrmse DECIMAL(12, 6), model_version VARCHAR, days_metered INTEGER, is_complete_month BOOLEAN, "
-                "built_run_id VARCHAR)")
     rows = []
     for pid, ent, measure, zh, en, first, qualified, share, cvrmse, expected in (
             ("PRJ-S1", ents[0], "motor_vfd", "电机变频改造", "Motor drives", 1, True, 0.12, 0.11, 40.0),
@@ -385,4 +369,7 @@ def _projects(con: duckdb.DuckDBPyConnection, ents: list[tuple], year: int, thro
                          saved * ELEC_TCE, unc * ELEC_TCE, saved * ELEC_CO2_LOC, unc * ELEC_CO2_LOC, saved > unc,
                          saved / predicted, expected * days / 365, cvrmse, "opendsm 1.2.7 daily sample", days, True,
                          "sample"))
-    con.executemany("INSERT INTO marts.project_savings_monthly VALUES (" + ", ".join(["?"] * 27) + ")", rows)
+    _insert(con, "project_savings_monthly", "project_id credit_code measure name_zh name_en month energy_type unit "
+            "baseline_qualified predicted metered savings savings_uncertainty predicted_tce metered_tce savings_tce "
+            "savings_uncertainty_tce savings_co2_t savings_uncertainty_co2_t savings_significant fractional_savings "
+            "expected_savings_tce cvrmse model_version days_metered is_complete_month built_run_id", rows)
