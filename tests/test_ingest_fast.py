@@ -85,13 +85,17 @@ def test_a_file_with_a_line_the_typed_reader_rejects_is_judged_field_by_field_wh
     assert did == {"proven": 0, "rows_redone": 0, "parts_redone": 1}
 
 
-def test_the_switch_keeps_the_slow_path(both, monkeypatch) -> None:
-    """NENGTAN_LOAD_FAST=0: no row goes the fast way (load_both loads the slow warehouse with it)."""
+@pytest.mark.parametrize("switch", ["0", None])
+def test_the_switch_keeps_the_slow_path(both, monkeypatch, switch: str | None) -> None:
+    """NENGTAN_LOAD_FAST=0, and by default: no row goes the fast way."""
     from nengtan.ingest import fast, load_meter_readings
 
     cons, landing = both
     write(landing, "meter_readings/date=2026-03-01/clean.csv", "\n".join([READINGS_HEADER, *_rows(50)]) + "\n", LANDED)
-    monkeypatch.setenv("NENGTAN_LOAD_FAST", "0")
+    if switch is None:
+        monkeypatch.delenv("NENGTAN_LOAD_FAST", raising=False)
+    else:
+        monkeypatch.setenv("NENGTAN_LOAD_FAST", switch)
     before = dict(fast.counts)
     summary = load_meter_readings(cons["slow"], landing, DAY, "prop")
     assert summary.rows_loaded == 50
