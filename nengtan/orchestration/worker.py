@@ -82,14 +82,6 @@ def frozen_environ(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k.startswith(FROZEN_AT_IMPORT) and k not in NOT_FROZEN}
 
 
-def night_code() -> list[Path]:
-    """The project's Python files this process has imported, and the DAG files: what a night runs."""
-    root = str(REPO_ROOT) + os.sep
-    files = {Path(f) for m in list(sys.modules.values())
-             if (f := getattr(m, "__file__", None)) and f.startswith(root) and f.endswith(".py")}
-    return sorted(files | set((REPO_ROOT / "dags").glob("*.py")))
-
-
 def _stat(path: Path) -> str:
     try:
         st = path.stat()
@@ -99,16 +91,9 @@ def _stat(path: Path) -> str:
 
 
 def code_stats() -> dict[Path, str]:
-    """Size and mtime of every project Python file (a few ms)."""
+    """Size and mtime of every project Python file (a few ms). All of them, not only those the worker
+    imported: a night imports some modules lazily, and a new one beside an old one it calls breaks."""
     return {p: _stat(p) for root in (REPO_ROOT / "nengtan", REPO_ROOT / "dags") for p in root.rglob("*.py")}
-
-
-def code_fingerprint(files: Sequence[Path], stats: dict[Path, str] | None = None) -> str:
-    """Sizes and mtimes of ``files`` (from ``stats`` where given, else now): a deploy changes it."""
-    h = hashlib.sha1()
-    for path in files:
-        h.update(((stats or {}).get(path) or _stat(path)).encode() + b"\n")
-    return h.hexdigest()
 
 
 def _send(conn: socket.socket, message: dict[str, Any], fds: Sequence[int] = ()) -> None:
@@ -237,8 +222,7 @@ class _Worker:
     listener: socket.socket
     path: Path
     frozen: dict[str, str]
-    code: list[Path]
-    fingerprint: str
+    code: dict[Path, str]
     idle_exit: float | None
     children: dict[int, socket.socket] = field(default_factory=dict)
     stale: bool = False
@@ -263,7 +247,7 @@ class _Worker:
                 return self.refuse(conn, f"the worker runs {', '.join(DELEGATED)} with three descriptors")
             if frozen_environ(request.get("env") or {}) != self.frozen:
                 return self.refuse(conn, "the client's Airflow settings differ from the worker's")
-            if self.stale or code_fingerprint(self.code) != self.fingerprint:
+            if self.stale or code_stats() != self.code:
                 self.stale = True
                 return self.refuse(conn, RESTARTING)
             sys.stdout.flush()
@@ -354,17 +338,15 @@ def serve(*, idle_exit: float | None = None, progress=print) -> int:
 
     cfg = prepare_airflow()  # Airflow's environment and DB, as the CLI's night sets them up
     frozen = frozen_environ(dict(os.environ))
-    before = code_stats()  # taken before the imports: a file changed while they ran is caught at the first night
+    code = code_stats()  # taken before the imports: a file changed while they ran is caught at the first night
     spent = preload()
     # Move everything imported into the permanent generation: a child's collections then skip the
     # parent's ~1 M objects (fewer pages copied on write, less GC time in dbt's parse and the tasks).
     gc.collect()
     gc.freeze()
-    code = night_code()
-    fingerprint = code_fingerprint(code, before)
     path = socket_path(cfg.data)
     listener = _listen(path)
-    worker = _Worker(listener, path, frozen, code, fingerprint, idle_exit)
+    worker = _Worker(listener, path, frozen, code, idle_exit)
 
     def stop(_sig: int, _frame: Any) -> None:
         worker.stopping = True
