@@ -257,7 +257,8 @@ def render(r: dict[str, Any]) -> str:
         f"scale: {_fmt(sc.get('meters'))} meters, {_fmt(sc.get('enterprises'))} enterprises, "
         f"{_fmt(sc.get('readings'))} readings in the night",
         f"settings: DuckDB memory_limit {s['duckdb_memory_limit']}; Spark {s['spark_master']}, driver "
-        f"{s['spark_driver_memory']}, {s['spark_shuffle_partitions']} shuffle partitions; dbt threads {s['dbt_threads']}",
+        f"{s['spark_driver_memory']}, {s['spark_shuffle_partitions']} shuffle partitions; dbt threads {s['dbt_threads']}"
+        + (f"; DuckDB threads {s['duckdb_threads']}; a step is stopped past {s['max_rss_gib']} GiB" if "max_rss_gib" in s else ""),
         "",
         f"{'step':<44}{'wall s':>10}{'peak RSS GiB':>14}{'readings/s':>14}  {'load avg before → after':<26}status",
     ]
@@ -306,7 +307,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="stop after the load (generation and loading figures only; e.g. where a transform cannot fit)")
     ap.add_argument("--reuse-load", action="store_true",
                     help="transform the warehouses an earlier run loaded (their files still pending) instead of reloading")
+    ap.add_argument("--show", type=Path, default=None, metavar="JSON",
+                    help="print the table of an earlier run's province-<meters>.json and stop")
     a = ap.parse_args(argv)
+    if a.show:
+        print(render(json.loads(a.show.read_text())))
+        return 0
     engines = tuple(e.strip() for e in a.engines.split(",") if e.strip())
     if not engines or set(engines) - {"duckdb", "spark"}:
         ap.error("--engines takes duckdb and/or spark")
