@@ -584,26 +584,3 @@ def test_verify_does_not_call_the_restored_registry_altered(registry_night) -> N
     assert "registry/meters.csv" in v.stdout and "a new delivery landed after" in v.stdout
 
 
-def test_the_transform_recomputes_what_a_replaced_version_held(env) -> None:
-    """The rows a rewrite dropped leave the marts too: the night's rebuild scope takes the meter-days and
-    months of the replaced version's rows (raw.superseded_*), not only those of the new version."""
-    from nengtan.transform import _pending_files, _write_scope
-
-    landing, con = env
-    rel = "meter_readings/date=2026-03-01/gw.csv"
-    write(landing, rel, readings_csv(day_rows(["M1", "M2"])), datetime(2026, 3, 2, 1))
-    decl = "declarations/month=2026-03/d.csv"
-    header = "credit_code,period,submission_id,submitted_at,item,quantity,unit\n"
-    write(landing, decl, header + f"{CC1},2026-02,S1,2026-03-05T09:00:00+08:00,raw_coal,5,t\n", datetime(2026, 3, 5, 10))
-    load_meter_readings(con, landing, DAY, "n1")
-    load_declarations(con, landing, date(2026, 3, 5), "n1")
-    con.execute("UPDATE raw.load_log SET transformed_run_id = 'n1'")  # that night's transform ran
-    write(landing, rel, readings_csv(day_rows(["M1"])), datetime(2026, 3, 2, 9))  # M2 gone
-    write(landing, decl, header, datetime(2026, 3, 6, 10))  # the submission withdrawn: a header only
-    load_meter_readings(con, landing, DAY, "n2")
-    load_declarations(con, landing, date(2026, 3, 6), "n2")
-    _write_scope(con, [f for f, _ in _pending_files(con)], [])
-    days = set(con.execute("SELECT meter_id, day FROM meta.rebuild_meter_days").fetchall())
-    months = set(con.execute("SELECT * FROM meta.rebuild_months").fetchall())
-    assert ("M2", date(2026, 3, 1)) in days and ("M1", date(2026, 3, 1)) in days
-    assert (CC1, date(2026, 2, 1)) in months

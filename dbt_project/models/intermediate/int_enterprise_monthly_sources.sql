@@ -6,7 +6,7 @@
         pre_hook="{{ delete_month_scope() }}"
     )
 }}
--- depends_on: {{ ref('stg_meta__rebuild_months') }}
+-- depends_on: {{ ref('int_rebuild_months') }}
 -- Per enterprise, month and energy type: metered and declared quantity, and which one counts
 -- (methodology "Which source counts"):
 --   * a metered type counts from the meters for a month its meters cover whole (a meter of the type in
@@ -109,7 +109,7 @@ scoped_keys as (
         cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'k.month')) }} as date) as month_end
     from keys as k
     {% if is_incremental() %}
-    inner join {{ ref('stg_meta__rebuild_months') }} as rm
+    inner join {{ ref('int_rebuild_months') }} as rm
         on k.credit_code = rm.credit_code and k.month = rm.month
     {% endif %}
 ),

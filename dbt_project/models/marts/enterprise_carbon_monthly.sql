@@ -6,7 +6,7 @@
         pre_hook="{{ delete_month_scope() }}"
     )
 }}
--- depends_on: {{ ref('stg_meta__rebuild_months') }}
+-- depends_on: {{ ref('int_rebuild_months') }}
 -- Monthly energy and CO2 per enterprise (methodology: which source counts, tce, CO2, green electricity,
 -- dual control). Each energy type's figures are rounded to 6 decimals once; totals are exact sums of those.
 --   energy: gross - exported = net (GB/T 2589-2020); the dual-control total and the intensity energy take
@@ -22,7 +22,7 @@ with sources as (
     select s.*
     from {{ ref('int_enterprise_monthly_sources') }} as s
     {% if is_incremental() %}
-    inner join {{ ref('stg_meta__rebuild_months') }} as rm
+    inner join {{ ref('int_rebuild_months') }} as rm
         on s.credit_code = rm.credit_code and s.month = rm.month
     {% endif %}
 ),

@@ -6,7 +6,7 @@
         pre_hook="{{ delete_month_scope(day_column='day') }}"
     )
 }}
--- depends_on: {{ ref('stg_meta__rebuild_months') }}
+-- depends_on: {{ ref('int_rebuild_months') }}
 -- Metered energy per enterprise, day and energy type, with tce and location-based CO2 (scope 1 for gas,
 -- scope 2 for electricity, heat, steam) at the enterprise-month's pinned factors; steam's CO2 by its heat
 -- content from each meter's enthalpy (macro steam_heat_gj), as in the monthly mart.

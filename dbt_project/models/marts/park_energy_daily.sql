@@ -3,10 +3,10 @@
         materialized=incremental_materialization(),
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ month_of('day') }} in (select month from {{ ref('stg_meta__rebuild_months') }}){% else %}select 1{% endif %}"
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ month_of('day') }} in (select month from {{ ref('int_rebuild_months') }}){% else %}select 1{% endif %}"
     )
 }}
--- depends_on: {{ ref('stg_meta__rebuild_months') }}
+-- depends_on: {{ ref('int_rebuild_months') }}
 -- Metered energy per park, day and energy type: sums of the enterprise rows, for the dashboards' park and
 -- city views (hundreds of rows per day for the whole city instead of one per enterprise). completeness_sum /
 -- enterprises is the mean of the enterprise rows' completeness, so AVG over enterprises stays exact at any level.
@@ -29,7 +29,7 @@ from {{ ref('enterprise_energy_daily') }} as e
 {% if is_incremental() %}
 -- the range condition lets DuckDB skip the row groups of earlier months (the month test alone reads them all)
 where
-    e.day >= (select min(rm.month) from {{ ref('stg_meta__rebuild_months') }} as rm)
-    and {{ month_of('e.day') }} in (select rm.month from {{ ref('stg_meta__rebuild_months') }} as rm)
+    e.day >= (select min(rm.month) from {{ ref('int_rebuild_months') }} as rm)
+    and {{ month_of('e.day') }} in (select rm.month from {{ ref('int_rebuild_months') }} as rm)
 {% endif %}
 group by e.park_id, e.day, e.energy_type, e.unit
