@@ -105,8 +105,6 @@ CREATE TABLE IF NOT EXISTS raw.targets (
 
 -- What the pending loads touched; written by the transform step before dbt runs, read
 -- by the incremental models to recompute only those meters/days and enterprise-months.
-CREATE TABLE IF NOT EXISTS meta.rebuild_meter_days (meter_id VARCHAR, day DATE);
-CREATE TABLE IF NOT EXISTS meta.rebuild_months (credit_code VARCHAR, month DATE);
 -- The run id the models stamp on the rows they build (built_run_id), written with the scope. A
 -- table, not a dbt var: a var that changes every night makes dbt re-parse the whole project.
 CREATE TABLE IF NOT EXISTS meta.dbt_run (run_id VARCHAR NOT NULL);
@@ -118,7 +116,7 @@ CREATE TABLE IF NOT EXISTS meta.ledger_recorded (file_id VARCHAR PRIMARY KEY, se
 -- cleared by the publish), or full_copy; and which serving file that publish wrote.
 CREATE TABLE IF NOT EXISTS meta.publish_state (
     since_day DATE,              -- meter-day marts: earliest rebuild_from_day of a transform since
-    since_month DATE,            -- enterprise-day marts: earliest meta.rebuild_months.month since
+    since_month DATE,            -- enterprise-day marts: earliest int_rebuild_months.month since
     full_copy BOOLEAN NOT NULL,  -- a change no day bounds (full refresh, registry file): copy all
     published_run_id VARCHAR,    -- meta.publication.run_id of the serving file last published
     published_size BIGINT,       -- its size and mtime: a file changed since is not built upon

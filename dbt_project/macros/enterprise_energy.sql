@@ -2,7 +2,7 @@
     its meters' daily quantities (int_meter_daily, each meter under its registry's enterprise, type and unit)
     summed, with steam's tonnes that carry a metered enthalpy and tonnes x kJ/kg over them (macro steam_heat_gj).
     Per day: one row per unit, with the intervals received and estimated and the number of meters; per month:
-    the unit of the type. Incremental runs read the enterprise-months in meta.rebuild_months only. The one home
+    the unit of the type. Incremental runs read the enterprise-months in int_rebuild_months only. The one home
     of this aggregation: int_enterprise_monthly_sources and enterprise_energy_daily call it. -#}
 {% macro enterprise_metered_energy(grain) -%}
     select
@@ -25,7 +25,7 @@
     from {{ ref('int_meter_daily') }} as d
     inner join {{ ref('stg_raw__meters') }} as m on d.meter_id = m.meter_id
     {%- if is_incremental() %}
-    inner join {{ ref('stg_meta__rebuild_months') }} as rm
+    inner join {{ ref('int_rebuild_months') }} as rm
         on m.credit_code = rm.credit_code and {{ month_of('d.day') }} = rm.month
     -- a literal: zonemaps skip the meter-days before the earliest rebuilt month
     where d.day >= {{ rebuild_months_bound() }}

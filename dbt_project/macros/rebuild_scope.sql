@@ -150,7 +150,7 @@
     {%- if is_incremental() -%}
         delete from {{ this }} as tgt
         where exists (
-            select 1 from {{ ref('stg_meta__rebuild_months') }} as rm
+            select 1 from {{ ref('int_rebuild_months') }} as rm
             where rm.credit_code = tgt.credit_code
             and rm.month = {% if day_column %}{{ month_of('tgt.' ~ day_column) }}{% else %}tgt.month{% endif %}
         )
@@ -165,7 +165,7 @@
 {#- The first day of the earliest month in int_rebuild_months (none when it is empty); rebuild_months_bound: as a
     literal, after every row when it is empty. -#}
 {% macro rebuild_months_value() -%}
-    {{ return(query_value('select min(month) from ' ~ ref('stg_meta__rebuild_months'))) }}
+    {{ return(query_value('select min(month) from ' ~ ref('int_rebuild_months'))) }}
 {%- endmacro %}
 
 {% macro rebuild_months_bound() -%}

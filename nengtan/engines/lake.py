@@ -33,7 +33,7 @@ from nengtan.warehouse import connect, sql_string
 PARTITION_COLUMNS: dict[str, str] = {"meter_readings": "reading_day"}
 
 #: meta tables the dbt project reads (the run id and the incremental scope nengtan.transform writes).
-META_TABLES = ("dbt_run", "rebuild_meter_days", "rebuild_months")
+META_TABLES = ("dbt_run",)
 
 MANIFEST = "_tables.json"
 

@@ -10,7 +10,7 @@
 -- Metered energy per park, day and energy type: sums of the enterprise rows, for the dashboards' park and
 -- city views (hundreds of rows per day for the whole city instead of one per enterprise). completeness_sum /
 -- enterprises is the mean of the enterprise rows' completeness, so AVG over enterprises stays exact at any level.
--- A month listed in meta.rebuild_months for any enterprise is recomputed for every park (an enterprise that
+-- A month listed in int_rebuild_months for any enterprise is recomputed for every park (an enterprise that
 -- changed park moves its rows from one park to the other).
 
 select
