@@ -120,10 +120,6 @@ def request_full_copy(con: duckdb.DuckDBPyConnection) -> None:
     lower_watermarks(con, since_day=None, since_month=None, full_copy=True)
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> date | None:
-    return con.execute(sql).fetchone()[0]
-
-
 def transform_scope(con: duckdb.DuckDBPyConnection, sources: Sequence[str], *, full_refresh: bool
                     ) -> tuple[date | None, date | None, bool]:
     """(since_day, since_month, full_copy) of the transform that just ran: the bounds its models'
