@@ -25,20 +25,20 @@ from nengtan.orchestration.dag_support import DEFAULT_ARGS, MARTS, MV, SERVING, 
     doc_md=__doc__,
 )
 def nengtan_checks_publish() -> None:
-    @task
+    @task(multiple_outputs=False)
     def check_marts(**context: Any) -> dict:
         from nengtan.orchestration.tasks import check_stage
 
         return check_stage("marts", resolve_day(context), context["run_id"])
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", multiple_outputs=False)
     def send_digests(**context: Any) -> dict:
         """Runs even when the checks blocked the publish: owners hear about it either way."""
         from nengtan.orchestration.tasks import send_digests as send
 
         return send(resolve_day(context), context["run_id"])
 
-    @task(outlets=[SERVING])
+    @task(outlets=[SERVING], multiple_outputs=False)
     def publish(outcome: dict, **context: Any) -> dict:
         from nengtan.orchestration.tasks import publish_night
 

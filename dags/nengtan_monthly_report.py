@@ -70,7 +70,7 @@ def nengtan_monthly_report():
             return [month]
         return due_report_months(RECHECK_MONTHS)
 
-    @task(map_index_template="{{ task.op_kwargs['month'] }}", retries=0)
+    @task(map_index_template="{{ task.op_kwargs['month'] }}", retries=0, multiple_outputs=False)
     def report(month: str) -> dict:
         from nengtan.orchestration.dag_support import render_month
 

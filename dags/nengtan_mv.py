@@ -31,7 +31,7 @@ __all__ = ["MV", "nengtan_mv_dag"]
     doc_md=__doc__,
 )
 def nengtan_mv() -> None:
-    @task
+    @task(multiple_outputs=False)
     def plan(**context: Any) -> dict[str, Any]:
         import logging
 
@@ -52,7 +52,7 @@ def nengtan_mv() -> None:
         """False skips ``measure`` only; ``load`` still runs and emits MV."""
         return bool(job["measure"])
 
-    @task.external_python(python=str(MV_PYTHON), expect_airflow=False)
+    @task.external_python(python=str(MV_PYTHON), expect_airflow=False, multiple_outputs=False)
     def measure(job: dict) -> dict:
         """In .venv-mv: fit, predict, write the night's Parquet results."""
         import os
@@ -64,7 +64,7 @@ def nengtan_mv() -> None:
 
         return run(job["warehouse"], job["out"], job["day"])
 
-    @task(outlets=[MV], trigger_rule="none_failed")
+    @task(outlets=[MV], trigger_rule="none_failed", multiple_outputs=False)
     def load(job: dict, summary: dict | None, **context: Any) -> dict:
         from datetime import date
 

@@ -37,7 +37,7 @@ def nengtan_nightly_load() -> None:
 
         return load_source(source, resolve_day(context), context["run_id"])
 
-    @task(outlets=[RAW])
+    @task(outlets=[RAW], multiple_outputs=False)
     def check_raw(**context: Any) -> dict:
         from nengtan.orchestration.tasks import check_stage
 
@@ -49,7 +49,7 @@ def nengtan_nightly_load() -> None:
     # One task per source, chained in LOAD_ORDER.
     previous = None
     for source in LOAD_ORDER:
-        current = task(task_id=f"load_{source}")(load)(source)
+        current = task(task_id=f"load_{source}", multiple_outputs=False)(load)(source)
         if previous is not None:
             previous >> current
         previous = current

@@ -22,7 +22,7 @@ from nengtan.orchestration.dag_support import DEFAULT_ARGS, MARTS, RAW, START_DA
     doc_md=__doc__,
 )
 def nengtan_transform() -> None:
-    @task(outlets=[MARTS])
+    @task(outlets=[MARTS], multiple_outputs=False)
     def dbt_build(**context: Any) -> dict:
         from nengtan.orchestration.tasks import transform
 

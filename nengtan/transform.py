@@ -23,6 +23,7 @@ import duckdb
 
 from nengtan.config import REPO_ROOT, Settings, settings
 from nengtan.crashpoints import crash_point
+from nengtan.dbt_parse import shared_parse
 from nengtan.engines.spark import engine, spark_method
 from nengtan.publish_scope import note_transform
 from nengtan.warehouse import record_run, utc_now, warehouse
@@ -106,7 +107,9 @@ def run_dbt(args: list[str], *, cfg: Settings, dbt_vars: dict[str, Any] | None =
         full.append("--no-write-json")
     if dbt_vars:
         full += ["--vars", json.dumps(dbt_vars)]
-    with _dbt_env(cfg):
+    # shared_parse: a fresh data root reuses the checkout's saved parse (the profile's DuckDB path is
+    # relative to the data root, so the profile hashes alike for every root); nengtan/dbt_parse.py.
+    with _dbt_env(cfg), shared_parse(cfg):
         try:
             res = dbtRunner().invoke(full)
         finally:

@@ -1,13 +1,13 @@
 """The fixed costs `make bench` prints on their own line (issue 18): dbt's parse read from dbt's own log,
 the time outside the tasks from the night's wall and its task instances; and dbt's saved parse shared
-between data roots (nengtan.orchestration.dbt_parse)."""
+between data roots (nengtan.dbt_parse)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from nengtan.config import Settings, settings
-from nengtan.orchestration.dbt_parse import root_parse, shared_parse
+from nengtan.dbt_parse import root_parse, shared_parse
 from nengtan.tools.bench.night import dbt_parses, fixed_costs
 
 # Lines as dbt-core 1.11 writes them to logs/dbt/dbt.log (a full parse, then a partial one).
