@@ -46,6 +46,38 @@ def _fixed_note(fc: dict[str, Any]) -> str:
             f"{_s(fc.get('dbt_parse_seconds'))} ({fc.get('dbt_parse') or 'not seen'}); target < 5")
 
 
+def _city_history_rows(ch: dict[str, Any], add: Any) -> None:
+    """The full city's night N after its synthesized history: the ratio, the untimed synthesis, and
+    what was synthesized at which scale."""
+    last = ch.get("night") or {}
+    n = ch.get("n", "N")
+    if last.get("wall_seconds") is None:
+        add(f"full city: night {n} after a synthesized history", _status(ch) or "not run")
+        return
+    add(f"full city: night 1 / night {n} (s)", f"{_s(ch.get('night_1_seconds'))} / {_s(last.get('wall_seconds'))}",
+        (f"x{_s(ch['ratio_to_night_1'])}; target ≤ 1.2" if ch.get("ratio_to_night_1")
+         else f"night {n} FAILED (exit {last.get('exit_code')}), see {last.get('log')}"))
+    if not last.get("ok") and last.get("error"):
+        add("  failure (last lines)", last["error"].strip().splitlines()[-1][:110] if last["error"].strip() else "")
+    for d in last.get("dags", []):
+        add(f"  {d['dag_id']} ({d['state']})", d.get("seconds"))
+    for t in last.get("tasks", []):
+        if t["task_id"] in ("load_meter_readings", "dbt_build", "check_raw", "check_marts", "publish"):
+            add(f"    {t['task_id']}", t.get("seconds"), t.get("state") or "")
+    add(f"  peak RSS, night {n} (GiB)", last.get("peak_rss_gib"), "target < 4")
+    if last.get("fixed_costs"):
+        add("  of which fixed costs (s)", last["fixed_costs"].get("seconds"), _fixed_note(last["fixed_costs"]))
+    pub = ch.get("published") or {}
+    add(f"  synthesis of days 2..{_s(n - 1 if isinstance(n, int) else n)} (s, untimed for the ratio)",
+        ch.get("synthesis_seconds"),
+        f"+ day {n}'s files {_s(ch.get('landing_seconds'))} s + publish {_s(pub.get('publish_seconds'))} s "
+        f"+ ledger {_s((pub.get('ledger_files_seconds') or 0) + (pub.get('ledger_publish_seconds') or 0))} s")
+    add("  warehouse / serving copy before night " + str(n) + " (GB)",
+        f"{_s((ch.get('warehouse_bytes') or 0) / 1e9)} / {_s((ch.get('serving_bytes') or 0) / 1e9)}")
+    for t in ch.get("tables", []):
+        add(f"    synthesized {t['table']}", t.get("rows"), f"{t.get('what')}; scale: {t.get('scale')}")
+
+
 def render_table(r: dict[str, Any]) -> str:
     m = r.get("machine", {})
     p = r.get("profile", {})
@@ -104,17 +136,20 @@ def render_table(r: dict[str, Any]) -> str:
             add("  failure (last lines)", night["error"].strip().splitlines()[-1][:110] if night["error"].strip()
                 else "")
 
+    ch = r.get("city_history")
+    if ch:
+        _city_history_rows(ch, add)
     hist = r.get("history") or {}
     if _status(hist) or not hist:
         add("history", _status(hist) or "not run")
     else:
-        add("history measured on", hist.get("city"))
+        add("history measured on", hist.get("city") + (" (for the backfill rates)" if ch else ""))
     if hist:
         for n in hist.get("nights", []):
             ratio = f"x{_s(n['ratio_to_night_1'])} of night 1" if n.get("ratio_to_night_1") else ""
             last = n is hist["nights"][-1] and len(hist["nights"]) > 1 and not _status(hist)
             add(f"night {n['n']} after {n['n'] - 1} days of history (s)", n.get("wall_seconds"),
-                ratio + ("; target ≤ 1.3" if last else ""))
+                ratio + ("; target ≤ 1.2" if last and not (ch or {}).get("ratio_to_night_1") else ""))
             if n.get("mv"):
                 add("  of which the M&V step (s)", n["mv"].get("seconds"), _mv_note(n["mv"]))
             if n.get("fixed_costs"):
