@@ -18,6 +18,7 @@ dbt checks versions, profile, vars and every file's checksum before it reuses a 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -27,8 +28,19 @@ from pathlib import Path
 from nengtan.config import REPO_ROOT, Settings
 
 PARSE_FILE = "partial_parse.msgpack"
-# The checkout's copy (dbt_project/target/ is not versioned).
-SHARED_PARSE = REPO_ROOT / "dbt_project" / "target" / PARSE_FILE
+# The checkout's copies (dbt_project/target/ is not versioned), one per profile (shared_parse_path).
+SHARED_DIR = REPO_ROOT / "dbt_project" / "target"
+# What the profile takes from the environment besides the data root (dbt_project/profiles.yml): roots
+# that differ in these hash their profiles differently, so each such profile keeps its own shared parse
+# (the benchmark's 3 GB roots and the tests' 4 GB roots would otherwise replace each other's).
+PROFILE_ENV = ("NENGTAN_ENGINE", "NENGTAN_DBT_THREADS", "NENGTAN_SPARK_METHOD")
+
+
+def shared_parse_path(cfg: Settings) -> Path:
+    """The checkout's saved parse for roots with this root's profile values."""
+    values = [cfg.duckdb_memory_limit, *(os.environ.get(k, "") for k in PROFILE_ENV)]
+    key = hashlib.sha256("|".join(values).encode()).hexdigest()[:12]
+    return SHARED_DIR / f"partial_parse-{key}.msgpack"
 
 
 def root_parse(cfg: Settings) -> Path:
@@ -58,10 +70,12 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 
 @contextlib.contextmanager
-def shared_parse(cfg: Settings, shared: Path = SHARED_PARSE) -> Iterator[None]:
-    """Around one dbt invocation: seed a root that has no saved parse from ``shared``, run with the
-    working directory at the data root (the profile's relative DuckDB path), then offer the root's
-    parse back to ``shared`` if dbt wrote a new one."""
+def shared_parse(cfg: Settings, shared: Path | None = None, *, offer: bool = True) -> Iterator[None]:
+    """Around one dbt invocation: seed a root that has no saved parse from ``shared`` (by default the
+    checkout's parse for this profile), run with the working directory at the data root (the profile's
+    relative DuckDB path), then offer the root's parse back to ``shared`` if dbt wrote a new one and
+    ``offer`` (False for an invocation with vars: its parse would not fit the next root's plain night)."""
+    shared = shared or shared_parse_path(cfg)
     own = root_parse(cfg)
     if not own.exists() and shared.exists():
         _copy_atomically(shared, own)
@@ -69,7 +83,7 @@ def shared_parse(cfg: Settings, shared: Path = SHARED_PARSE) -> Iterator[None]:
     cfg.data.mkdir(parents=True, exist_ok=True)
     with contextlib.chdir(cfg.data):
         yield
-    if own.exists() and _stamp(own) != before:
+    if offer and own.exists() and _stamp(own) != before:
         try:
             _copy_atomically(own, shared)
         except OSError:

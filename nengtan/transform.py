@@ -109,7 +109,7 @@ def run_dbt(args: list[str], *, cfg: Settings, dbt_vars: dict[str, Any] | None =
         full += ["--vars", json.dumps(dbt_vars)]
     # shared_parse: a fresh data root reuses the checkout's saved parse (the profile's DuckDB path is
     # relative to the data root, so the profile hashes alike for every root); nengtan/dbt_parse.py.
-    with _dbt_env(cfg), shared_parse(cfg):
+    with _dbt_env(cfg), shared_parse(cfg, offer=not dbt_vars):
         try:
             res = dbtRunner().invoke(full)
         finally:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nengtan.config import Settings, settings
-from nengtan.dbt_parse import root_parse, shared_parse
+from nengtan.dbt_parse import root_parse, shared_parse, shared_parse_path
 from nengtan.tools.bench.night import dbt_parses, fixed_costs
 
 # Lines as dbt-core 1.11 writes them to logs/dbt/dbt.log (a full parse, then a partial one).
@@ -66,3 +66,21 @@ def test_a_fresh_root_is_seeded_and_a_new_parse_offered_back(tmp_path: Path, mon
         assert root_parse(first).read_bytes() == b"parse of the first root"
         root_parse(first).write_bytes(b"newer parse")
     assert shared.read_bytes() == b"newer parse"
+
+
+def test_each_profile_keeps_its_own_shared_parse(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NENGTAN_DUCKDB_MEMORY_LIMIT", "3GB")
+    bench = shared_parse_path(_root(tmp_path, "bench", monkeypatch))
+    monkeypatch.setenv("NENGTAN_DUCKDB_MEMORY_LIMIT", "4GB")
+    tests = shared_parse_path(_root(tmp_path, "tests", monkeypatch))
+    assert bench != tests and bench.parent == tests.parent  # the memory limit is in dbt's profile hash
+    assert shared_parse_path(_root(tmp_path, "other", monkeypatch)) == tests  # same profile, same parse
+
+
+def test_a_run_with_vars_offers_nothing_back(tmp_path: Path, monkeypatch) -> None:
+    shared = tmp_path / "checkout" / "partial_parse.msgpack"
+    root = _root(tmp_path, "restated", monkeypatch)
+    with shared_parse(root, shared, offer=False):
+        root_parse(root).parent.mkdir(parents=True)
+        root_parse(root).write_bytes(b"parse with restatement vars")
+    assert not shared.exists()
