@@ -72,7 +72,7 @@ def test_the_marts_hold_n_days_and_nothing_is_pending(bench) -> None:
         # registers continued: night N measured each meter's day as day 1 measured it
         per_day = dict(con.execute("SELECT day, sum(quantity) FROM marts.meter_daily WHERE day IN (?, ?) GROUP BY 1",
                                    [TINY.start, TINY.start + timedelta(days=N - 1)]).fetchall())
-        first, last = per_day[TINY.start], per_day[TINY.start + timedelta(days=N - 1)]
+        first, last = float(per_day[TINY.start]), float(per_day[TINY.start + timedelta(days=N - 1)])
         assert first > 0 and abs(last - first) <= first * 0.001
         assert con.execute("SELECT count(*) FROM marts.meter_daily WHERE day = ? AND backwards_faults > 0",
                            [TINY.start + timedelta(days=N - 1)]).fetchone()[0] == con.execute(

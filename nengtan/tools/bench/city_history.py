@@ -202,6 +202,7 @@ def synthesize(con: duckdb.DuckDBPyConnection, day1: date, n: int, reading_days:
         rows = _insert_shifted(con, table, f"{table} AS t", exprs, joins, where)
         out.append({"table": table, "rows": rows, "scale": "full", "what": f"days 2..{n - 1} (day 1 shifted)",
                     "seconds": round(time.perf_counter() - t0, 2)})
+        progress(f"[bench]   {table}: {rows:,} rows in {out[-1]['seconds']} s")
     if archive and _exists(con, "raw.declarations"):
         t0 = time.perf_counter()
         rows = _insert_shifted(con, "raw.declarations", "raw.declarations AS t JOIN _syn_files AS f "
@@ -258,6 +259,7 @@ def synthesize(con: duckdb.DuckDBPyConnection, day1: date, n: int, reading_days:
         rows = _insert_shifted(con, table, f"{table} AS t", exprs, joins, where)
         out.append({"table": table, "rows": rows, "scale": f"full, {span}",
                     "what": "day 1 shifted, registers continued", "seconds": round(time.perf_counter() - t0, 2)})
+        progress(f"[bench]   {table}: {rows:,} rows in {out[-1]['seconds']} s")
     return out
 
 
@@ -428,9 +430,7 @@ def run_city_history(root: Any, day1: date, n: int, reading_days: int, timeout: 
     con = connect(root.warehouse_db, cfg=cfg)
     try:
         con.execute("SET preserve_insertion_order = false")
-        con.execute("BEGIN")
-        tables = synthesize(con, day1, n, reading_days, progress)
-        con.execute("COMMIT")
+        tables = synthesize(con, day1, n, reading_days, progress)  # statement by statement: no year in one WAL
         con.execute("CHECKPOINT")
         offsets = {mid: (d, rmax or Decimal(0)) for mid, d, rmax in
                    con.execute("SELECT meter_id, d, rmax FROM _syn_meters").fetchall()}
