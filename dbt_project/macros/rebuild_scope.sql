@@ -141,6 +141,16 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Pre-hook of a table that holds only what the run rebuilt (int_meter_intervals): on a night, the previous
+    run's rows go first, whole; a first build or a full refresh creates the table anew. -#}
+{% macro delete_previous_run() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Pre-hook: delete the enterprise-months of int_rebuild_months (by month, or by the month of day_column). -#}
 {% macro delete_month_scope(day_column=none) -%}
     {%- if day_column -%}

@@ -3,7 +3,7 @@
         materialized=incremental_materialization(),
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_meter_scope('interval_start') }}"
+        pre_hook="{{ delete_previous_run() }}"
     )
 }}
 -- depends_on: {{ ref('int_meter_rebuild_scope') }}
@@ -11,6 +11,10 @@
 -- (x multiplier, rollover already unwrapped) is spread evenly over the intervals it covers; the intervals
 -- without a reading of their own are marked estimated. The last interval takes the rounding remainder,
 -- so the spread sums to the delta exactly.
+-- Holds what this run rebuilt, no history: every interval on a first build or a full refresh, the scoped
+-- meters' intervals after their baseline on a night (the rows of the previous run are deleted first). Only
+-- int_meter_daily reads it, for the days this run rebuilds; each of those days starts after the baseline
+-- (int_meter_rebuild_scope), so its intervals are all here.
 
 with meters as (
     select

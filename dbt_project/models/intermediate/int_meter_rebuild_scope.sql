@@ -4,7 +4,11 @@
 -- The meter scope of this run, looked up once: per meter of int_rebuild_meters, the earliest day to rebuild
 -- (from_day) and the baseline, the last good reading before it in int_meter_readings as the previous run
 -- left it (null: rebuild the meter from installation). rebuild_from_ts / rebuild_from_day: the meter's
--- readings and intervals are rebuilt from rebuild_from_ts, its meter-days from rebuild_from_day.
+-- readings and intervals are rebuilt from rebuild_from_ts, its meter-days from rebuild_from_day = from_day.
+-- The baseline is before from_day, so every interval of a day from from_day on is rebuilt (int_meter_intervals
+-- holds no others). The days between the baseline and from_day are unchanged: int_rebuild_meters moved
+-- from_day back to the day after the last good reading before the touched day, so their intervals end at or
+-- before that reading, spread between two good readings the night did not touch.
 -- int_meter_readings refs this model, so this runs before it and reads its previous state: the source
 -- previous_intermediate.int_meter_readings (a ref would be a cycle); absent on a fresh warehouse.
 -- The baseline is looked for in the two days before the earliest from_day first (a scan bounded by
@@ -66,6 +70,6 @@ select
     d.from_day,
     b.baseline_ts,
     coalesce(b.baseline_ts, cast(d.from_day as {{ dbt.type_timestamp() }})) as rebuild_from_ts,
-    coalesce(cast({{ dbt.dateadd('minute', 15, 'b.baseline_ts') }} as date), d.from_day) as rebuild_from_day
+    d.from_day as rebuild_from_day
 from days as d
 left join baselines as b on d.meter_id = b.meter_id
