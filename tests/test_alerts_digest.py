@@ -138,6 +138,10 @@ def test_alerts_disabled_sends_nothing(env, smtp, monkeypatch):
     con = _checked(env, faults=True)
     result = send_digests(con, run_id=RUN_ID, day=DAY)
     assert smtp.messages == [] and {e["status"] for e in result["emails"].values()} == {"disabled"}
+    # recorded all at once at the end (nothing went out), still one row per recipient with its count
+    logged = con.execute("SELECT recipient, findings FROM quality.alert_log WHERE run_id = ? AND status = 'disabled' "
+                         "ORDER BY recipient", [RUN_ID]).fetchall()
+    assert logged == sorted((r, e["findings"]) for r, e in result["emails"].items())
 
 
 class _Hook(BaseHTTPRequestHandler):
