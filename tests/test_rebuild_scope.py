@@ -14,7 +14,7 @@ from test_ingest_support import CC1, METERS_HEADER, landing_env, readings_csv, w
 from nengtan.config import Settings
 from nengtan.ingest import load_declarations, load_meter_readings, load_registry
 from nengtan.publish_scope import incremental_tables, transform_scope
-from nengtan.transform import run_dbt
+from nengtan.transform import run_dbt, run_transform
 
 DAY = date(2026, 3, 1)
 SCOPE_MODELS = ["int_numbers", "int_rebuild_bounds", "int_rebuild_meters", "int_rebuild_months"]
@@ -104,3 +104,42 @@ def test_the_publish_reads_the_bounds_the_hooks_wrote() -> None:
     empty = _bounds([])
     assert transform_scope(empty, ["meter_readings"], full_refresh=False)[2] is True
     assert incremental_tables(empty) == {}
+
+
+def test_a_silent_meter_costs_its_new_days_and_a_reading_meter_its_baseline(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Night 1 has 00:00-00:45 of 1 March for M1 and M2 (installed 2025-01-01, install baseline 2024-12-31 23:45);
+    night 2 has 00:00-00:45 of 2 March for M1 only. M1 (touched by readings from 2 March) goes back to the day
+    after its last good reading before 2 March (1 March 00:45), and from there to the reading before 1 March
+    (its install baseline): found by the search before the two-day window. M2 is touched only by the growing
+    spine: it starts at its new day, 2 March, with the slot before it as baseline, and is not looked up."""
+    landing, con = landing_env(tmp_path, monkeypatch)
+    _registry(landing)
+    load_registry(con, landing, "n0")
+    # registers far above the install register: the gap of 14 months spreads 100,000 kWh, not a remainder
+    day1 = [f"{m},2026-03-01T00:{q * 15:02d}:00+08:00,{100000 + q},ok" for m in ("M1", "M2") for q in range(4)]
+    write(landing, "meter_readings/date=2026-03-01/gw.csv", readings_csv(day1), datetime(2026, 3, 2, 1))
+    load_meter_readings(con, landing, DAY, "n1")
+    cfg = _derive_scope(tmp_path, con)
+    run_transform("n1", cfg=cfg)
+    day2 = [f"M1,2026-03-02T00:{q * 15:02d}:00+08:00,{100010 + q},ok" for q in range(4)]
+    write(landing, "meter_readings/date=2026-03-02/gw.csv", readings_csv(day2), datetime(2026, 3, 3, 1))
+    con = duckdb.connect(str(cfg.warehouse_db))
+    load_meter_readings(con, landing, date(2026, 3, 2), "n2")
+    con.close()
+    run_dbt(["run", "--select", *SCOPE_MODELS, "int_meter_rebuild_scope"], cfg=cfg)
+    out = duckdb.connect(str(cfg.warehouse_db), read_only=True)
+    try:
+        meters = {m: rest for m, *rest in out.execute(
+            "SELECT meter_id, from_day, to_day, rebuilds_readings FROM intermediate.int_rebuild_meters").fetchall()}
+        scope = {m: rest for m, *rest in out.execute(
+            "SELECT meter_id, from_day, baseline_ts, rebuild_from_ts, rebuild_from_day "
+            "FROM intermediate.int_meter_rebuild_scope").fetchall()}
+    finally:
+        out.close()
+    day2_date = date(2026, 3, 2)
+    assert meters == {"M1": [DAY, day2_date, True], "M2": [day2_date, day2_date, False]}
+    install_baseline = datetime(2024, 12, 31, 23, 45)
+    assert scope["M1"] == [DAY, install_baseline, install_baseline, DAY]
+    slot_before = datetime(2026, 3, 1, 23, 45)
+    assert scope["M2"] == [day2_date, slot_before, slot_before, day2_date]

@@ -100,6 +100,54 @@
     group by d.meter_id
 {%- endmacro %}
 
+{#- CTEs ending in `baselines` (meter_id, baseline_ts): per meter of `meters` (meter_id, from_day), its last good
+    reading in `readings` before from_day. Looked for from `lookback` (a timestamp literal: the earliest from_day
+    of the meters touched by readings, less two days) up to `upper` first, a scan the literals bound; only the
+    meters without a good reading there that could have one before it (installed before it and before their
+    from_day: silent or faulty for days) search the history before it. `registry`: a relation with meter_id,
+    installed_at. -#}
+{% macro baseline_ctes(meters, readings, registry, lookback, upper=none) -%}
+    {%- set window = 'r.interval_start >= ' ~ lookback
+        ~ (' and r.interval_start < ' ~ upper if upper is not none else '') -%}
+recent as (
+    {{ last_good_reading(meters, readings, window) }}
+),
+
+missing as materialized (
+    -- usually none, and then the search below reads nothing
+    select
+        d.meter_id,
+        d.from_day
+    from {{ meters }} as d
+    left join {{ registry }} as m on d.meter_id = m.meter_id
+    where
+        d.meter_id not in (select rc.meter_id from recent as rc)
+        and (
+            m.installed_at is null
+            or (
+                m.installed_at < {{ dbt.dateadd('minute', 30, lookback) }}
+                and m.installed_at < {{ dbt.dateadd('minute', 30, 'cast(d.from_day as ' ~ dbt.type_timestamp() ~ ')') }}
+            )
+        )
+),
+
+older as (
+    {{ last_good_reading('missing', readings, 'r.interval_start < ' ~ lookback) }}
+),
+
+baselines as (
+    select
+        meter_id,
+        baseline_ts
+    from recent
+    union all
+    select
+        meter_id,
+        baseline_ts
+    from older
+)
+{%- endmacro %}
+
 {#- meter_id, from_day (earliest day to rebuild), baseline_ts (last good reading before from_day, null =
     rebuild the meter from installation) and the bounds derived from them, from the scope model. -#}
 {% macro meter_rebuild_scope() -%}

@@ -6,11 +6,18 @@
 -- run's as-of day when the spine grows (every meter in service). Its consumption after the touched day
 -- depends on the last good reading before it, so it is rebuilt from the day of that reading (or from its
 -- installation when it has none). Meters the registry does not list are not rebuilt.
+-- A meter touched only by the growing spine (no pending reading, no registry change, installed before the new
+-- days: silent since its last good reading, which is before them) is not moved back: its new days are silent
+-- and the earlier ones do not change (rebuilds_readings false; int_meter_rebuild_scope rebuilds only its
+-- meter-days). So a meter
+-- silent for months costs its new days, and the baselines are looked up only for the meters readings touched,
+-- in a window the literals bound (baseline_ctes).
 -- Empty on a full refresh and on Spark (rebuilds_everything). Tables as the previous run left them are read
 -- as sources: this model runs before their models (int_meter_rebuild_scope, and so they, ref it).
 
 {% if rebuilds_everything() %}
-{{ no_rows({'meter_id': dbt.type_string(), 'credit_code': dbt.type_string(), 'from_day': 'date', 'to_day': 'date'}) }}
+{{ no_rows({'meter_id': dbt.type_string(), 'credit_code': dbt.type_string(), 'from_day': 'date', 'to_day': 'date',
+             'rebuilds_readings': 'boolean'}) }}
 {% else %}
 {%- set readings = source('raw', 'meter_readings') %}
 {%- set meters = source('raw', 'meters') %}
@@ -18,6 +25,15 @@
 {%- set previous_readings = existing_relation(source('previous_intermediate', 'int_meter_readings')) %}
 {%- set previous_days = existing_relation(source('previous_scope_intermediate', 'int_meter_daily')) %}
 {%- set previous_as_of = query_value('select max(day) from ' ~ previous_days) if previous_days is not none else none %}
+{#- the earliest day of a pending readings file's folder, or the day after the previous as-of: the baselines are
+    looked for from two days before it (a file holding readings of earlier days only costs a longer search) -#}
+{%- set first_pending = query_value('select min(partition_key) from ' ~ source('raw', 'load_log')
+    ~ " where source = 'meter_readings' and file_id in (" ~ pending_files() ~ ')') %}
+{%- set starts = [first_pending | string] if first_pending is not none else [] %}
+{%- if previous_as_of is not none %}
+    {%- do starts.append((previous_as_of + modules.datetime.timedelta(days=1)) | string) %}
+{%- endif %}
+{%- set lookback = dbt.dateadd('day', -2, sql_literal(starts | min, 'timestamp')) if starts else none %}
 
 with pending as (
     {{ pending_files() }}
@@ -39,7 +55,8 @@ touched as (
     {{ 'union all' if not loop.first }}
     select
         r.meter_id,
-        min(r.reading_day) as from_day
+        min(r.reading_day) as from_day,
+        1 as by_readings
     from {{ relation }} as r
     where r.file_id in (select p.file_id from pending as p)
     group by r.meter_id
@@ -49,7 +66,8 @@ touched as (
     select
         c.meter_id,
         cast({{ dbt.dateadd('day', -1, 'cast(least(c.installed_at, coalesce(p.installed_at, c.installed_at)) as date)') }} as date)
-            as from_day
+            as from_day,
+        1 as by_readings
     from latest_meters as c
     left join ({{ latest_versions(meters, ['meter_id'], 'file_id not in (select p.file_id from pending as p)') }}) as p
         on c.meter_id = p.meter_id
@@ -70,7 +88,12 @@ touched as (
         greatest(
             cast({{ dbt.dateadd('day', 1, sql_literal(previous_as_of, 'date')) }} as date),
             cast(m.installed_at as date)
-        ) as from_day
+        ) as from_day,
+        -- a meter installed in the new days has its install baseline there: rebuilt from installation
+        case
+            when m.installed_at >= {{ dbt.dateadd('day', 1, sql_literal(previous_as_of, 'timestamp')) }} then 1
+            else 0
+        end as by_readings
     from latest_meters as m
     cross join as_of as a
     where
@@ -82,27 +105,38 @@ touched as (
 earliest as (
     select
         meter_id,
-        min(from_day) as from_day
+        min(from_day) as from_day,
+        max(by_readings) = 1 as rebuilds_readings
     from touched
     group by meter_id
 ),
 
-baselines as (
-    {%- if previous_readings is not none %}
-    {{ last_good_reading('earliest', previous_readings, 'true') }}
-    {%- else %}
-    {{ no_rows({'meter_id': dbt.type_string(), 'baseline_ts': dbt.type_timestamp()}) }}
-    {%- endif %}
+{% if previous_readings is not none and lookback is not none %}
+read_touched as (
+    select
+        meter_id,
+        from_day
+    from earliest
+    where rebuilds_readings
 ),
+
+{{ baseline_ctes('read_touched', previous_readings, 'latest_meters', lookback) }},
+{% else %}
+baselines as (
+    {{ no_rows({'meter_id': dbt.type_string(), 'baseline_ts': dbt.type_timestamp()}) }}
+),
+{% endif %}
 
 scoped as (
     select
         t.meter_id,
         m.credit_code,
         case
+            when not t.rebuilds_readings then t.from_day
             when b.baseline_ts is null then least(t.from_day, cast(m.installed_at as date))
             else least(t.from_day, cast({{ dbt.dateadd('minute', 15, 'b.baseline_ts') }} as date))
-        end as from_day
+        end as from_day,
+        t.rebuilds_readings
     from earliest as t
     inner join latest_meters as m on t.meter_id = m.meter_id
     left join baselines as b on t.meter_id = b.meter_id
@@ -112,7 +146,8 @@ select
     s.meter_id,
     s.credit_code,
     s.from_day,
-    greatest(coalesce(a.as_of_day, s.from_day), s.from_day) as to_day
+    greatest(coalesce(a.as_of_day, s.from_day), s.from_day) as to_day,
+    s.rebuilds_readings
 from scoped as s
 cross join as_of as a
 {% endif %}
