@@ -25,6 +25,8 @@
 {%- set previous_readings = existing_relation(source('previous_intermediate', 'int_meter_readings')) %}
 {%- set previous_days = existing_relation(source('previous_scope_intermediate', 'int_meter_daily')) %}
 {%- set previous_as_of = query_value('select max(day) from ' ~ previous_days) if previous_days is not none else none %}
+{%- set first_landed = query_value('select min(landed_at) from ' ~ source('raw', 'load_log')
+    ~ ' where file_id in (' ~ pending_files() ~ ')') %}
 {#- the earliest day of a pending readings file's folder, or the day after the previous as-of: the baselines are
     looked for from two days before it (a file holding readings of earlier days only costs a longer search) -#}
 {%- set first_pending = query_value('select min(partition_key) from ' ~ source('raw', 'load_log')
@@ -58,7 +60,13 @@ touched as (
         min(r.reading_day) as from_day,
         1 as by_readings
     from {{ relation }} as r
-    where r.file_id in (select p.file_id from pending as p)
+    where
+        r.file_id in (select p.file_id from pending as p)
+        {%- if loop.first %}
+        -- a row's landed_at is its file's: the literal skips the row groups of files landed before every
+        -- pending one (rows are appended in load order), so this reads the night, not the history
+        and r.landed_at >= {{ sql_literal(first_landed if first_landed is not none else '9999-12-31', 'timestamp') }}
+        {%- endif %}
     group by r.meter_id
     {%- endfor %}
     union all
