@@ -24,13 +24,10 @@ TINY = Profile("tiny-city-history", enterprises=4, history_enterprises=2, histor
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     root = tmp_path_factory.mktemp("bench")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("NENGTAN_DATA", str(root / "data"))
-    try:
-        report = run(TINY, work=root / "work", progress=lambda _msg: None)
-    finally:
-        mp.undo()
-    return report, root / "work" / "city-data" / "warehouse" / "nengtan.duckdb"
+    with pytest.MonkeyPatch.context() as mp:  # the report's JSON goes under this root, not var/data
+        mp.setenv("NENGTAN_DATA", str(root / "data"))
+        return run(TINY, work=root / "work", progress=lambda _msg: None), \
+            root / "work" / "city-data" / "warehouse" / "nengtan.duckdb"
 
 
 def test_night_n_after_the_synthesized_history_succeeds(bench) -> None:

@@ -111,6 +111,16 @@ def _meters(con: duckdb.DuckDBPyConnection, day1: date) -> None:
     """)
 
 
+# Days inserted by one statement: rows of these days interleave in the table's row groups, so a night's
+# scan bounded by a time literal skips the older chunks by their zonemaps, as it skips older nights' rows
+# (the reading-level tables go a day at a time).
+CHUNK_DAYS = 30
+
+
+def _chunks(start: int, stop: int, size: int) -> list[tuple[int, int]]:
+    return [(a, min(a + size, stop)) for a in range(start, stop, size)]
+
+
 def _range(start: int, stop: int) -> str:
     """Days k = start .. stop-1 as INTEGER (a date plus a BIGINT does not bind)."""
     return f"(SELECT CAST(range AS INTEGER) AS k FROM range({start}, {stop})) AS r"
@@ -181,7 +191,6 @@ def synthesize(con: duckdb.DuckDBPyConnection, day1: date, n: int, reading_days:
     out.append({"table": "raw.load_log", "rows": added, "scale": "full",
                 "what": f"day 1's reading and weather file versions for days 2..{n - 1}, "
                         f"declaration archive months shifted a year ({len(archive)}); transformed, run {SYNTH_RUN_ID}"})
-    days = _range(2, n)
     not_removed = "(m.removed_at IS NULL OR m.removed_at > {ts})"
     for table, col in DAY_TABLES:
         if not _exists(con, table):
@@ -189,7 +198,7 @@ def synthesize(con: duckdb.DuckDBPyConnection, day1: date, n: int, reading_days:
         cols = _columns(con, table)
         t0 = time.perf_counter()
         exprs = {col: f"t.{col} + (r.k - 1)"}
-        joins = f" CROSS JOIN {days}"
+        joins = " CROSS JOIN {days}"
         where = f"WHERE t.{col} = DATE '{d1}'"
         if "file_id" in cols:
             joins += " LEFT JOIN _syn_files AS f ON f.old_id = t.file_id AND f.k = r.k"
@@ -199,7 +208,8 @@ def synthesize(con: duckdb.DuckDBPyConnection, day1: date, n: int, reading_days:
         if "meter_id" in cols and table != "quality.check_results":
             joins += " JOIN _syn_meters AS m ON m.meter_id = t.meter_id"
             where += " AND " + not_removed.format(ts=f"CAST(t.{col} + (r.k - 1) AS TIMESTAMP)")
-        rows = _insert_shifted(con, table, f"{table} AS t", exprs, joins, where)
+        rows = sum(_insert_shifted(con, table, f"{table} AS t", exprs, joins.format(days=_range(a, b)), where)
+                   for a, b in _chunks(2, n, CHUNK_DAYS))
         out.append({"table": table, "rows": rows, "scale": "full", "what": f"days 2..{n - 1} (day 1 shifted)",
                     "seconds": round(time.perf_counter() - t0, 2)})
         progress(f"[bench]   {table}: {rows:,} rows in {out[-1]['seconds']} s")
@@ -223,7 +233,6 @@ def synthesize(con: duckdb.DuckDBPyConnection, day1: date, n: int, reading_days:
         out.append({"table": "raw.quarantine", "rows": rows, "scale": "full",
                     "what": f"day 1's quarantined rows for the files of days 2..{n - 1}"})
     # the reading-level tables: the last days only
-    rdays = _range(first_reading_day, n)
     shift = "to_days(CAST(r.k - 1 AS INTEGER))"
     span = f"days {first_reading_day}..{n - 1} only"
     reading_exprs = {
@@ -248,7 +257,7 @@ def synthesize(con: duckdb.DuckDBPyConnection, day1: date, n: int, reading_days:
         t0 = time.perf_counter()
         cols = _columns(con, table)
         exprs = {c: e for c, e in reading_exprs[table].items() if c in cols}
-        joins = f" CROSS JOIN {rdays} JOIN _syn_meters AS m ON m.meter_id = t.meter_id"
+        joins = " CROSS JOIN {days} JOIN _syn_meters AS m ON m.meter_id = t.meter_id"
         if "file_id" in cols:
             joins += " LEFT JOIN _syn_files AS f ON f.old_id = t.file_id AND f.k = r.k"
         where = f"WHERE t.{day_col[table]} = DATE '{d1}'"
@@ -256,7 +265,8 @@ def synthesize(con: duckdb.DuckDBPyConnection, day1: date, n: int, reading_days:
             where += " AND " + not_removed.format(ts=f"t.interval_start + {shift}")
         if "status" in cols:
             where += " AND t.status <> 'install_baseline'"
-        rows = _insert_shifted(con, table, f"{table} AS t", exprs, joins, where)
+        rows = sum(_insert_shifted(con, table, f"{table} AS t", exprs, joins.format(days=_range(k, k + 1)), where)
+                   for k in range(first_reading_day, n))  # a day at a time, as nights append them
         out.append({"table": table, "rows": rows, "scale": f"full, {span}",
                     "what": "day 1 shifted, registers continued", "seconds": round(time.perf_counter() - t0, 2)})
         progress(f"[bench]   {table}: {rows:,} rows in {out[-1]['seconds']} s")
