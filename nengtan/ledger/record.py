@@ -175,6 +175,20 @@ def record_from_load_log(con, *, run_id: str, cfg: Settings | None = None) -> in
     seqs = known | {_version(e["payload"]): e["seq"] for e in written if e["kind"] == "file"}
     marks = [(file_id, seq) for v, file_id in by_version.items()
              if (seq := _is_known({"path": v[0], "sha256": v[1], "landed_at": v[2]}, seqs))]
-    con.executemany("INSERT OR IGNORE INTO meta.ledger_recorded VALUES (?, ?)", marks)
+    _mark_recorded(con, marks)
     return sum(e["kind"] == "file" for e in written)
+
+
+def _mark_recorded(con, marks: list[tuple[str, int]]) -> None:
+    """Mark file versions as in the ledger, in one statement: ``executemany`` runs one INSERT per row
+    (~2 ms each), which made a catch-up of 111,452 file versions spend 12 minutes here (issue 18)."""
+    if not marks:
+        return
+    import pyarrow as pa
+
+    con.register("_ledger_marks", pa.table({"file_id": [f for f, _ in marks], "seq": [q for _, q in marks]}))
+    try:
+        con.execute("INSERT OR IGNORE INTO meta.ledger_recorded SELECT file_id, seq FROM _ledger_marks")
+    finally:
+        con.unregister("_ledger_marks")
 
