@@ -78,6 +78,21 @@ def _city_history_rows(ch: dict[str, Any], add: Any) -> None:
         add(f"    synthesized {t['table']}", t.get("rows"), f"{t.get('what')}; scale: {t.get('scale')}")
 
 
+def _share(task: dict[str, Any], floor_s: float | None, night_s: float | None) -> str:
+    """A task against the floor (issue 18: each stage beside its share, so the next bottleneck shows): its
+    seconds as a multiple of the floor, and its share of the night. The night's budget is 10 floors."""
+    state = task.get("state") or ""
+    sec = task.get("seconds")
+    if not sec or state != "success":
+        return state
+    parts = [state]
+    if floor_s:
+        parts.append(f"{sec / floor_s:.1f} x floor")
+    if night_s:
+        parts.append(f"{100 * sec / night_s:.0f} % of the night")
+    return "; ".join(parts)
+
+
 def render_table(r: dict[str, Any]) -> str:
     m = r.get("machine", {})
     p = r.get("profile", {})
@@ -123,7 +138,7 @@ def render_table(r: dict[str, Any]) -> str:
         for d in night.get("dags", []):
             add(f"  {d['dag_id']} ({d['state']})", d.get("seconds"))
         for t in night.get("tasks", []):
-            add(f"    {t['task_id']}", t.get("seconds"), t.get("state") or "")
+            add(f"    {t['task_id']}", t.get("seconds"), _share(t, floor.get("seconds"), night.get("wall_seconds")))
         mv = night.get("mv")
         if mv:
             add("M&V step, nengtan_mv (s)", mv.get("seconds"), _mv_note(mv))
