@@ -45,6 +45,7 @@ def test_night_n_after_the_synthesized_history_succeeds(bench) -> None:
     scales = {t["table"]: t["scale"] for t in ch["tables"]}
     assert scales["marts.meter_daily"] == "full"
     assert scales["raw.meter_readings"] == f"full, days {N - 3}..{N - 1} only"
+    assert scales["intermediate.int_meter_intervals"] == f"full, day {N - 1} only (the table keeps one run)"
     table = render_table(report)
     assert f"full city: night 1 / night {N} (s)" in table and "synthesized raw.meter_readings" in table
 
@@ -66,6 +67,9 @@ def test_the_marts_hold_n_days_and_nothing_is_pending(bench) -> None:
         # the reading-level tables hold day 1, the last days before night N and night N only
         days = [d for (d,) in con.execute("SELECT DISTINCT reading_day FROM raw.meter_readings ORDER BY 1").fetchall()]
         assert days == [TINY.start + timedelta(days=k - 1) for k in (1, N - 3, N - 2, N - 1, N)]
+        # the intervals table holds night N's run only, as every night leaves it
+        days = [d for (d,) in con.execute("SELECT DISTINCT day FROM intermediate.int_meter_intervals").fetchall()]
+        assert days and min(days) >= TINY.start + timedelta(days=N - 2), days
         # registers continued: night N measured each meter's day as day 1 measured it
         per_day = dict(con.execute("SELECT day, sum(quantity) FROM marts.meter_daily WHERE day IN (?, ?) GROUP BY 1",
                                    [TINY.start, TINY.start + timedelta(days=N - 1)]).fetchall())

@@ -63,6 +63,8 @@ DAY_TABLES = (
 DBT_SELECT = ("enterprise_energy_daily+", "int_enterprise_monthly_sources+")
 # the reading-level tables: only the last days before night N
 READING_TABLES = ("raw.meter_readings", "intermediate.int_meter_readings", "intermediate.int_meter_intervals")
+# the reading-level table that holds only its last run (int_meter_intervals: nothing reads its history)
+ONE_RUN_TABLE = "intermediate.int_meter_intervals"
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -265,9 +267,15 @@ def synthesize(con: duckdb.DuckDBPyConnection, day1: date, n: int, reading_days:
             where += " AND " + not_removed.format(ts=f"t.interval_start + {shift}")
         if "status" in cols:
             where += " AND t.status <> 'install_baseline'"
+        # int_meter_intervals keeps only what its last run rebuilt: night N-1's day, as that night would leave it
+        one_run = table == ONE_RUN_TABLE
+        ks = range(n - 1, n) if one_run else range(first_reading_day, n)
         rows = sum(_insert_shifted(con, table, f"{table} AS t", exprs, joins.format(days=_range(k, k + 1)), where)
-                   for k in range(first_reading_day, n))  # a day at a time, as nights append them
-        out.append({"table": table, "rows": rows, "scale": f"full, {span}",
+                   for k in ks)  # a day at a time, as nights append them
+        if one_run:
+            con.execute(f"DELETE FROM {table} WHERE {day_col[table]} < DATE '{last}'")
+        out.append({"table": table, "rows": rows,
+                    "scale": f"full, day {n - 1} only (the table keeps one run)" if one_run else f"full, {span}",
                     "what": "day 1 shifted, registers continued", "seconds": round(time.perf_counter() - t0, 2)})
         progress(f"[bench]   {table}: {rows:,} rows in {out[-1]['seconds']} s")
     return out
