@@ -32,7 +32,7 @@ PARSE_FILE = "partial_parse.msgpack"
 SHARED_DIR = REPO_ROOT / "dbt_project" / "target"
 # What the profile takes from the environment besides the data root (dbt_project/profiles.yml): roots
 # that differ in these hash their profiles differently, so each such profile keeps its own shared parse
-# (the benchmark's 3 GB roots and the tests' 4 GB roots would otherwise replace each other's).
+# (roots with different memory limits would otherwise replace each other's).
 PROFILE_ENV = ("NENGTAN_ENGINE", "NENGTAN_DBT_THREADS", "NENGTAN_SPARK_METHOD")
 
 
@@ -43,9 +43,14 @@ def shared_parse_path(cfg: Settings) -> Path:
     return SHARED_DIR / f"partial_parse-{key}.msgpack"
 
 
+def target_dir(cfg: Settings) -> Path:
+    """The data root's dbt target directory (transform.run_dbt gives it to dbt)."""
+    return cfg.data / "dbt" / "target"
+
+
 def root_parse(cfg: Settings) -> Path:
-    """The data root's saved parse (the target path transform.run_dbt gives dbt)."""
-    return cfg.data / "dbt" / "target" / PARSE_FILE
+    """The data root's saved parse."""
+    return target_dir(cfg) / PARSE_FILE
 
 
 def _copy_atomically(src: Path, dst: Path) -> None:

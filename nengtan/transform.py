@@ -23,7 +23,7 @@ import duckdb
 
 from nengtan.config import REPO_ROOT, Settings, settings
 from nengtan.crashpoints import crash_point
-from nengtan.dbt_parse import shared_parse
+from nengtan.dbt_parse import shared_parse, target_dir
 from nengtan.engines.spark import engine, spark_method
 from nengtan.publish_scope import note_transform
 from nengtan.warehouse import record_run, utc_now, warehouse
@@ -89,7 +89,7 @@ def run_dbt(args: list[str], *, cfg: Settings, dbt_vars: dict[str, Any] | None =
     """Run one dbt command in-process against the repo's project; raise TransformError on failure."""
     from dbt.cli.main import dbtRunner
 
-    target = cfg.data / "dbt" / "target"
+    target = target_dir(cfg)
     full = [
         *args,
         "--project-dir", str(DBT_PROJECT_DIR),

@@ -33,6 +33,7 @@ from nengtan.alerts.i18n import english_readers, language_for, t
 from nengtan.alerts.webhook import send_webhooks, webhook_urls
 from nengtan.config import LOCAL_TZ, Settings, settings
 from nengtan.quality.results import ensure_quality_schema
+from nengtan.warehouse import insert_rows
 
 log = logging.getLogger(__name__)
 MAX_LINES = 200  # longer digests list the first ones and attach the full CSV
@@ -277,16 +278,8 @@ def _record_unsent(con: duckdb.DuckDBPyConnection, rows: list[list[Any]]) -> Non
     """The attempts that sent nothing (alerts off, no relay, a refused send), in one statement at the end:
     a city night has ~1,400 recipients, and one INSERT each cost ~2.5 s of the night. A mail that went out
     is recorded at once instead (_record), so a crash after it never sends it twice."""
-    if not rows:
-        return
-    import pyarrow as pa
-
-    names = ("run_id", "day", "recipient", "channel", "language", "findings", "status", "error", "sent_at")
-    con.register("_unsent_alerts", pa.table({name: [row[i] for row in rows] for i, name in enumerate(names)}))
-    try:
-        con.execute(f"INSERT INTO quality.alert_log SELECT {', '.join(names)} FROM _unsent_alerts")
-    finally:
-        con.unregister("_unsent_alerts")
+    insert_rows(con, "quality.alert_log", ("run_id", "day", "recipient", "channel", "language", "findings",
+                                           "status", "error", "sent_at"), rows)
 
 
 def send_digests(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date,
