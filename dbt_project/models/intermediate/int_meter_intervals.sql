@@ -9,8 +9,8 @@
 -- depends_on: {{ ref('int_meter_rebuild_scope') }}
 -- Consumption per meter and 15-minute interval. Each good reading's delta to the previous good reading
 -- (x multiplier, rollover already unwrapped) is spread evenly over the intervals it covers; the intervals
--- without a reading of their own are marked estimated. The last interval takes the rounding remainder,
--- so the spread sums to the delta exactly.
+-- without a reading of their own are marked estimated. Each share is rounded down to 8 decimals and the last
+-- interval takes the remainder, so the spread sums to the delta exactly and no interval is negative.
 -- Holds what this run rebuilt, no history: every interval on a first build or a full refresh, the scoped
 -- meters' intervals after their baseline on a night (the rows of the previous run are deleted first). Only
 -- int_meter_daily reads it, for the days this run rebuilds; each of those days starts after the baseline
@@ -85,15 +85,21 @@ single as (
     where n_intervals = 1
 ),
 
+{#- each share rounded down to 8 decimals: the remainder on the last interval is then never negative (a
+    share rounded up, times the n - 1 other intervals, can exceed a small delta spread over a long gap) -#}
+{#- in units of 1e-8 as an integer divided by n (a floating division on both engines, exact for any delta under
+    ~9e7), then back to a decimal by an exact multiplication -#}
+{%- set units = 'cast(floor(d.delta * 100000000) as ' ~ dbt.type_bigint() ~ ')' %}
+{%- set share = 'cast(cast(floor(' ~ units ~ ' / d.n_intervals) as decimal(20, 0)) * cast(0.00000001 as decimal(9, 8))'
+    ~ ' as decimal(38, 8))' %}
 spread as (
     select
         d.meter_id,
         {{ dbt.dateadd('minute', '15 * k.n', 'd.prev_ts') }} as interval_start,
         d.reading_ts,
         case
-            when k.n = d.n_intervals
-                then d.delta - (d.n_intervals - 1) * cast(round(d.delta / d.n_intervals, 8) as decimal(38, 8))
-            else cast(round(d.delta / d.n_intervals, 8) as decimal(38, 8))
+            when k.n = d.n_intervals then d.delta - (d.n_intervals - 1) * {{ share }}
+            else {{ share }}
         end as quantity,
         k.n = d.n_intervals as is_received,
         k.n < d.n_intervals or d.quality = 'estimated' as is_estimated
