@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from nengtan.tools.bench.floor import _head, _is_utf8
+from nengtan.tools.bench.floor import head_bytes, is_utf8_head
 
 SYNTH_RUN_ID = "bench-synthesized-history"
 
@@ -297,7 +297,7 @@ def _continue_register(text: str, meter: str, offsets: dict[str, tuple[Decimal, 
 def _rewrite_csv(src: Path, dst: Path, delta: timedelta, offsets: dict[str, tuple[Decimal, Decimal]], k: int) -> int:
     """A reading CSV (plain or gzip, UTF-8 or GB18030) with timestamps and registers moved; a line that
     does not parse is written as it was."""
-    encoding = "utf-8" if _is_utf8(_head(src)) else "gb18030"
+    encoding = "utf-8" if is_utf8_head(head_bytes(src)) else "gb18030"
     opener = gzip.open if src.name.endswith(".gz") else open
     with opener(src, "rb") as f:
         lines = f.read().decode(encoding).split("\n")
@@ -408,11 +408,11 @@ def _dbt_build(root: Any) -> dict[str, Any]:
     args = ["build", "--full-refresh", "--select", *DBT_SELECT, "--exclude-resource-type", "unit_test"]
     code = ("import json, sys; from nengtan.config import settings; from nengtan.transform import run_dbt; "
             f"r = run_dbt({args!r}, cfg=settings()); print('BUILT ' + json.dumps(r))")
-    w = run_watched([sys.executable, "-c", code], root.environ(), root.data / "logs" / "bench-synthesis-dbt.log",
+    w = run_watched([sys.executable, "-c", code], root.environ(), root.settings.logs_dir / "bench-synthesis-dbt.log",
                     cwd=REPO_ROOT)
     if w.returncode != 0:
         raise RuntimeError(f"the synthesized history's dbt build failed (exit {w.returncode}):\n{w.tail()}")
-    text = (root.data / "logs" / "bench-synthesis-dbt.log").read_text(errors="replace")
+    text = (root.settings.logs_dir / "bench-synthesis-dbt.log").read_text(errors="replace")
     line = [ln for ln in text.splitlines() if ln.startswith("BUILT ")]
     out = json.loads(line[-1][6:]) if line else {}
     out.pop("slowest_nodes", None)
@@ -437,11 +437,10 @@ def run_city_history(root: Any, day1: date, n: int, reading_days: int, timeout: 
                      progress: Callable[[str], None] = print) -> dict[str, Any]:
     """Synthesize days 2..n-1 on the city's warehouse after its night 1, land day n, publish the
     synthesized year untimed, then time night n through the night worker (``run_night``)."""
-    from nengtan.config import Settings
     from nengtan.tools.bench.night import run_night
     from nengtan.warehouse import connect
 
-    cfg = Settings(landing=root.landing, data=root.data, duckdb_memory_limit=root.memory_limit)
+    cfg = root.settings
     day_n = day1 + timedelta(days=n - 1)
     t0 = time.perf_counter()
     progress(f"[bench] full city: synthesizing days 2..{n - 1} in the warehouse (untimed for the ratio) …")

@@ -15,13 +15,15 @@ import duckdb
 PROBE_BYTES = 1 << 16
 
 
-def _head(path: Path) -> bytes:
+def head_bytes(path: Path) -> bytes:
+    """The first PROBE_BYTES of a file, decompressed when gzipped."""
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rb") as f:
         return f.read(PROBE_BYTES)
 
 
-def _is_utf8(data: bytes) -> bool:
+def is_utf8_head(data: bytes) -> bool:
+    """Whether a file's head (head_bytes) is UTF-8: legacy gateways write GB18030."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -34,7 +36,7 @@ def transcode_legacy(files: list[Path], tmp: Path) -> tuple[list[Path], int]:
     gateway files are rewritten as UTF-8 first; the floor's time includes this."""
     out, n = [], 0
     for path in files:
-        if path.name.endswith((".csv", ".csv.gz")) and not _is_utf8(_head(path)):
+        if path.name.endswith((".csv", ".csv.gz")) and not is_utf8_head(head_bytes(path)):
             raw = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
             target = tmp / (path.name.removesuffix(".gz"))
             target.write_bytes(raw.decode("gb18030").encode("utf-8"))

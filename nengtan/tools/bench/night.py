@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import psutil
 
-from nengtan.config import REPO_ROOT
+from nengtan.config import REPO_ROOT, Settings
 from nengtan.tools.bench.procwatch import SAMPLE_SECONDS, run_watched
 
 
@@ -35,16 +35,21 @@ class BenchRoot:
     memory_limit: str
 
     @property
+    def settings(self) -> Settings:
+        """The pipeline's settings for this root (every path below derives from them)."""
+        return Settings(landing=self.landing, data=self.data, duckdb_memory_limit=self.memory_limit)
+
+    @property
     def airflow_home(self) -> Path:
-        return self.data / "airflow"
+        return self.data / "airflow"  # not Settings.airflow_home: that one follows $AIRFLOW_HOME
 
     @property
     def warehouse_db(self) -> Path:
-        return self.data / "warehouse" / "nengtan.duckdb"
+        return self.settings.warehouse_db
 
     @property
     def serving_db(self) -> Path:
-        return self.data / "serving" / "nengtan.duckdb"
+        return self.settings.serving_db
 
     def environ(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items()
@@ -68,7 +73,7 @@ def prepare(root: BenchRoot) -> None:
     code = ("from nengtan.orchestration.dag_runner import prepare_airflow; prepare_airflow(); "
             "from nengtan.config import settings; from nengtan.transform import run_dbt; "
             "run_dbt(['parse'], cfg=settings())")
-    w = run_watched([sys.executable, "-c", code], root.environ(), root.data / "logs" / "bench-prepare.log",
+    w = run_watched([sys.executable, "-c", code], root.environ(), root.settings.logs_dir / "bench-prepare.log",
                     cwd=REPO_ROOT)
     if w.returncode != 0:
         raise RuntimeError(f"Airflow preparation failed (exit {w.returncode}):\n{w.tail()}")
@@ -106,7 +111,7 @@ def ensure_worker(root: BenchRoot) -> subprocess.Popen | None:
     if popen is not None and popen.poll() is None and sock.exists():
         return popen
     stop_workers()  # another root's, or one whose root was wiped (its socket with it)
-    log = (root.data / "logs" / "bench-worker.log")
+    log = (root.settings.logs_dir / "bench-worker.log")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         popen = subprocess.Popen([sys.executable, "-m", "nengtan.cli", "worker", "--idle-exit", "7200"], env=env,
@@ -304,8 +309,8 @@ def run_night(root: BenchRoot, day: date, label: str, timeout: float | None = No
     worker = ensure_worker(root)
     before = _airflow_runs(root)
     since = datetime.now(UTC)
-    log = root.data / "logs" / f"bench-night-{label}-{day.isoformat()}.log"
-    dbt_log = root.data / "logs" / "dbt" / "dbt.log"
+    log = root.settings.logs_dir / f"bench-night-{label}-{day.isoformat()}.log"
+    dbt_log = root.settings.logs_dir / "dbt" / "dbt.log"
     dbt_offset = dbt_log.stat().st_size if dbt_log.exists() else 0
     log_offset = log.stat().st_size if log.exists() else 0
     with _ChildSampler(worker) as children:
