@@ -9,11 +9,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_ingest_support import CC1, METERS_HEADER, landing_env, readings_csv, write
+from test_ingest_support import CC1, METERS_HEADER, landing_env, readings_csv, write, write_meters
 
 from nengtan.config import Settings
+from nengtan.dbt_parse import target_dir
 from nengtan.ingest import load_declarations, load_meter_readings, load_registry
 from nengtan.publish_scope import incremental_tables, transform_scope
+from nengtan.rebuild import mart_differences
 from nengtan.transform import run_dbt, run_transform
 
 DAY = date(2026, 3, 1)
@@ -143,3 +145,49 @@ def test_a_silent_meter_costs_its_new_days_and_a_reading_meter_its_baseline(
     assert scope["M1"] == [DAY, install_baseline, install_baseline, DAY]
     slot_before = datetime(2026, 3, 1, 23, 45)
     assert scope["M2"] == [day2_date, slot_before, slot_before, day2_date]
+
+
+def _full_days(meters: list[str], day: date, start: int) -> list[str]:
+    """Every 15-minute reading of `day` for each meter, registers rising by one from `start`."""
+    return [f"{m},{day.isoformat()}T{q // 4:02d}:{q % 4 * 15:02d}:00+08:00,{start + q},ok"
+            for m in meters for q in range(96)]
+
+
+def test_a_meter_reaching_back_reads_its_older_days_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per-meter rebuild bound: night 3 rebuilds M2 and M3 from their last reading of 2 March (23:45), and M1,
+    silent on 2 March, from its last good reading of 1 March (23:45). The meter models read each meter from
+    its own bound: every meter from 2 March 23:45 and only M1 (listed) from 1 March 23:45, not every meter
+    from 1 March; and the night's tables equal a full rebuild."""
+    landing, con = landing_env(tmp_path, monkeypatch)
+    _registry(landing)
+    write_meters(landing, ["M1", "M2", "M3"])
+    load_registry(con, landing, "n0")
+    days = [DAY, date(2026, 3, 2), date(2026, 3, 3)]
+    for n, (day, meters) in enumerate(zip(days, [["M1", "M2", "M3"], ["M2", "M3"], ["M1", "M2", "M3"]], strict=True), 1):
+        write(landing, f"meter_readings/date={day}/gw.csv", readings_csv(_full_days(meters, day, 100000 + 100 * n)),
+              datetime(day.year, day.month, day.day + 1, 1))
+        if n == 1:
+            cfg = _derive_scope(tmp_path, con)
+        con = duckdb.connect(str(cfg.warehouse_db))
+        load_meter_readings(con, landing, day, f"n{n}")
+        con.close()
+        run_transform(f"n{n}", cfg=cfg)
+    out = duckdb.connect(str(cfg.warehouse_db), read_only=True)
+    try:
+        scope = {m: rest for m, *rest in out.execute(
+            "SELECT meter_id, rebuild_from_ts, rebuild_from_day FROM intermediate.int_meter_rebuild_scope").fetchall()}
+    finally:
+        out.close()
+    assert scope == {"M1": [datetime(2026, 3, 1, 23, 45), date(2026, 3, 2)],
+                     "M2": [datetime(2026, 3, 2, 23, 45), date(2026, 3, 3)],
+                     "M3": [datetime(2026, 3, 2, 23, 45), date(2026, 3, 3)]}
+    compiled = (target_dir(cfg) / "compiled" / "nengtan" / "models" / "intermediate" / "int_meter_readings.sql").read_text()
+    # the raw readings: from the earliest bound, and from the usual one unless the meter is M1
+    assert ("interval_start >= cast('2026-03-01 23:45:00' as timestamp) and (interval_start >= "
+            "cast('2026-03-02 23:45:00' as timestamp) or meter_id in ('M1'))") in compiled
+    night = tmp_path / "night3.duckdb"
+    shutil.copyfile(cfg.warehouse_db, night)
+    run_transform("full", full_refresh=True, cfg=cfg)
+    assert mart_differences(night, cfg.warehouse_db, "marts") == {}
+    inter = mart_differences(night, cfg.warehouse_db, "intermediate")
+    assert {t: d for t, d in inter.items() if t in ("int_meter_readings", "int_meter_daily")} == {}

@@ -54,15 +54,114 @@
 
 {#- Lower bound of what this run rebuilds, from the scope model (rows of a scoped meter at or after it can be
     rebuilt; nothing before it is): `ts` for readings and intervals, `day` for meter-days; none when the
-    scope is empty. rebuild_bound: the same as a literal, after every row when the scope is empty. -#}
+    scope is empty. What the publish is told (record_rebuild_bound); the scans read per meter (rebuild_range). -#}
 {% macro rebuild_bound_value(kind='ts') -%}
     {%- set column = 'rebuild_from_ts' if kind == 'ts' else 'rebuild_from_day' -%}
     {{ return(query_value('select min(' ~ column ~ ') from ' ~ ref('int_meter_rebuild_scope'))) }}
 {%- endmacro %}
 
-{% macro rebuild_bound(kind='ts') -%}
-    {%- set value = rebuild_bound_value(kind) -%}
-    {{ sql_literal(value if value is not none else '9999-12-31', 'timestamp' if kind == 'ts' else 'date') }}
+{#- Per-meter rebuild bound. Most meters of a night start their rebuild at the same day (the usual day: the
+    day with the most meters, the night's new day); a few reach back further (last good reading older: silent
+    or faulty for days, a late file). Bounded by the earliest start of all, every meter's scan would read those
+    older days. Split instead: every meter from the usual day's bound, and only the meters that reach back
+    (few, listed as literals) from the earliest. Per meter `relation` (meter_id, `day_column`, `ts_column`),
+    rows where `where` holds: {usual_day, usual_ts, first_day, first_ts, early} (early: the ids of the meters
+    starting before the usual day, [] when none, none when too many to list: then the bound is the earliest
+    start for every meter); none when there are no rows. -#}
+{% macro meter_split(relation, day_column, ts_column=none, where='1 = 1') -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set ts = ts_column if ts_column is not none else 'cast(' ~ day_column ~ ' as ' ~ dbt.type_timestamp() ~ ')' -%}
+    {%- set summary -%}
+        with scoped as (
+            select meter_id, {{ day_column }} as start_day, {{ ts }} as start_ts
+            from {{ relation }}
+            where {{ where }}
+        ),
+        by_day as (
+            select start_day, count(*) as meters
+            from scoped
+            group by start_day
+        ),
+        usual as (
+            select max(start_day) as start_day
+            from by_day
+            where meters = (select max(b.meters) from by_day as b)
+        )
+        select
+            u.start_day,
+            min(case when s.start_day >= u.start_day then s.start_ts end),
+            min(s.start_day),
+            min(s.start_ts),
+            sum(case when s.start_day < u.start_day then 1 else 0 end)
+        from scoped as s
+        cross join usual as u
+        group by u.start_day
+    {%- endset -%}
+    {%- set result = run_query(summary) -%}
+    {%- if result is none or result.rows | length == 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set row = result.rows[0] -%}
+    {%- set early = [] -%}
+    {#- a list is read by every row's filter; past a few thousand meters the night is a catch-up anyway -#}
+    {%- if row[4] > 2000 -%}
+        {%- set early = none -%}
+    {%- elif row[4] > 0 -%}
+        {%- set ids = run_query('select distinct meter_id from ' ~ relation ~ ' where ' ~ where ~ ' and '
+            ~ day_column ~ ' < ' ~ sql_literal(row[0], 'date') ~ ' order by meter_id') -%}
+        {%- for id_row in ids.rows -%}
+            {%- do early.append(id_row[0]) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return({'usual_day': row[0], 'usual_ts': row[1], 'first_day': row[2], 'first_ts': row[3], 'early': early}) }}
+{%- endmacro %}
+
+{#- A predicate on rows (meter `meter`, time `column`) holding those at or after their meter's range of a
+    split (meter_split): `column` >= the earliest start, and >= the usual start unless the meter is one of
+    the early ones. `kind`: 'ts' or 'day' (the split's bounds compared, and literal type); `shift`: days added
+    to every bound (a negative look-back). Both literals reach the scan (zonemaps skip the rows before the
+    earliest start, the early meters' days are filtered before any join); no row when the split is none. -#}
+{% macro split_range(split, column, meter='meter_id', kind='ts', shift=0) -%}
+    {%- set type = 'timestamp' if kind == 'ts' else 'date' -%}
+    {%- if split is none -%}
+        {{ return(column ~ ' >= ' ~ sql_literal('9999-12-31', type)) }}
+    {%- endif -%}
+    {%- set usual, first = (split.usual_ts, split.first_ts) if kind == 'ts' else (split.usual_day, split.first_day) -%}
+    {%- set usual, first = sql_literal(usual, type), sql_literal(first, type) -%}
+    {%- if shift != 0 -%}
+        {%- set usual, first = dbt.dateadd('day', shift, usual), dbt.dateadd('day', shift, first) -%}
+    {%- endif -%}
+    {%- if split.early is none -%}
+        {{ return(column ~ ' >= ' ~ first) }}
+    {%- elif split.early | length == 0 -%}
+        {{ return(column ~ ' >= ' ~ usual) }}
+    {%- endif -%}
+    {%- set ids = [] -%}
+    {%- for id in split.early -%}
+        {%- do ids.append("'" ~ (id | string | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
+    {{ return(column ~ ' >= ' ~ first ~ ' and (' ~ column ~ ' >= ' ~ usual ~ ' or ' ~ meter ~ ' in ('
+        ~ ids | join(', ') ~ '))') }}
+{%- endmacro %}
+
+{#- The rows this run may rebuild, per meter (int_meter_rebuild_scope: a scoped meter's rows at or after its
+    rebuild_from_ts, or rebuild_from_day for `kind` 'day', can be rebuilt, nothing before them): a predicate
+    on `column` and `meter` (split_range), the usual meters bounded near the night and only the few reaching
+    back read further. A superset of the rebuilt rows (other meters' rows in the range pass too): readers
+    join the scope for the exact set. -#}
+{% macro rebuild_range(column, kind='ts', meter='meter_id') -%}
+    {%- set scope = scope_table('int_meter_rebuild_scope') -%}
+    {%- set split = meter_split(scope, 'rebuild_from_day', 'rebuild_from_ts') if scope is not none else none -%}
+    {{ return(split_range(split, column, meter, kind)) }}
+{%- endmacro %}
+
+{#- A data test's filter to the meter rows this run rebuilt (rebuild_range): every row on a full refresh or where
+    the models are rebuilt whole, none when nothing was rebuilt. For tests of the reading-level tables, where a
+    night-wide bound would check the older days of every meter. -#}
+{% macro rebuilt_rows(column, kind='ts', meter='meter_id') -%}
+    {{ return('1 = 1' if rebuilds_everything() else rebuild_range(column, kind, meter)) }}
 {%- endmacro %}
 
 {#- In a delete hook of a table keyed by `day_column`: record in int_rebuild_bounds the first day this run may
@@ -101,13 +200,15 @@
 {%- endmacro %}
 
 {#- CTEs ending in `baselines` (meter_id, baseline_ts): per meter of `meters` (meter_id, from_day), its last good
-    reading in `readings` before from_day. Looked for from `lookback` (a timestamp literal: the earliest from_day
-    of the meters touched by readings, less two days) up to `upper` first, a scan the literals bound; only the
+    reading in `readings` before from_day. Looked for from `lookback` (a timestamp literal: the from_day of the
+    meters touched by readings, less two days) up to `upper` first, a scan the literals bound; only the
     meters without a good reading there that could have one before it (installed before it and before their
     from_day: silent or faulty for days) search the history before it. `registry`: a relation with meter_id,
-    installed_at. -#}
-{% macro baseline_ctes(meters, readings, registry, lookback, upper=none) -%}
-    {%- set window = 'r.interval_start >= ' ~ lookback
+    installed_at. `window`: the first search's range instead, a predicate on r.interval_start starting at
+    `lookback` or before (per meter: split_range); the search before `lookback` then re-reads the part before
+    it for the meters it did not find, where they have no good reading. -#}
+{% macro baseline_ctes(meters, readings, registry, lookback, upper=none, window=none) -%}
+    {%- set window = (window if window is not none else 'r.interval_start >= ' ~ lookback)
         ~ (' and r.interval_start < ' ~ upper if upper is not none else '') -%}
 recent as (
     {{ last_good_reading(meters, readings, window) }}
@@ -172,7 +273,7 @@ baselines as (
     {%- if is_incremental() -%}
         delete from {{ this }} as tgt
         where
-            tgt.{{ ts_column }} >= {{ rebuild_bound('day' if by_day else 'ts') }}
+            {{ rebuild_range('tgt.' ~ ts_column, 'day' if by_day else 'ts', 'tgt.meter_id') }}
             and exists (
                 select 1
                 from {{ ref('int_meter_rebuild_scope') }} as sc
@@ -233,7 +334,7 @@ baselines as (
 
 {#- `order by <column>` when this run rebuilds more than two days (a catch-up, a full refresh): rows then go
     into the table in time order, so each row group covers a short time span and the nightly scans bounded
-    by rebuild_bound skip them. A night's rows span a day or two and need no sort. -#}
+    by rebuild_range skip them. A night's rows span a day or two and need no sort. -#}
 {% macro order_by_time(column) -%}
     {%- if model is mapping and model.get('resource_type') == 'unit_test' -%}
         {{- return('') -}}

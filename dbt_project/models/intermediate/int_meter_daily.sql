@@ -51,7 +51,7 @@ intervals as (
     from {{ ref('int_meter_intervals') }} as i
     inner join spine as sp on i.meter_id = sp.meter_id and i.day = sp.day
     {%- if is_incremental() %}
-    where i.day >= {{ rebuild_bound('day') }}
+    where {{ rebuild_range('i.day', 'day', 'i.meter_id') }}
     {%- endif %}
     group by i.meter_id, i.day
 ),
@@ -69,7 +69,7 @@ readings as (
     where
         not r.is_install_baseline
         {%- if is_incremental() %}
-        and r.reading_day >= {{ rebuild_bound('day') }}
+        and {{ rebuild_range('r.reading_day', 'day', 'r.meter_id') }}
         {%- endif %}
     group by r.meter_id, r.reading_day
 )

@@ -45,7 +45,7 @@ good as (
     where
         r.is_good
         {%- if is_incremental() %}
-        and r.interval_start >= {{ rebuild_bound('ts') }}
+        and {{ rebuild_range('r.interval_start', meter='r.meter_id') }}
         {%- endif %}
 ),
 

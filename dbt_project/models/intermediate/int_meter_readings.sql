@@ -24,13 +24,12 @@
 -- * gateway errors go through with null values, which the windows ignore.
 {%- set hi = var('rollover_high_fraction') %}
 {%- set lo = var('rollover_low_fraction') %}
-{%- set since = rebuild_bound('ts') if is_incremental() else none %}
-
-{#- the raw readings this run reads: a literal bound, so zonemaps skip the history before the rebuild -#}
+{#- the raw readings this run reads: from each meter's rebuild bound (rebuild_range: literals, so zonemaps skip
+    the history before the night, and the few meters reaching back read their older days alone) -#}
 {%- set raw_readings = source('raw', 'meter_readings') ~ ' as r' %}
-{%- if since is not none %}
-    {%- set raw_readings = '(select * from ' ~ source('raw', 'meter_readings') ~ ' where interval_start >= '
-        ~ since ~ ') as r' %}
+{%- if is_incremental() %}
+    {%- set raw_readings = '(select * from ' ~ source('raw', 'meter_readings') ~ ' where '
+        ~ rebuild_range('interval_start') ~ ') as r' %}
 {%- endif %}
 
 with meters as (
@@ -65,7 +64,7 @@ anchors as (
         s.baseline_ts
     from {{ this }} as t
     inner join scope as s on t.meter_id = s.meter_id and t.interval_start = s.baseline_ts
-    where t.interval_start >= {{ since }}
+    where {{ rebuild_range('t.interval_start', meter='t.meter_id') }}
     union all
     -- meters rebuilt from installation
     select

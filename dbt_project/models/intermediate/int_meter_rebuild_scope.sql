@@ -14,12 +14,13 @@
 -- of it is rebuilt or deleted, and it is not looked up; only its new meter-days are built.
 -- int_meter_readings refs this model, so this runs before it and reads its previous state: the source
 -- previous_intermediate.int_meter_readings (a ref would be a cycle); absent on a fresh warehouse.
--- The baselines are looked up for the meters readings touched, in the two days before their earliest from_day
--- first (a scan bounded by literals); only meters without a good reading there (silent or faulty for days
--- before readings came) search further back (baseline_ctes).
+-- The baselines are looked up for the meters readings touched, in the two days before their from_day first (a
+-- scan bounded by literals: the usual from_day, and for the few meters starting earlier their earliest,
+-- meter_split); only meters without a good reading there (silent or faulty for days before readings came)
+-- search further back (baseline_ctes).
 {%- set readings = existing_relation(source('previous_intermediate', 'int_meter_readings')) %}
 {%- set scope = ref('int_rebuild_meters') %}
-{%- set first_day = query_value('select min(from_day) from ' ~ scope ~ ' where rebuilds_readings') %}
+{%- set split = meter_split(scope, 'from_day', where='rebuilds_readings') %}
 {%- set last_day = query_value('select max(to_day) from ' ~ scope) %}
 
 with days as (
@@ -30,7 +31,7 @@ with days as (
     from {{ scope }}
 ),
 
-{% if readings is not none and first_day is not none %}
+{% if readings is not none and split is not none %}
 read_touched as (
     select
         meter_id,
@@ -40,7 +41,8 @@ read_touched as (
 ),
 
 {{ baseline_ctes('read_touched', readings, ref('stg_raw__meters'),
-                 dbt.dateadd('day', -2, sql_literal(first_day, 'timestamp')), sql_literal(last_day, 'timestamp')) }}
+                 dbt.dateadd('day', -2, sql_literal(split.usual_ts, 'timestamp')), sql_literal(last_day, 'timestamp'),
+                 split_range(split, 'r.interval_start', 'r.meter_id', shift=-2)) }}
 {% else %}
 baselines as (
     {{ no_rows({'meter_id': dbt.type_string(), 'baseline_ts': dbt.type_timestamp()}) }}

@@ -14,7 +14,6 @@
 -- Incremental (the whole table would be rewritten every night, a year of meter-days at city scale): the
 -- meter-days int_meter_daily rebuilt, and all rows of the meters whose registry values shown here changed
 -- (registry_changed_meters), so that the table equals a full rebuild.
-{%- set since = rebuild_bound('day') if is_incremental() else none %}
 {%- set any_changed = any_registry_changed_meters() %}
 
 {% if is_incremental() %}
@@ -25,7 +24,7 @@ with rebuilt as (
         on
             d.meter_id = s.meter_id
             and (s.baseline_ts is null or d.day >= s.rebuild_from_day)
-    where d.day >= {{ since }}
+    where {{ rebuild_range('d.day', 'day', 'd.meter_id') }}
 ),
 
 daily as (

@@ -13,10 +13,10 @@
 -- Incremental on the same meter scope as int_meter_daily / meter_daily.
 -- A meter-day whose readings all have distinct intervals (slot_count) has every row winning; only the
 -- other meter-days are deduplicated (latest_reading_version) to count their winners.
-{%- set since = rebuild_bound('day') if is_incremental() else none %}
-{#- the raw readings read (inlined where used: a shared CTE would be materialized) -#}
+{%- set since = rebuild_range('reading_day', 'day') if is_incremental() else none %}
+{#- the raw readings read (inlined where used: a shared CTE would be materialized), from each meter's bound -#}
 {%- set raw_readings = '(select meter_id, interval_start, reading_day, file_id, landed_at, source_line from '
-    ~ source('raw', 'meter_readings') ~ (' where reading_day >= ' ~ since if since is not none else '') ~ ')' %}
+    ~ source('raw', 'meter_readings') ~ (' where ' ~ since if since is not none else '') ~ ')' %}
 
 {% if is_incremental() %}
 with scope as (
@@ -32,7 +32,7 @@ days as (
         on
             d.meter_id = s.meter_id
             and (s.baseline_ts is null or d.day >= s.rebuild_from_day)
-    where d.day >= {{ since }}
+    where {{ rebuild_range('d.day', 'day', 'd.meter_id') }}
 ),
 {% else %}
 with days as (
