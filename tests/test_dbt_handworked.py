@@ -341,7 +341,8 @@ def snapshot(cfg) -> dict[str, list[tuple]]:
     # int_meter_intervals holds only what its run rebuilt: its history is int_meter_daily
     tables = ["intermediate.int_meter_readings", "intermediate.int_meter_daily", "marts.meter_daily",
               "marts.enterprise_energy_daily", "marts.enterprise_carbon_monthly", "marts.park_carbon_monthly",
-              "marts.city_carbon_monthly", "marts.dual_control_warnings"]
+              "marts.city_carbon_monthly", "marts.dual_control_warnings", "marts.park_energy_daily",
+              "marts.energy_balance_monthly"]
     drop = {"file_id", "source_line", "built_run_id"}
     out = {}
     with warehouse(cfg) as con:
@@ -367,6 +368,13 @@ def test_late_file_incremental_equals_full_refresh(city, tmp_path, monkeypatch):
     summary = run_transform("run-2", cfg=cfg)
     assert summary["files"] == 1
     assert summary["scope"]["meters"] == 1  # only B-E1 was touched (from day 1 on)
+    with warehouse(cfg) as con:
+        # B-E1's late day 1 rebuilds B's days from 1 March (its March factors and park did not change), and
+        # B's balance for March and April (April's opening stock is March's closing stock)
+        assert query(con, "select * from intermediate.int_enterprise_rebuild_days") == \
+            [(B, date(2026, 3, 1), date(2026, 3, 1))]
+        assert query(con, "select * from intermediate.int_enterprise_balance_months order by month") == \
+            [(B, date(2026, 3, 1)), (B, date(2026, 4, 1))]
     incremental = snapshot(cfg)
     b_day1 = [r for r in incremental["marts.meter_daily"] if r[0] == "B-E1" and r[5] == date(2026, 3, 1)]
     assert b_day1[0][7:9] == (96, 0)

@@ -2,9 +2,15 @@
 -- Electricity and heat/steam and the grid factors come from the enterprise-month's pins (int_factor_applied);
 -- the GB/T 2589 and combustion defaults from the seed row valid at the month.
 -- Scope 1 per unit = NCV x carbon content x oxidation x 44/12, rounded to 12 decimals.
+-- The seed rows valid at a month depend on the month only: they are picked once per month (a few dozen
+-- months), then joined to the enterprise-months by month, not range-joined and ranked per enterprise-month.
 
 with applied as (
     select * from {{ ref('int_factor_applied') }}
+),
+
+months as (
+    select distinct month from applied
 ),
 
 types as (
@@ -16,14 +22,13 @@ types as (
 
 tce as (
     select
-        a.credit_code,
         a.month,
         e.energy_type,
         e.kgce_per_unit,
         row_number() over (
-            partition by a.credit_code, a.month, e.energy_type order by e.data_year desc, e.published desc
+            partition by a.month, e.energy_type order by e.data_year desc, e.published desc
         ) as pick
-    from applied as a
+    from months as a
     inner join {{ ref('energy_conversion_factors') }} as e
         on
             e.basis = 'equivalent'
@@ -35,13 +40,12 @@ tce as (
 {%- for basis in ['equal_value', 'equivalent'] %}
 {{ basis }} as (
     select
-        a.credit_code,
         a.month,
         e.kgce_per_unit,
         row_number() over (
-            partition by a.credit_code, a.month order by e.data_year desc, e.published desc
+            partition by a.month order by e.data_year desc, e.published desc
         ) as pick
-    from applied as a
+    from months as a
     inner join {{ ref('energy_conversion_factors') }} as e
         on
             e.basis = '{{ basis }}'
@@ -53,7 +57,6 @@ tce as (
 
 combustion as (
     select
-        a.credit_code,
         a.month,
         c.fuel as energy_type,
         cast(
@@ -61,9 +64,9 @@ combustion as (
             as decimal(38, 12)
         ) as co2_t_per_unit,
         row_number() over (
-            partition by a.credit_code, a.month, c.fuel order by c.data_year desc, c.published desc
+            partition by a.month, c.fuel order by c.data_year desc, c.published desc
         ) as pick
-    from applied as a
+    from months as a
     inner join {{ ref('combustion_factors') }} as c
         on
             a.month >= c.valid_from
@@ -107,11 +110,7 @@ select
         as electricity_tce_per_kwh_equivalent
 from applied as a
 cross join types as t
-left join
-    tce as tc
-    on a.credit_code = tc.credit_code and a.month = tc.month and t.energy_type = tc.energy_type and tc.pick = 1
-left join equal_value as ev on a.credit_code = ev.credit_code and a.month = ev.month and ev.pick = 1
-left join equivalent as eq on a.credit_code = eq.credit_code and a.month = eq.month and eq.pick = 1
-left join
-    combustion as co
-    on a.credit_code = co.credit_code and a.month = co.month and t.energy_type = co.energy_type and co.pick = 1
+left join tce as tc on a.month = tc.month and t.energy_type = tc.energy_type and tc.pick = 1
+left join equal_value as ev on a.month = ev.month and ev.pick = 1
+left join equivalent as eq on a.month = eq.month and eq.pick = 1
+left join combustion as co on a.month = co.month and t.energy_type = co.energy_type and co.pick = 1

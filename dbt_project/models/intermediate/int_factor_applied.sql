@@ -13,6 +13,7 @@
 -- takes today's factors. full_refresh=false: `nengtan rebuild` keeps the pins. Served as marts.factor_applied.
 -- The first build on a warehouse whose pins marts.factor_applied kept (before this model held them) takes
 -- them over as they are (source previous_marts.factor_applied): months written stay written.
+-- depends_on: {{ ref('int_rebuild_months') }}
 {%- set factor_columns = pinned_factor_columns() %}
 {%- set previous = source('previous_marts', 'factor_applied') %}
 {%- set in_unit_test = model is mapping and model.get('resource_type') == 'unit_test' %}
@@ -23,9 +24,14 @@
 
 with months as (
     select distinct
-        credit_code,
-        month
-    from {{ ref('int_enterprise_monthly_sources') }}
+        s.credit_code,
+        s.month
+    from {{ ref('int_enterprise_monthly_sources') }} as s
+    {%- if is_incremental() and not rebuilds_everything() %}
+    -- a night: a month not yet written or restated is one of the enterprise-months it rebuilt
+    inner join {{ ref('int_rebuild_months') }} as rm on s.credit_code = rm.credit_code and s.month = rm.month
+    where s.month >= {{ rebuild_months_bound() }}
+    {%- endif %}
 )
 
 select

@@ -1,11 +1,39 @@
+{{
+    config(
+        materialized=incremental_materialization(),
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ delete_scope_months(ref('int_enterprise_balance_months')) }}"
+    )
+}}
+-- depends_on: {{ ref('int_enterprise_balance_months') }}
 -- The statistical energy balance per enterprise, month and energy (the form of the monthly energy report):
 -- purchases, consumption, energy passed on to others and month-end stock, physical and in tce, electricity
 -- at 当量值 and 等价值 side by side. Consumption is the quantity that counts (int_enterprise_monthly_sources);
 -- stocks are the declared *_stock_end items; purchases of a stored fuel = consumption + stock change (the
 -- opening stock is the previous month's closing stock), of any other energy = consumption.
+-- A night rebuilds the enterprise-months of int_enterprise_balance_months (those it touched and the month after
+-- each), reading them and the month before each (for the opening stock), not the whole history.
 {%- set stocked = ['raw_coal', 'diesel', 'gasoline', 'fuel_oil', 'lpg'] %}
+{%- set scope = ref('int_enterprise_balance_months') %}
 
-with stocks as (
+with
+{%- if is_incremental() %}
+wanted as (
+    -- the months rebuilt and the month before each, whose closing stock opens it
+    select
+        credit_code,
+        month
+    from {{ scope }}
+    union
+    select
+        credit_code,
+        cast({{ dbt.dateadd('month', -1, 'month') }} as date) as month
+    from {{ scope }}
+),
+{%- endif %}
+
+stocks as (
     select
         credit_code,
         month,
@@ -20,6 +48,9 @@ with stocks as (
         item in (
             {% for fuel in stocked %}'{{ fuel }}_stock_end'{{ ', ' if not loop.last }}{% endfor %}
         )
+        {%- if is_incremental() %}
+        and {{ in_wanted_months(scope, 'credit_code', 'month') }}
+        {%- endif %}
     group by credit_code, month, item
 ),
 
@@ -34,6 +65,9 @@ flows as (
         exported_quantity as exported_qty,
         feedstock_quantity as feedstock_qty
     from {{ ref('int_enterprise_monthly_sources') }}
+    {%- if is_incremental() %}
+    where {{ in_wanted_months(scope, 'credit_code', 'month') }}
+    {%- endif %}
 ),
 
 keyed as (
@@ -110,3 +144,6 @@ left join {{ ref('factor_applied') }} as fa on w.credit_code = fa.credit_code an
 left join {{ ref('int_enterprise_declaration_status') }} as ds
     on w.credit_code = ds.credit_code and w.month = ds.month
 left join {{ ref('stg_raw__enterprises') }} as e on w.credit_code = e.credit_code
+{%- if is_incremental() %}
+where exists (select 1 from {{ scope }} as sc where sc.credit_code = w.credit_code and sc.month = w.month)
+{%- endif %}

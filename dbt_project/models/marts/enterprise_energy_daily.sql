@@ -3,16 +3,28 @@
         materialized=incremental_materialization(),
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_month_scope(day_column='day') }}"
+        pre_hook="{{ delete_enterprise_days() }}"
     )
 }}
 -- depends_on: {{ ref('int_rebuild_months') }}
+-- depends_on: {{ ref('int_enterprise_rebuild_days') }}
 -- Metered energy per enterprise, day and energy type, with tce and location-based CO2 (scope 1 for gas,
 -- scope 2 for electricity, heat, steam) at the enterprise-month's pinned factors; steam's CO2 by its heat
 -- content from each meter's enthalpy (macro steam_heat_gj), as in the monthly mart.
+-- A night rebuilds the enterprise-days of int_enterprise_rebuild_days (the days its meters rebuilt; the whole
+-- month when its factors or park changed), not the whole current month of every enterprise it touched.
 
 with daily as (
+    {%- if is_incremental() %}
+    select m.*
+    from ({{ enterprise_metered_energy('day') }}) as m
+    inner join {{ ref('int_enterprise_rebuild_days') }} as sc
+        on m.credit_code = sc.credit_code and m.month = sc.month and m.day >= sc.from_day
+    -- a literal on the grouped day: pushed through the aggregation, the scan skips the days before it
+    where m.day >= {{ sql_literal(enterprise_rebuild_days_value() or '9999-12-31', 'date') }}
+    {%- else %}
     {{ enterprise_metered_energy('day') }}
+    {%- endif %}
 )
 
 select

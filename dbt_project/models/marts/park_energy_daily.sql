@@ -3,15 +3,16 @@
         materialized=incremental_materialization(),
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ month_of('day') }} in (select month from {{ ref('int_rebuild_months') }}){% else %}select 1{% endif %}"
+        pre_hook="{{ delete_rebuilt_days() }}"
     )
 }}
--- depends_on: {{ ref('int_rebuild_months') }}
+-- depends_on: {{ ref('int_enterprise_rebuild_days') }}
 -- Metered energy per park, day and energy type: sums of the enterprise rows, for the dashboards' park and
 -- city views (hundreds of rows per day for the whole city instead of one per enterprise). completeness_sum /
 -- enterprises is the mean of the enterprise rows' completeness, so AVG over enterprises stays exact at any level.
--- A month listed in int_rebuild_months for any enterprise is recomputed for every park (an enterprise that
--- changed park moves its rows from one park to the other).
+-- A day some enterprise's row was rebuilt on (int_enterprise_rebuild_days: from its first rebuilt day of the
+-- month) is recomputed for every park (an enterprise that changed park moves its rows from one park to the
+-- other; its whole month is rebuilt then).
 
 select
     e.park_id,
@@ -27,9 +28,7 @@ select
     {{ current_run_id() }} as built_run_id
 from {{ ref('enterprise_energy_daily') }} as e
 {% if is_incremental() %}
--- the range condition lets DuckDB skip the row groups of earlier months (the month test alone reads them all)
-where
-    e.day >= (select min(rm.month) from {{ ref('int_rebuild_months') }} as rm)
-    and {{ month_of('e.day') }} in (select rm.month from {{ ref('int_rebuild_months') }} as rm)
+-- the literal in in_rebuilt_days lets DuckDB skip the row groups of earlier days
+where {{ in_rebuilt_days('e.day') }}
 {% endif %}
 group by e.park_id, e.day, e.energy_type, e.unit
