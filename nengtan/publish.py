@@ -6,9 +6,10 @@ the previous night or the new one, never a half-built one, and never a writer's 
 
 The new file starts as a copy of the current serving file when the warehouse knows what changed
 since that file was published (``nengtan.publish_scope``): the large day-keyed incremental marts
-then get only their rows from the watermark day on (delete, insert), big tables whose fingerprint
-equals the warehouse's are kept, every other table is rewritten whole. Otherwise, or when anything
-does not match, it is built from scratch. Either way its content equals a copy of the warehouse's
+then get only their rows from their own watermark day on (delete, insert); any other table of some
+size is compared with the copy's, by day (or month, ...) where it has such a column, and only the days
+that differ are replaced (a year of alert_log: the night's day), or it is kept when equal; small tables
+are rewritten whole. Otherwise, or when anything does not match, it is built from scratch. Either way its content equals a copy of the warehouse's
 published schemas (tests/test_publish_incremental.py compares the two night after night).
 """
 
@@ -47,6 +48,13 @@ SERVING_ORDER: dict[str, tuple[str, ...]] = {
     "marts.meter_silent_days": ("day DESC", "meter_id"),
     "marts.park_energy_daily": ("park_id", "day", "energy_type"),
 }
+
+
+def newest_first(name: str) -> bool:
+    """A table served newest first: rows replaced in place would sit after the old ones, so it is rewritten
+    whole when it changed (the others of SERVING_ORDER get their replaced rows appended in their order)."""
+    keys = SERVING_ORDER.get(name)
+    return bool(keys) and keys[0].endswith(" DESC")
 
 
 def order_by(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
@@ -136,23 +144,77 @@ def _copy_whole(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
 
 
 def _copy_since(con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: list,
-                column: str, since: date | None) -> tuple[int, dict]:
+                column: str, since: date | None) -> tuple[int, dict | None]:
     """Replace the rows from ``since`` on (none when None: nothing changed) with the warehouse's.
-    The day is a literal, so both scans skip the row groups before it by their zonemaps. Also
-    returns the ledger's row sums of the rows removed and added (none when a column renders by
-    time zone: the ledger then rehashes the table), so it can derive the table's hash."""
+    The day is a literal, so both scans skip the row groups before it by their zonemaps. Not compared
+    first: every row the models rebuilt carries the run that built it, so they all differ. Also returns
+    the ledger's row sums of the rows removed and added (None when a column renders by time zone: the
+    ledger then rehashes the table), so it can derive the table's hash."""
     target = f'serving_new."{schema}"."{table}"'
-    change: dict = {}
-    if since is not None:
-        cond = f"\"{column}\" >= DATE '{since.isoformat()}'"
-        summed = zone_free(columns)
-        if summed:
-            change["removed"] = row_sums(con, target, columns, cond)
-        con.execute(f"DELETE FROM {target} WHERE {cond}")
-        con.execute(f'INSERT INTO {target} SELECT * FROM "{schema}"."{table}" WHERE {cond}')
-        if summed:
-            change["added"] = row_sums(con, target, columns, cond)
+    if since is None:
+        return count_rows(con, target), {}
+    return _replace_summed(con, schema, table, columns, f"\"{column}\" >= DATE '{since.isoformat()}'")
+
+
+def _replace_summed(con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: list, cond: str
+                    ) -> tuple[int, dict | None]:
+    """:func:`_replace_rows`, with the row sums of the rows removed and added (None: not zone-free)."""
+    target = f'serving_new."{schema}"."{table}"'
+    change = {"removed": row_sums(con, target, columns, cond)} if zone_free(columns) else None
+    _replace_rows(con, schema, table, cond)
+    if change is not None:
+        change["added"] = row_sums(con, target, columns, cond)
     return count_rows(con, target), change
+
+
+def _replace_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str, cond: str) -> None:
+    """The copy's rows where ``cond`` holds replaced by the warehouse's (in the table's serving order)."""
+    target = f'serving_new."{schema}"."{table}"'
+    con.execute(f"DELETE FROM {target} WHERE {cond}")
+    con.execute(f'INSERT INTO {target} SELECT * FROM "{schema}"."{table}" WHERE {cond}'
+                + order_by(con, schema, table))
+
+
+# Columns that split a table into parts compared one by one (the first the table has): where a table
+# rebuilt whole changes, it is in its latest days or months, and only the parts that differ are copied.
+PART_COLUMNS = ("day", "month", "as_of", "claimed_period", "year")
+CHANGED_PARTS = "_publish_changed_parts"
+
+
+def _part_column(columns: list) -> str | None:
+    names = [name for name, _ in columns]
+    return next((c for c in PART_COLUMNS if c in names), None)
+
+
+def _copy_changed_parts(con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: list, part: str
+                        ) -> tuple[int, str, dict | None] | None:
+    """Compare the table with the copy's part by part (rows and the sum of their 64-bit hashes per value of
+    ``part``, one hash scan of each side, see quick_fingerprint) and replace the parts that differ. Returns
+    the copy's rows, 'same' or 'patched', and the ledger's row sums of the rows removed and added (None when
+    a column renders by time zone); None when more than half of the rows changed: rewriting the table
+    whole is then cheaper."""
+    target, source = f'serving_new."{schema}"."{table}"', f'"{schema}"."{table}"'
+    col = f'"{part}"'
+
+    def parts(rel: str) -> str:
+        return f"SELECT fp_row.{col} AS k, count(*) AS n, sum(hash(fp_row)) AS h FROM {rel} AS fp_row GROUP BY ALL"
+
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {CHANGED_PARTS} AS SELECT coalesce(a.k, b.k) AS k, a.n AS n "
+        f"FROM ({parts(source)}) a FULL OUTER JOIN ({parts(target)}) b ON a.k IS NOT DISTINCT FROM b.k "
+        "WHERE a.n IS DISTINCT FROM b.n OR a.h IS DISTINCT FROM b.h")
+    try:
+        changed, null_part, changed_rows = con.execute(
+            f"SELECT count(*), bool_or(k IS NULL), coalesce(sum(n), 0) FROM {CHANGED_PARTS}").fetchone()
+        if not changed:
+            return count_rows(con, target), "same", {}
+        if 2 * changed_rows > count_rows(con, source):
+            return None
+        cond = f"({col} IN (SELECT k FROM {CHANGED_PARTS})" + (f" OR {col} IS NULL)" if null_part else ")")
+        rows, change = _replace_summed(con, schema, table, columns, cond)
+        return rows, "patched", change
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {CHANGED_PARTS}")
 
 
 def _updatable(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list]:
@@ -170,31 +232,40 @@ def _drop_unpublished(con: duckdb.DuckDBPyConnection, relations: list[tuple[str,
 
 
 # A table that is not updated in place but has at least this many rows is compared with the copy's
-# (an order-independent fingerprint, one scan of each) before being rewritten: the big ones that are
-# not incremental rarely change (certificate claims land once a month) and rewriting them sorted
+# (an order-independent fingerprint, one hash scan of each, by part where it has a day or month column)
+# before being rewritten: the big ones that are not incremental change in a few days or months, or not
+# at all (certificate claims land once a month), and rewriting them (and the ledger rehashing them)
 # costs ~10x the scans.
-COMPARE_ROWS = 100_000
+COMPARE_ROWS = 10_000
 
 
 def _publish_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, plan: Plan, columns: list | None
                    ) -> tuple[int, str, dict | None]:
     """Write one table into serving_new; returns its row count, how: 'since' (updated from its
-    watermark), 'same' (the copy's already equal), 'rewritten', or 'repaired' (an update whose row
-    count then differed from the warehouse's, rewritten: the watermark missed something), and, for
+    watermark), 'patched' (its changed days or months replaced), 'same' (the copy's already equal),
+    'rewritten', or 'repaired' (an update whose row count then differed from the warehouse's, rewritten:
+    the watermark missed something), and, for
     the ledger, the change to a table kept or updated in place (None: hash it afresh). ``columns``:
     the table's, when the copy holds it with the same ones (None: it cannot be kept or updated)."""
     name = f"{schema}.{table}"
     source = f'"{schema}"."{table}"'
     if not (plan.incremental and columns is not None):
         return _copy_whole(con, schema, table), "rewritten", None
-    mark = plan.watermark(name) if name not in SERVING_ORDER else None  # sorted tables are not appended to
+    mark = plan.watermark(name) if not newest_first(name) else None
     if mark is not None:
         rows, change = _copy_since(con, schema, table, columns, *mark)
         if rows == count_rows(con, source):
-            return rows, "since", change if (change or mark[1] is None) else None
+            return rows, "since", change
         log.warning("publish: %s updated from %s has a row count unlike the warehouse's; rewritten", name, mark[1])
         return _copy_whole(con, schema, table), "repaired", None
     if count_rows(con, source) >= COMPARE_ROWS:
+        part = None if newest_first(name) else _part_column(columns)
+        patched = _copy_changed_parts(con, schema, table, columns, part) if part else None
+        if patched is not None:
+            if patched[0] == count_rows(con, source):
+                return patched
+            log.warning("publish: %s patched by %s has a row count unlike the warehouse's; rewritten", name, part)
+            return _copy_whole(con, schema, table), "repaired", None
         mine = quick_fingerprint(con, source)
         if mine == quick_fingerprint(con, f'serving_new."{schema}"."{table}"'):
             return mine[0], "same", {}
@@ -224,6 +295,7 @@ def _write_tables(con: duckdb.DuckDBPyConnection, relations: list[tuple[str, str
     return {"tables": counts, "incremental": incremental,
             "hash_changes": {"base_run_id": plan.base_run_id, "tables": changes},
             "unchanged": sorted(n for n, d in how.items() if d == "same"),
+            "patched": sorted(n for n, d in how.items() if d == "patched"),
             "repaired": sorted(n for n, d in how.items() if d == "repaired")}
 
 
@@ -237,8 +309,9 @@ def publish(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, cfg: Sett
 
     Returns ``tables`` (rows per serving table), ``mode`` (incremental | full) and why a full copy
     was made (``reason``), ``incremental`` (tables updated from a watermark day: that day, or None
-    when nothing changed), ``unchanged`` (tables kept: equal fingerprints) and ``repaired`` (tables
-    whose update did not match the warehouse's row count and were rewritten).
+    when nothing changed), ``unchanged`` (tables kept: equal fingerprints), ``patched`` (tables whose
+    changed days or months were replaced) and ``repaired`` (tables whose update did not match the
+    warehouse's row count and were rewritten).
     """
     cfg = cfg or settings()
     cfg.serving_dir.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,11 @@ follows (``since_day``: meter-days, ``since_month``: enterprise-months), the fir
 have changed and whether it may have changed every row. A pending transform that was killed leaves
 its files pending, and the rerun rebuilds the same scope (the transform's crash contract), so its
 watermark covers the killed run's writes too.
+
+Each table also keeps its own watermark (``meta.publish_tables``): the publish copies a table from its own
+bound, not from the earliest bound of its watermark kind (a month's enterprise-days rebuilt from the 1st
+must not make the meter-days be copied from the 1st too). The two are lowered together; when they
+disagree (something lowered only the watermark kinds, e.g. an older version or a tool), the kinds win.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathlib import Path
 import duckdb
 
 from nengtan.config import Settings
-from nengtan.warehouse import table_exists, utc_now, warehouse
+from nengtan.warehouse import insert_rows, table_exists, utc_now, warehouse
 
 BOUNDS = "intermediate.int_rebuild_bounds"
 
@@ -49,6 +54,8 @@ class PublishState:
     published_size: int | None = None
     published_mtime_ns: int | None = None
     published_at: datetime | None = None
+    tables: dict[str, date] = field(default_factory=dict)  # per-table watermarks (meta.publish_tables)
+    per_table: bool = False  # meta.publish_tables exists (the per-table watermarks were kept)
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class Plan:
     since: dict[str, date | None] = field(default_factory=dict)
     reason: str = ""
     tables: dict[str, tuple[str, str]] = field(default_factory=dict)
+    table_since: dict[str, date] | None = None  # each table's own watermark; None: the watermark kinds'
 
     @property
     def incremental(self) -> bool:
@@ -73,6 +81,8 @@ class Plan:
         if not self.incremental or table not in self.tables:
             return None
         column, key = self.tables[table]
+        if self.table_since is not None:
+            return column, self.table_since.get(table)
         return column, self.since.get(key)
 
 
@@ -83,7 +93,12 @@ def read_state(con: duckdb.DuckDBPyConnection) -> PublishState | None:
     rows = con.execute(
         "SELECT since_day, since_month, full_copy, published_run_id, published_size, published_mtime_ns, "
         "published_at FROM meta.publish_state").fetchall()
-    return PublishState(*rows[0]) if len(rows) == 1 else None
+    if len(rows) != 1:
+        return None
+    if not table_exists(con, "meta", "publish_tables"):
+        return PublishState(*rows[0])
+    tables = dict(con.execute("SELECT table_name, min(since_day) FROM meta.publish_tables GROUP BY ALL").fetchall())
+    return PublishState(*rows[0], tables=tables, per_table=True)
 
 
 def _write_state(con: duckdb.DuckDBPyConnection, state: PublishState) -> None:
@@ -95,6 +110,9 @@ def _write_state(con: duckdb.DuckDBPyConnection, state: PublishState) -> None:
         con.execute("INSERT INTO meta.publish_state VALUES (?, ?, ?, ?, ?, ?, ?)", [
             state.since_day, state.since_month, state.full_copy, state.published_run_id,
             state.published_size, state.published_mtime_ns, state.published_at])
+        if table_exists(con, "meta", "publish_tables"):
+            con.execute("DELETE FROM meta.publish_tables")
+            insert_rows(con, "meta.publish_tables", ("table_name", "since_day"), sorted(state.tables.items()))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -106,11 +124,16 @@ def _earliest(a: date | None, b: date | None) -> date | None:
 
 
 def lower_watermarks(con: duckdb.DuckDBPyConnection, *, since_day: date | None, since_month: date | None,
-                     full_copy: bool = False) -> PublishState:
-    """Record that marts may have changed from these days on (None: not at all) or everywhere."""
+                     full_copy: bool = False, tables: dict[str, date] | None = None) -> PublishState:
+    """Record that marts may have changed from these days on (None: not at all) or everywhere;
+    ``tables``: each table's own first day (its watermark kind's day is then the earliest of them)."""
     old = read_state(con) or PublishState(full_copy=True)  # nothing readable on record: full anyway
+    merged = dict(old.tables)
+    for table, day in (tables or {}).items():
+        merged[table] = _earliest(merged.get(table), day)
     new = replace(old, since_day=_earliest(old.since_day, since_day),
-                  since_month=_earliest(old.since_month, since_month), full_copy=old.full_copy or full_copy)
+                  since_month=_earliest(old.since_month, since_month), full_copy=old.full_copy or full_copy,
+                  tables=merged)
     _write_state(con, new)
     return new
 
@@ -133,12 +156,21 @@ def transform_scope(con: duckdb.DuckDBPyConnection, sources: Sequence[str], *, f
     return since.get("since_day"), since.get("since_month"), whole
 
 
+def table_bounds(con: duckdb.DuckDBPyConnection) -> dict[str, date]:
+    """Each table's first day the last transform may have changed (tables it did not change: absent)."""
+    if not table_exists(con, *BOUNDS.split(".")):
+        return {}
+    return dict(con.execute(f"SELECT table_name, min(since_day) FROM {BOUNDS} WHERE since_day IS NOT NULL "
+                            "GROUP BY ALL").fetchall())
+
+
 def note_transform(cfg: Settings, pending: Sequence[tuple[str, str]], *, full_refresh: bool) -> PublishState:
     """Called by the transform right after dbt succeeded, with its pending (file_id, source) rows."""
     with warehouse(cfg) as con:
         since_day, since_month, full_copy = transform_scope(con, [s for _, s in pending],
                                                             full_refresh=full_refresh)
-        return lower_watermarks(con, since_day=since_day, since_month=since_month, full_copy=full_copy)
+        return lower_watermarks(con, since_day=since_day, since_month=since_month, full_copy=full_copy,
+                                tables=None if full_copy else table_bounds(con))
 
 
 def _failed_transform_since(con: duckdb.DuckDBPyConnection, when: datetime | None) -> bool:
@@ -166,9 +198,23 @@ def plan_publish(con: duckdb.DuckDBPyConnection, serving_db: Path) -> Plan:
         return Plan.full("the serving file is not the one last published (size or mtime changed)")
     if _failed_transform_since(con, state.published_at):
         return Plan.full("a transform failed since the last publish")
-    return Plan(base_run_id=state.published_run_id,
-                since={"since_day": state.since_day, "since_month": state.since_month},
-                tables=incremental_tables(con))
+    since = {"since_day": state.since_day, "since_month": state.since_month}
+    tables = incremental_tables(con)
+    return Plan(base_run_id=state.published_run_id, since=since, tables=tables,
+                table_since=dict(state.tables) if _per_table_agrees(state, since, tables) else None)
+
+
+def _per_table_agrees(state: PublishState, since: dict[str, date | None], tables: dict[str, tuple[str, str]]
+                      ) -> bool:
+    """The per-table watermarks account for each watermark kind's day: the earliest of the tables of that kind
+    is that day. Otherwise something lowered the kinds alone, and the tables follow their kind's day."""
+    if not state.per_table:
+        return False
+    for key, day in since.items():
+        own = [d for table, d in state.tables.items() if tables.get(table, (None, None))[1] == key]
+        if day != min(own, default=None):
+            return False
+    return True
 
 
 def mark_published(con: duckdb.DuckDBPyConnection, run_id: str, serving_db: Path) -> None:

@@ -123,6 +123,10 @@ CREATE TABLE IF NOT EXISTS meta.publish_state (
     published_mtime_ns BIGINT,
     published_at TIMESTAMP
 );
+-- The same watermarks per table (nengtan.publish_scope): the earliest day each table updated in place
+-- may have changed since the serving file was last replaced (no row: unchanged). A table's own bound, not
+-- the night-wide earliest of its watermark: a month's enterprise-days do not drag the meter-days along.
+CREATE TABLE IF NOT EXISTS meta.publish_tables (table_name VARCHAR NOT NULL, since_day DATE NOT NULL);
 
 -- One row per pipeline stage run, for audit and for crash-safe resumption.
 CREATE TABLE IF NOT EXISTS meta.runs (
