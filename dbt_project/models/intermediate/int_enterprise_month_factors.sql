@@ -1,12 +1,31 @@
+{{
+    config(
+        materialized=incremental_materialization(),
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ delete_month_scope() }}"
+    )
+}}
+-- depends_on: {{ ref('int_rebuild_months') }}
 -- Per enterprise, month and energy type: the coefficients applied, per unit of the energy's own unit.
 -- Electricity and heat/steam and the grid factors come from the enterprise-month's pins (int_factor_applied);
 -- the GB/T 2589 and combustion defaults from the seed row valid at the month.
 -- Scope 1 per unit = NCV x carbon content x oxidation x 44/12, rounded to 12 decimals.
 -- The seed rows valid at a month depend on the month only: they are picked once per month (a few dozen
--- months), then joined to the enterprise-months by month, not range-joined and ranked per enterprise-month.
+-- months), then joined to the enterprise-months by month, not range-joined and ranked per enterprise-month
+-- (night 365 of the full city, 1.09 M rows: 1.74 s -> 0.60 s alone). Incremental by enterprise-month: a night
+-- rewrites the months of int_rebuild_months, so a seed row changed afterwards reaches the earlier months on a
+-- full refresh, as in the monthly marts that read this table.
 
 with applied as (
-    select * from {{ ref('int_factor_applied') }}
+    select a.*
+    from {{ ref('int_factor_applied') }} as a
+    {%- if is_incremental() %}
+    -- a night: the enterprise-months it rebuilds (a month's pins change only when it is first written or
+    -- restated, and both are among them)
+    inner join {{ ref('int_rebuild_months') }} as rm on a.credit_code = rm.credit_code and a.month = rm.month
+    where a.month >= {{ rebuild_months_bound() }}
+    {%- endif %}
 ),
 
 months as (

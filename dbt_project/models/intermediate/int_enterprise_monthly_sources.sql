@@ -74,6 +74,11 @@ declared_items as (
             '{{ item }}'{{ ',' if not loop.last }}
             {%- endfor %}
         )
+        {%- if is_incremental() %}
+        -- a night reads the declarations of the months it rebuilds: a literal on period (a key of the
+        -- versions' windows) is pushed below them, so the earlier periods are not ranked
+        and period >= '{{ ((rebuild_months_value() or '9999-12-31') | string)[:7] }}'
+        {%- endif %}
 ),
 
 declared as (
