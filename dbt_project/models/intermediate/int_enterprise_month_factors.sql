@@ -20,12 +20,12 @@
 with applied as (
     select a.*
     from {{ ref('int_factor_applied') }} as a
-    {%- if is_incremental() %}
+    {% if is_incremental() %}
     -- a night: the enterprise-months it rebuilds (a month's pins change only when it is first written or
     -- restated, and both are among them)
     inner join {{ ref('int_rebuild_months') }} as rm on a.credit_code = rm.credit_code and a.month = rm.month
     where a.month >= {{ rebuild_months_bound() }}
-    {%- endif %}
+    {% endif %}
 ),
 
 months as (

@@ -27,11 +27,11 @@ with months as (
         s.credit_code,
         s.month
     from {{ ref('int_enterprise_monthly_sources') }} as s
-    {%- if is_incremental() and not rebuilds_everything() %}
+    {% if is_incremental() and not rebuilds_everything() %}
     -- a night: a month not yet written or restated is one of the enterprise-months it rebuilt
     inner join {{ ref('int_rebuild_months') }} as rm on s.credit_code = rm.credit_code and s.month = rm.month
     where s.month >= {{ rebuild_months_bound() }}
-    {%- endif %}
+    {% endif %}
 )
 
 select

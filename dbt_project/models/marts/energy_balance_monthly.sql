@@ -145,5 +145,9 @@ left join {{ ref('int_enterprise_declaration_status') }} as ds
     on w.credit_code = ds.credit_code and w.month = ds.month
 left join {{ ref('stg_raw__enterprises') }} as e on w.credit_code = e.credit_code
 {%- if is_incremental() %}
-where exists (select 1 from {{ scope }} as sc where sc.credit_code = w.credit_code and sc.month = w.month)
+where
+    exists (
+        select 1 from {{ scope }} as sc
+        where sc.credit_code = w.credit_code and sc.month = w.month
+    )
 {%- endif %}
