@@ -61,6 +61,15 @@ def test_the_marts_hold_n_days_and_nothing_is_pending(bench) -> None:
         months = con.execute("SELECT DISTINCT month FROM marts.enterprise_carbon_monthly WHERE month >= ? "
                              "ORDER BY 1", [TINY.start]).fetchall()
         assert [m for (m,) in months] == [date(2026, 1, 1), date(2026, 2, 1)]
+        # the factor pins: January's by night 1, February's by the synthesized history (as the night that first
+        # met the month would have), so night N (in February) writes none
+        pinned = {m: (lo, hi) for m, lo, hi in con.execute(
+            "SELECT month, min(applied_run_id), max(applied_run_id) FROM intermediate.int_factor_applied "
+            "WHERE month >= ? GROUP BY 1", [TINY.start]).fetchall()}
+        assert sorted(pinned) == [date(2026, 1, 1), date(2026, 2, 1)]
+        assert pinned[date(2026, 2, 1)] == (SYNTH_RUN_ID, SYNTH_RUN_ID)
+        night_1_run = pinned[date(2026, 1, 1)][0]
+        assert pinned[date(2026, 1, 1)] == (night_1_run, night_1_run) and night_1_run != SYNTH_RUN_ID
         assert con.execute("SELECT count(*) FROM raw.load_log WHERE transformed_run_id IS NULL").fetchone()[0] == 0
         synthesized = con.execute("SELECT count(*) FROM raw.load_log WHERE run_id = ?", [SYNTH_RUN_ID]).fetchone()[0]
         assert synthesized > 0

@@ -60,7 +60,11 @@ DAY_TABLES = (
 # models and everything downstream), so that month rows and enterprise/park days agree with the meter days
 # as the models' tests require: enterprise_energy_daily, park_energy_daily, int_enterprise_monthly_sources,
 # enterprise_carbon_monthly, int_factor_applied (its new months), the monthly marts.
-DBT_SELECT = ("enterprise_energy_daily+", "int_enterprise_monthly_sources+")
+# The calendar tables they join (int_calendar, int_months, int_factor_selection: rebuilt every night, so night 1
+# left them ending in its own month) are rebuilt first over the synthesized days: without them the factor pins
+# (int_factor_applied) of February..the last month were never written, and night N wrote the whole month's.
+DBT_SELECT = ("int_calendar", "int_months", "int_factor_selection", "enterprise_energy_daily+",
+              "int_enterprise_monthly_sources+")
 # the reading-level tables: only the last days before night N
 READING_TABLES = ("raw.meter_readings", "intermediate.int_meter_readings", "intermediate.int_meter_intervals")
 # the reading-level table that holds only its last run (int_meter_intervals: nothing reads its history)
