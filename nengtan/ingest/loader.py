@@ -31,6 +31,7 @@ from nengtan.ingest import discovery, fast, readers, registry, schema, sources, 
 from nengtan.ingest.discovery import Candidate
 from nengtan.ingest.limits import Limits, printable, printable_name, size_text
 from nengtan.ingest.sources import SourceSpec
+from nengtan.warehouse import sql_string
 
 SPECS = {s.source: s for s in sources.ALL_SPECS}
 log = logging.getLogger(__name__)
@@ -239,7 +240,7 @@ def read_version(con: duckdb.DuckDBPyConnection, cand: Candidate,
     file_id = file_id_for(cand.path, sha, cand.landed_at)
     # a literal, not a parameter: DuckDB then looks it up in load_log's key index instead of scanning the
     # year's file versions (111,452 at a year: 7.4 -> 1.5 ms a file under load); file_id is our own hex
-    if con.execute(f"SELECT 1 FROM raw.load_log WHERE file_id = '{file_id}'").fetchone():
+    if con.execute(f"SELECT 1 FROM raw.load_log WHERE file_id = {sql_string(file_id)}").fetchone():
         return _result(cand, file_id, "skipped", sha)
     kind = readers.file_kind(cand.name)
     try:

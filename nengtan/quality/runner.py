@@ -26,6 +26,7 @@ from nengtan.quality.gx_engine import GxSession
 from nengtan.quality.results import replace_results
 from nengtan.quality.rules import QualityConfig, Rule, Suite, quality_config
 from nengtan.quality.suites import load_suites
+from nengtan.warehouse import sql_string
 
 log = logging.getLogger(__name__)
 ROW_KEY = "_row_key"
@@ -123,7 +124,7 @@ def _literal(value: Any) -> str:
     if isinstance(value, date):
         return f"DATE '{value.isoformat()}'"
     if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+        return sql_string(value)
     raise TypeError(f"no SQL literal for a parameter of type {type(value).__name__}")
 
 
