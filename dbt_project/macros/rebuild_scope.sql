@@ -200,16 +200,34 @@
 {%- endmacro %}
 
 {#- CTEs ending in `baselines` (meter_id, baseline_ts): per meter of `meters` (meter_id, from_day), its last good
-    reading in `readings` before from_day. Looked for from `lookback` (a timestamp literal: the from_day of the
-    meters touched by readings, less two days) up to `upper` first, a scan the literals bound; only the
-    meters without a good reading there that could have one before it (installed before it and before their
-    from_day: silent or faulty for days) search the history before it. `registry`: a relation with meter_id,
-    installed_at. `window`: the first search's range instead, a predicate on r.interval_start starting at
-    `lookback` or before (per meter: split_range); the search before `lookback` then re-reads the part before
-    it for the meters it did not find, where they have no good reading. -#}
-{% macro baseline_ctes(meters, readings, registry, lookback, upper=none, window=none) -%}
-    {%- set window = (window if window is not none else 'r.interval_start >= ' ~ lookback)
-        ~ (' and r.interval_start < ' ~ upper if upper is not none else '') -%}
+    reading in `readings` before from_day. Looked for in tiers, each only for the meters the tier before did not
+    find, so the usual meter costs the narrowest scan: from `near` first (a timestamp literal an hour before the
+    usual from_day: a meter that reported until its rebuild has its baseline there), then from `lookback` (a
+    timestamp literal: the from_day of the meters touched by readings, less two days) up to `upper`, a scan the
+    literals bound; only the meters without a good reading there that could have one before it (installed
+    before it and before their from_day: silent or faulty for days) search the history before it. A reading
+    found in a tier is after every reading before the tier's bound, so it is the last one. `registry`: a
+    relation with meter_id, installed_at. `window`: the second search's range instead, a predicate on
+    r.interval_start starting at `lookback` or before (per meter: split_range); the search before `lookback`
+    then re-reads the part before it for the meters it did not find, where they have no good reading. -#}
+{% macro baseline_ctes(meters, readings, registry, lookback, upper=none, window=none, near=none) -%}
+    {%- set below = ' and r.interval_start < ' ~ upper if upper is not none else '' -%}
+    {%- set window = (window if window is not none else 'r.interval_start >= ' ~ lookback) ~ below -%}
+    {%- if near is not none %}
+nearest as (
+    {{ last_good_reading(meters, readings, 'r.interval_start >= ' ~ near ~ below) }}
+),
+
+farther as materialized (
+    -- usually the few meters starting early or silent before their rebuild: the wider scans read for them only
+    select
+        d.meter_id,
+        d.from_day
+    from {{ meters }} as d
+    where d.meter_id not in (select n.meter_id from nearest as n)
+),
+    {%- set meters = 'farther' %}
+    {%- endif %}
 recent as (
     {{ last_good_reading(meters, readings, window) }}
 ),
@@ -237,6 +255,13 @@ older as (
 ),
 
 baselines as (
+    {%- if near is not none %}
+    select
+        meter_id,
+        baseline_ts
+    from nearest
+    union all
+    {%- endif %}
     select
         meter_id,
         baseline_ts

@@ -14,9 +14,9 @@
 -- of it is rebuilt or deleted, and it is not looked up; only its new meter-days are built.
 -- int_meter_readings refs this model, so this runs before it and reads its previous state: the source
 -- previous_intermediate.int_meter_readings (a ref would be a cycle); absent on a fresh warehouse.
--- The baselines are looked up for the meters readings touched, in the two days before their from_day first (a
--- scan bounded by literals: the usual from_day, and for the few meters starting earlier their earliest,
--- meter_split); only meters without a good reading there (silent or faulty for days before readings came)
+-- The baselines are looked up for the meters readings touched, in the hour before the usual from_day first, then
+-- in the two days before their from_day (a scan bounded by literals: the usual from_day, and for the few meters
+-- starting earlier their earliest, meter_split); only meters without a good reading there (silent or faulty for days before readings came)
 -- search further back (baseline_ctes).
 {%- set readings = existing_relation(source('previous_intermediate', 'int_meter_readings')) %}
 {%- set scope = ref('int_rebuild_meters') %}
@@ -42,7 +42,8 @@ read_touched as (
 
 {{ baseline_ctes('read_touched', readings, ref('stg_raw__meters'),
                  dbt.dateadd('day', -2, sql_literal(split.usual_ts, 'timestamp')), sql_literal(last_day, 'timestamp'),
-                 split_range(split, 'r.interval_start', 'r.meter_id', shift=-2)) }}
+                 split_range(split, 'r.interval_start', 'r.meter_id', shift=-2),
+                 near=dbt.dateadd('hour', -1, sql_literal(split.usual_ts, 'timestamp'))) }}
 {% else %}
 baselines as (
     {{ no_rows({'meter_id': dbt.type_string(), 'baseline_ts': dbt.type_timestamp()}) }}

@@ -28,7 +28,8 @@
 {%- set first_landed = query_value('select min(landed_at) from ' ~ source('raw', 'load_log')
     ~ ' where file_id in (' ~ pending_files() ~ ')') %}
 {#- the earliest day of a pending readings file's folder, or the day after the previous as-of: the baselines are
-    looked for from two days before it (a file holding readings of earlier days only costs a longer search) -#}
+    looked for in the hour before it, then from two days before it (a file holding readings of earlier days only
+    costs a longer search) -#}
 {%- set first_pending = query_value('select min(partition_key) from ' ~ source('raw', 'load_log')
     ~ " where source = 'meter_readings' and file_id in (" ~ pending_files() ~ ')') %}
 {%- set starts = [first_pending | string] if first_pending is not none else [] %}
@@ -36,6 +37,7 @@
     {%- do starts.append((previous_as_of + modules.datetime.timedelta(days=1)) | string) %}
 {%- endif %}
 {%- set lookback = dbt.dateadd('day', -2, sql_literal(starts | min, 'timestamp')) if starts else none %}
+{%- set near = dbt.dateadd('hour', -1, sql_literal(starts | min, 'timestamp')) if starts else none %}
 
 with pending as (
     {{ pending_files() }}
@@ -128,7 +130,7 @@ read_touched as (
     where rebuilds_readings
 ),
 
-{{ baseline_ctes('read_touched', previous_readings, 'latest_meters', lookback) }},
+{{ baseline_ctes('read_touched', previous_readings, 'latest_meters', lookback, near=near) }},
 {% else %}
 baselines as (
     {{ no_rows({'meter_id': dbt.type_string(), 'baseline_ts': dbt.type_timestamp()}) }}
