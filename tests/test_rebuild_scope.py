@@ -191,3 +191,45 @@ def test_a_meter_reaching_back_reads_its_older_days_alone(tmp_path: Path, monkey
     assert mart_differences(night, cfg.warehouse_db, "marts") == {}
     inter = mart_differences(night, cfg.warehouse_db, "intermediate")
     assert {t: d for t, d in inter.items() if t in ("int_meter_readings", "int_meter_daily")} == {}
+
+
+def test_a_meter_back_after_days_of_silence_is_looked_up_on_its_last_received_day(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """M1 reads all of 1 March, is silent 2-4 March while M2 reads, and reads again on 5 March. Night 5's search
+    for M1's last good reading before 5 March finds nothing in the two days before it (3-4 March) and then looks
+    on M1's last day with a received interval in int_meter_daily (1 March), not through the whole history: M1 is
+    rebuilt from 1 March 23:45 (from 2 March), M2 from 4 March 23:45; and the night's tables equal a full rebuild."""
+    landing, con = landing_env(tmp_path, monkeypatch)
+    _registry(landing)
+    write_meters(landing, ["M1", "M2"])
+    load_registry(con, landing, "n0")
+    days = [date(2026, 3, d) for d in range(1, 6)]
+    for n, day in enumerate(days, 1):
+        meters = ["M1", "M2"] if n in (1, 5) else ["M2"]
+        write(landing, f"meter_readings/date={day}/gw.csv", readings_csv(_full_days(meters, day, 100000 + 100 * n)),
+              datetime(day.year, day.month, day.day + 1, 1))
+        if n == 1:
+            cfg = _derive_scope(tmp_path, con)
+        con = duckdb.connect(str(cfg.warehouse_db))
+        load_meter_readings(con, landing, day, f"n{n}")
+        con.close()
+        run_transform(f"n{n}", cfg=cfg)
+    out = duckdb.connect(str(cfg.warehouse_db), read_only=True)
+    try:
+        rebuilt = {m: rest for m, *rest in out.execute(
+            "SELECT meter_id, from_day, rebuilds_readings FROM intermediate.int_rebuild_meters").fetchall()}
+        scope = {m: rest for m, *rest in out.execute(
+            "SELECT meter_id, baseline_ts, rebuild_from_day FROM intermediate.int_meter_rebuild_scope").fetchall()}
+    finally:
+        out.close()
+    assert rebuilt == {"M1": [date(2026, 3, 2), True], "M2": [date(2026, 3, 5), True]}
+    assert scope == {"M1": [datetime(2026, 3, 1, 23, 45), date(2026, 3, 2)],
+                     "M2": [datetime(2026, 3, 4, 23, 45), date(2026, 3, 5)]}
+    compiled = (target_dir(cfg) / "compiled" / "nengtan" / "models" / "intermediate" / "int_rebuild_meters.sql").read_text()
+    assert "older_days as materialized" in compiled  # the bounded search, on int_meter_daily's received days
+    night = tmp_path / "night5.duckdb"
+    shutil.copyfile(cfg.warehouse_db, night)
+    run_transform("full", full_refresh=True, cfg=cfg)
+    assert mart_differences(night, cfg.warehouse_db, "marts") == {}
+    inter = mart_differences(night, cfg.warehouse_db, "intermediate")
+    assert {t: d for t, d in inter.items() if t in ("int_meter_readings", "int_meter_daily")} == {}

@@ -209,8 +209,13 @@
     found in a tier is after every reading before the tier's bound, so it is the last one. `registry`: a
     relation with meter_id, installed_at. `window`: the second search's range instead, a predicate on
     r.interval_start starting at `lookback` or before (per meter: split_range); the search before `lookback`
-    then re-reads the part before it for the meters it did not find, where they have no good reading. -#}
-{% macro baseline_ctes(meters, readings, registry, lookback, upper=none, window=none, near=none) -%}
+    then re-reads the part before it for the meters it did not find, where they have no good reading.
+    `daily`: the meter-days as the previous run left them (int_meter_daily), which bound that last search: a good
+    reading other than the install baseline gives its day a received interval, so the meter's last good reading
+    before `lookback` is on its last day with one there: the readings are read for those days only (DuckDB
+    prunes the scan by the join's range of reading_day), not the whole history before `lookback`. A meter
+    without such a day (no good reading but its install baseline) is still searched in the whole history. -#}
+{% macro baseline_ctes(meters, readings, registry, lookback, upper=none, window=none, near=none, daily=none) -%}
     {%- set below = ' and r.interval_start < ' ~ upper if upper is not none else '' -%}
     {%- set window = (window if window is not none else 'r.interval_start >= ' ~ lookback) ~ below -%}
     {%- if near is not none %}
@@ -250,9 +255,48 @@ missing as materialized (
         )
 ),
 
+{%- if daily is not none %}
+older_days as materialized (
+    select
+        d.meter_id,
+        max(md.day) as day
+    from missing as d
+    inner join {{ daily }} as md on d.meter_id = md.meter_id
+    where
+        md.intervals_received > 0
+        and md.day < d.from_day
+        and md.day < cast({{ lookback }} as date)
+    group by d.meter_id
+),
+
+never_received as materialized (
+    -- no received interval before lookback: only an install baseline can be there (rare), searched as before
+    select
+        d.meter_id,
+        d.from_day
+    from missing as d
+    where d.meter_id not in (select od.meter_id from older_days as od)
+),
+
+older as (
+    select
+        od.meter_id,
+        max(r.interval_start) as baseline_ts
+    from older_days as od
+    inner join {{ readings }} as r
+        on
+            od.meter_id = r.meter_id
+            and od.day = r.reading_day
+    where r.is_good
+    group by od.meter_id
+    union all
+    {{ last_good_reading('never_received', readings, 'r.interval_start < ' ~ lookback) }}
+),
+{%- else %}
 older as (
     {{ last_good_reading('missing', readings, 'r.interval_start < ' ~ lookback) }}
 ),
+{%- endif %}
 
 baselines as (
     {%- if near is not none %}

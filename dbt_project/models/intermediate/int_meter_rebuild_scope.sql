@@ -16,9 +16,11 @@
 -- previous_intermediate.int_meter_readings (a ref would be a cycle); absent on a fresh warehouse.
 -- The baselines are looked up for the meters readings touched, in the hour before the usual from_day first, then
 -- in the two days before their from_day (a scan bounded by literals: the usual from_day, and for the few meters
--- starting earlier their earliest, meter_split); only meters without a good reading there (silent or faulty for days before readings came)
--- search further back (baseline_ctes).
+-- starting earlier their earliest, meter_split); only meters without a good reading there (silent or faulty for
+-- days before readings came) search further back, on their last day with a received interval in int_meter_daily
+-- as the previous run left it (baseline_ctes).
 {%- set readings = existing_relation(source('previous_intermediate', 'int_meter_readings')) %}
+{%- set daily = existing_relation(source('previous_scope_intermediate', 'int_meter_daily')) %}
 {%- set scope = ref('int_rebuild_meters') %}
 {%- set split = meter_split(scope, 'from_day', where='rebuilds_readings') %}
 {%- set last_day = query_value('select max(to_day) from ' ~ scope) %}
@@ -43,7 +45,7 @@ read_touched as (
 {{ baseline_ctes('read_touched', readings, ref('stg_raw__meters'),
                  dbt.dateadd('day', -2, sql_literal(split.usual_ts, 'timestamp')), sql_literal(last_day, 'timestamp'),
                  split_range(split, 'r.interval_start', 'r.meter_id', shift=-2),
-                 near=dbt.dateadd('hour', -1, sql_literal(split.usual_ts, 'timestamp'))) }}
+                 near=dbt.dateadd('hour', -1, sql_literal(split.usual_ts, 'timestamp')), daily=daily) }}
 {% else %}
 baselines as (
     {{ no_rows({'meter_id': dbt.type_string(), 'baseline_ts': dbt.type_timestamp()}) }}

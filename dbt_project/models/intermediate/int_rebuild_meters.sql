@@ -130,7 +130,7 @@ read_touched as (
     where rebuilds_readings
 ),
 
-{{ baseline_ctes('read_touched', previous_readings, 'latest_meters', lookback, near=near) }},
+{{ baseline_ctes('read_touched', previous_readings, 'latest_meters', lookback, near=near, daily=previous_days) }},
 {% else %}
 baselines as (
     {{ no_rows({'meter_id': dbt.type_string(), 'baseline_ts': dbt.type_timestamp()}) }}
