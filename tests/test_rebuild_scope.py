@@ -153,17 +153,13 @@ def _full_days(meters: list[str], day: date, start: int) -> list[str]:
             for m in meters for q in range(96)]
 
 
-def test_a_meter_reaching_back_reads_its_older_days_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Per-meter rebuild bound: night 3 rebuilds M2 and M3 from their last reading of 2 March (23:45), and M1,
-    silent on 2 March, from its last good reading of 1 March (23:45). The meter models read each meter from
-    its own bound: every meter from 2 March 23:45 and only M1 (listed) from 1 March 23:45, not every meter
-    from 1 March; and the night's tables equal a full rebuild."""
+def _run_nights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nights: list[tuple[date, list[str]]]) -> Settings:
+    """Meters M1-M3 registered; night n lands and transforms every reading of its day for its meters."""
     landing, con = landing_env(tmp_path, monkeypatch)
     _registry(landing)
     write_meters(landing, ["M1", "M2", "M3"])
     load_registry(con, landing, "n0")
-    days = [DAY, date(2026, 3, 2), date(2026, 3, 3)]
-    for n, (day, meters) in enumerate(zip(days, [["M1", "M2", "M3"], ["M2", "M3"], ["M1", "M2", "M3"]], strict=True), 1):
+    for n, (day, meters) in enumerate(nights, 1):
         write(landing, f"meter_readings/date={day}/gw.csv", readings_csv(_full_days(meters, day, 100000 + 100 * n)),
               datetime(day.year, day.month, day.day + 1, 1))
         if n == 1:
@@ -172,12 +168,36 @@ def test_a_meter_reaching_back_reads_its_older_days_alone(tmp_path: Path, monkey
         load_meter_readings(con, landing, day, f"n{n}")
         con.close()
         run_transform(f"n{n}", cfg=cfg)
+    return cfg
+
+
+def _query(cfg: Settings, sql: str) -> dict[str, list]:
+    """{first column: the other columns} of a query on the warehouse."""
     out = duckdb.connect(str(cfg.warehouse_db), read_only=True)
     try:
-        scope = {m: rest for m, *rest in out.execute(
-            "SELECT meter_id, rebuild_from_ts, rebuild_from_day FROM intermediate.int_meter_rebuild_scope").fetchall()}
+        return {key: rest for key, *rest in out.execute(sql).fetchall()}
     finally:
         out.close()
+
+
+def _assert_equals_full_rebuild(tmp_path: Path, cfg: Settings) -> None:
+    """The night's marts and meter tables equal a full rebuild's."""
+    night = tmp_path / "night.duckdb"
+    shutil.copyfile(cfg.warehouse_db, night)
+    run_transform("full", full_refresh=True, cfg=cfg)
+    assert mart_differences(night, cfg.warehouse_db, "marts") == {}
+    inter = mart_differences(night, cfg.warehouse_db, "intermediate")
+    assert {t: d for t, d in inter.items() if t in ("int_meter_readings", "int_meter_daily")} == {}
+
+
+def test_a_meter_reaching_back_reads_its_older_days_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per-meter rebuild bound: night 3 rebuilds M2 and M3 from their last reading of 2 March (23:45), and M1,
+    silent on 2 March, from its last good reading of 1 March (23:45). The meter models read each meter from
+    its own bound: every meter from 2 March 23:45 and only M1 (listed) from 1 March 23:45, not every meter
+    from 1 March; and the night's tables equal a full rebuild."""
+    cfg = _run_nights(tmp_path, monkeypatch, [(DAY, ["M1", "M2", "M3"]), (date(2026, 3, 2), ["M2", "M3"]),
+                                             (date(2026, 3, 3), ["M1", "M2", "M3"])])
+    scope = _query(cfg, "SELECT meter_id, rebuild_from_ts, rebuild_from_day FROM intermediate.int_meter_rebuild_scope")
     assert scope == {"M1": [datetime(2026, 3, 1, 23, 45), date(2026, 3, 2)],
                      "M2": [datetime(2026, 3, 2, 23, 45), date(2026, 3, 3)],
                      "M3": [datetime(2026, 3, 2, 23, 45), date(2026, 3, 3)]}
@@ -185,12 +205,7 @@ def test_a_meter_reaching_back_reads_its_older_days_alone(tmp_path: Path, monkey
     # the raw readings: from the earliest bound, and from the usual one unless the meter is M1
     assert ("interval_start >= cast('2026-03-01 23:45:00' as timestamp) and (interval_start >= "
             "cast('2026-03-02 23:45:00' as timestamp) or meter_id in ('M1'))") in compiled
-    night = tmp_path / "night3.duckdb"
-    shutil.copyfile(cfg.warehouse_db, night)
-    run_transform("full", full_refresh=True, cfg=cfg)
-    assert mart_differences(night, cfg.warehouse_db, "marts") == {}
-    inter = mart_differences(night, cfg.warehouse_db, "intermediate")
-    assert {t: d for t, d in inter.items() if t in ("int_meter_readings", "int_meter_daily")} == {}
+    _assert_equals_full_rebuild(tmp_path, cfg)
 
 
 def test_a_meter_back_after_days_of_silence_is_looked_up_on_its_last_received_day(
@@ -199,37 +214,13 @@ def test_a_meter_back_after_days_of_silence_is_looked_up_on_its_last_received_da
     for M1's last good reading before 5 March finds nothing in the two days before it (3-4 March) and then looks
     on M1's last day with a received interval in int_meter_daily (1 March), not through the whole history: M1 is
     rebuilt from 1 March 23:45 (from 2 March), M2 from 4 March 23:45; and the night's tables equal a full rebuild."""
-    landing, con = landing_env(tmp_path, monkeypatch)
-    _registry(landing)
-    write_meters(landing, ["M1", "M2"])
-    load_registry(con, landing, "n0")
-    days = [date(2026, 3, d) for d in range(1, 6)]
-    for n, day in enumerate(days, 1):
-        meters = ["M1", "M2"] if n in (1, 5) else ["M2"]
-        write(landing, f"meter_readings/date={day}/gw.csv", readings_csv(_full_days(meters, day, 100000 + 100 * n)),
-              datetime(day.year, day.month, day.day + 1, 1))
-        if n == 1:
-            cfg = _derive_scope(tmp_path, con)
-        con = duckdb.connect(str(cfg.warehouse_db))
-        load_meter_readings(con, landing, day, f"n{n}")
-        con.close()
-        run_transform(f"n{n}", cfg=cfg)
-    out = duckdb.connect(str(cfg.warehouse_db), read_only=True)
-    try:
-        rebuilt = {m: rest for m, *rest in out.execute(
-            "SELECT meter_id, from_day, rebuilds_readings FROM intermediate.int_rebuild_meters").fetchall()}
-        scope = {m: rest for m, *rest in out.execute(
-            "SELECT meter_id, baseline_ts, rebuild_from_day FROM intermediate.int_meter_rebuild_scope").fetchall()}
-    finally:
-        out.close()
-    assert rebuilt == {"M1": [date(2026, 3, 2), True], "M2": [date(2026, 3, 5), True]}
-    assert scope == {"M1": [datetime(2026, 3, 1, 23, 45), date(2026, 3, 2)],
-                     "M2": [datetime(2026, 3, 4, 23, 45), date(2026, 3, 5)]}
+    cfg = _run_nights(tmp_path, monkeypatch,
+                      [(date(2026, 3, d), ["M1", "M2"] if d in (1, 5) else ["M2"]) for d in range(1, 6)])
+    rebuilt = _query(cfg, "SELECT meter_id, from_day, rebuilds_readings FROM intermediate.int_rebuild_meters")
+    scope = _query(cfg, "SELECT meter_id, baseline_ts, rebuild_from_day FROM intermediate.int_meter_rebuild_scope")
+    assert rebuilt["M1"] == [date(2026, 3, 2), True] and rebuilt["M2"] == [date(2026, 3, 5), True]
+    assert scope["M1"] == [datetime(2026, 3, 1, 23, 45), date(2026, 3, 2)]
+    assert scope["M2"] == [datetime(2026, 3, 4, 23, 45), date(2026, 3, 5)]
     compiled = (target_dir(cfg) / "compiled" / "nengtan" / "models" / "intermediate" / "int_rebuild_meters.sql").read_text()
     assert "older_days as materialized" in compiled  # the bounded search, on int_meter_daily's received days
-    night = tmp_path / "night5.duckdb"
-    shutil.copyfile(cfg.warehouse_db, night)
-    run_transform("full", full_refresh=True, cfg=cfg)
-    assert mart_differences(night, cfg.warehouse_db, "marts") == {}
-    inter = mart_differences(night, cfg.warehouse_db, "intermediate")
-    assert {t: d for t, d in inter.items() if t in ("int_meter_readings", "int_meter_daily")} == {}
+    _assert_equals_full_rebuild(tmp_path, cfg)

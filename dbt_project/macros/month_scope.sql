@@ -69,36 +69,11 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The first month of `scope` (a relation with credit_code, month) as a date literal, after every row when it
-    is empty: bounds a scan of a table appended in month order. -#}
-{% macro scope_months_bound(scope) -%}
-    {%- set value = query_value('select min(month) from ' ~ scope) -%}
-    {{ sql_literal(value if value is not none else '9999-12-31', 'date') }}
-{%- endmacro %}
-
-{#- Pre-hook: delete the enterprise-months of `scope` (a relation with credit_code, month) from this table
-    (keyed by credit_code, month). Not recorded for the publish (record_rebuild_bound), which compares and
-    copies the table whole, as before it was incremental: the publish's set of tables updated in place
-    (tests/test_publish_incremental.py) is not this file's to extend. -#}
-{% macro delete_scope_months(scope) -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }} as tgt
-        where
-            tgt.month >= {{ scope_months_bound(scope) }}
-            and exists (
-                select 1 from {{ scope }} as sc
-                where sc.credit_code = tgt.credit_code and sc.month = tgt.month
-            )
-    {%- else -%}
-        select 1
-    {%- endif -%}
-{%- endmacro %}
-
 {#- In a model rebuilding the months of `scope`, beside its `wanted` CTE: (credit_code, month) is one
     of `wanted`'s, with a literal on the month (a month before the scope's first less one is never wanted) so
     the scan skips older row groups. -#}
 {% macro in_wanted_months(scope, code_expr, month_expr, wanted='wanted') -%}
-    {{ month_expr }} >= {{ dbt.dateadd('month', -1, scope_months_bound(scope)) }}
+    {{ month_expr }} >= {{ dbt.dateadd('month', -1, rebuild_months_bound(scope)) }}
     and exists (
         select 1 from {{ wanted }} as wm
         where wm.credit_code = {{ code_expr }} and wm.month = {{ month_expr }}

@@ -369,35 +369,37 @@ baselines as (
     {%- endif -%}
 {%- endmacro %}
 
-{#- Pre-hook: delete the enterprise-months of int_rebuild_months (by month, or by the month of day_column). -#}
-{% macro delete_month_scope(day_column=none) -%}
+{#- Pre-hook: delete the enterprise-months of `scope` (a relation with credit_code, month; int_rebuild_months by
+    default) by month, or by the month of day_column, with a literal bound on the month or day so the delete's
+    scan skips the months before the scope. With day_column, the first day is recorded for the publish
+    (record_rebuild_bound); a table keyed by month alone is compared and copied whole by the publish. -#}
+{% macro delete_month_scope(day_column=none, scope=none) -%}
+    {%- set scope = scope if scope is not none else ref('int_rebuild_months') -%}
     {%- if day_column -%}
-        {%- do record_rebuild_bound(day_column, 'since_month', rebuild_months_value() if is_incremental() else none,
+        {%- do record_rebuild_bound(day_column, 'since_month', rebuild_months_value(scope) if is_incremental() else none,
                                     whole=not is_incremental()) -%}
     {%- endif -%}
     {%- if is_incremental() -%}
         delete from {{ this }} as tgt
         where exists (
-            select 1 from {{ ref('int_rebuild_months') }} as rm
+            select 1 from {{ scope }} as rm
             where rm.credit_code = tgt.credit_code
             and rm.month = {% if day_column %}{{ month_of('tgt.' ~ day_column) }}{% else %}tgt.month{% endif %}
         )
-        {%- if day_column %}
-        and tgt.{{ day_column }} >= {{ rebuild_months_bound() }}
-        {%- endif %}
+        and tgt.{{ day_column or 'month' }} >= {{ rebuild_months_bound(scope) }}
     {%- else -%}
         select 1
     {%- endif -%}
 {%- endmacro %}
 
-{#- The first day of the earliest month in int_rebuild_months (none when it is empty); rebuild_months_bound: as a
-    literal, after every row when it is empty. -#}
-{% macro rebuild_months_value() -%}
-    {{ return(query_value('select min(month) from ' ~ ref('int_rebuild_months'))) }}
+{#- The first day of the earliest month in `scope` (int_rebuild_months by default; none when it is empty);
+    rebuild_months_bound: as a literal, after every row when it is empty. -#}
+{% macro rebuild_months_value(scope=none) -%}
+    {{ return(query_value('select min(month) from ' ~ (scope if scope is not none else ref('int_rebuild_months')))) }}
 {%- endmacro %}
 
-{% macro rebuild_months_bound() -%}
-    {%- set value = rebuild_months_value() -%}
+{% macro rebuild_months_bound(scope=none) -%}
+    {%- set value = rebuild_months_value(scope) -%}
     {{ sql_literal(value if value is not none else '9999-12-31', 'date') }}
 {%- endmacro %}
 

@@ -3,7 +3,7 @@
         materialized=incremental_materialization(),
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_scope_months(ref('int_enterprise_balance_months')) }}"
+        pre_hook="{{ delete_month_scope(scope=ref('int_enterprise_balance_months')) }}"
     )
 }}
 -- depends_on: {{ ref('int_enterprise_balance_months') }}
