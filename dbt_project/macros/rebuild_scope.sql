@@ -150,10 +150,13 @@
     rebuild_from_ts, or rebuild_from_day for `kind` 'day', can be rebuilt, nothing before them): a predicate
     on `column` and `meter` (split_range), the usual meters bounded near the night and only the few reaching
     back read further. A superset of the rebuilt rows (other meters' rows in the range pass too): readers
-    join the scope for the exact set. -#}
-{% macro rebuild_range(column, kind='ts', meter='meter_id') -%}
+    join the scope for the exact set. `readings`: the range int_meter_readings reclassifies (readings_from_ts),
+    which starts at or after the meter-days' for a meter whose rebuild reaches back. -#}
+{% macro rebuild_range(column, kind='ts', meter='meter_id', readings=false) -%}
     {%- set scope = scope_table('int_meter_rebuild_scope') -%}
-    {%- set split = meter_split(scope, 'rebuild_from_day', 'rebuild_from_ts') if scope is not none else none -%}
+    {%- set day, ts = ('cast(readings_from_ts as date)', 'readings_from_ts') if readings
+        else ('rebuild_from_day', 'rebuild_from_ts') -%}
+    {%- set split = meter_split(scope, day, ts) if scope is not none else none -%}
     {{ return(split_range(split, column, meter, kind)) }}
 {%- endmacro %}
 
@@ -319,14 +322,18 @@ baselines as (
 {%- endmacro %}
 
 {#- meter_id, from_day (earliest day to rebuild), baseline_ts (last good reading before from_day, null =
-    rebuild the meter from installation) and the bounds derived from them, from the scope model. -#}
+    rebuild the meter from installation) and the bounds derived from them, from the scope model; and
+    readings_baseline_ts / readings_from_ts, from where int_meter_readings reclassifies (the last good reading
+    before the day the night touched, at or after baseline_ts). -#}
 {% macro meter_rebuild_scope() -%}
     select
         meter_id,
         from_day,
         baseline_ts,
         rebuild_from_ts,
-        rebuild_from_day
+        rebuild_from_day,
+        readings_baseline_ts,
+        readings_from_ts
     from {{ ref('int_meter_rebuild_scope') }}
 {%- endmacro %}
 
@@ -334,15 +341,16 @@ baselines as (
     them for a meter rebuilt from installation. The literal bound keeps the delete's scan to the rebuilt range:
     a meter without a good reading before its from_day has no row before it either (its install baseline,
     its first row, is a good reading; a registry change moves from_day before the old installation). -#}
-{% macro delete_meter_scope(ts_column, by_day=false) -%}
+{% macro delete_meter_scope(ts_column, by_day=false, readings=false) -%}
     {%- if by_day -%}
         {%- do record_rebuild_bound(ts_column, 'since_day', rebuild_bound_value('day') if is_incremental() else none,
                                     whole=not is_incremental()) -%}
     {%- endif -%}
     {%- if is_incremental() -%}
+        {%- set baseline = 'sc.readings_baseline_ts' if readings else 'sc.baseline_ts' %}
         delete from {{ this }} as tgt
         where
-            {{ rebuild_range('tgt.' ~ ts_column, 'day' if by_day else 'ts', 'tgt.meter_id') }}
+            {{ rebuild_range('tgt.' ~ ts_column, 'day' if by_day else 'ts', 'tgt.meter_id', readings=readings) }}
             and exists (
                 select 1
                 from {{ ref('int_meter_rebuild_scope') }} as sc
@@ -351,7 +359,7 @@ baselines as (
                     {%- if by_day %}
                     and (sc.baseline_ts is null or tgt.{{ ts_column }} >= sc.rebuild_from_day)
                     {%- else %}
-                    and (sc.baseline_ts is null or tgt.{{ ts_column }} > sc.baseline_ts)
+                    and ({{ baseline }} is null or tgt.{{ ts_column }} > {{ baseline }})
                     {%- endif %}
             )
     {%- else -%}

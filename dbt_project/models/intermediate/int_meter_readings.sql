@@ -3,14 +3,16 @@
         materialized=incremental_materialization(),
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_meter_scope('interval_start') }}"
+        pre_hook="{{ delete_meter_scope('interval_start', readings=true) }}"
     )
 }}
 -- depends_on: {{ ref('int_meter_rebuild_scope') }}
 -- Every deduplicated reading of a meter in service, classified: install baseline, ok, rollover,
 -- backwards_fault (excluded; consumption continues from the last good reading) or gateway_error.
 -- Incremental: per scoped meter, state (wraps, zone) continues from the last good reading before the
--- earliest touched day, so the result equals a full recomputation.
+-- earliest touched day (readings_baseline_ts), so the result equals a full recomputation: a reading's class
+-- depends only on the readings before it. (The meter-days are rebuilt from an earlier baseline,
+-- int_meter_rebuild_scope.baseline_ts; the readings between the two are kept as they are.)
 --
 -- The same result as deduplicating every reading (latest_reading_version) and running the classification
 -- windows over all of them, computed with less sorting, which is what this model's time is made of:
@@ -29,7 +31,7 @@
 {%- set raw_readings = source('raw', 'meter_readings') ~ ' as r' %}
 {%- if is_incremental() %}
     {%- set raw_readings = '(select * from ' ~ source('raw', 'meter_readings') ~ ' where '
-        ~ rebuild_range('interval_start') ~ ') as r' %}
+        ~ rebuild_range('interval_start', readings=true) ~ ') as r' %}
 {%- endif %}
 
 with meters as (
@@ -61,10 +63,10 @@ anchors as (
         false as is_new_row,
         t.wraps as carry_wraps,
         t.zone_carry as anchor_zone,
-        s.baseline_ts
+        s.readings_baseline_ts as baseline_ts
     from {{ this }} as t
-    inner join scope as s on t.meter_id = s.meter_id and t.interval_start = s.baseline_ts
-    where {{ rebuild_range('t.interval_start', meter='t.meter_id') }}
+    inner join scope as s on t.meter_id = s.meter_id and t.interval_start = s.readings_baseline_ts
+    where {{ rebuild_range('t.interval_start', meter='t.meter_id', readings=true) }}
     union all
     -- meters rebuilt from installation
     select
@@ -78,9 +80,9 @@ anchors as (
         true as is_new_row,
         0 as carry_wraps,
         cast(null as {{ dbt.type_string() }}) as anchor_zone,
-        s.baseline_ts
+        s.readings_baseline_ts as baseline_ts
     from meters as m
-    inner join scope as s on m.meter_id = s.meter_id and s.baseline_ts is null
+    inner join scope as s on m.meter_id = s.meter_id and s.readings_baseline_ts is null
 ),
 {% else %}
 anchors as (

@@ -29,7 +29,8 @@ with days as (
     select
         meter_id,
         from_day,
-        rebuilds_readings
+        rebuilds_readings,
+        readings_baseline_ts
     from {{ scope }}
 ),
 
@@ -63,6 +64,17 @@ select
         when d.rebuilds_readings then coalesce(b.baseline_ts, cast(d.from_day as {{ dbt.type_timestamp() }}))
         else {{ dbt.dateadd('minute', -15, 'cast(d.from_day as ' ~ dbt.type_timestamp() ~ ')') }}
     end as rebuild_from_ts,
-    d.from_day as rebuild_from_day
+    d.from_day as rebuild_from_day,
+    -- the readings (int_meter_readings) are reclassified from a later point: after the last good reading
+    -- before the day the night touched (int_rebuild_meters), whose state they continue from; the readings
+    -- between the two baselines are causally before any change and stay as they are
+    case
+        when d.rebuilds_readings then d.readings_baseline_ts
+        else {{ dbt.dateadd('minute', -15, 'cast(d.from_day as ' ~ dbt.type_timestamp() ~ ')') }}
+    end as readings_baseline_ts,
+    case
+        when d.rebuilds_readings then coalesce(d.readings_baseline_ts, cast(d.from_day as {{ dbt.type_timestamp() }}))
+        else {{ dbt.dateadd('minute', -15, 'cast(d.from_day as ' ~ dbt.type_timestamp() ~ ')') }}
+    end as readings_from_ts
 from days as d
 left join baselines as b on d.meter_id = b.meter_id

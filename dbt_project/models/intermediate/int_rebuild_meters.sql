@@ -17,7 +17,7 @@
 
 {% if rebuilds_everything() %}
 {{ no_rows({'meter_id': dbt.type_string(), 'credit_code': dbt.type_string(), 'from_day': 'date', 'to_day': 'date',
-             'rebuilds_readings': 'boolean'}) }}
+             'rebuilds_readings': 'boolean', 'readings_baseline_ts': dbt.type_timestamp()}) }}
 {% else %}
 {%- set readings = source('raw', 'meter_readings') %}
 {%- set meters = source('raw', 'meters') %}
@@ -146,7 +146,10 @@ scoped as (
             when b.baseline_ts is null then least(t.from_day, cast(m.installed_at as date))
             else least(t.from_day, cast({{ dbt.dateadd('minute', 15, 'b.baseline_ts') }} as date))
         end as from_day,
-        t.rebuilds_readings
+        t.rebuilds_readings,
+        -- the last good reading before the touched day: readings after it are reclassified (their state
+        -- continues from it); the meter-days from from_day are rebuilt from the last good reading before that
+        case when t.rebuilds_readings then b.baseline_ts end as readings_baseline_ts
     from earliest as t
     inner join latest_meters as m on t.meter_id = m.meter_id
     left join baselines as b on t.meter_id = b.meter_id
@@ -157,7 +160,8 @@ select
     s.credit_code,
     s.from_day,
     greatest(coalesce(a.as_of_day, s.from_day), s.from_day) as to_day,
-    s.rebuilds_readings
+    s.rebuilds_readings,
+    s.readings_baseline_ts
 from scoped as s
 cross join as_of as a
 {% endif %}
