@@ -53,28 +53,23 @@ baselines as (
 )
 {% endif %}
 
+{#- per meter, two baselines and the bounds derived from them: the meter-days' (baseline_ts: the last good reading
+    before from_day, looked up above) and the readings' (readings_baseline_ts: the last good reading before the day
+    the night touched, from int_rebuild_meters). int_meter_readings reclassifies from the later one, whose state
+    it continues; the readings between the two are causally before any change and stay as they are. A meter only
+    the spine touched has the slot before from_day as both. -#}
+{%- set slot_before = dbt.dateadd('minute', -15, 'cast(d.from_day as ' ~ dbt.type_timestamp() ~ ')') %}
 select
     d.meter_id,
     d.from_day,
-    case
-        when d.rebuilds_readings then b.baseline_ts
-        else {{ dbt.dateadd('minute', -15, 'cast(d.from_day as ' ~ dbt.type_timestamp() ~ ')') }}
-    end as baseline_ts,
-    case
-        when d.rebuilds_readings then coalesce(b.baseline_ts, cast(d.from_day as {{ dbt.type_timestamp() }}))
-        else {{ dbt.dateadd('minute', -15, 'cast(d.from_day as ' ~ dbt.type_timestamp() ~ ')') }}
-    end as rebuild_from_ts,
     d.from_day as rebuild_from_day,
-    -- the readings (int_meter_readings) are reclassified from a later point: after the last good reading
-    -- before the day the night touched (int_rebuild_meters), whose state they continue from; the readings
-    -- between the two baselines are causally before any change and stay as they are
+    {%- for found, baseline, bound in [('b.baseline_ts', 'baseline_ts', 'rebuild_from_ts'),
+                                       ('d.readings_baseline_ts', 'readings_baseline_ts', 'readings_from_ts')] %}
+    case when d.rebuilds_readings then {{ found }} else {{ slot_before }} end as {{ baseline }},
     case
-        when d.rebuilds_readings then d.readings_baseline_ts
-        else {{ dbt.dateadd('minute', -15, 'cast(d.from_day as ' ~ dbt.type_timestamp() ~ ')') }}
-    end as readings_baseline_ts,
-    case
-        when d.rebuilds_readings then coalesce(d.readings_baseline_ts, cast(d.from_day as {{ dbt.type_timestamp() }}))
-        else {{ dbt.dateadd('minute', -15, 'cast(d.from_day as ' ~ dbt.type_timestamp() ~ ')') }}
-    end as readings_from_ts
+        when d.rebuilds_readings then coalesce({{ found }}, cast(d.from_day as {{ dbt.type_timestamp() }}))
+        else {{ slot_before }}
+    end as {{ bound }}{{ ',' if not loop.last }}
+    {%- endfor %}
 from days as d
 left join baselines as b on d.meter_id = b.meter_id
