@@ -321,6 +321,18 @@ baselines as (
 )
 {%- endmacro %}
 
+{#- In int_meter_rebuild_scope: a baseline column and the bound derived from it, for a meter of `d` (from_day,
+    rebuilds_readings): `found` where readings touched the meter (null: from installation, bound = from_day),
+    else the slot before from_day (a meter only the spine touched). -#}
+{% macro scope_baseline_columns(found, baseline, bound) -%}
+{%- set slot_before = dbt.dateadd('minute', -15, 'cast(d.from_day as ' ~ dbt.type_timestamp() ~ ')') %}
+    case when d.rebuilds_readings then {{ found }} else {{ slot_before }} end as {{ baseline }},
+    case
+        when d.rebuilds_readings then coalesce({{ found }}, cast(d.from_day as {{ dbt.type_timestamp() }}))
+        else {{ slot_before }}
+    end as {{ bound }}
+{%- endmacro %}
+
 {#- meter_id, from_day (earliest day to rebuild), baseline_ts (last good reading before from_day, null =
     rebuild the meter from installation) and the bounds derived from them, from the scope model; and
     readings_baseline_ts / readings_from_ts, from where int_meter_readings reclassifies (the last good reading

@@ -58,18 +58,11 @@ baselines as (
     the night touched, from int_rebuild_meters). int_meter_readings reclassifies from the later one, whose state
     it continues; the readings between the two are causally before any change and stay as they are. A meter only
     the spine touched has the slot before from_day as both. -#}
-{%- set slot_before = dbt.dateadd('minute', -15, 'cast(d.from_day as ' ~ dbt.type_timestamp() ~ ')') %}
 select
     d.meter_id,
     d.from_day,
     d.from_day as rebuild_from_day,
-    {%- for found, baseline, bound in [('b.baseline_ts', 'baseline_ts', 'rebuild_from_ts'),
-                                       ('d.readings_baseline_ts', 'readings_baseline_ts', 'readings_from_ts')] %}
-    case when d.rebuilds_readings then {{ found }} else {{ slot_before }} end as {{ baseline }},
-    case
-        when d.rebuilds_readings then coalesce({{ found }}, cast(d.from_day as {{ dbt.type_timestamp() }}))
-        else {{ slot_before }}
-    end as {{ bound }}{{ ',' if not loop.last }}
-    {%- endfor %}
+    {{ scope_baseline_columns('b.baseline_ts', 'baseline_ts', 'rebuild_from_ts') }},
+    {{ scope_baseline_columns('d.readings_baseline_ts', 'readings_baseline_ts', 'readings_from_ts') }}
 from days as d
 left join baselines as b on d.meter_id = b.meter_id
