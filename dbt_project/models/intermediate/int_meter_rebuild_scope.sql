@@ -22,7 +22,12 @@
 {%- set readings = existing_relation(source('previous_intermediate', 'int_meter_readings')) %}
 {%- set daily = existing_relation(source('previous_scope_intermediate', 'int_meter_daily')) %}
 {%- set scope = ref('int_rebuild_meters') %}
-{%- set split = meter_split(scope, 'from_day', where='rebuilds_readings') %}
+{#- the meters whose baseline int_rebuild_meters did not already find: from_day moved back to the day of their last
+    good reading before the touched day (readings_baseline_ts), which is not the slot before from_day. For the
+    others the baseline is that reading (the slot before from_day), or none when it is none. -#}
+{%- set slot_before = dbt.dateadd('minute', -15, 'cast(from_day as ' ~ dbt.type_timestamp() ~ ')') %}
+{%- set moved = 'rebuilds_readings and readings_baseline_ts is not null and readings_baseline_ts <> ' ~ slot_before %}
+{%- set split = meter_split(scope, 'from_day', where=moved) %}
 {%- set last_day = query_value('select max(to_day) from ' ~ scope) %}
 
 with days as (
@@ -30,7 +35,8 @@ with days as (
         meter_id,
         from_day,
         rebuilds_readings,
-        readings_baseline_ts
+        readings_baseline_ts,
+        {{ moved }} as looks_up
     from {{ scope }}
 ),
 
@@ -40,7 +46,7 @@ read_touched as (
         meter_id,
         from_day
     from days
-    where rebuilds_readings
+    where looks_up
 ),
 
 {{ baseline_ctes('read_touched', readings, ref('stg_raw__meters'),
@@ -62,7 +68,8 @@ select
     d.meter_id,
     d.from_day,
     d.from_day as rebuild_from_day,
-    {{ scope_baseline_columns('b.baseline_ts', 'baseline_ts', 'rebuild_from_ts') }},
+    {{ scope_baseline_columns('case when d.looks_up then b.baseline_ts else d.readings_baseline_ts end',
+                              'baseline_ts', 'rebuild_from_ts') }},
     {{ scope_baseline_columns('d.readings_baseline_ts', 'readings_baseline_ts', 'readings_from_ts') }}
 from days as d
 left join baselines as b on d.meter_id = b.meter_id
