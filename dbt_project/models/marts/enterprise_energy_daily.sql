@@ -13,6 +13,8 @@
 -- content from each meter's enthalpy (macro steam_heat_gj), as in the monthly mart.
 -- A night rebuilds the enterprise-days of int_enterprise_rebuild_days (the days its meters rebuilt; the whole
 -- month when its factors or park changed), not the whole current month of every enterprise it touched.
+-- A full refresh or catch-up writes its rows in day order (order_by_time): unordered, every row group of a year
+-- spans the year, and each night's delete, the publish and the checks of recent days read the whole table.
 
 with daily as (
     {%- if is_incremental() %}
@@ -49,3 +51,4 @@ from daily as d
 left join {{ ref('stg_raw__enterprises') }} as e on d.credit_code = e.credit_code
 left join {{ ref('int_enterprise_month_factors') }} as f
     on d.credit_code = f.credit_code and d.month = f.month and d.energy_type = f.energy_type
+{{ order_by_time('d.day') }}
