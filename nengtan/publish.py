@@ -4,13 +4,18 @@ blocking checks, written to a new DuckDB file and swapped in with one ``os.repla
 Readers (Superset, reports) open the serving file read-only per query; they see either
 the previous night or the new one, never a half-built one, and never a writer's lock.
 
-The new file starts as a copy of the current serving file when the warehouse knows what changed
-since that file was published (``nengtan.publish_scope``): the large day-keyed incremental marts
-then get only their rows from their own watermark day on (delete, insert); any other table of some
-size is compared with the copy's, by day (or month, ...) where it has such a column, and only the days
-that differ are replaced (a year of alert_log: the night's day), or it is kept when equal; small tables
-are rewritten whole. Otherwise, or when anything does not match, it is built from scratch. Either way its content equals a copy of the warehouse's
-published schemas (tests/test_publish_incremental.py compares the two night after night).
+The new file builds on the current serving file when the warehouse knows what changed since that file
+was published (``nengtan.publish_scope``). It is the spare when there is one: the file the last publish
+replaced, kept under a second name and brought up to date in place with what it lacks (the last publish's
+changes and this one's), so that a night does not copy and flush the whole serving file (a year of the
+city: ~1 GB) to change a few days of it; the spare is not used while a reader holds it open, nor when it
+is not the file on record. Otherwise it starts as a copy of the serving file. Either way, the large
+day-keyed incremental marts then get only their rows from their own watermark day on (delete, insert);
+any other table of some size is compared with the file's, by day (or month, ...) where it has such a
+column, and only the days that differ are replaced (a year of alert_log: the night's day), or it is kept
+when equal; small tables are rewritten whole. Otherwise, or when anything does not match, it is built
+from scratch. Either way its content equals a copy of the warehouse's published schemas
+(tests/test_publish_incremental.py compares the two night after night).
 """
 
 from __future__ import annotations
@@ -28,7 +33,14 @@ from nengtan.config import Settings, settings
 from nengtan.crashpoints import crash_point
 from nengtan.fingerprint import quick_fingerprint, row_sums, zone_free
 from nengtan.fsutil import fsync_path
-from nengtan.publish_scope import Plan, mark_published, plan_publish
+from nengtan.publish_scope import (
+    Plan,
+    forget_spare,
+    mark_published,
+    plan_on_spare,
+    plan_publish,
+    spare_record,
+)
 from nengtan.warehouse import count_rows, sql_string, utc_now
 
 log = logging.getLogger(__name__)
@@ -118,20 +130,48 @@ def _held_run_id(con: duckdb.DuckDBPyConnection) -> str | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
-def _attach_new_copy(con: duckdb.DuckDBPyConnection, serving_db: Path, tmp: Path, plan: Plan) -> Plan:
-    """Attach ``tmp`` as serving_new: a clone of the serving file when the plan builds on it and the
-    clone holds the publication the warehouse recorded, else an empty file (and a full plan)."""
+def spare_path(cfg: Settings) -> Path:
+    """The spare serving file: the one the last publish replaced (see nengtan.publish_scope)."""
+    return cfg.serving_dir / ".spare.duckdb"
+
+
+def _attach_spare(con: duckdb.DuckDBPyConnection, spare: Path, plan: Plan) -> bool:
+    """Attach the spare file as serving_new to bring it up to date in place; False when it cannot be used (a
+    reader still holds it open, so its lock refuses a writer; or it holds another run than recorded)."""
+    try:
+        con.execute(f"ATTACH {sql_string(spare)} AS serving_new")
+    except duckdb.Error as exc:
+        log.info("publish: the spare serving file cannot be written (%s); copying the serving file instead", exc)
+        return False
+    held = _held_run_id(con)
+    if held == plan.base_run_id:
+        return True
+    con.execute("DETACH serving_new")
+    log.warning("publish: the spare serving file holds run %r, not %r as recorded; not used", held, plan.base_run_id)
+    return False
+
+
+def _attach_new_copy(con: duckdb.DuckDBPyConnection, cfg: Settings, tmp: Path, plan: Plan) -> tuple[Plan, Path]:
+    """Attach the file the new serving copy is written in as serving_new, and return the plan that applies to
+    it and its path: the spare file when the plan builds on the serving copy and the spare can be brought up
+    to date; else a clone of the serving file when the clone holds the publication the warehouse recorded;
+    else an empty file (and a full plan)."""
+    serving_db, spare = cfg.serving_db, spare_path(cfg)
     if plan.incremental:
+        on_spare = plan_on_spare(con, plan, spare)
+        forget_spare(con)  # from here the spare may be half-written until the publish ends
+        if on_spare is not None and _attach_spare(con, spare, on_spare):
+            return on_spare, spare
         clone_file(serving_db, tmp)
         con.execute(f"ATTACH {sql_string(tmp)} AS serving_new")
         held = _held_run_id(con)
         if held == plan.base_run_id:
-            return plan
+            return plan, tmp
         con.execute("DETACH serving_new")
         tmp.unlink()
         plan = Plan.full(f"the serving copy holds run {held!r}, the warehouse last published {plan.base_run_id!r}")
     con.execute(f"ATTACH {sql_string(tmp)} AS serving_new")
-    return plan
+    return plan, tmp
 
 
 def _copy_whole(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
@@ -319,8 +359,10 @@ def publish(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, cfg: Sett
     _remove(tmp)
     relations = _relations(con)
     threshold = con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
+    on_serving = plan_publish(con, cfg.serving_db)
+    target = tmp
     try:
-        plan = _attach_new_copy(con, cfg.serving_db, tmp, plan_publish(con, cfg.serving_db))
+        plan, target = _attach_new_copy(con, cfg, tmp, on_serving)
         try:
             # one checkpoint of the new copy, at the end: a big table's delete + insert otherwise commits
             # into a checkpoint of its own (night 365, meter_daily: ~4 s each, load ~12)
@@ -337,12 +379,32 @@ def publish(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, cfg: Sett
             con.execute(f"SET checkpoint_threshold = {sql_string(threshold)}")
             con.execute("DETACH serving_new")
     except BaseException:
-        _remove(tmp)  # the serving file is untouched; the half-built copy goes
-        raise
-    fsync_path(tmp)
+        _remove(tmp)  # the serving file is untouched; the half-built copy goes (a half-written spare is no
+        raise         # longer on record, see _attach_new_copy)
+    fsync_path(target)
     crash_point("publish")
-    os.replace(tmp, cfg.serving_db)
-    fsync_path(cfg.serving_dir)
-    mark_published(con, run_id, cfg.serving_db)
+    _swap(cfg, target, keep_old=on_serving.incremental)
+    mark_published(con, run_id, cfg.serving_db, spare_record(on_serving, spare_path(cfg)))
     return {"serving_db": str(cfg.serving_db), **written, "run_id": run_id, "day": day.isoformat(),
-            "mode": "incremental" if plan.incremental else "full", "reason": plan.reason}
+            "mode": "incremental" if plan.incremental else "full", "reason": plan.reason,
+            "built_on": ("spare" if target != tmp else "copy") if plan.incremental else "empty"}
+
+
+def _swap(cfg: Settings, new: Path, keep_old: bool) -> None:
+    """Put ``new`` in place of the serving file in one rename, keeping the file it replaces as the spare when
+    ``keep_old`` (a second name for it, made before the rename, moved onto the spare's after). A crash in
+    between leaves both files complete and the spare unrecorded (mark_published has not run): never a half
+    file served, nor built upon."""
+    spare = spare_path(cfg)
+    keep = cfg.serving_dir / ".spare-next.duckdb"
+    _remove(keep)
+    if keep_old and cfg.serving_db.is_file():
+        try:
+            os.link(cfg.serving_db, keep)
+        except OSError as exc:  # a filesystem without hard links: no spare, every publish copies
+            log.info("publish: no spare serving file kept (%s)", exc)
+    os.replace(new, cfg.serving_db)
+    _remove(spare)  # the old spare, or a WAL left by a publish that died writing it
+    if keep.exists():
+        os.replace(keep, spare)
+    fsync_path(cfg.serving_dir)

@@ -21,6 +21,7 @@ disagree (something lowered only the watermark kinds, e.g. an older version or a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -217,8 +218,84 @@ def _per_table_agrees(state: PublishState, since: dict[str, date | None], tables
     return True
 
 
-def mark_published(con: duckdb.DuckDBPyConnection, run_id: str, serving_db: Path) -> None:
-    """After the os.replace: the serving file now holds everything, nothing is pending."""
+def mark_published(con: duckdb.DuckDBPyConnection, run_id: str, serving_db: Path,
+                   spare: SpareRecord | None = None) -> None:
+    """After the os.replace: the serving file now holds everything, nothing is pending; ``spare``: the file
+    it replaced, now the spare, and what it lacks (None: no usable spare)."""
     st = serving_db.stat()
     _write_state(con, PublishState(published_run_id=run_id, published_size=st.st_size,
                                    published_mtime_ns=st.st_mtime_ns, published_at=utc_now()))
+    forget_spare(con)
+    if spare is not None and table_exists(con, "meta", "publish_spare"):
+        tables = json.dumps({t: d.isoformat() for t, d in spare.tables.items()}) if spare.tables is not None else None
+        con.execute("INSERT INTO meta.publish_spare VALUES (?, ?, ?, ?, ?, ?)", [
+            spare.run_id, spare.size, spare.mtime_ns, spare.since.get("since_day"), spare.since.get("since_month"),
+            tables])
+
+
+# The spare serving file (nengtan.publish): the file the last publish replaced. The next publish brings it up
+# to date in place (what it lacks: the watermarks of the publish that replaced it, plus what changed since) and
+# swaps it in, instead of copying the whole serving file first (a year of the city: ~1 GB copied and flushed to
+# disk every night, more than the rows that changed).
+
+
+@dataclass(frozen=True)
+class SpareRecord:
+    """A row of meta.publish_spare."""
+
+    run_id: str
+    size: int
+    mtime_ns: int
+    since: dict[str, date | None]
+    tables: dict[str, date] | None  # None: only the watermark kinds were known
+
+
+def spare_record(plan: Plan, spare_db: Path) -> SpareRecord | None:
+    """The record of ``spare_db``, the serving file just replaced, when ``plan`` (the plan on that file, not on
+    a spare) was incremental: the file held ``plan.base_run_id`` and lacks ``plan``'s watermarks. None
+    otherwise (a full publish: what the old file lacks is not bounded)."""
+    if not plan.incremental or not spare_db.is_file():
+        return None
+    st = spare_db.stat()
+    return SpareRecord(plan.base_run_id, st.st_size, st.st_mtime_ns, dict(plan.since),
+                       dict(plan.table_since) if plan.table_since is not None else None)
+
+
+def read_spare(con: duckdb.DuckDBPyConnection) -> SpareRecord | None:
+    if not table_exists(con, "meta", "publish_spare"):
+        return None
+    rows = con.execute("SELECT spare_run_id, spare_size, spare_mtime_ns, since_day, since_month, tables "
+                       "FROM meta.publish_spare").fetchall()
+    if len(rows) != 1:
+        return None
+    run_id, size, mtime_ns, since_day, since_month, tables = rows[0]
+    parsed = {t: date.fromisoformat(d) for t, d in json.loads(tables).items()} if tables is not None else None
+    return SpareRecord(run_id, size, mtime_ns, {"since_day": since_day, "since_month": since_month}, parsed)
+
+
+def forget_spare(con: duckdb.DuckDBPyConnection) -> None:
+    """No usable spare on record: called before the spare is written to, so that a publish that dies while
+    writing it leaves nothing that would let the next one build on a half-written file."""
+    if table_exists(con, "meta", "publish_spare"):
+        con.execute("DELETE FROM meta.publish_spare")
+
+
+def plan_on_spare(con: duckdb.DuckDBPyConnection, plan: Plan, spare_db: Path) -> Plan | None:
+    """The plan that builds on the spare file instead of a copy of the serving file: ``plan``'s watermarks
+    merged with what the spare lacks; None when there is no spare on record, it is not the file recorded,
+    or it has a WAL (written to since)."""
+    spare = read_spare(con)
+    if not plan.incremental or spare is None or not spare_db.is_file() \
+            or spare_db.with_name(spare_db.name + ".wal").exists():
+        return None
+    st = spare_db.stat()
+    if (st.st_size, st.st_mtime_ns) != (spare.size, spare.mtime_ns):
+        return None
+    since = {k: _earliest(plan.since.get(k), spare.since.get(k)) for k in set(plan.since) | set(spare.since)}
+    table_since = None
+    if plan.table_since is not None and spare.tables is not None:
+        table_since = dict(plan.table_since)
+        for table, day in spare.tables.items():
+            table_since[table] = _earliest(table_since.get(table), day)
+    return replace(plan, base_run_id=spare.run_id, since=since, table_since=table_since,
+                   reason=f"built on the spare file (run {spare.run_id})")

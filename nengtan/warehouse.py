@@ -127,6 +127,15 @@ CREATE TABLE IF NOT EXISTS meta.publish_state (
 -- may have changed since the serving file was last replaced (no row: unchanged). A table's own bound, not
 -- the night-wide earliest of its watermark: a month's enterprise-days do not drag the meter-days along.
 CREATE TABLE IF NOT EXISTS meta.publish_tables (table_name VARCHAR NOT NULL, since_day DATE NOT NULL);
+-- The spare serving file (nengtan.publish): the file the last publish replaced, kept to be brought up to date
+-- in place by the next publish instead of copying the whole serving file. One row, or none when there is no
+-- usable spare: the run it holds, its size and mtime (a file changed since is not used), and the watermarks
+-- that publish applied on top of it (what the spare lacks against the serving file; tables: JSON of
+-- table -> first day, null when only the watermark kinds were known).
+CREATE TABLE IF NOT EXISTS meta.publish_spare (
+    spare_run_id VARCHAR NOT NULL, spare_size BIGINT NOT NULL, spare_mtime_ns BIGINT NOT NULL,
+    since_day DATE, since_month DATE, tables VARCHAR
+);
 
 -- One row per pipeline stage run, for audit and for crash-safe resumption.
 CREATE TABLE IF NOT EXISTS meta.runs (

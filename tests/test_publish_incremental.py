@@ -164,19 +164,26 @@ def test_every_night_publishes_what_a_publish_from_scratch_would(city: City) -> 
     assert first["mode"] == "full" and "no previous publication" in first["reason"]
     _published_equals_from_scratch(city, first)
 
-    # ordinary nights (the second with the quality checks' tables): the incremental path, from the new day
-    for d in day[1:3]:
+    # ordinary nights (the second with the quality checks' tables): the incremental path, from the new day. The
+    # first copies the serving file (there is no spare yet: night 1's publish was full); the second brings the
+    # spare (night 1's file) up to date in place, with what both nights changed
+    lacks: dict[str, date] = {}  # what the spare lacks: the previous publish's bounds
+    for d, built_on in ((day[1], "copy"), (day[2], "spare")):
         city.night(d, checks=d == day[2])
         out = city.publish(d)
         assert out["mode"] == "incremental", out["reason"]
+        assert out["built_on"] == built_on, out["reason"]
         assert {"marts.meter_daily", "marts.meter_day_sources", "marts.enterprise_energy_daily"} <= set(out["incremental"])
         assert day[0] < date.fromisoformat(out["incremental"]["marts.meter_daily"]) <= d, \
             "an ordinary night rewrites the new day's meter rows, not the history"
-        # each table from its own watermark, not from the earliest of its kind (the month's enterprise-days)
+        # each table from its own watermark, not from the earliest of its kind (the month's enterprise-days);
+        # on the spare, from the earlier of its watermarks of both nights
         scope = _bounds(city)
-        assert {t: date.fromisoformat(out["incremental"][t]) for t in scope} == scope
+        expected = {t: min(b, lacks.get(t, b)) for t, b in scope.items()}
+        assert {t: date.fromisoformat(out["incremental"][t]) for t in scope} == expected
         assert "marts.factor_versions" in out["unchanged"]  # seeds only: compared, found equal, kept
         _published_equals_from_scratch(city, out)
+        lacks = scope
     assert any(t.startswith("quality.") for t in out["tables"])
     patched = set(out["patched"])
 
@@ -224,6 +231,33 @@ def test_every_night_publishes_what_a_publish_from_scratch_would(city: City) -> 
     unchanged = city.publish(day[7])
     assert unchanged["mode"] == "incremental" and set(unchanged["incremental"].values()) == {None}
     _published_equals_from_scratch(city, unchanged)
+
+    # the spare is not written while a reader holds it open (its lock refuses a writer): the serving file is copied
+    spare = city.cfg.serving_dir / ".spare.duckdb"
+    assert spare.is_file()
+    reader = duckdb.connect(str(spare), read_only=True)
+    try:
+        held_open = city.publish(day[7])
+    finally:
+        reader.close()
+    assert held_open["mode"] == "incremental" and held_open["built_on"] == "copy"
+    _published_equals_from_scratch(city, held_open)
+
+    # a publish that dies while writing the spare leaves it unrecorded: the next one copies the serving file
+    def dies(*_args: object) -> None:
+        raise RuntimeError("killed while writing the spare")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(nengtan.publish, "_write_tables", dies)
+        with pytest.raises(RuntimeError, match="killed while writing"):
+            city.publish(day[7])
+    city.published -= 1
+    after_death = city.publish(day[7])
+    assert after_death["mode"] == "incremental" and after_death["built_on"] == "copy"
+    _published_equals_from_scratch(city, after_death)
+    on_spare = city.publish(day[7])
+    assert on_spare["built_on"] == "spare", on_spare["reason"]
+    _published_equals_from_scratch(city, on_spare)
 
     # a serving file written to after it was published is not built upon
     con = duckdb.connect(str(city.cfg.serving_db))

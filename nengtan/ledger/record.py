@@ -91,17 +91,31 @@ def _sums_path(cfg: Settings) -> Path:
     return cfg.ledger_path.with_name("serving-sums.json")
 
 
+def _previous_sums_path(cfg: Settings) -> Path:
+    """The sums of the publish before the last: the spare serving file's (nengtan.publish), which the next
+    publish may build on instead of the serving file."""
+    return cfg.ledger_path.with_name("serving-sums.previous.json")
+
+
+def _base_sums(run_id: str, cfg: Settings) -> dict:
+    """The recorded sums of the publication ``run_id`` (the last one or the one before), {} when not kept."""
+    for path in (_sums_path(cfg), _previous_sums_path(cfg)):
+        try:
+            base = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if base.get("run_id") == run_id:
+            return base
+    return {}
+
+
 def _derived_sums(changes: dict | None, cfg: Settings) -> dict[str, tuple[int, int, int]]:
     """Sums of the tables a publish kept (``same``) or updated in place (``removed``/``added`` rows),
-    from the sums recorded for the copy it built on; empty when that copy is not the one on record."""
-    path = _sums_path(cfg)
-    if not changes or not changes.get("base_run_id") or not path.exists():
+    from the sums recorded for the copy it built on; empty when that copy's are not on record."""
+    if not changes or not changes.get("base_run_id"):
         return {}
-    try:
-        base = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if base.get("run_id") != changes["base_run_id"]:
+    base = _base_sums(changes["base_run_id"], cfg)
+    if not base:
         return {}
     out: dict[str, tuple[int, int, int]] = {}
     for name, change in (changes.get("tables") or {}).items():
@@ -137,6 +151,8 @@ def record_publish(serving_db: Path, *, run_id: str, cfg: Settings | None = None
     sums = _sums_path(cfg)
     tmp = sums.with_name(sums.name + ".tmp")
     tmp.write_text(json.dumps({"run_id": run_id, "tables": tables}), encoding="utf-8")
+    if sums.exists():
+        os.replace(sums, _previous_sums_path(cfg))
     os.replace(tmp, sums)
     return {"seq": entry["seq"], "entry_hash": entry["entry_hash"], "sha256": sha, "tables": len(tables),
             "derived": sorted(derived)}
