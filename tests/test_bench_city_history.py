@@ -1,7 +1,8 @@
 """The full city's night N after a synthesized history (issue 18, nengtan.tools.bench.city_history), at a
-tiny scale through the benchmark's own code path: night 1 through the real DAGs, days 2..N-1 synthesized
-in the warehouse, day N's files landed, night N through the real DAGs with its dbt tests and checks. The
-synthesized state must be consistent enough for night N to succeed, and its marts must hold N days."""
+tiny scale through the benchmark's own code path: night 1 through the real DAGs, days 2..N-2 synthesized
+in the warehouse, night N-1 through the real DAGs, day N's files landed, night N through the real DAGs with
+its dbt tests and checks. The synthesized state must be consistent enough for nights N-1 and N to succeed,
+and the marts must hold N days."""
 
 from __future__ import annotations
 
@@ -44,8 +45,12 @@ def test_night_n_after_the_synthesized_history_succeeds(bench) -> None:
     assert ch["synthesis_seconds"] > 0 and ch["dbt"]["tests_failed"] == 0
     scales = {t["table"]: t["scale"] for t in ch["tables"]}
     assert scales["marts.meter_daily"] == "full"
-    assert scales["raw.meter_readings"] == f"full, days {N - 3}..{N - 1} only"
-    assert scales["intermediate.int_meter_intervals"] == f"full, day {N - 1} only (the table keeps one run)"
+    # synthesized up to day N-2; night N-1 ran through the DAGs (its publish left night N a spare serving file)
+    assert scales["raw.meter_readings"] == f"full, days {N - 3}..{N - 2} only"
+    assert scales["intermediate.int_meter_intervals"] == f"full, day {N - 2} only (the table keeps one run)"
+    before = ch["night_before"]
+    assert before["ok"] and before["day"] == (TINY.start + timedelta(days=N - 2)).isoformat()
+    assert next(t for t in night["tasks"] if t["task_id"] == "publish")["state"] == "success"
     table = render_table(report)
     assert f"full city: night 1 / night {N} (s)" in table and "synthesized raw.meter_readings" in table
 

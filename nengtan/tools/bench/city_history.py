@@ -1,10 +1,12 @@
 """Night N of the full city (issue 18): a year of the city cannot be generated or loaded on a bench
 machine (3.6 bn readings, ~175 GB of warehouse), so after the timed night 1 the history is synthesized
-in the warehouse by SQL, and night N is timed through the night worker as night 1 was.
+in the warehouse by SQL up to day N-2, night N-1 runs through the night worker (untimed for the ratio: it
+leaves night N what any night leaves the next, the spare serving file of its publish among it), and night N
+is timed through the night worker as night 1 was.
 
 What is synthesized, and at which scale (the report lists it table by table):
 * the meter-day tables (int_meter_daily, meter_daily, meter_day_sources), the quality tables and weather
-  for days 2..N-1 at full scale: day 1's rows with the date shifted (meters removed by then left out);
+  for days 2..N-2 at full scale: day 1's rows with the date shifted (meters removed by then left out);
 * the enterprise- and park-level tables keyed by day or month (enterprise_energy_daily, park_energy_daily,
   int_enterprise_monthly_sources, enterprise_carbon_monthly, int_factor_applied's months, the monthly
   marts) at full scale, by one untimed dbt build (full refresh) of those models from the synthesized meter
@@ -13,16 +15,16 @@ What is synthesized, and at which scale (the report lists it table by table):
   shifted a year, for the months before day N's (at the archive's scale: the generator declares the base
   year for the enterprises its cases need only);
 * the reading-level tables (raw.meter_readings, int_meter_readings, int_meter_intervals): only the last
-  ``reading_days`` days before night N, because disk cannot hold a year of them and every nightly scan of
+  ``reading_days`` days before night N (night N-1's own day among them), because disk cannot hold a year of them and every nightly scan of
   them is bounded by time literals (the rebuild scope's two-day lookback);
 * the load log (every synthesized file version, transformed and recorded in the ledger), and the serving
-  copy and ledger (one untimed publish + record of the synthesized year), so night N pays the
-  incremental publish and ledger record it would pay then.
+  copy and ledger (one untimed publish + record of the synthesized history), on which night N-1 publishes
+  as a night does, so night N pays the incremental publish and ledger record it would pay then.
 
 Registers continue: on day k a meter reads day 1's register plus (k-1) times its day-1 consumption
 (raw units, unwrapped), wrapped at its register_max, so the registers keep increasing and the first
-reading of a day follows the last of the day before exactly as on day 1. Day N's landing files are
-day 1's files rewritten the same way (timestamps + N-1 days, registers continued, file mtimes shifted,
+reading of a day follows the last of the day before exactly as on day 1. Days N-1's and N's landing files
+are day 1's files rewritten the same way (timestamps + N-1 days, registers continued, file mtimes shifted,
 malformed lines left as they were).
 """
 
@@ -439,19 +441,22 @@ def _built_tables(con: duckdb.DuckDBPyConnection, day1: date, n: int) -> list[di
 
 def run_city_history(root: Any, day1: date, n: int, reading_days: int, timeout: float,
                      progress: Callable[[str], None] = print) -> dict[str, Any]:
-    """Synthesize days 2..n-1 on the city's warehouse after its night 1, land day n, publish the
-    synthesized year untimed, then time night n through the night worker (``run_night``)."""
+    """Synthesize days 2..n-2 on the city's warehouse after its night 1, publish the synthesized history
+    untimed, run night n-1 through the night worker (untimed for the ratio: it leaves what a night leaves
+    for the next, its publish's spare serving file included), then time night n as night 1 was."""
     from nengtan.tools.bench.night import run_night
     from nengtan.warehouse import connect
 
     cfg = root.settings
     day_n = day1 + timedelta(days=n - 1)
+    before = n - 1  # the night before night n, run through the DAGs
     t0 = time.perf_counter()
-    progress(f"[bench] full city: synthesizing days 2..{n - 1} in the warehouse (untimed for the ratio) …")
+    progress(f"[bench] full city: synthesizing days 2..{before - 1} in the warehouse (untimed for the ratio) …")
     con = connect(root.warehouse_db, cfg=cfg)
     try:
         con.execute("SET preserve_insertion_order = false")
-        tables = synthesize(con, day1, n, reading_days, progress)  # statement by statement: no year in one WAL
+        # statement by statement: no year in one WAL; the reading-level tables' last days include night n-1's
+        tables = synthesize(con, day1, before, reading_days - 1, progress)
         con.execute("CHECKPOINT")
         offsets = {mid: (d, rmax or Decimal(0)) for mid, d, rmax in
                    con.execute("SELECT meter_id, d, rmax FROM _syn_meters").fetchall()}
@@ -466,14 +471,21 @@ def run_city_history(root: Any, day1: date, n: int, reading_days: int, timeout: 
     synth_seconds = time.perf_counter() - t0
     con = connect(root.warehouse_db, cfg=cfg)
     try:
-        tables += _built_tables(con, day1, n)
+        tables += _built_tables(con, day1, before)
         t1 = time.perf_counter()
-        landed = land_day(root.landing, day1, n, offsets)
+        landed = [land_day(root.landing, day1, before, offsets)]
         land_seconds = time.perf_counter() - t1
-        progress("[bench] full city: publishing the synthesized year (untimed) …")
-        published = publish_synthesized(con, cfg, day_n - timedelta(days=1))
+        progress("[bench] full city: publishing the synthesized history (untimed) …")
+        published = publish_synthesized(con, cfg, day_n - timedelta(days=2))
     finally:
         con.close()
+    progress(f"[bench] full city: night {before} ({day_n - timedelta(days=1)}) through the DAGs (untimed) …")
+    night_before = run_night(root, day_n - timedelta(days=1), f"city-{before}", timeout)
+    if not night_before.get("ok"):
+        raise RuntimeError(f"night {before} failed:\n{night_before.get('error', '')}")
+    t1 = time.perf_counter()
+    landed.append(land_day(root.landing, day1, n, offsets))
+    land_seconds += time.perf_counter() - t1
     size = root.warehouse_db.stat().st_size
     progress(f"[bench] full city: night {n} ({day_n}) through the DAGs …")
     night = run_night(root, day_n, f"city-{n}", timeout)
@@ -481,6 +493,7 @@ def run_city_history(root: Any, day1: date, n: int, reading_days: int, timeout: 
     return {"n": n, "day": day_n.isoformat(), "synthesis_seconds": round(synth_seconds, 2),
             "dbt_seconds": round(dbt_seconds, 2), "dbt": built,
             "landing_seconds": round(land_seconds, 2), "landed": landed, "published": published,
+            "night_before": {k: night_before.get(k) for k in ("day", "ok", "wall_seconds", "peak_rss_gib", "tasks")},
             "warehouse_bytes": size, "serving_bytes": root.serving_db.stat().st_size if root.serving_db.exists()
             else None, "reading_days": reading_days, "tables": tables, "night": night,
             "seconds_before_night": round(time.perf_counter() - t0 - (night.get("wall_seconds") or 0), 2)}

@@ -68,10 +68,15 @@ def _city_history_rows(ch: dict[str, Any], add: Any) -> None:
     if last.get("fixed_costs"):
         add("  of which fixed costs (s)", last["fixed_costs"].get("seconds"), _fixed_note(last["fixed_costs"]))
     pub = ch.get("published") or {}
-    add(f"  synthesis of days 2..{_s(n - 1 if isinstance(n, int) else n)} (s, untimed for the ratio)",
+    before = n - 1 if isinstance(n, int) else "N-1"
+    add(f"  synthesis of days 2..{_s(n - 2 if isinstance(n, int) else n)} (s, untimed for the ratio)",
         ch.get("synthesis_seconds"),
-        f"+ day {n}'s files {_s(ch.get('landing_seconds'))} s + publish {_s(pub.get('publish_seconds'))} s "
+        f"+ days {before} and {n}'s files {_s(ch.get('landing_seconds'))} s + publish {_s(pub.get('publish_seconds'))} s "
         f"+ ledger {_s((pub.get('ledger_files_seconds') or 0) + (pub.get('ledger_publish_seconds') or 0))} s")
+    prev = ch.get("night_before") or {}
+    if prev.get("wall_seconds") is not None:
+        add(f"  night {before} through the DAGs (s, untimed for the ratio)", prev["wall_seconds"],
+            "leaves night " + str(n) + " what a night leaves: its publish's spare serving file, its runs")
     add("  warehouse / serving copy before night " + str(n) + " (GB)",
         f"{_s((ch.get('warehouse_bytes') or 0) / 1e9)} / {_s((ch.get('serving_bytes') or 0) / 1e9)}")
     for t in ch.get("tables", []):
