@@ -1,7 +1,7 @@
 {#- Dual-control warnings (the one home of their rule; see models/marts/dual_control_warnings.sql for the
     rule in words): as of the as-of day, and with month_ends also as of the last day of every closed month of
     the target's year (marts.dual_control_warnings_history, what a monthly report reads for its month). -#}
-{% macro dual_control_warnings_sql(month_ends=false) -%}
+{% macro dual_control_warnings_sql(month_ends=false, from_day=none) -%}
 with as_of as (
     select {{ as_of_day() }} as day
 ),
@@ -38,6 +38,10 @@ years as (
         {{ dbt.datediff('year_start', 'as_of', 'day') }} + 1 as days_elapsed,
         {{ dbt.datediff('year_start', dbt.dateadd('year', 1, 'year_start'), 'day') }} as days_in_year
     from target_years
+    {%- if from_day is not none %}
+    -- an incremental run of the history: only the as-of days from from_day on (warning_history_from)
+    where as_of >= {{ sql_literal(from_day, 'date') }}
+    {%- endif %}
 ),
 
 -- per enterprise and year: what each source says so far
@@ -210,4 +214,47 @@ select
     intensity_coverage,
     {{ current_run_id() }} as built_run_id
 from leveled
+{%- endmacro %}
+
+
+{#- The first as-of day an incremental run of the history recomputes (its pre-hook deletes the rows from it on,
+    delete_warning_history): the first day of the earliest of the month of the last as-of day it holds (that
+    day's rows were as of a day, not a closed month's end), the earliest month enterprise_carbon_monthly rebuilt
+    this run (int_rebuild_months: every month-end from it on may change) and the month of this run's as-of day
+    (a rerun of an earlier night). Every earlier row is as of a closed month's end whose months did not change.
+    None (recompute everything) on a first build, or when a targets file is pending: a budget may have changed
+    in any year. -#}
+{% macro warning_history_from() -%}
+    {%- if not execute or (model is mapping and model.get('resource_type') == 'unit_test') or not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set targets = query_value("select count(*) from " ~ source('raw', 'load_log') ~ " where transformed_run_id is"
+        ~ " null and status <> 'rejected' and source = 'targets'") -%}
+    {%- if targets -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set bound -%}
+        select min(d) from (
+            select cast({{ dbt.date_trunc('month', 'max(as_of)') }} as date) as d from {{ this }}
+            union all
+            select min(month) as d from {{ ref('int_rebuild_months') }}
+            union all
+            select cast({{ dbt.date_trunc('month', as_of_day()) }} as date) as d
+        ) as bounds
+        where (select count(*) from {{ this }}) > 0
+    {%- endset -%}
+    {{ return(query_value(bound)) }}
+{%- endmacro %}
+
+{#- Pre-hook of the history: the rows from warning_history_from on (all of them when it is none). -#}
+{% macro delete_warning_history() -%}
+    {%- if is_incremental() -%}
+        {%- set from_day = warning_history_from() -%}
+        delete from {{ this }}
+        {%- if from_day is not none %}
+        where as_of >= {{ sql_literal(from_day, 'date') }}
+        {%- endif %}
+    {%- else -%}
+        select 1
+    {%- endif -%}
 {%- endmacro %}
