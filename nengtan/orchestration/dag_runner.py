@@ -344,7 +344,14 @@ def run_night_dags(day: date, *, progress: Callable[[str], None] = print) -> lis
 
 
 def _run_night_dags(day: date, *, progress: Callable[[str], None]) -> list[RunOutcome]:
+    from nengtan.warehouse import deferred_checkpoints
+
     prepare_airflow()
+    with deferred_checkpoints():  # the tasks this process runs (dag.test) checkpoint once, after the night
+        return _run_dags(day, progress=progress)
+
+
+def _run_dags(day: date, *, progress: Callable[[str], None]) -> list[RunOutcome]:
     outcomes: list[RunOutcome] = []
     for dag_id in NIGHT_DAGS:
         progress(f"[nengtan] {day} {dag_id} …")
