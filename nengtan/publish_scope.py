@@ -124,17 +124,19 @@ def _earliest(a: date | None, b: date | None) -> date | None:
     return min((d for d in (a, b) if d is not None), default=None)
 
 
+def _earliest_each(a: dict[str, date | None], b: dict[str, date | None]) -> dict[str, date | None]:
+    """Per key of either, the earlier of the two days (watermarks merged: the union of what changed)."""
+    return {k: _earliest(a.get(k), b.get(k)) for k in a.keys() | b.keys()}
+
+
 def lower_watermarks(con: duckdb.DuckDBPyConnection, *, since_day: date | None, since_month: date | None,
                      full_copy: bool = False, tables: dict[str, date] | None = None) -> PublishState:
     """Record that marts may have changed from these days on (None: not at all) or everywhere;
     ``tables``: each table's own first day (its watermark kind's day is then the earliest of them)."""
     old = read_state(con) or PublishState(full_copy=True)  # nothing readable on record: full anyway
-    merged = dict(old.tables)
-    for table, day in (tables or {}).items():
-        merged[table] = _earliest(merged.get(table), day)
     new = replace(old, since_day=_earliest(old.since_day, since_day),
                   since_month=_earliest(old.since_month, since_month), full_copy=old.full_copy or full_copy,
-                  tables=merged)
+                  tables=_earliest_each(old.tables, tables or {}))
     _write_state(con, new)
     return new
 
@@ -291,11 +293,7 @@ def plan_on_spare(con: duckdb.DuckDBPyConnection, plan: Plan, spare_db: Path) ->
     st = spare_db.stat()
     if (st.st_size, st.st_mtime_ns) != (spare.size, spare.mtime_ns):
         return None
-    since = {k: _earliest(plan.since.get(k), spare.since.get(k)) for k in set(plan.since) | set(spare.since)}
-    table_since = None
-    if plan.table_since is not None and spare.tables is not None:
-        table_since = dict(plan.table_since)
-        for table, day in spare.tables.items():
-            table_since[table] = _earliest(table_since.get(table), day)
-    return replace(plan, base_run_id=spare.run_id, since=since, table_since=table_since,
-                   reason=f"built on the spare file (run {spare.run_id})")
+    table_since = (_earliest_each(plan.table_since, spare.tables)
+                   if plan.table_since is not None and spare.tables is not None else None)
+    return replace(plan, base_run_id=spare.run_id, since=_earliest_each(plan.since, spare.since),
+                   table_since=table_since, reason=f"built on the spare file (run {spare.run_id})")
