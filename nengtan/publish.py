@@ -135,20 +135,28 @@ def spare_path(cfg: Settings) -> Path:
     return cfg.serving_dir / ".spare.duckdb"
 
 
+def _attach_holding(con: duckdb.DuckDBPyConnection, path: Path, run_id: str | None) -> tuple[bool, str | None]:
+    """Attach ``path`` as serving_new and keep it attached when it holds the publication ``run_id``; returns
+    whether it does, and the run it holds (it is detached when it holds another)."""
+    con.execute(f"ATTACH {sql_string(path)} AS serving_new")
+    held = _held_run_id(con)
+    if held != run_id:
+        con.execute("DETACH serving_new")
+    return held == run_id, held
+
+
 def _attach_spare(con: duckdb.DuckDBPyConnection, spare: Path, plan: Plan) -> bool:
     """Attach the spare file as serving_new to bring it up to date in place; False when it cannot be used (a
     reader still holds it open, so its lock refuses a writer; or it holds another run than recorded)."""
     try:
-        con.execute(f"ATTACH {sql_string(spare)} AS serving_new")
+        attached, held = _attach_holding(con, spare, plan.base_run_id)
     except duckdb.Error as exc:
         log.info("publish: the spare serving file cannot be written (%s); copying the serving file instead", exc)
         return False
-    held = _held_run_id(con)
-    if held == plan.base_run_id:
-        return True
-    con.execute("DETACH serving_new")
-    log.warning("publish: the spare serving file holds run %r, not %r as recorded; not used", held, plan.base_run_id)
-    return False
+    if not attached:
+        log.warning("publish: the spare serving file holds run %r, not %r as recorded; not used", held,
+                    plan.base_run_id)
+    return attached
 
 
 def _attach_new_copy(con: duckdb.DuckDBPyConnection, cfg: Settings, tmp: Path, plan: Plan) -> tuple[Plan, Path]:
@@ -163,11 +171,9 @@ def _attach_new_copy(con: duckdb.DuckDBPyConnection, cfg: Settings, tmp: Path, p
         if on_spare is not None and _attach_spare(con, spare, on_spare):
             return on_spare, spare
         clone_file(serving_db, tmp)
-        con.execute(f"ATTACH {sql_string(tmp)} AS serving_new")
-        held = _held_run_id(con)
-        if held == plan.base_run_id:
+        attached, held = _attach_holding(con, tmp, plan.base_run_id)
+        if attached:
             return plan, tmp
-        con.execute("DETACH serving_new")
         tmp.unlink()
         plan = Plan.full(f"the serving copy holds run {held!r}, the warehouse last published {plan.base_run_id!r}")
     con.execute(f"ATTACH {sql_string(tmp)} AS serving_new")
@@ -383,8 +389,11 @@ def publish(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, cfg: Sett
         raise         # longer on record, see _attach_new_copy)
     fsync_path(target)
     crash_point("publish")
-    _swap(cfg, target, keep_old=on_serving.incremental)
-    mark_published(con, run_id, cfg.serving_db, spare_record(on_serving, spare_path(cfg)))
+    # the replaced file becomes the spare only when this publish built on it or on the spare (it then held
+    # on_serving's base run, and lacks on_serving's watermarks); after a full publish it is not a known state
+    _swap(cfg, target, keep_old=plan.incremental)
+    mark_published(con, run_id, cfg.serving_db,
+                   spare_record(on_serving, spare_path(cfg)) if plan.incremental else None)
     return {"serving_db": str(cfg.serving_db), **written, "run_id": run_id, "day": day.isoformat(),
             "mode": "incremental" if plan.incremental else "full", "reason": plan.reason,
             "built_on": ("spare" if target != tmp else "copy") if plan.incremental else "empty"}
