@@ -228,8 +228,8 @@ from leveled
     {%- if not execute or (model is mapping and model.get('resource_type') == 'unit_test') or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set targets = query_value("select count(*) from " ~ source('raw', 'load_log') ~ " where transformed_run_id is"
-        ~ " null and status <> 'rejected' and source = 'targets'") -%}
+    {%- set targets = query_value("select count(*) from " ~ source('raw', 'load_log') ~ " where source = 'targets'"
+        ~ " and file_id in (" ~ pending_files() ~ ")") -%}
     {%- if targets -%}
         {{ return(none) }}
     {%- endif -%}
