@@ -10,7 +10,8 @@ replaced, kept under a second name and brought up to date in place with what it 
 changes and this one's), so that a night does not copy and flush the whole serving file (a year of the
 city: ~1 GB) to change a few days of it; the spare is not used while a reader holds it open, nor when it
 is not the file on record. Otherwise it starts as a copy of the serving file. Either way, the large
-day-keyed incremental marts then get only their rows from their own watermark day on (delete, insert);
+day-keyed incremental marts then get only their rows from their own watermark day on (delete, insert): the days
+the night rebuilt for most meters whole, the earlier ones only for the meters (enterprises) that differ;
 any other table of some size is compared with the file's, by day (or month, ...) where it has such a
 column, and only the days that differ are replaced (a year of alert_log: the night's day), or it is kept
 when equal; small tables are rewritten whole. Otherwise, or when anything does not match, it is built
@@ -190,16 +191,71 @@ def _copy_whole(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
 
 
 def _copy_since(con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: list,
-                column: str, since: date | None) -> tuple[int, dict | None]:
-    """Replace the rows from ``since`` on (none when None: nothing changed) with the warehouse's.
-    The day is a literal, so both scans skip the row groups before it by their zonemaps. Not compared
-    first: every row the models rebuilt carries the run that built it, so they all differ. Also returns
-    the ledger's row sums of the rows removed and added (None when a column renders by time zone: the
-    ledger then rehashes the table), so it can derive the table's hash."""
+                column: str, since: date | None) -> tuple[int, dict | None, dict | None]:
+    """Replace the rows from ``since`` on (none when None: nothing changed) that differ from the warehouse's:
+    the days the run rebuilt whole are replaced whole, and on the others only the keys that changed (see
+    _changed_since). Literal days, so every scan skips the row groups before ``since`` by their zonemaps.
+    Also returns the ledger's row sums of the rows removed and added (None when a column renders by time
+    zone: the ledger then rehashes the table), so it can derive the table's hash, and what was replaced
+    ({"days": days replaced whole (None: every day from ``since``, for a table without a key column), "keys":
+    (day, key) groups replaced on the other days}; None when the watermark says nothing changed)."""
     target = f'serving_new."{schema}"."{table}"'
     if since is None:
-        return count_rows(con, target), {}
-    return _replace_summed(con, schema, table, columns, f"\"{column}\" >= DATE '{since.isoformat()}'")
+        return count_rows(con, target), {}, None
+    bound = f"\"{column}\" >= DATE '{since.isoformat()}'"
+    key = _key_column(columns)
+    if key is None:
+        return *_replace_summed(con, schema, table, columns, bound), {"days": None, "keys": 0}
+    try:
+        whole, keys = _changed_since(con, schema, table, column, key, bound)
+        if not whole and not keys:
+            return count_rows(con, target), {}, {"days": [], "keys": 0}
+        days = ", ".join(f"DATE '{d.isoformat()}'" for d in whole)
+        parts = [f'"{column}" IN ({days})'] if whole else []
+        if keys:
+            parts.append(f"EXISTS (SELECT 1 FROM {CHANGED_KEYS} AS ck WHERE ck.part_day = \"{column}\" "
+                         f"AND ck.part_key IS NOT DISTINCT FROM \"{key}\")")
+        cond = f"{bound} AND ({' OR '.join(parts)})"
+        return *_replace_summed(con, schema, table, columns, cond), \
+            {"days": [d.isoformat() for d in whole], "keys": keys}
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {CHANGED_KEYS}")
+
+
+# Columns that key the rows of a day in a table updated in place (the first the table has): a night rebuilds the
+# new day for every meter, but the days before it only for the few meters whose readings reached back (a late or
+# corrected file, a meter silent since), and those days are compared meter by meter instead of copied whole.
+KEY_COLUMNS = ("meter_id", "credit_code", "park_id")
+CHANGED_KEYS = "_publish_changed_keys"
+
+
+def _key_column(columns: list) -> str | None:
+    names = [name for name, _ in columns]
+    return next((c for c in KEY_COLUMNS if c in names), None)
+
+
+def _changed_since(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str, key: str, bound: str
+                   ) -> tuple[list[date], int]:
+    """Compare the rows where ``bound`` holds with the copy's, per day and key (rows and the sum of their 64-bit
+    hashes, one hash scan of each side): the days where more than half of the keys differ (replaced whole), and
+    the number of (day, key) groups that differ on the other days, left in CHANGED_KEYS (part_day, part_key)."""
+    source = f'"{schema}"."{table}"'
+
+    def groups(rel: str) -> str:
+        return (f'SELECT fp_row."{column}" AS d, fp_row."{key}" AS k, count(*) AS n, sum(hash(fp_row)) AS h '
+                f"FROM {rel} AS fp_row WHERE {bound} GROUP BY ALL")
+
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {CHANGED_KEYS} AS "
+        "SELECT coalesce(a.d, b.d) AS part_day, coalesce(a.k, b.k) AS part_key, "
+        "a.n IS DISTINCT FROM b.n OR a.h IS DISTINCT FROM b.h AS changed "
+        f"FROM ({groups(source)}) a FULL OUTER JOIN ({groups('serving_new.' + source)}) b "
+        "ON a.d = b.d AND a.k IS NOT DISTINCT FROM b.k")
+    whole = [d for (d,) in con.execute(
+        f"SELECT part_day FROM {CHANGED_KEYS} GROUP BY part_day "
+        "HAVING 2 * count(*) FILTER (WHERE changed) > count(*) ORDER BY part_day").fetchall()]
+    con.execute(f"DELETE FROM {CHANGED_KEYS} WHERE NOT changed OR part_day IN (SELECT unnest(?::DATE[]))", [whole])
+    return whole, con.execute(f"SELECT count(*) FROM {CHANGED_KEYS}").fetchone()[0]
 
 
 def _replace_summed(con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: list, cond: str
@@ -286,9 +342,10 @@ COMPARE_ROWS = 10_000
 
 
 def _publish_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, plan: Plan, columns: list | None
-                   ) -> tuple[int, str, dict | None]:
+                   ) -> tuple[int, str, dict | None, dict | None]:
     """Write one table into serving_new; returns its row count, how: 'since' (updated from its
-    watermark), 'patched' (its changed days or months replaced), 'same' (the copy's already equal),
+    watermark: what it replaced is the fourth item, see _copy_since), 'patched' (its changed days or
+    months replaced), 'same' (the copy's already equal),
     'rewritten', or 'repaired' (an update whose row count then differed from the warehouse's, rewritten:
     the watermark missed something), and, for
     the ledger, the change to a table kept or updated in place (None: hash it afresh). ``columns``:
@@ -296,26 +353,26 @@ def _publish_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, plan
     name = f"{schema}.{table}"
     source = f'"{schema}"."{table}"'
     if not (plan.incremental and columns is not None):
-        return _copy_whole(con, schema, table), "rewritten", None
+        return _copy_whole(con, schema, table), "rewritten", None, None
     mark = plan.watermark(name) if not newest_first(name) else None
     if mark is not None:
-        rows, change = _copy_since(con, schema, table, columns, *mark)
+        rows, change, replaced = _copy_since(con, schema, table, columns, *mark)
         if rows == count_rows(con, source):
-            return rows, "since", change
+            return rows, "since", change, replaced
         log.warning("publish: %s updated from %s has a row count unlike the warehouse's; rewritten", name, mark[1])
-        return _copy_whole(con, schema, table), "repaired", None
+        return _copy_whole(con, schema, table), "repaired", None, None
     if count_rows(con, source) >= COMPARE_ROWS:
         part = None if newest_first(name) else _part_column(columns)
         patched = _copy_changed_parts(con, schema, table, columns, part) if part else None
         if patched is not None:
             if patched[0] == count_rows(con, source):
-                return patched
+                return *patched, None
             log.warning("publish: %s patched by %s has a row count unlike the warehouse's; rewritten", name, part)
-            return _copy_whole(con, schema, table), "repaired", None
+            return _copy_whole(con, schema, table), "repaired", None, None
         mine = quick_fingerprint(con, source)
         if mine == quick_fingerprint(con, f'serving_new."{schema}"."{table}"'):
-            return mine[0], "same", {}
-    return _copy_whole(con, schema, table), "rewritten", None
+            return mine[0], "same", {}, None
+    return _copy_whole(con, schema, table), "rewritten", None, None
 
 
 def _write_tables(con: duckdb.DuckDBPyConnection, relations: list[tuple[str, str]], plan: Plan) -> dict:
@@ -328,17 +385,21 @@ def _write_tables(con: duckdb.DuckDBPyConnection, relations: list[tuple[str, str
     counts: dict[str, int] = {}
     how: dict[str, str] = {}
     changes: dict[str, dict] = {}
+    replaced: dict[str, dict] = {}
     for schema, table in relations:
         name = f"{schema}.{table}"
-        counts[name], how[name], change = _publish_table(con, schema, table, plan, updatable.get((schema, table)))
+        counts[name], how[name], change, done = _publish_table(con, schema, table, plan,
+                                                               updatable.get((schema, table)))
         if change is not None:
             changes[name] = change
+        if done is not None:
+            replaced[name] = done
     incremental = {}
     for name, done in how.items():
         if done == "since":
             since = plan.watermark(name)[1]
             incremental[name] = since.isoformat() if since else None
-    return {"tables": counts, "incremental": incremental,
+    return {"tables": counts, "incremental": incremental, "replaced": replaced,
             "hash_changes": {"base_run_id": plan.base_run_id, "tables": changes},
             "unchanged": sorted(n for n, d in how.items() if d == "same"),
             "patched": sorted(n for n, d in how.items() if d == "patched"),
@@ -355,7 +416,8 @@ def publish(con: duckdb.DuckDBPyConnection, *, run_id: str, day: date, cfg: Sett
 
     Returns ``tables`` (rows per serving table), ``mode`` (incremental | full) and why a full copy
     was made (``reason``), ``incremental`` (tables updated from a watermark day: that day, or None
-    when nothing changed), ``unchanged`` (tables kept: equal fingerprints), ``patched`` (tables whose
+    when nothing changed), ``replaced`` (for those tables, the days replaced whole and the number of
+    (day, key) groups replaced on the days before), ``unchanged`` (tables kept: equal fingerprints), ``patched`` (tables whose
     changed days or months were replaced) and ``repaired`` (tables whose update did not match the
     warehouse's row count and were rewritten).
     """

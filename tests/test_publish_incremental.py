@@ -195,6 +195,10 @@ def test_every_night_publishes_what_a_publish_from_scratch_would(city: City) -> 
     patched |= set(late["patched"])
     assert late["mode"] == "incremental", late["reason"]
     assert date.fromisoformat(late["incremental"]["marts.meter_daily"]) <= late_day < day[2]
+    # ... but on that day only the late file's meters are replaced (compared meter by meter), the new day whole
+    replaced = late["replaced"]["marts.meter_daily"]
+    assert day[3].isoformat() in replaced["days"] and late_day.isoformat() not in replaced["days"], replaced
+    assert replaced["keys"] > 0, replaced
     _published_equals_from_scratch(city, late)
 
     # a night whose publish did not happen (blocked or skipped), across the month boundary, then one that does
