@@ -6,6 +6,7 @@ and the marts must hold N days."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -95,3 +96,24 @@ def test_the_marts_hold_n_days_and_nothing_is_pending(bench) -> None:
             [TINY.start]).fetchone()[0]
     finally:
         con.close()
+
+
+def test_the_publish_after_a_night_on_the_serving_copy(bench, tmp_path: Path) -> None:
+    """The bench's 'publish after a night' (nengtan.tools.bench._publish_at_scale) on night N's serving copy:
+    the replica is left as a night leaves the warehouse (its day's rows rebuilt, the bounds its delete hooks
+    record), so the second publish copies that day of the day marts, not a comparison of every table."""
+    from nengtan.tools.bench import NIGHT_DAY_MARTS, _publish_at_scale
+
+    _, db = bench
+    replica = tmp_path / "replica.duckdb"
+    shutil.copyfile(db.parent.parent / "serving" / "nengtan.duckdb", replica)
+    out = _publish_at_scale(replica, tmp_path / "publish-at-scale")
+    last = (TINY.start + timedelta(days=N - 1)).isoformat()
+    assert out["night_mode"] == "incremental", out["night_reason"]
+    assert out["night_incremental"] == dict.fromkeys(NIGHT_DAY_MARTS, last)
+    # the night's day differs in every key (new run stamps): replaced whole, no key on any other day
+    assert {t: r["days"] for t, r in out["night_replaced"].items()} == dict.fromkeys(NIGHT_DAY_MARTS, [last])
+    assert all(r["keys"] == 0 for r in out["night_replaced"].values())
+    # the night's month of the monthly marts differs: they are not kept as they were
+    assert not {"marts.enterprise_carbon_monthly", "marts.energy_balance_monthly"} & set(out["night_unchanged"])
+    assert set(NIGHT_DAY_MARTS) <= set(out["night_ledger_derived"])

@@ -200,11 +200,16 @@ def render_table(r: dict[str, Any]) -> str:
     elif pub:
         add(f"publish of the city-scale serving copy (s), {_s(pub.get('rows'))} rows", pub.get("seconds"),
             f"from scratch; meter_daily {_s(pub.get('meter_daily_rows'))} rows through {pub.get('data_day')}")
-        since = pub.get("night_incremental") or {}
+        since, replaced = pub.get("night_incremental") or {}, pub.get("night_replaced") or {}
+
+        def rows_of(table: str) -> str:
+            done = replaced.get(table) or {}
+            days = ", ".join(done.get("days") or []) or "none"
+            return f"from {since.get(table)} ({days} whole, {done.get('keys', 0)} keys)"
+
         add("  publish after a night on it (s)", pub.get("night_seconds"),
-            f"rows rewritten from {since.get('marts.meter_daily')} (meters), "
-            f"{since.get('marts.enterprise_energy_daily')} (enterprises)" if pub.get("night_mode") == "incremental"
-            else f"copied whole: {pub.get('night_reason')}")
+            f"meter rows {rows_of('marts.meter_daily')}, enterprise rows {rows_of('marts.enterprise_energy_daily')}"
+            if pub.get("night_mode") == "incremental" else f"copied whole: {pub.get('night_reason')}")
         add("  ledger record of the copy, from scratch / after a night (s)",
             f"{_s(pub.get('ledger_seconds'))} / {_s(pub.get('night_ledger_seconds'))}",
             f"hashes derived, not rescanned: {len(pub.get('night_ledger_derived') or [])} tables")
