@@ -47,6 +47,11 @@ latest_meters as (
     {{ latest_versions(meters, ['meter_id']) }}
 ),
 
+-- each meter's registry row before the pending files (the version a pending file may have changed)
+previous_meters as (
+    {{ latest_versions(meters, ['meter_id'], 'file_id not in (select p.file_id from pending as p)') }}
+),
+
 as_of as (
     select max(reading_day) as as_of_day
     from {{ readings }}
@@ -75,11 +80,11 @@ touched as (
     -- registry row new or changed in a pending file: from the day before the (earlier) installation
     select
         c.meter_id,
-        cast({{ dbt.dateadd('day', -1, 'cast(least(c.installed_at, coalesce(p.installed_at, c.installed_at)) as date)') }} as date)
-            as from_day,
+        cast({{ dbt.dateadd('day', -1, 'cast(least(c.installed_at, coalesce(p.installed_at, c.installed_at))'
+                                       ~ ' as date)') }} as date) as from_day,
         1 as by_readings
     from latest_meters as c
-    left join ({{ latest_versions(meters, ['meter_id'], 'file_id not in (select p.file_id from pending as p)') }}) as p
+    left join previous_meters as p
         on c.meter_id = p.meter_id
     where
         c.file_id in (select pf.file_id from pending as pf)
