@@ -85,7 +85,7 @@ single as (
     where n_intervals = 1
 ),
 
-{#- each share rounded down to 8 decimals: the remainder on the last interval is then never negative (a
+{# each share rounded down to 8 decimals: the remainder on the last interval is then never negative (a
     share rounded up, times the n - 1 other intervals, can exceed a small delta spread over a long gap) -#}
 {#- in units of 1e-8 as an integer divided by n (a floating division on both engines, exact for any delta under
     ~9e7), then back to a decimal by an exact multiplication -#}
