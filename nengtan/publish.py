@@ -203,7 +203,7 @@ def _copy_since(con: duckdb.DuckDBPyConnection, schema: str, table: str, columns
     if since is None:
         return count_rows(con, target), {}, None
     bound = f"\"{column}\" >= DATE '{since.isoformat()}'"
-    key = _key_column(columns)
+    key = _first_column(columns, KEY_COLUMNS)
     if key is None:
         return *_replace_summed(con, schema, table, columns, bound), {"days": None, "keys": 0}
     try:
@@ -229,9 +229,18 @@ KEY_COLUMNS = ("meter_id", "credit_code", "park_id")
 CHANGED_KEYS = "_publish_changed_keys"
 
 
-def _key_column(columns: list) -> str | None:
+def _first_column(columns: list, candidates: tuple[str, ...]) -> str | None:
+    """The first of ``candidates`` among a table's (name, type) columns, or None."""
     names = [name for name, _ in columns]
-    return next((c for c in KEY_COLUMNS if c in names), None)
+    return next((c for c in candidates if c in names), None)
+
+
+def _part_sums(rel: str, parts: dict[str, str], where: str = "") -> str:
+    """SQL: per value of the ``parts`` columns (alias -> column) of ``rel``, its rows (n) and the sum of their
+    64-bit row hashes (h): one hash scan, the fingerprint of each part (see quick_fingerprint)."""
+    keys = ", ".join(f'fp_row."{column}" AS {alias}' for alias, column in parts.items())
+    return (f"SELECT {keys}, count(*) AS n, sum(hash(fp_row)) AS h FROM {rel} AS fp_row"
+            f"{' WHERE ' + where if where else ''} GROUP BY ALL")
 
 
 def _changed_since(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str, key: str, bound: str
@@ -239,18 +248,13 @@ def _changed_since(con: duckdb.DuckDBPyConnection, schema: str, table: str, colu
     """Compare the rows where ``bound`` holds with the copy's, per day and key (rows and the sum of their 64-bit
     hashes, one hash scan of each side): the days where more than half of the keys differ (replaced whole), and
     the number of (day, key) groups that differ on the other days, left in CHANGED_KEYS (part_day, part_key)."""
-    source = f'"{schema}"."{table}"'
-
-    def groups(rel: str) -> str:
-        return (f'SELECT fp_row."{column}" AS d, fp_row."{key}" AS k, count(*) AS n, sum(hash(fp_row)) AS h '
-                f"FROM {rel} AS fp_row WHERE {bound} GROUP BY ALL")
-
+    source, parts = f'"{schema}"."{table}"', {"d": column, "k": key}
+    mine, theirs = _part_sums(source, parts, bound), _part_sums("serving_new." + source, parts, bound)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {CHANGED_KEYS} AS "
         "SELECT coalesce(a.d, b.d) AS part_day, coalesce(a.k, b.k) AS part_key, "
         "a.n IS DISTINCT FROM b.n OR a.h IS DISTINCT FROM b.h AS changed "
-        f"FROM ({groups(source)}) a FULL OUTER JOIN ({groups('serving_new.' + source)}) b "
-        "ON a.d = b.d AND a.k IS NOT DISTINCT FROM b.k")
+        f"FROM ({mine}) a FULL OUTER JOIN ({theirs}) b ON a.d = b.d AND a.k IS NOT DISTINCT FROM b.k")
     whole = [d for (d,) in con.execute(
         f"SELECT part_day FROM {CHANGED_KEYS} GROUP BY part_day "
         "HAVING 2 * count(*) FILTER (WHERE changed) > count(*) ORDER BY part_day").fetchall()]
@@ -283,11 +287,6 @@ PART_COLUMNS = ("day", "month", "as_of", "claimed_period", "year")
 CHANGED_PARTS = "_publish_changed_parts"
 
 
-def _part_column(columns: list) -> str | None:
-    names = [name for name, _ in columns]
-    return next((c for c in PART_COLUMNS if c in names), None)
-
-
 def _copy_changed_parts(con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: list, part: str
                         ) -> tuple[int, str, dict | None] | None:
     """Compare the table with the copy's part by part (rows and the sum of their 64-bit hashes per value of
@@ -297,13 +296,10 @@ def _copy_changed_parts(con: duckdb.DuckDBPyConnection, schema: str, table: str,
     whole is then cheaper."""
     target, source = f'serving_new."{schema}"."{table}"', f'"{schema}"."{table}"'
     col = f'"{part}"'
-
-    def parts(rel: str) -> str:
-        return f"SELECT fp_row.{col} AS k, count(*) AS n, sum(hash(fp_row)) AS h FROM {rel} AS fp_row GROUP BY ALL"
-
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {CHANGED_PARTS} AS SELECT coalesce(a.k, b.k) AS k, a.n AS n "
-        f"FROM ({parts(source)}) a FULL OUTER JOIN ({parts(target)}) b ON a.k IS NOT DISTINCT FROM b.k "
+        f"FROM ({_part_sums(source, {'k': part})}) a FULL OUTER JOIN ({_part_sums(target, {'k': part})}) b "
+        "ON a.k IS NOT DISTINCT FROM b.k "
         "WHERE a.n IS DISTINCT FROM b.n OR a.h IS DISTINCT FROM b.h")
     try:
         changed, null_part, changed_rows = con.execute(
@@ -362,7 +358,7 @@ def _publish_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, plan
         log.warning("publish: %s updated from %s has a row count unlike the warehouse's; rewritten", name, mark[1])
         return _copy_whole(con, schema, table), "repaired", None, None
     if count_rows(con, source) >= COMPARE_ROWS:
-        part = None if newest_first(name) else _part_column(columns)
+        part = None if newest_first(name) else _first_column(columns, PART_COLUMNS)
         patched = _copy_changed_parts(con, schema, table, columns, part) if part else None
         if patched is not None:
             if patched[0] == count_rows(con, source):
