@@ -170,10 +170,15 @@ def table_bounds(con: duckdb.DuckDBPyConnection) -> dict[str, date]:
 def note_transform(cfg: Settings, pending: Sequence[tuple[str, str]], *, full_refresh: bool) -> PublishState:
     """Called by the transform right after dbt succeeded, with its pending (file_id, source) rows."""
     with warehouse(cfg) as con:
-        since_day, since_month, full_copy = transform_scope(con, [s for _, s in pending],
-                                                            full_refresh=full_refresh)
-        return lower_watermarks(con, since_day=since_day, since_month=since_month, full_copy=full_copy,
-                                tables=None if full_copy else table_bounds(con))
+        return lower_to_bounds(con, [s for _, s in pending], full_refresh=full_refresh)
+
+
+def lower_to_bounds(con: duckdb.DuckDBPyConnection, sources: Sequence[str], *, full_refresh: bool) -> PublishState:
+    """Lower the watermarks to what the transform that just ran recorded (transform_scope, table_bounds), for
+    the sources of its pending files."""
+    since_day, since_month, full_copy = transform_scope(con, sources, full_refresh=full_refresh)
+    return lower_watermarks(con, since_day=since_day, since_month=since_month, full_copy=full_copy,
+                            tables=None if full_copy else table_bounds(con))
 
 
 def _failed_transform_since(con: duckdb.DuckDBPyConnection, when: datetime | None) -> bool:

@@ -387,8 +387,8 @@ NIGHT_MONTH_MARTS = ("marts.enterprise_carbon_monthly", "marts.energy_balance_mo
 def _as_a_night(con: Any, day: date, run_id: str) -> None:
     """Leave the replica as a night's transform leaves the warehouse: the rows of its day (the day marts) and of
     its month (the monthly marts) rebuilt, i.e. stamped with its run, and the bounds its delete hooks record,
-    lowered into the publish watermarks (nengtan.publish_scope.note_transform)."""
-    from nengtan.publish_scope import lower_watermarks
+    lowered into the publish watermarks as after a transform (nengtan.publish_scope.lower_to_bounds)."""
+    from nengtan.publish_scope import lower_to_bounds
 
     month = day.replace(day=1)
     for table in NIGHT_DAY_MARTS:
@@ -400,7 +400,7 @@ def _as_a_night(con: Any, day: date, run_id: str) -> None:
                 "watermark VARCHAR, since_day DATE, whole BOOLEAN)")
     con.executemany("INSERT INTO intermediate.int_rebuild_bounds VALUES (?, 'day', 'since_day', ?, false)",
                     [[table, day] for table in NIGHT_DAY_MARTS])
-    lower_watermarks(con, since_day=day, since_month=None, tables=dict.fromkeys(NIGHT_DAY_MARTS, day))
+    lower_to_bounds(con, ["meter_readings"], full_refresh=False)
 
 
 def _published(root: Any) -> str:
