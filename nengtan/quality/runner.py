@@ -77,8 +77,8 @@ _FMT = _Lenient()
 
 
 def _plain(value: Any) -> Any:
-    """numpy/pandas/Decimal scalars -> plain Python, NaN/NaT -> None."""
-    if value is None:
+    """numpy/pandas/Decimal scalars -> plain Python, NaN/NaT/NA -> None."""
+    if value is None or value is pd.NA:
         return None
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         value = value.item()
@@ -187,8 +187,11 @@ class _Recorder:
     def rule_result(self, suite: Suite, rule: Rule, frame: pd.DataFrame, success: bool,
                     element_count: int, failed_keys: list[int]) -> None:
         expected_static = rule.expected_text(self.qcfg)
-        for key in failed_keys:
-            rec = {k: _plain(v) for k, v in frame.loc[key].items()}
+        # the failed rows column by column, not row by row: frame.loc per row cost ~0.1 ms, 0.5-1 s on a
+        # night with thousands of failures (31 Dec: the ETS deadline's and the silent meters')
+        failed_rows = frame.loc[failed_keys].to_dict("records") if failed_keys else []
+        for row in failed_rows:
+            rec = {k: _plain(v) for k, v in row.items()}
             observed_value = rec.get(rule.observed_column or rule.column)
             observed = _format_observed(rule, observed_value)
             expected = (str(rec.get(rule.expected_column) or "")
