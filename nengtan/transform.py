@@ -56,8 +56,10 @@ def _scope_sizes(cfg: Settings) -> dict[str, int]:
 
 @contextmanager
 def _dbt_env(cfg: Settings) -> Iterator[None]:
-    """dbt's profile reads NENGTAN_DATA and the memory limit from the environment."""
-    wanted = {"NENGTAN_DATA": str(cfg.data), "NENGTAN_DUCKDB_MEMORY_LIMIT": cfg.duckdb_memory_limit}
+    """dbt's profile reads NENGTAN_DATA, the memory limit and the compression methods it never tries from the
+    environment."""
+    wanted = {"NENGTAN_DATA": str(cfg.data), "NENGTAN_DUCKDB_MEMORY_LIMIT": cfg.duckdb_memory_limit,
+              "NENGTAN_DUCKDB_DISABLED_COMPRESSION": cfg.duckdb_disabled_compression}
     saved = {k: os.environ.get(k) for k in wanted}
     os.environ.update(wanted)
     try:

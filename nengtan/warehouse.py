@@ -160,6 +160,7 @@ def connect(path: Path | None = None, *, read_only: bool = False, cfg: Settings 
         con.execute(f"SET threads = {int(cfg.duckdb_threads)}")
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     con.execute("SET enable_progress_bar = false")  # a task log is not a terminal
+    con.execute(f"SET disabled_compression_methods = {sql_string(cfg.duckdb_disabled_compression)}")
     if _deferred_checkpoints and not read_only:
         con.execute("PRAGMA disable_checkpoint_on_shutdown")
     return con
