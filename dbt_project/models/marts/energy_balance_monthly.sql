@@ -46,7 +46,9 @@ stocks as (
     from {{ ref('stg_raw__declarations') }}
     where
         item in (
-            {% for fuel in stocked %}'{{ fuel }}_stock_end'{{ ', ' if not loop.last }}{% endfor %}
+            {%- for fuel in stocked %}
+            '{{ fuel }}_stock_end'{{ ',' if not loop.last }}
+            {%- endfor %}
         )
         {%- if is_incremental() %}
         and {{ in_wanted_months(scope, 'credit_code', 'month') }}
