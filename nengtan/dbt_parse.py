@@ -38,9 +38,7 @@ PROFILE_ENV = ("NENGTAN_ENGINE", "NENGTAN_DBT_THREADS", "NENGTAN_SPARK_METHOD")
 
 def shared_parse_path(cfg: Settings) -> Path:
     """The checkout's saved parse for roots with this root's profile values."""
-    values = [cfg.duckdb_memory_limit, *(os.environ.get(k, "") for k in PROFILE_ENV)]
-    if cfg.duckdb_disabled_compression != "fsst":  # the default keeps the keys saved parses already have
-        values.append(cfg.duckdb_disabled_compression)
+    values = [cfg.duckdb_memory_limit, cfg.duckdb_disabled_compression, *(os.environ.get(k, "") for k in PROFILE_ENV)]
     key = hashlib.sha256("|".join(values).encode()).hexdigest()[:12]
     return SHARED_DIR / f"partial_parse-{key}.msgpack"
 
