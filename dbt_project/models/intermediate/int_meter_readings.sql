@@ -21,8 +21,9 @@
 --   interval_start, so every version of a reading falls in the same meter-day).
 -- * a rollover needs a reading in the high zone; meters without one (nearly all) cannot wrap, their wrap
 --   count is the carried one and the last zone is 'low' once a low reading was seen. Their readings are
---   classified by one window (good = register at or above every earlier one). Meters that may wrap take
---   the general path: zone carry, running wrap count, running maximum of the unwrapped register.
+--   good when the register is at or above every earlier one; where a meter's registers never fall (nearly
+--   all), that is every reading with a value, found with one lag instead of a running maximum. Meters that
+--   may wrap take the general path: zone carry, running wrap count, running maximum of the unwrapped register.
 -- * gateway errors go through with null values, which the windows ignore.
 {%- set hi = var('rollover_high_fraction') %}
 {%- set lo = var('rollover_low_fraction') %}
@@ -251,18 +252,59 @@ wrap_readings as (
     ) as q
 ),
 {% endfor %}
--- meters that cannot wrap: one window
+-- meters that cannot wrap. A reading is good when its register is at or above every earlier one (wraps and
+-- register_max are the meter's constants, so comparing registers compares unwrapped values). Where a meter's
+-- registers never fall (nearly all), that holds for every reading with a value, and no running maximum is
+-- needed: one lag over the readings' registers finds the meters where one falls, and only those take the
+-- windows. The zone carried is the highest zone seen so far ('high' > 'low' as text, as max() compares them):
+-- from each meter's first reading in that zone on.
+plain_steps as (
+    select
+        meter_id,
+        register_end,
+        lag(register_end) over (partition by meter_id order by interval_start) as previous_register_end
+    from plain_sequenced
+    where not is_error and register_end is not null
+),
+
+plain_falling as (
+    select distinct meter_id
+    from plain_steps
+    where register_end < previous_register_end
+),
+
+plain_zones as (
+    select
+        meter_id,
+        min(case when zone = 'high' then interval_start end) as first_high_ts,
+        min(case when zone = 'low' then interval_start end) as first_low_ts
+    from plain_sequenced
+    group by meter_id
+),
+
 plain_classified as (
     select
         p.*,
         0 as is_wrap,
         p.carry_wraps as wraps,
-        -- zones here are 'low' or null: the last one seen is 'low' once there was one
+        case
+            when p.interval_start >= z.first_high_ts then 'high'
+            when p.interval_start >= z.first_low_ts then 'low'
+        end as zone_carry,
+        case when p.register_end + p.carry_wraps * p.register_max is not null then true end as is_register_up
+    from plain_sequenced as p
+    inner join plain_zones as z on p.meter_id = z.meter_id
+    left join plain_falling as f on p.meter_id = f.meter_id
+    where f.meter_id is null
+    union all
+    select
+        p.*,
+        0 as is_wrap,
+        p.carry_wraps as wraps,
         max(p.zone) over (
             partition by p.meter_id order by p.interval_start
             rows between unbounded preceding and current row
         ) as zone_carry,
-        -- wraps and register_max are the meter's constants: comparing registers compares unwrapped values
         case
             when p.register_end + p.carry_wraps * p.register_max is not null
                 then p.register_end >= coalesce(
@@ -274,6 +316,7 @@ plain_classified as (
                 )
         end as is_register_up
     from plain_sequenced as p
+    inner join plain_falling as f on p.meter_id = f.meter_id
 ),
 
 -- meters that may wrap: zone carry, wrap count, running maximum of the unwrapped register
