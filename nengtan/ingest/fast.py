@@ -118,9 +118,11 @@ class Part:
     table: pa.Table | None = None
 
 
-def _head(p: Part) -> str:
-    part = "NULL::VARCHAR" if p.part is None else lit(p.part)
-    return f"{p.file_no} AS file_no, TIMESTAMP {lit(p.landed_at)} AS landed_at, {part} AS part"
+def _parts_table(parts: list[Part]) -> pa.Table:
+    """Each part's landing time and partition key by file number: a grouped read joins them to its rows."""
+    return pa.table({"file_no": pa.array([p.file_no for p in parts], pa.int32()),
+                     "landed_at": pa.array([p.landed_at for p in parts], pa.string()),
+                     "part": pa.array([p.part for p in parts], pa.string())})
 
 
 def _by_position(spec: SourceSpec, layout: Layout, field: Callable[[Col, int], str]) -> str:
@@ -149,31 +151,33 @@ def _min_rule(col: Col, value: str) -> list[str]:
     return [f"{value} {'>' if col.min_exclusive else '>='} {col.min_value!r}"]
 
 
-def _csv_sql(spec: SourceSpec, p: Part, path: str, lines_table: str | None) -> str:
-    """The canonical lines of a CSV part through the typed reader, each with its physical line: the
-    row's number when every line is canonical, else the line the part's table gives that number."""
+def _csv_sql(spec: SourceSpec, header: list[str], layout: Layout, paths: list[str]) -> str:
+    """The canonical lines of the CSV parts of one header, read by one typed reader over their copies. Each
+    copied line starts with its part's number and physical line ("k,ln,"), so one read serves many files
+    (a read per file is a pipeline per file, which makes the CREATE TABLE AS above several times slower)."""
     by_name = {c.name: c for c in spec.columns}
-    columns = "{" + ", ".join(f"'c{i}': '{_reader_type(by_name.get(h))}'"
-                              for i, h in enumerate(p.header, start=1)) + "}"
-    fields = _by_position(spec, p.layout, lambda c, pos: f"c{pos} AS {_typed_name(c)}")
-    read = (f"SELECT row_number() OVER () AS i, * FROM read_csv({lit(path)}, header = true, auto_detect = false, "
-            "delim = ',', quote = '', escape = '', comment = '', strict_mode = true, null_padding = false, "
-            f"timestampformat = {lit(TS_FORMAT)}, store_rejects = true, rejects_table = '_ing_rejects', "
-            f"rejects_scan = '_ing_reject_scans', columns = {columns})")
-    if lines_table is None:
-        return f"SELECT {_head(p)}, i + 1 AS line, {fields} FROM ({read})"
-    return f"SELECT {_head(p)}, line, {fields} FROM ({read}) JOIN {lines_table} USING (i)"
+    columns = ("{'k': 'INTEGER', 'ln': 'BIGINT', " + ", ".join(f"'c{i}': '{_reader_type(by_name.get(h))}'"
+                                                             for i, h in enumerate(header, start=1)) + "}")
+    fields = _by_position(spec, layout, lambda c, pos: f"c{pos} AS {_typed_name(c)}")
+    files = "[" + ", ".join(lit(p) for p in paths) + "]"
+    return (f"SELECT k AS file_no, CAST(t.landed_at AS TIMESTAMP) AS landed_at, t.part, ln AS line, {fields} FROM read_csv({files}, header = true, "
+            "auto_detect = false, delim = ',', quote = '', escape = '', comment = '', strict_mode = true, "
+            f"null_padding = false, timestampformat = {lit(TS_FORMAT)}, store_rejects = true, "
+            f"rejects_table = '_ing_rejects', rejects_scan = '_ing_reject_scans', columns = {columns}) "
+            "JOIN _ing_fast_parts AS t ON t.file_no = k")
 
 
-def _table_sql(spec: SourceSpec, p: Part, name: str) -> str:
-    """A Parquet part's fields as the slow path's text, with its values parsed as the slow path does."""
-    fields = _by_position(spec, p.layout, lambda c, pos: f"CAST(t.{ident(str(pos - 1))} AS VARCHAR) AS "
-                                                         f"{ident('v_' + c.name)}")
+def _table_sql(spec: SourceSpec, layout: Layout, name: str) -> str:
+    """Parquet parts' fields as the slow path's text, with their values parsed as the slow path does: the
+    parts of one column layout and types registered as one table (``name``), each row with its part's number."""
+    fields = _by_position(spec, layout, lambda c, pos: f"CAST(t.{ident(str(pos - 1))} AS VARCHAR) AS "
+                                                       f"{ident('v_' + c.name)}")
     parsed = [f"{e} AS {ident('p_' + c.name)}" for c in spec.columns if (e := validate._parsed(c)) is not None]
     parsed += [f"TRY_CAST({ident('v_' + c.name)} AS {c.sql_type}) AS {ident('d_' + c.name)}"
                for c in spec.columns if c.kind == "dec"]
     return (f"SELECT *, {', '.join(parsed) or 'NULL AS _none'} FROM "
-            f"(SELECT {_head(p)}, __row + 2 AS line, {fields} FROM {name} AS t)")
+            f"(SELECT t.__file AS file_no, CAST(x.landed_at AS TIMESTAMP) AS landed_at, x.part, t.__row + 2 AS line, {fields} FROM {name} AS t "
+            "JOIN _ing_fast_parts AS x ON x.file_no = t.__file)")
 
 
 def _text_proof(col: Col) -> list[str]:
@@ -206,16 +210,32 @@ def judge(con: duckdb.DuckDBPyConnection, spec: SourceSpec, parts: list[Part]) -
         return _judge(con, spec, parts, Path(tmp))
 
 
+def _numbered(p: Part, keep: np.ndarray) -> bytes:
+    """The kept lines of a CSV part, each prefixed with the part's number and its physical line, under the
+    header "k,ln,c1,…"; the same line ends as the part."""
+    assert p.lines is not None
+    kept = p.lines.take(pa.array(keep)) if len(keep) < p.rows else p.lines
+    text = pa.large_string()
+    joined = pc.binary_join_element_wise(pa.scalar(str(p.file_no), text), pc.cast(pa.array(keep + 2), text),
+                                         kept.cast(text), pa.scalar(",", text))
+    offsets = np.frombuffer(joined.buffers()[1], np.int64)[joined.offset:joined.offset + len(joined) + 1]
+    header = ",".join(["k", "ln", *(f"c{i}" for i in range(1, p.layout.fields + 1))])
+    body = memoryview(joined.buffers()[2])[offsets[0]:offsets[-1]]
+    return header.encode() + (b"\r\n" if p.crlf else b"\n") + bytes(body)
+
+
 def _judge(con: duckdb.DuckDBPyConnection, spec: SourceSpec, parts: list[Part], tmp: Path) -> dict[int, np.ndarray]:
-    csv_sql, table_sql, registered = [], [], []
     expected: dict[int, int] = {}  # rows each part's reading must give
     redo: dict[int, np.ndarray] = {}
+    # parts read together: CSV copies by header, tables by column layout and types (one pipeline per group)
+    csv_groups: dict[tuple[tuple[str, ...], bool], tuple[Layout, list[str]]] = {}
+    table_groups: dict[tuple[Layout, tuple[str, ...]], list[pa.Table]] = {}
     for p in parts:
         if p.table is not None:
-            name = f"_ing_fast_table_{p.file_no}"
-            con.register(name, p.table.append_column("__row", pa.array(np.arange(p.rows, dtype=np.int64))))
-            registered.append(name)
-            table_sql.append(_table_sql(spec, p, name))
+            columns = [*p.table.columns, pa.array(np.full(p.rows, p.file_no, np.int32)),
+                       pa.array(np.arange(p.rows, dtype=np.int64))]
+            table_groups.setdefault((p.layout, tuple(str(t) for t in p.table.schema.types)), []).append(
+                pa.Table.from_arrays(columns, names=[*p.table.column_names, "__file", "__row"]))
             expected[p.file_no] = p.rows
             continue
         assert p.lines is not None
@@ -223,21 +243,20 @@ def _judge(con: duckdb.DuckDBPyConnection, spec: SourceSpec, parts: list[Part], 
         redo[p.file_no] = np.setdiff1d(np.arange(p.rows, dtype=np.int64), keep, assume_unique=True)
         if not len(keep):
             continue
-        gaps = len(keep) < p.rows
-        kept = p.lines.take(pa.array(keep)) if gaps else p.lines
-        offsets = np.frombuffer(kept.buffers()[1], np.int64)[kept.offset:kept.offset + len(kept) + 1]
         path = tmp / f"{p.file_no}.csv"
-        with open(path, "wb") as fh:
-            fh.write(",".join(f"c{i}" for i in range(1, p.layout.fields + 1)).encode() + (b"\r\n" if p.crlf else b"\n"))
-            fh.write(memoryview(kept.buffers()[2])[offsets[0]:offsets[-1]])
-        lines_table = None
-        if gaps:
-            lines_table = f"_ing_fast_lines_{p.file_no}"
-            con.register(lines_table, pa.table({"i": pa.array(np.arange(1, len(keep) + 1, dtype=np.int64)),
-                                                "line": pa.array(keep + 2)}))
-            registered.append(lines_table)
-        csv_sql.append(_csv_sql(spec, p, str(path), lines_table))
+        path.write_bytes(_numbered(p, keep))
+        csv_groups.setdefault((tuple(p.header), p.crlf), (p.layout, []))[1].append(str(path))
         expected[p.file_no] = len(keep)
+    csv_sql = [_csv_sql(spec, list(header), layout, paths) for (header, _), (layout, paths) in csv_groups.items()]
+    table_sql, registered = [], []
+    for g, ((layout, _), tables) in enumerate(table_groups.items()):
+        name = f"_ing_fast_table_{g}"
+        con.register(name, pa.concat_tables(tables))
+        registered.append(name)
+        table_sql.append(_table_sql(spec, layout, name))
+    if csv_sql or table_sql:
+        con.register("_ing_fast_parts", _parts_table(parts))
+        registered.append("_ing_fast_parts")
     selects = []
     if csv_sql:  # the pattern proved each field's form; what is left are the rules across columns and keys
         selects.append(_judged(spec, " UNION ALL ".join(csv_sql),
