@@ -154,13 +154,14 @@ def _min_rule(col: Col, value: str) -> list[str]:
 def _csv_sql(spec: SourceSpec, header: list[str], layout: Layout, paths: list[str]) -> str:
     """The canonical lines of the CSV parts of one header, read by one typed reader over their copies. Each
     copied line starts with its part's number and physical line ("k,ln,"), so one read serves many files
-    (a read per file is a pipeline per file, which makes the CREATE TABLE AS above several times slower)."""
+    (a read per file is a pipeline per file, which makes the CREATE TABLE AS of ``_ing_fast`` several times slower)."""
     by_name = {c.name: c for c in spec.columns}
     columns = ("{'k': 'INTEGER', 'ln': 'BIGINT', " + ", ".join(f"'c{i}': '{_reader_type(by_name.get(h))}'"
                                                              for i, h in enumerate(header, start=1)) + "}")
     fields = _by_position(spec, layout, lambda c, pos: f"c{pos} AS {_typed_name(c)}")
     files = "[" + ", ".join(lit(p) for p in paths) + "]"
-    return (f"SELECT k AS file_no, CAST(t.landed_at AS TIMESTAMP) AS landed_at, t.part, ln AS line, {fields} FROM read_csv({files}, header = true, "
+    return (f"SELECT k AS file_no, CAST(t.landed_at AS TIMESTAMP) AS landed_at, t.part, ln AS line, {fields} "
+            f"FROM read_csv({files}, header = true, "
             "auto_detect = false, delim = ',', quote = '', escape = '', comment = '', strict_mode = true, "
             f"null_padding = false, timestampformat = {lit(TS_FORMAT)}, store_rejects = true, "
             f"rejects_table = '_ing_rejects', rejects_scan = '_ing_reject_scans', columns = {columns}) "
@@ -176,8 +177,8 @@ def _table_sql(spec: SourceSpec, layout: Layout, name: str) -> str:
     parsed += [f"TRY_CAST({ident('v_' + c.name)} AS {c.sql_type}) AS {ident('d_' + c.name)}"
                for c in spec.columns if c.kind == "dec"]
     return (f"SELECT *, {', '.join(parsed) or 'NULL AS _none'} FROM "
-            f"(SELECT t.__file AS file_no, CAST(x.landed_at AS TIMESTAMP) AS landed_at, x.part, t.__row + 2 AS line, {fields} FROM {name} AS t "
-            "JOIN _ing_fast_parts AS x ON x.file_no = t.__file)")
+            f"(SELECT t.__file AS file_no, CAST(x.landed_at AS TIMESTAMP) AS landed_at, x.part, t.__row + 2 AS line, "
+            f"{fields} FROM {name} AS t JOIN _ing_fast_parts AS x ON x.file_no = t.__file)")
 
 
 def _text_proof(col: Col) -> list[str]:
