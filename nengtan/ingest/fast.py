@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nengtan.ingest import validate
+from nengtan.ingest import readers, validate
 from nengtan.ingest.sources import Col, SourceSpec
 from nengtan.ingest.validate import Layout, ident, lit
 
@@ -228,15 +228,13 @@ def _numbered(p: Part, keep: np.ndarray) -> bytes:
 def _judge(con: duckdb.DuckDBPyConnection, spec: SourceSpec, parts: list[Part], tmp: Path) -> dict[int, np.ndarray]:
     expected: dict[int, int] = {}  # rows each part's reading must give
     redo: dict[int, np.ndarray] = {}
-    # parts read together: CSV copies by header, tables by column layout and types (one pipeline per group)
+    # parts read together, one pipeline per group: CSV copies by header, tables by layout and column types
     csv_groups: dict[tuple[tuple[str, ...], bool], tuple[Layout, list[str]]] = {}
-    table_groups: dict[tuple[Layout, tuple[str, ...]], list[pa.Table]] = {}
+    tables: list[tuple[Layout, pa.Table]] = []
     for p in parts:
         if p.table is not None:
-            columns = [*p.table.columns, pa.array(np.full(p.rows, p.file_no, np.int32)),
-                       pa.array(np.arange(p.rows, dtype=np.int64))]
-            table_groups.setdefault((p.layout, tuple(str(t) for t in p.table.schema.types)), []).append(
-                pa.Table.from_arrays(columns, names=[*p.table.column_names, "__file", "__row"]))
+            tables.append((p.layout, p.table.append_column("__file", pa.array(np.full(p.rows, p.file_no, np.int32)))
+                           .append_column("__row", pa.array(np.arange(p.rows, dtype=np.int64)))))
             expected[p.file_no] = p.rows
             continue
         assert p.lines is not None
@@ -250,9 +248,9 @@ def _judge(con: duckdb.DuckDBPyConnection, spec: SourceSpec, parts: list[Part], 
         expected[p.file_no] = len(keep)
     csv_sql = [_csv_sql(spec, list(header), layout, paths) for (header, _), (layout, paths) in csv_groups.items()]
     table_sql, registered = [], []
-    for g, ((layout, _), tables) in enumerate(table_groups.items()):
+    for g, (layout, table) in enumerate(readers.concat_alike(tables)):
         name = f"_ing_fast_table_{g}"
-        con.register(name, pa.concat_tables(tables))
+        con.register(name, table)
         registered.append(name)
         table_sql.append(_table_sql(spec, layout, name))
     if csv_sql or table_sql:

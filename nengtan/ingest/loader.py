@@ -333,10 +333,7 @@ def _stage_batch(con: duckdb.DuckDBPyConnection, batch: list[_Readable], of_file
         }))
         names.append("_ing_lines")
         selects.append(_SPLIT_CSV)
-    # Parquet/XLSX parts with the same column types are registered as one table: every registered table is a
-    # pipeline of its own, and a night's ~100 small Parquet files as ~100 pipelines cost CREATE TABLE AS about
-    # three times what it pays for the same rows in one (docs/performance.md, "Load")
-    same_types: dict[tuple[str, ...], list[pa.Table]] = {}  # by the types of the data columns "0", "1", …
+    tables: list[tuple[int, pa.Table]] = []  # Parquet/XLSX parts with their number of data columns "0", "1", …
     for k, r in enumerate(batch):
         table = r.staged.table
         if table is None or not len(rows_of[k]):
@@ -344,16 +341,15 @@ def _stage_batch(con: duckdb.DuckDBPyConnection, batch: list[_Readable], of_file
         if k in only:
             table = table.take(pa.array(rows_of[k]))
         n = table.num_rows
-        extra = {**tagged(k, n), "__row": pa.array(rows_of[k])}
-        key = tuple(str(t) for t in table.schema.types)
-        # rebuilt from its columns: no file's metadata or non-null flags, so parts with the same types concatenate
-        table = pa.Table.from_arrays([*table.columns, *extra.values()], names=[*table.column_names, *extra])
-        same_types.setdefault(key, []).append(table)
-    for g, (key, tables) in enumerate(same_types.items()):
+        width = table.num_columns
+        for col, arr in {**tagged(k, n), "__row": pa.array(rows_of[k])}.items():
+            table = table.append_column(col, arr)
+        tables.append((width, table))
+    for g, (width, table) in enumerate(readers.concat_alike(tables)):  # parts of the same types as one table
         name = f"_ing_table_{g}"
-        con.register(name, pa.concat_tables(tables))
+        con.register(name, table)
         names.append(name)
-        fields = ", ".join(f'CAST(t."{i}" AS VARCHAR)' for i in range(len(key)))
+        fields = ", ".join(f'CAST(t."{i}" AS VARCHAR)' for i in range(width))
         selects.append(
             f"SELECT file_no, layout, landed_at, CAST(part AS VARCHAR) AS part, __row + 2 AS line, "
             f"array_to_string(list_transform(f, x -> coalesce(x, '')), ',') AS raw_text, f "
