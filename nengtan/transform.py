@@ -14,7 +14,7 @@ import os
 import re
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -87,9 +87,13 @@ def _release_dbt_duckdb() -> None:
     gc.collect()
 
 
-def run_dbt(args: list[str], *, cfg: Settings, dbt_vars: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run one dbt command in-process against the repo's project; raise TransformError on failure."""
+def run_dbt(args: list[str], *, cfg: Settings, dbt_vars: dict[str, Any] | None = None,
+            work: dict[str, float] | None = None) -> dict[str, Any]:
+    """Run one dbt command in-process against the repo's project; raise TransformError on failure.
+    ``work``: seconds per node from an earlier build, for the order of the nodes (nengtan/dbt_schedule.py)."""
     from dbt.cli.main import dbtRunner
+
+    from nengtan.dbt_schedule import longest_chain_first
 
     target = target_dir(cfg)
     full = [
@@ -98,6 +102,9 @@ def run_dbt(args: list[str], *, cfg: Settings, dbt_vars: dict[str, Any] | None =
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target),
         "--log-path", str(cfg.logs_dir / "dbt"),
+        # info: each node's start and result with its time, and the parse; debug adds every statement and
+        # connection event, which on a city night cost ~0.6 s of the ~300 nodes' Python (issue 18)
+        "--log-level-file", os.environ.get("NENGTAN_DBT_LOG_LEVEL_FILE", "info"),
         "--quiet",
     ]
     # A build's manifest.json (written twice) and run_results.json are a fixed cost of every night that nothing
@@ -111,7 +118,10 @@ def run_dbt(args: list[str], *, cfg: Settings, dbt_vars: dict[str, Any] | None =
         full += ["--vars", json.dumps(dbt_vars)]
     # shared_parse: a fresh data root reuses the checkout's saved parse (the profile's DuckDB path is
     # relative to the data root, so the profile hashes alike for every root); nengtan/dbt_parse.py.
-    with _dbt_env(cfg), shared_parse(cfg, offer=not dbt_vars):
+    threads = int(os.environ.get("NENGTAN_DBT_THREADS", "2"))  # the profile's threads (profiles.yml)
+    order = longest_chain_first(work or {}, threads) if os.environ.get("NENGTAN_DBT_ORDER", "chain") == "chain" \
+        else nullcontext()
+    with _dbt_env(cfg), shared_parse(cfg, offer=not dbt_vars), order:
         try:
             res = dbtRunner().invoke(full)
         finally:
@@ -144,6 +154,18 @@ def run_dbt(args: list[str], *, cfg: Settings, dbt_vars: dict[str, Any] | None =
     return counts
 
 
+def last_node_seconds(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """The slowest nodes of the last successful transform (meta.runs), for the order of the next build's
+    nodes (nengtan/dbt_schedule.py); empty before the first."""
+    row = con.execute("select detail from meta.runs where stage = 'transform' and status = 'success' "
+                      "order by finished_at desc limit 1").fetchone()
+    try:
+        nodes = json.loads(row[0]).get("slowest_nodes") if row else None
+    except (ValueError, AttributeError):  # a detail cut at RUN_DETAIL_MAX, or not an object
+        nodes = None
+    return {str(k): float(v) for k, v in (nodes or {}).items() if isinstance(v, int | float)}
+
+
 def _transform(run_id: str, *, full_refresh: bool, cfg: Settings | None, restate: Sequence[str] = (),
                reason: str = "") -> dict[str, Any]:
     cfg = cfg or settings()
@@ -154,6 +176,7 @@ def _transform(run_id: str, *, full_refresh: bool, cfg: Settings | None, restate
     with warehouse(cfg) as con:
         pending = _pending_files(con)
         file_ids = [f for f, _ in pending]
+        work = last_node_seconds(con)
         con.execute("delete from meta.dbt_run")
         con.execute("insert into meta.dbt_run values (?)", [run_id])
     args = ["build"] + (["--full-refresh"] if full_refresh else [])
@@ -167,7 +190,7 @@ def _transform(run_id: str, *, full_refresh: bool, cfg: Settings | None, restate
         if spark:
             counts = _build_on_spark(cfg, full_refresh=full_refresh, dbt_vars=dbt_vars)
         else:
-            counts = run_dbt(args, cfg=cfg, dbt_vars=dbt_vars)
+            counts = run_dbt(args, cfg=cfg, dbt_vars=dbt_vars, work=work)
     except TransformError as exc:
         with warehouse(cfg) as con:
             record_run(con, run_id, "transform", None, started_at, "failed", str(exc))

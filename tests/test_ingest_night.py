@@ -146,13 +146,13 @@ def test_second_night_hashes_nothing_old(env, monkeypatch: pytest.MonkeyPatch) -
     landing, con = env
     load_night(con, landing, D1, "night1")
     opened: list[str] = []
-    real = ingest_loader.read_version
+    real = ingest_loader.fetch  # what opens and hashes a file (in a reader thread)
 
-    def spy(con_, cand, run_id):
+    def spy(cand):
         opened.append(cand.path)
-        return real(con_, cand, run_id)
+        return real(cand)
 
-    monkeypatch.setattr(ingest_loader, "read_version", spy)
+    monkeypatch.setattr(ingest_loader, "fetch", spy)
     load_night(con, landing, D2, "night2")
     assert opened == ["weather/date=2026-03-02/w.csv", "meter_readings/date=2026-03-02/gw1.csv"]
     # the same bytes landing again later are a new delivery (identity by content and landing time, as a

@@ -14,10 +14,18 @@
         {%- if flags.FULL_REFRESH -%}
             {%- set where = '' -%}
         {%- else -%}
-            {%- set meters, months = scope_table('int_rebuild_meters'), scope_table('int_rebuild_months') -%}
-            {%- set first_day = query_value('select min(from_day) from ' ~ meters) if meters is not none else none -%}
+            {#- each scope table is read only when the filter names it: a test runs once its model is built, and
+                the model is downstream of the scope it is filtered by, not necessarily of the other one -#}
+            {%- set first_day, first_month = none, none -%}
+            {%- if '__rebuilt_from_ts__' in where or '__rebuilt_from_day__' in where -%}
+                {%- set meters = scope_table('int_rebuild_meters') -%}
+                {%- set first_day = query_value('select min(from_day) from ' ~ meters) if meters is not none else none -%}
+            {%- endif -%}
+            {%- if '__rebuilt_months_from__' in where -%}
+                {%- set months = scope_table('int_rebuild_months') -%}
+                {%- set first_month = query_value('select min(month) from ' ~ months) if months is not none else none -%}
+            {%- endif -%}
             {%- set first_day = first_day if first_day is not none else '9999-12-31' -%}
-            {%- set first_month = query_value('select min(month) from ' ~ months) if months is not none else none -%}
             {%- set first_month = first_month if first_month is not none else '9999-12-31' -%}
             {%- set where = where
                 | replace('__rebuilt_from_ts__', sql_literal(first_day, 'timestamp'))

@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from nengtan.config import LOCAL_TZ, settings
-from nengtan.ingest import discovery, fast, readers, registry, schema, sources, validate, versions
+from nengtan.ingest import discovery, fast, prefetch, readers, registry, schema, sources, validate, versions
 from nengtan.ingest.discovery import Candidate
 from nengtan.ingest.limits import Limits, printable, printable_name, size_text
 from nengtan.ingest.sources import SourceSpec
@@ -223,26 +223,37 @@ def _apply_notes(con: duckdb.DuckDBPyConnection, parts: list[_Readable]) -> None
         con.unregister("_ing_notes")
 
 
-def read_version(con: duckdb.DuckDBPyConnection, cand: Candidate,
-                 run_id: str) -> _Readable | FileResult:
-    """Read one file: a skip when this exact version is already loaded, a rejection (recorded
-    at once in its own transaction) when it cannot be read, else its staged rows."""
+@dataclass
+class _Fetched:
+    """What reading one file gave, before the warehouse is asked about it (:func:`fetch`)."""
+
+    size: int = 0
+    content: bytes | None = None  # None: over the file limit, hashed as a stream and never held
+    sha: str = ""
+    staged: readers.Staged | None = None
+    line_no: np.ndarray | None = None
+    rejected: readers.Rejected | None = None
+    error: BaseException | None = None  # OSError (noted as unread) or MemoryError: raised by read_version
+
+
+def fetch(cand: Candidate) -> _Fetched:
+    """Read, hash and stage one file without touching the warehouse, so that it can run in a reader
+    thread (nengtan/ingest/prefetch.py); whatever goes wrong is returned, not raised."""
     spec = SPECS[cand.source]
     limits = Limits.from_env()
-    content: bytes | None = None
-    with open(cand.abspath, "rb") as fh:  # OSError: the caller notes the file as unread this night
-        size = os.fstat(fh.fileno()).st_size
-        if size <= limits.max_file_bytes:
-            content = fh.read()
-            sha = hashlib.sha256(content).hexdigest()
-        else:  # never held in memory: hashed as a stream, rejected below
-            sha = hashlib.file_digest(fh, "sha256").hexdigest()
-    file_id = file_id_for(cand.path, sha, cand.landed_at)
-    # a literal, not a parameter: DuckDB then looks it up in load_log's key index instead of scanning the
-    # year's file versions (111,452 at a year: 7.4 -> 1.5 ms a file under load); file_id is our own hex
-    if con.execute(f"SELECT 1 FROM raw.load_log WHERE file_id = {sql_string(file_id)}").fetchone():
-        return _result(cand, file_id, "skipped", sha)
-    kind = readers.file_kind(cand.name)
+    out = _Fetched()
+    try:
+        with open(cand.abspath, "rb") as fh:
+            out.size = os.fstat(fh.fileno()).st_size
+            if out.size <= limits.max_file_bytes:
+                out.content = fh.read()
+                out.sha = hashlib.sha256(out.content).hexdigest()
+            else:  # never held in memory: hashed as a stream, rejected below
+                out.sha = hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError as exc:
+        out.error = exc
+        return out
+    content = out.content
     try:
         if cand.problem:  # counted first, so its rows are accounted as set aside
             try:
@@ -251,8 +262,8 @@ def read_version(con: duckdb.DuckDBPyConnection, cand: Candidate,
                 rows = exc.rows_read if isinstance(exc, readers.Rejected) else 0
             raise readers.Rejected(cand.problem, rows)
         if content is None:
-            raise readers.Rejected(f"file is {size_text(size)}, over the limit of {limits.file_limit_text()}")
-        if kind not in spec.extensions:
+            raise readers.Rejected(f"file is {size_text(out.size)}, over the limit of {limits.file_limit_text()}")
+        if readers.file_kind(cand.name) not in spec.extensions:
             raise readers.Rejected(
                 f"unsupported file type for {cand.source} (expected {', '.join(spec.extensions)})")
         try:
@@ -264,11 +275,32 @@ def read_version(con: duckdb.DuckDBPyConnection, cand: Candidate,
         _check_header(spec, staged.header, staged.rows_read)
         for sheet in staged.sheets or ():
             _check_header(spec, sheet.header, staged.rows_read)
+        out.staged, out.line_no = registry.records(staged)
     except readers.Rejected as rej:
-        return _reject(con, cand, file_id, sha, content, rej, run_id)
-    staged, line_no = registry.records(staged)
-    return _Readable(cand, file_id, sha, staged, line_no=line_no,
-                     content=content if cand.source in registry.REGISTRY_KEYS else None)
+        out.rejected = rej
+    except MemoryError as exc:
+        out.error = exc
+    return out
+
+
+def read_version(con: duckdb.DuckDBPyConnection, cand: Candidate, run_id: str,
+                 fetched: _Fetched | None = None) -> _Readable | FileResult:
+    """One file (read here unless ``fetched`` already holds it): a skip when this exact version is
+    already loaded, a rejection (recorded at once in its own transaction) when it cannot be read, else
+    its staged rows. Raises OSError when it cannot be opened (the caller notes it as unread)."""
+    got = fetched if fetched is not None else fetch(cand)
+    if got.error is not None:
+        raise got.error
+    file_id = file_id_for(cand.path, got.sha, cand.landed_at)
+    # a literal, not a parameter: DuckDB then looks it up in load_log's key index instead of scanning the
+    # year's file versions (111,452 at a year: 7.4 -> 1.5 ms a file under load); file_id is our own hex
+    if con.execute(f"SELECT 1 FROM raw.load_log WHERE file_id = {sql_string(file_id)}").fetchone():
+        return _result(cand, file_id, "skipped", got.sha)
+    if got.rejected is not None:
+        return _reject(con, cand, file_id, got.sha, got.content, got.rejected, run_id)
+    assert got.staged is not None
+    return _Readable(cand, file_id, got.sha, got.staged, line_no=got.line_no,
+                     content=got.content if cand.source in registry.REGISTRY_KEYS else None)
 
 
 _SPLIT_CSV = """
@@ -523,11 +555,12 @@ def _load_all(con: duckdb.DuckDBPyConnection, cands: list[Candidate], run_id: st
             batch.clear()
         batch_nbytes = 0
 
-    for cand in fresh:
+    # the files are read ahead (prefetch.py) within one batch's worth of bytes beyond the batch in hand
+    for cand, got in prefetch.in_order(fresh, fetch, lambda c: c.size_bytes, limit):
         if batch and batch[0].cand.source != cand.source:
             flush()  # one source per batch, in the given order (the registry's parks first)
         try:
-            read = read_version(con, cand, run_id)
+            read = read_version(con, cand, run_id, got)
         except OSError as exc:  # gone or unreadable since discovery: not recorded, tried again next night
             summary.unread.append({"path": cand.path, "reason": printable(
                 f"cannot be opened this night ({type(exc).__name__}: {exc.strerror or exc}); tried again next night")})
