@@ -10,10 +10,11 @@ nodes are queued. dbt has no setting for either, so for the duration of one invo
 (1) replaces the score with the classic critical-path rule: a ready node's priority is the longest chain
 of work from it to the end of the graph; and (2) lets the main loop take a node only while fewer than
 the threads plus one are running or waiting, so that each node is chosen when a thread is about to be
-free, among all the nodes ready then. The work of a
-node is what it took in the last build recorded in ``meta.runs`` when it was among the slowest there,
-else a fixed guess by kind (a model 1 unit, anything else a tenth). Only the order among ready nodes
-changes: dependencies, tests blocking their models' children and results are dbt's own.
+free, among all the nodes ready then. The work of a node is what it took in the last build recorded
+in ``meta.runs`` when it was among the ten slowest there; at least ``HEAVY_GUESS`` for a node tagged ``heavy``
+(the readings' chain and its key checks, of which a first build has no record); else a small guess by kind.
+Only the order among ready nodes changes: dependencies, tests holding back their models' children and the
+results are dbt's own.
 """
 from __future__ import annotations
 
@@ -24,27 +25,27 @@ from collections.abc import Iterator, Mapping, Set
 
 log = logging.getLogger(__name__)
 
-# seconds of an unmeasured node, by kind: a model's statement and commit, or a test's or seed's; a model
-# tagged critical_path: the readings' chain takes seconds per million readings (docs/performance.md)
+# seconds of an unmeasured node, by kind: a model's statement and commit, a test's or seed's; a node tagged
+# heavy: each of the readings' chain and its key checks takes 1-10 s on a night of the city (docs/performance.md)
 MODEL_GUESS = 0.1
 OTHER_GUESS = 0.01
-CRITICAL_GUESS = 5.0
-CRITICAL_TAG = "critical_path"
+HEAVY_GUESS = 5.0
+HEAVY_TAG = "heavy"
 
 _LOCK = threading.Lock()
 
 
-def chain_scores(graph, work: Mapping[str, float], critical: Set[str] = frozenset()) -> dict[str, int]:
+def chain_scores(graph, work: Mapping[str, float], heavy: Set[str] = frozenset()) -> dict[str, int]:
     """Score each node of ``graph`` (a networkx DiGraph) by minus its longest chain of work to a sink
-    (lower is taken first), in milliseconds; ties fall back to dbt's order by name. ``critical``: the
-    nodes tagged ``critical_path``."""
+    (lower is taken first), in milliseconds; ties fall back to dbt's order by name. ``heavy``: the nodes
+    tagged ``heavy``."""
     import networkx as nx
 
     longest: dict[str, float] = {}
     for node in reversed(list(nx.topological_sort(graph))):
         own = MODEL_GUESS if str(node).startswith("model.") else OTHER_GUESS
-        if node in critical:
-            own = CRITICAL_GUESS
+        if node in heavy:
+            own = HEAVY_GUESS
         own = max(own, work.get(node, 0.0))
         longest[node] = own + max((longest[c] for c in graph.successors(node)), default=0.0)
     return {node: -round(value * 1000) for node, value in longest.items()}
@@ -66,8 +67,8 @@ def longest_chain_first(work: Mapping[str, float], threads: int) -> Iterator[Non
 
     def scores(self, graph):  # noqa: ANN001, ANN202 - dbt's signature
         try:
-            critical = {n for n in graph if CRITICAL_TAG in (getattr(self.manifest.nodes.get(n), "tags", None) or ())}
-            return chain_scores(graph, work, critical)
+            heavy = {n for n in graph if HEAVY_TAG in (getattr(self.manifest.nodes.get(n), "tags", None) or ())}
+            return chain_scores(graph, work, heavy)
         except Exception as exc:  # noqa: BLE001 - a cycle or an odd graph: dbt's order is always valid
             log.warning("longest-chain order not applied (%s: %s)", type(exc).__name__, exc)
             return original(self, graph)

@@ -10,7 +10,7 @@ import duckdb
 import networkx as nx
 
 from nengtan import dbt_schedule
-from nengtan.dbt_schedule import CRITICAL_GUESS, MODEL_GUESS, OTHER_GUESS, chain_scores
+from nengtan.dbt_schedule import HEAVY_GUESS, MODEL_GUESS, OTHER_GUESS, chain_scores
 from nengtan.transform import last_node_seconds
 
 
@@ -27,14 +27,14 @@ def _graph() -> nx.DiGraph:
 
 def test_longest_chain_scores_hand_computed() -> None:
     g = _graph()
-    scores = chain_scores(g, {"model.readings": 9.8}, critical={"model.intervals"})
-    # model.scope: its own guess + the test + readings (9.8 measured) + intervals (critical guess)
-    assert scores["model.scope"] == -round((MODEL_GUESS + OTHER_GUESS + 9.8 + CRITICAL_GUESS) * 1000)
+    scores = chain_scores(g, {"model.readings": 9.8}, heavy={"model.intervals"})
+    # model.scope: its own guess + the test + readings (9.8 measured) + intervals (heavy guess)
+    assert scores["model.scope"] == -round((MODEL_GUESS + OTHER_GUESS + 9.8 + HEAVY_GUESS) * 1000)
     assert scores["model.stg"] == -round((MODEL_GUESS + OTHER_GUESS) * 1000)
     assert scores["test.a"] == -round(OTHER_GUESS * 1000)
-    # a measured time below the guess does not make a critical model cheap
-    assert chain_scores(g, {"model.intervals": 0.5}, critical={"model.intervals"})["model.intervals"] == \
-        -round(CRITICAL_GUESS * 1000)
+    # a measured time below the guess does not make a heavy model cheap
+    assert chain_scores(g, {"model.intervals": 0.5}, heavy={"model.intervals"})["model.intervals"] == \
+        -round(HEAVY_GUESS * 1000)
 
 
 def test_dbt_queue_takes_the_chain_first_while_patched() -> None:

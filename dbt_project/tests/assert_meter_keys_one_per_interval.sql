@@ -7,7 +7,10 @@
 -- no model reads, so it blocks no model (dbt build makes a test wait for all its parents and holds back only
 -- the models below all of them). A failure still fails the build, so nothing of the night is published and
 -- its files stay pending for the rerun (nengtan/transform.py; docs/performance.md, issue 18).
+-- Tagged heavy, so that dbt's queue starts it as soon as it is ready (nengtan/dbt_schedule.py), not after the
+-- small tests of the marts.
 -- depends_on: {{ ref('meter_day_sources') }}
+{{ config(tags=['heavy']) }}
 {%- set known = "('install_baseline', 'ok', 'rollover', 'backwards_fault', 'gateway_error')" %}
 select
     'int_meter_readings' as model,

@@ -3,7 +3,7 @@
         materialized=incremental_materialization(),
         incremental_strategy='append',
         on_schema_change='fail',
-        tags=['critical_path'],
+        tags=['heavy'],
         pre_hook="{{ delete_meter_scope('interval_start', readings=true) }}"
     )
 }}
