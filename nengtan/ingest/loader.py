@@ -227,7 +227,6 @@ def _apply_notes(con: duckdb.DuckDBPyConnection, parts: list[_Readable]) -> None
 class _Fetched:
     """What reading one file gave, before the warehouse is asked about it (:func:`fetch`)."""
 
-    size: int = 0
     content: bytes | None = None  # None: over the file limit, hashed as a stream and never held
     sha: str = ""
     staged: readers.Staged | None = None
@@ -244,8 +243,8 @@ def fetch(cand: Candidate) -> _Fetched:
     out = _Fetched()
     try:
         with open(cand.abspath, "rb") as fh:
-            out.size = os.fstat(fh.fileno()).st_size
-            if out.size <= limits.max_file_bytes:
+            size = os.fstat(fh.fileno()).st_size
+            if size <= limits.max_file_bytes:
                 out.content = fh.read()
                 out.sha = hashlib.sha256(out.content).hexdigest()
             else:  # never held in memory: hashed as a stream, rejected below
@@ -262,7 +261,7 @@ def fetch(cand: Candidate) -> _Fetched:
                 rows = exc.rows_read if isinstance(exc, readers.Rejected) else 0
             raise readers.Rejected(cand.problem, rows)
         if content is None:
-            raise readers.Rejected(f"file is {size_text(out.size)}, over the limit of {limits.file_limit_text()}")
+            raise readers.Rejected(f"file is {size_text(size)}, over the limit of {limits.file_limit_text()}")
         if readers.file_kind(cand.name) not in spec.extensions:
             raise readers.Rejected(
                 f"unsupported file type for {cand.source} (expected {', '.join(spec.extensions)})")
@@ -283,12 +282,10 @@ def fetch(cand: Candidate) -> _Fetched:
     return out
 
 
-def read_version(con: duckdb.DuckDBPyConnection, cand: Candidate, run_id: str,
-                 fetched: _Fetched | None = None) -> _Readable | FileResult:
-    """One file (read here unless ``fetched`` already holds it): a skip when this exact version is
-    already loaded, a rejection (recorded at once in its own transaction) when it cannot be read, else
-    its staged rows. Raises OSError when it cannot be opened (the caller notes it as unread)."""
-    got = fetched if fetched is not None else fetch(cand)
+def read_version(con: duckdb.DuckDBPyConnection, cand: Candidate, run_id: str, got: _Fetched) -> _Readable | FileResult:
+    """One file as :func:`fetch` read it: a skip when this exact version is already loaded, a rejection
+    (recorded at once in its own transaction) when it cannot be read, else its staged rows. Raises OSError
+    when it could not be opened (the caller notes it as unread)."""
     if got.error is not None:
         raise got.error
     file_id = file_id_for(cand.path, got.sha, cand.landed_at)
