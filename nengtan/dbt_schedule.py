@@ -3,8 +3,8 @@
 dbt hands out ready nodes by their depth in the graph (``GraphQueue._get_scores``): every test of a
 staging view or seed runs before any model one level deeper is started. In a night of the city that
 kept the readings' chain (``int_rebuild_meters`` -> ``int_meter_rebuild_scope`` -> ``int_meter_readings``
--> ``int_meter_intervals`` -> ``int_meter_daily`` -> the meter marts), which is most of the build,
-waiting ~4 s behind ~115 small nodes that could have run beside it. Besides, dbt's main loop moves every
+-> ``int_meter_daily``, which computes the ``int_meter_intervals`` view, -> the meter marts), most of the
+build, waiting ~4 s behind ~115 small nodes that could have run beside it. Besides, dbt's main loop moves every
 ready node at once into its thread pool's first-come queue, so a priority decides nothing once the first
 nodes are queued. dbt has no setting for either, so for the duration of one invocation this module
 (1) replaces the score with the classic critical-path rule: a ready node's priority is the longest chain
@@ -12,7 +12,7 @@ of work from it to the end of the graph; and (2) lets the main loop take a node 
 the threads plus one are running or waiting, so that each node is chosen when a thread is about to be
 free, among all the nodes ready then. The work of a node is what it took in the last build recorded
 in ``meta.runs`` when it was among the ten slowest there; at least ``HEAVY_GUESS`` for a node tagged ``heavy``
-(the readings' chain and its key checks, of which a first build has no record); else a small guess by kind.
+(the readings' chain and its key check, of which a first build has no record); else a small guess by kind.
 Only the order among ready nodes changes: dependencies, tests holding back their models' children and the
 results are dbt's own.
 """

@@ -56,12 +56,14 @@ def latest_night(landing: Path) -> date:
 
 def mart_differences(a: Path, b: Path, schema: str = "marts") -> dict[str, str]:
     """Tables of ``schema`` whose contents differ between two DuckDB files (set difference
-    both ways, ignoring columns that name the run that produced a row)."""
+    both ways, ignoring columns that name the run that produced a row). Views are not compared: they hold
+    nothing of their own, and one names its file's catalog, which an attached copy does not have."""
     con = duckdb.connect()
     con.execute(f"ATTACH {sql_string(a)} AS a (READ_ONLY)")
     con.execute(f"ATTACH {sql_string(b)} AS b (READ_ONLY)")
     tables = lambda db: {r[0] for r in con.execute(  # noqa: E731
-        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ?",
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
+        "AND table_type = 'BASE TABLE'",
         [db, schema]).fetchall()}
     ta, tb = tables("a"), tables("b")
     diffs = {t: "missing in rebuild" for t in ta - tb} | {t: "missing in incremental" for t in tb - ta}

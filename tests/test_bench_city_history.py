@@ -48,7 +48,7 @@ def test_night_n_after_the_synthesized_history_succeeds(bench) -> None:
     assert scales["marts.meter_daily"] == "full"
     # synthesized up to day N-2; night N-1 ran through the DAGs (its publish left night N a spare serving file)
     assert scales["raw.meter_readings"] == f"full, days {N - 3}..{N - 2} only"
-    assert scales["intermediate.int_meter_intervals"] == f"full, day {N - 2} only (the table keeps one run)"
+    assert "intermediate.int_meter_intervals" not in scales  # a view of int_meter_readings: nothing to write
     before = ch["night_before"]
     assert before["ok"] and before["day"] == (TINY.start + timedelta(days=N - 2)).isoformat()
     assert next(t for t in night["tasks"] if t["task_id"] == "publish")["state"] == "success"
@@ -82,7 +82,7 @@ def test_the_marts_hold_n_days_and_nothing_is_pending(bench) -> None:
         # the reading-level tables hold day 1, the last days before night N and night N only
         days = [d for (d,) in con.execute("SELECT DISTINCT reading_day FROM raw.meter_readings ORDER BY 1").fetchall()]
         assert days == [TINY.start + timedelta(days=k - 1) for k in (1, N - 3, N - 2, N - 1, N)]
-        # the intervals table holds night N's run only, as every night leaves it
+        # the intervals view shows night N's run only, as every night leaves it
         days = [d for (d,) in con.execute("SELECT DISTINCT day FROM intermediate.int_meter_intervals").fetchall()]
         assert days and min(days) >= TINY.start + timedelta(days=N - 2), days
         # registers continued: night N measured each meter's day as day 1 measured it

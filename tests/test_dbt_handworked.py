@@ -338,7 +338,7 @@ def test_marts_equal_hand_computation(city):
 
 
 def snapshot(cfg) -> dict[str, list[tuple]]:
-    # int_meter_intervals holds only what its run rebuilt: its history is int_meter_daily
+    # int_meter_intervals shows only what its run rebuilt (a view): its history is int_meter_daily
     tables = ["intermediate.int_meter_readings", "intermediate.int_meter_daily", "marts.meter_daily",
               "marts.enterprise_energy_daily", "marts.enterprise_carbon_monthly", "marts.park_carbon_monthly",
               "marts.city_carbon_monthly", "marts.dual_control_warnings", "marts.park_energy_daily",

@@ -24,6 +24,17 @@
     {{ return(flags.FULL_REFRESH or incremental_materialization() != 'incremental') }}
 {%- endmacro %}
 
+{#- Whether the meter models read this run's scope: int_meter_daily, where the meter chain's history is kept, is
+    built incrementally (a night), not whole (a first build, a full refresh, Spark). For a model that is not
+    incremental itself (the int_meter_intervals view), where is_incremental() is always false. -#}
+{% macro meter_scope_applies() -%}
+    {%- if not execute or rebuilds_everything() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set daily = scope_table('int_meter_daily') -%}
+    {{ return(daily is not none and adapter.get_relation(daily.database, daily.schema, daily.identifier) is not none) }}
+{%- endmacro %}
+
 {#- A query of no rows with these columns ({name: type}): an empty scope, or no baselines to look up. -#}
 {% macro no_rows(columns) -%}
     select
@@ -377,34 +388,6 @@ baselines as (
     {%- else -%}
         select 1
     {%- endif -%}
-{%- endmacro %}
-
-{#- Pre-hook of a table that holds only what the run rebuilt (int_meter_intervals): on a night, the previous
-    run's rows go first, whole (empty_table); a first build or a full refresh creates the table anew. -#}
-{% macro delete_previous_run() -%}
-    {%- if is_incremental() -%}
-        {{ empty_table(this) }}
-    {%- else -%}
-        select 1
-    {%- endif -%}
-{%- endmacro %}
-
-{#- Every row of `relation` gone, in the transaction of the statement after it. DuckDB: the table replaced by an
-    empty one of the same columns: a delete of every row writes each row id to the write-ahead log (9.6 M rows of
-    int_meter_intervals: past the 16 MiB checkpoint threshold, so the commit checkpointed the 3 GB warehouse), a
-    replaced table only its catalog entry, and its blocks are freed whole. On a copy of the night-365 warehouse,
-    delete + insert + commit of those rows took 4.0 s, replace + insert + commit 2.7 s; within a whole night the
-    difference was inside the night's own spread. Elsewhere a delete. -#}
-{% macro empty_table(relation) -%}
-    {{ return(adapter.dispatch('empty_table', 'nengtan')(relation)) }}
-{%- endmacro %}
-
-{% macro default__empty_table(relation) -%}
-    delete from {{ relation }}
-{%- endmacro %}
-
-{% macro duckdb__empty_table(relation) -%}
-    create or replace table {{ relation }} as select * from {{ relation }} limit 0
 {%- endmacro %}
 
 {#- Pre-hook: delete the enterprise-months of `scope` (a relation with credit_code, month; int_rebuild_months by

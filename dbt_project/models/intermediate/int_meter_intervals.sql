@@ -1,21 +1,18 @@
-{{
-    config(
-        materialized=incremental_materialization(),
-        incremental_strategy='append',
-        on_schema_change='fail',
-        tags=['heavy'],
-        pre_hook="{{ delete_previous_run() }}"
-    )
-}}
+{{ config(materialized='view') }}
 -- depends_on: {{ ref('int_meter_rebuild_scope') }}
 -- Consumption per meter and 15-minute interval. Each good reading's delta to the previous good reading
 -- (x multiplier, rollover already unwrapped) is spread evenly over the intervals it covers; the intervals
 -- without a reading of their own are marked estimated. Each share is rounded down to 8 decimals and the last
 -- interval takes the remainder, so the spread sums to the delta exactly and no interval is negative.
--- Holds what this run rebuilt, no history: every interval on a first build or a full refresh, the scoped
--- meters' intervals after their baseline on a night (the rows of the previous run are deleted first). Only
--- int_meter_daily reads it, for the days this run rebuilds; each of those days starts after the baseline
--- (int_meter_rebuild_scope), so its intervals are all here.
+-- What this run rebuilt, no history: every interval on a first build or a full refresh, the scoped meters'
+-- intervals after their baseline on a night. Only int_meter_daily reads it, for the days this run rebuilds; each
+-- of those days starts after the baseline (int_meter_rebuild_scope), so its intervals are all here.
+-- A view, not a table: int_meter_daily sums it per meter-day, so DuckDB runs this query inside int_meter_daily's
+-- and the ~10 M interval rows of a night are never written (writing them was ~2.3 s of this model's ~5 s, and
+-- the key check read them again: docs/performance.md, "Eighth round"). It stays queryable for analysts and tests.
+-- Unique per meter and interval by construction: each good reading's intervals are those after the previous good
+-- reading up to its own, and int_meter_readings holds one reading per meter and interval (checked).
+-- A view has no is_incremental(): meter_scope_applies() says whether int_meter_daily is built incrementally.
 
 with meters as (
     select
@@ -24,7 +21,7 @@ with meters as (
     from {{ ref('stg_raw__meters') }}
 ),
 
-{% if is_incremental() %}
+{% if meter_scope_applies() %}
 scope as (
     {{ meter_rebuild_scope() }}
 ),
@@ -37,7 +34,7 @@ good as (
         r.unwrapped,
         r.quality
     from {{ ref('int_meter_readings') }} as r
-    {% if is_incremental() %}
+    {% if meter_scope_applies() %}
     inner join scope as s
         on
             r.meter_id = s.meter_id
@@ -45,7 +42,7 @@ good as (
     {% endif %}
     where
         r.is_good
-        {%- if is_incremental() %}
+        {%- if meter_scope_applies() %}
         and {{ rebuild_range('r.interval_start', meter='r.meter_id') }}
         {%- endif %}
 ),
@@ -129,4 +126,3 @@ select
     is_estimated,
     reading_ts
 from spread
-{{ order_by_time('interval_start') }}

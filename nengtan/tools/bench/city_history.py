@@ -14,7 +14,8 @@ What is synthesized, and at which scale (the report lists it table by table):
 * the monthly upstream inputs the models read in full (declarations): the city's year-before archive
   shifted a year, for the months before day N's (at the archive's scale: the generator declares the base
   year for the enterprises its cases need only);
-* the reading-level tables (raw.meter_readings, int_meter_readings, int_meter_intervals): only the last
+* the reading-level tables (raw.meter_readings, int_meter_readings; int_meter_intervals is a view of the
+  latter): only the last
   ``reading_days`` days before night N (night N-1's own day among them), because disk cannot hold a year of them and every nightly scan of
   them is bounded by time literals (the rebuild scope's two-day lookback);
 * the load log (every synthesized file version, transformed and recorded in the ledger), and the serving
@@ -68,9 +69,7 @@ DAY_TABLES = (
 DBT_SELECT = ("int_calendar", "int_months", "int_factor_selection", "enterprise_energy_daily+",
               "int_enterprise_monthly_sources+")
 # the reading-level tables: only the last days before night N
-READING_TABLES = ("raw.meter_readings", "intermediate.int_meter_readings", "intermediate.int_meter_intervals")
-# the reading-level table that holds only its last run (int_meter_intervals: nothing reads its history)
-ONE_RUN_TABLE = "intermediate.int_meter_intervals"
+READING_TABLES = ("raw.meter_readings", "intermediate.int_meter_readings")
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -253,12 +252,8 @@ def synthesize(con: duckdb.DuckDBPyConnection, day1: date, n: int, reading_days:
             "register_end": _register("t.register_end", "r.k"),
             "wraps": f"CASE WHEN t.register_end IS NULL THEN t.wraps ELSE t.wraps + {_wraps('t.register_end', 'r.k')} END",
             "unwrapped": "t.unwrapped + (r.k - 1) * m.d", "file_id": "coalesce(f.new_id, t.file_id)"},
-        "intermediate.int_meter_intervals": {
-            "interval_start": f"t.interval_start + {shift}", "day": "t.day + (r.k - 1)",
-            "reading_ts": f"t.reading_ts + {shift}"},
     }
-    day_col = {"raw.meter_readings": "reading_day", "intermediate.int_meter_readings": "reading_day",
-               "intermediate.int_meter_intervals": "day"}
+    day_col = {"raw.meter_readings": "reading_day", "intermediate.int_meter_readings": "reading_day"}
     for table in READING_TABLES:
         if not _exists(con, table):
             continue
@@ -273,15 +268,9 @@ def synthesize(con: duckdb.DuckDBPyConnection, day1: date, n: int, reading_days:
             where += " AND " + not_removed.format(ts=f"t.interval_start + {shift}")
         if "status" in cols:
             where += " AND t.status <> 'install_baseline'"
-        # int_meter_intervals keeps only what its last run rebuilt: night N-1's day, as that night would leave it
-        one_run = table == ONE_RUN_TABLE
-        ks = range(n - 1, n) if one_run else range(first_reading_day, n)
         rows = sum(_insert_shifted(con, table, f"{table} AS t", exprs, joins.format(days=_range(k, k + 1)), where)
-                   for k in ks)  # a day at a time, as nights append them
-        if one_run:
-            con.execute(f"DELETE FROM {table} WHERE {day_col[table]} < DATE '{last}'")
-        out.append({"table": table, "rows": rows,
-                    "scale": f"full, day {n - 1} only (the table keeps one run)" if one_run else f"full, {span}",
+                   for k in range(first_reading_day, n))  # a day at a time, as nights append them
+        out.append({"table": table, "rows": rows, "scale": f"full, {span}",
                     "what": "day 1 shifted, registers continued", "seconds": round(time.perf_counter() - t0, 2)})
         progress(f"[bench]   {table}: {rows:,} rows in {out[-1]['seconds']} s")
     return out
