@@ -25,14 +25,15 @@
 {%- endmacro %}
 
 {#- Whether the meter models read this run's scope: int_meter_daily, where the meter chain's history is kept, is
-    built incrementally (a night), not whole (a first build, a full refresh, Spark). For a model that is not
-    incremental itself (the int_meter_intervals view), where is_incremental() is always false. -#}
+    built incrementally (a night: the previous run left it), not whole (a first build, a full refresh, Spark).
+    For a model that is not incremental itself (the int_meter_intervals view), where is_incremental() is always
+    false. -#}
 {% macro meter_scope_applies() -%}
-    {%- if not execute or rebuilds_everything() -%}
+    {%- set previous_days = source('previous_scope_intermediate', 'int_meter_daily') -%}
+    {%- if rebuilds_everything() -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set daily = scope_table('int_meter_daily') -%}
-    {{ return(daily is not none and adapter.get_relation(daily.database, daily.schema, daily.identifier) is not none) }}
+    {{ return(existing_relation(previous_days) is not none) }}
 {%- endmacro %}
 
 {#- A query of no rows with these columns ({name: type}): an empty scope, or no baselines to look up. -#}

@@ -13,6 +13,7 @@
 -- Unique per meter and interval by construction: each good reading's intervals are those after the previous good
 -- reading up to its own, and int_meter_readings holds one reading per meter and interval (checked).
 -- A view has no is_incremental(): meter_scope_applies() says whether int_meter_daily is built incrementally.
+{%- set scoped = meter_scope_applies() %}
 
 with meters as (
     select
@@ -21,7 +22,7 @@ with meters as (
     from {{ ref('stg_raw__meters') }}
 ),
 
-{% if meter_scope_applies() %}
+{% if scoped %}
 scope as (
     {{ meter_rebuild_scope() }}
 ),
@@ -34,7 +35,7 @@ good as (
         r.unwrapped,
         r.quality
     from {{ ref('int_meter_readings') }} as r
-    {% if meter_scope_applies() %}
+    {% if scoped %}
     inner join scope as s
         on
             r.meter_id = s.meter_id
@@ -42,7 +43,7 @@ good as (
     {% endif %}
     where
         r.is_good
-        {%- if meter_scope_applies() %}
+        {%- if scoped %}
         and {{ rebuild_range('r.interval_start', meter='r.meter_id') }}
         {%- endif %}
 ),

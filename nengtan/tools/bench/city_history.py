@@ -253,7 +253,6 @@ def synthesize(con: duckdb.DuckDBPyConnection, day1: date, n: int, reading_days:
             "wraps": f"CASE WHEN t.register_end IS NULL THEN t.wraps ELSE t.wraps + {_wraps('t.register_end', 'r.k')} END",
             "unwrapped": "t.unwrapped + (r.k - 1) * m.d", "file_id": "coalesce(f.new_id, t.file_id)"},
     }
-    day_col = {"raw.meter_readings": "reading_day", "intermediate.int_meter_readings": "reading_day"}
     for table in READING_TABLES:
         if not _exists(con, table):
             continue
@@ -263,7 +262,7 @@ def synthesize(con: duckdb.DuckDBPyConnection, day1: date, n: int, reading_days:
         joins = " CROSS JOIN {days} JOIN _syn_meters AS m ON m.meter_id = t.meter_id"
         if "file_id" in cols:
             joins += " LEFT JOIN _syn_files AS f ON f.old_id = t.file_id AND f.k = r.k"
-        where = f"WHERE t.{day_col[table]} = DATE '{d1}'"
+        where = f"WHERE t.reading_day = DATE '{d1}'"
         if table != "raw.meter_readings":  # the models keep a meter's rows while it is in service
             where += " AND " + not_removed.format(ts=f"t.interval_start + {shift}")
         if "status" in cols:
